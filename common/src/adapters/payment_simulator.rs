@@ -1,0 +1,102 @@
+//! An in-process payment provider for local runs and tests, with settable latency,
+//! failure rate and decline rate, that charges each idempotency key at most once.
+
+use crate::domain::ids::PaymentId;
+use crate::ports::{ChargeOutcome, ChargeRequest, PaymentError, PaymentProvider};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How the simulated provider behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SimulatorSettings {
+    pub latency_ms: u64,
+    /// Share of calls that fail as unavailable, 0.0 to 1.0.
+    pub failure_rate: f64,
+    /// Share of calls that are declined, 0.0 to 1.0.
+    pub decline_rate: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("latencyMs must be at most 60000 and rates between 0 and 1")]
+pub struct SettingsError;
+
+impl SimulatorSettings {
+    pub fn validated(self) -> Result<Self, SettingsError> {
+        let rate_ok = |rate: f64| (0.0..=1.0).contains(&rate);
+        if self.latency_ms > 60_000 || !rate_ok(self.failure_rate) || !rate_ok(self.decline_rate) {
+            return Err(SettingsError);
+        }
+        Ok(self)
+    }
+}
+
+struct State {
+    settings: SimulatorSettings,
+    random: u64,
+    /// Approved charges by idempotency key: a repeated key returns the first approval.
+    ledger: HashMap<String, PaymentId>,
+}
+
+pub struct PaymentSimulator {
+    state: Mutex<State>,
+}
+
+impl PaymentSimulator {
+    pub fn new(settings: SimulatorSettings) -> Self {
+        let seed = uuid::Uuid::new_v4().as_u64_pair().0 | 1;
+        Self { state: Mutex::new(State { settings, random: seed, ledger: HashMap::new() }) }
+    }
+
+    pub fn settings(&self) -> SimulatorSettings {
+        self.lock().settings
+    }
+
+    pub fn set_settings(&self, settings: SimulatorSettings) {
+        self.lock().settings = settings;
+    }
+
+    /// How many distinct charges were taken.
+    pub fn charge_count(&self) -> usize {
+        self.lock().ledger.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// xorshift64: plenty for simulated failure rates, and no extra crate.
+fn next_unit(random: &mut u64) -> f64 {
+    *random ^= *random << 13;
+    *random ^= *random >> 7;
+    *random ^= *random << 17;
+    (*random >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[async_trait]
+impl PaymentProvider for PaymentSimulator {
+    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, PaymentError> {
+        let latency = Duration::from_millis(self.settings().latency_ms);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let mut state = self.lock();
+        if let Some(payment_id) = state.ledger.get(&request.idempotency_key) {
+            return Ok(ChargeOutcome::Approved { payment_id: payment_id.clone() });
+        }
+        let settings = state.settings;
+        if next_unit(&mut state.random) < settings.failure_rate {
+            return Err(PaymentError::Unavailable("simulated provider failure".into()));
+        }
+        if next_unit(&mut state.random) < settings.decline_rate {
+            return Ok(ChargeOutcome::Declined { reason: "simulated decline".into() });
+        }
+        let payment_id = PaymentId::random();
+        state.ledger.insert(request.idempotency_key.clone(), payment_id.clone());
+        Ok(ChargeOutcome::Approved { payment_id })
+    }
+}

@@ -1,0 +1,95 @@
+//! The local alert sender: records each SMS/push in the database and logs one line, where
+//! SNS would deliver it on AWS.
+
+use super::store::SqliteStore;
+use crate::domain::alerts::{Alert, Channel};
+use crate::domain::ids::CustomerId;
+use crate::ports::Clock;
+use crate::ports::{AlertSender, PortResult};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// An alert as `GET /local/alerts` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalAlert {
+    pub event_id: String,
+    pub customer_id: String,
+    pub channel: Channel,
+    pub message: String,
+    pub sent_at: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+pub struct LocalAlertSender {
+    store: SqliteStore,
+    clock: Arc<dyn Clock>,
+}
+
+impl LocalAlertSender {
+    pub fn new(store: SqliteStore, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// Alerts sent, oldest first; only `customer`'s when given.
+    pub async fn list(&self, customer: Option<&CustomerId>) -> PortResult<Vec<LocalAlert>> {
+        let customer = customer.map(CustomerId::to_string);
+        self.store
+            .run(move |conn| {
+                let rows: Vec<(String, String, String, String, String)> = conn
+                    .prepare_cached(
+                        "SELECT event_id, customer_id, channel, message, sent_at FROM local_alerts
+                         WHERE ?1 IS NULL OR customer_id = ?1 ORDER BY id",
+                    )?
+                    .query_map([customer], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))?
+                    .collect::<Result<_, _>>()?;
+                rows.into_iter()
+                    .map(|(event_id, customer_id, channel, message, sent_at)| {
+                        Ok(LocalAlert {
+                            event_id,
+                            customer_id,
+                            channel: if channel == "push" { Channel::Push } else { Channel::Sms },
+                            message,
+                            sent_at: DateTime::parse_from_rfc3339(&sent_at)
+                                .map_err(|error| crate::ports::PortError::Unavailable(error.to_string()))?
+                                .with_timezone(&Utc),
+                        })
+                    })
+                    .collect()
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl AlertSender for LocalAlertSender {
+    async fn send(&self, alert: &Alert) -> PortResult<()> {
+        let channel = match alert.channel {
+            Channel::Sms => "sms",
+            Channel::Push => "push",
+        };
+        let sent_at = self.clock.now();
+        tracing::info!(event_id = %alert.event_id, customer_id = %alert.customer_id, channel, message = %alert.message, "alert sent");
+        let alert = alert.clone();
+        self.store
+            .run(move |conn| {
+                conn.execute(
+                    "INSERT INTO local_alerts (event_id, customer_id, channel, destination, message, sent_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        alert.event_id.as_str(),
+                        alert.customer_id.as_str(),
+                        channel,
+                        alert.destination,
+                        alert.message,
+                        sent_at.to_rfc3339()
+                    ],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+}

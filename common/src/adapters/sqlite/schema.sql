@@ -1,0 +1,74 @@
+-- Kickboard's embedded store. Records are kept as JSON documents (the same serde shape the
+-- DynamoDB adapter stores), with the columns that queries filter on beside them.
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+
+CREATE TABLE IF NOT EXISTS passes (
+    pass_id     TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL,
+    item        TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS kickboards (
+    kickboard_id TEXT PRIMARY KEY,
+    status       TEXT NOT NULL,
+    lat          REAL NOT NULL,
+    lon          REAL NOT NULL,
+    item         TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS kickboards_by_status_lat ON kickboards (status, lat, lon);
+
+CREATE TABLE IF NOT EXISTS rentals (
+    rental_id TEXT PRIMARY KEY,
+    item      TEXT NOT NULL
+) STRICT;
+
+-- The transactional outbox: written in the same transaction as the state it describes.
+CREATE TABLE IF NOT EXISTS outbox (
+    position    INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id    TEXT NOT NULL UNIQUE,
+    detail_type TEXT NOT NULL,
+    item        TEXT NOT NULL
+) STRICT;
+
+-- How far each subscriber's relay has delivered the outbox.
+CREATE TABLE IF NOT EXISTS relay_cursors (
+    subscriber TEXT PRIMARY KEY,
+    position   INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS contacts (
+    customer_id TEXT PRIMARY KEY,
+    item        TEXT NOT NULL
+) STRICT;
+
+-- The balance read model, fed only by events.
+CREATE TABLE IF NOT EXISTS balance_view (
+    pass_id     TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    updated_at  TEXT NOT NULL,
+    item        TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS balance_view_by_customer ON balance_view (customer_id);
+
+-- The notifier's sent-markers: one row per event id.
+CREATE TABLE IF NOT EXISTS notifications (
+    event_id    TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL,
+    claimed_at  TEXT NOT NULL,
+    outcome     TEXT,
+    reason      TEXT
+) STRICT;
+
+-- What the local alert sender "sent" (SNS stands here on AWS).
+CREATE TABLE IF NOT EXISTS local_alerts (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id    TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    sent_at     TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS local_alerts_by_customer ON local_alerts (customer_id);

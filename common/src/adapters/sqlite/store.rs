@@ -1,0 +1,525 @@
+//! SQLite implementations of the store ports. Rules come from `domain`; this file only
+//! loads, calls the rule, and writes the outcome plus its outbox event in one transaction.
+
+use crate::domain::contact::Contact;
+use crate::domain::error::RuleViolation;
+use crate::domain::events::EventEnvelope;
+use crate::domain::geo::Area;
+use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId};
+use crate::domain::kickboard::{Kickboard, KickboardStatus};
+use crate::domain::pass::{Pass, PassBalance};
+use crate::domain::rental::{self, Rental};
+use crate::ports::{
+    BalanceRecord, BalanceView, ContactStore, FleetStore, NotificationLedger, NotificationOutcome, Outbox, OutboxEntry,
+    PassStore, PortError, PortResult, RentRequest, RentalStore, ReturnRequest,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+const SCHEMA: &str = include_str!("schema.sql");
+/// The database file inside the data dir.
+pub const DATABASE_FILE: &str = "kickboard.sqlite3";
+
+/// One SQLite connection shared by every port. SQLite runs one writer at a time anyway;
+/// the mutex makes that explicit and calls run on the blocking pool, off the async workers.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn unavailable(error: impl std::fmt::Display) -> PortError {
+    PortError::Unavailable(error.to_string())
+}
+
+impl From<rusqlite::Error> for PortError {
+    fn from(error: rusqlite::Error) -> Self {
+        unavailable(error)
+    }
+}
+
+impl From<serde_json::Error> for PortError {
+    fn from(error: serde_json::Error) -> Self {
+        unavailable(error)
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database in `data_dir`.
+    pub fn open(data_dir: &Path) -> PortResult<Self> {
+        std::fs::create_dir_all(data_dir).map_err(unavailable)?;
+        Self::init(Connection::open(data_dir.join(DATABASE_FILE))?)
+    }
+
+    /// A throwaway database that lives as long as this store.
+    pub fn open_in_memory() -> PortResult<Self> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> PortResult<Self> {
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `work` on the connection on the blocking pool.
+    pub(super) async fn run<T, F>(&self, work: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().map_err(|_| unavailable("sqlite connection poisoned"))?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+
+    /// Runs `work` in one write transaction: all of it lands, or none.
+    async fn write<T, F>(&self, work: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> PortResult<T> + Send + 'static,
+    {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = work(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .await
+    }
+
+    /// Rows per table, to check that refused input wrote nothing.
+    pub async fn row_counts(&self) -> PortResult<BTreeMap<String, i64>> {
+        self.run(|conn| {
+            let tables: Vec<String> = conn
+                .prepare(
+                    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                )?
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut counts = BTreeMap::new();
+            for table in tables {
+                let count = conn.query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |row| row.get(0))?;
+                counts.insert(table, count);
+            }
+            Ok(counts)
+        })
+        .await
+    }
+
+    /// Every outbox event, oldest first.
+    pub async fn outbox_events(&self) -> PortResult<Vec<EventEnvelope>> {
+        let entries = self.events_after(0, usize::MAX).await?;
+        Ok(entries.into_iter().map(|entry| entry.event).collect())
+    }
+
+    /// The outcome the notifier recorded for an event, if any.
+    pub async fn notification_outcome(&self, event_id: &EventId) -> PortResult<Option<NotificationOutcome>> {
+        let event_id = event_id.to_string();
+        self.run(move |conn| {
+            let row: Option<(Option<String>, Option<String>)> = conn
+                .query_row("SELECT outcome, reason FROM notifications WHERE event_id = ?1", [&event_id], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .optional()?;
+            Ok(match row {
+                Some((Some(outcome), _)) if outcome == "sent" => Some(NotificationOutcome::Sent),
+                Some((Some(_), reason)) => Some(NotificationOutcome::NotSent { reason: reason.unwrap_or_default() }),
+                _ => None,
+            })
+        })
+        .await
+    }
+}
+
+fn to_json(value: &impl Serialize) -> PortResult<String> {
+    Ok(serde_json::to_string(value)?)
+}
+
+fn load<T: DeserializeOwned>(tx: &Connection, sql: &str, key: &str) -> PortResult<Option<T>> {
+    let item: Option<String> = tx.query_row(sql, [key], |row| row.get(0)).optional()?;
+    item.map(|item| serde_json::from_str(&item)).transpose().map_err(PortError::from)
+}
+
+fn load_pass(tx: &Connection, pass_id: &PassId) -> PortResult<Option<Pass>> {
+    load(tx, "SELECT item FROM passes WHERE pass_id = ?1", pass_id.as_str())
+}
+
+fn load_board(tx: &Connection, kickboard_id: &KickboardId) -> PortResult<Option<Kickboard>> {
+    load(tx, "SELECT item FROM kickboards WHERE kickboard_id = ?1", kickboard_id.as_str())
+}
+
+fn load_rental(tx: &Connection, rental_id: &RentalId) -> PortResult<Option<Rental>> {
+    load(tx, "SELECT item FROM rentals WHERE rental_id = ?1", rental_id.as_str())
+}
+
+fn save_pass(tx: &Connection, pass: &Pass) -> PortResult<()> {
+    tx.execute(
+        "INSERT INTO passes (pass_id, customer_id, item) VALUES (?1, ?2, ?3)
+         ON CONFLICT (pass_id) DO UPDATE SET item = excluded.item",
+        params![pass.pass_id.as_str(), pass.customer_id.as_str(), to_json(pass)?],
+    )?;
+    Ok(())
+}
+
+fn save_board(tx: &Connection, board: &Kickboard) -> PortResult<()> {
+    tx.execute(
+        "INSERT INTO kickboards (kickboard_id, status, lat, lon, item) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (kickboard_id) DO UPDATE SET
+           status = excluded.status, lat = excluded.lat, lon = excluded.lon, item = excluded.item",
+        params![
+            board.kickboard_id.as_str(),
+            status_name(board.status()),
+            board.location.lat(),
+            board.location.lon(),
+            to_json(board)?
+        ],
+    )?;
+    Ok(())
+}
+
+fn save_rental(tx: &Connection, rental: &Rental) -> PortResult<()> {
+    tx.execute(
+        "INSERT INTO rentals (rental_id, item) VALUES (?1, ?2)
+         ON CONFLICT (rental_id) DO UPDATE SET item = excluded.item",
+        params![rental.rental_id.as_str(), to_json(rental)?],
+    )?;
+    Ok(())
+}
+
+fn append_event(tx: &Connection, event: &EventEnvelope) -> PortResult<()> {
+    tx.execute(
+        "INSERT INTO outbox (event_id, detail_type, item) VALUES (?1, ?2, ?3)",
+        params![event.event_id.as_str(), event.detail_type(), to_json(event)?],
+    )?;
+    Ok(())
+}
+
+fn status_name(status: KickboardStatus) -> &'static str {
+    match status {
+        KickboardStatus::Available => "AVAILABLE",
+        KickboardStatus::Rented => "RENTED",
+        KickboardStatus::Retired => "RETIRED",
+    }
+}
+
+#[async_trait]
+impl PassStore for SqliteStore {
+    async fn record_purchase(&self, pass: &Pass, event: &EventEnvelope) -> PortResult<()> {
+        let (pass, event) = (pass.clone(), event.clone());
+        self.write(move |tx| {
+            save_pass(tx, &pass)?;
+            append_event(tx, &event)
+        })
+        .await
+    }
+
+    async fn find_pass(&self, pass_id: &PassId) -> PortResult<Option<Pass>> {
+        let pass_id = pass_id.clone();
+        self.run(move |conn| load_pass(conn, &pass_id)).await
+    }
+
+    async fn activate_pass(
+        &self,
+        customer: &CustomerId,
+        pass_id: &PassId,
+        payment_id: PaymentId,
+        now: DateTime<Utc>,
+    ) -> PortResult<Pass> {
+        let (customer, pass_id) = (customer.clone(), pass_id.clone());
+        self.write(move |tx| {
+            let pass = load_pass(tx, &pass_id)?
+                .filter(|pass| pass.customer_id == customer)
+                .ok_or(RuleViolation::PassNotFound)?;
+            let (paid, event) = pass.activate(payment_id, now)?;
+            save_pass(tx, &paid)?;
+            append_event(tx, &event)?;
+            Ok(paid)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl RentalStore for SqliteStore {
+    async fn start_rental(&self, request: RentRequest) -> PortResult<Rental> {
+        self.write(move |tx| {
+            let pass = load_pass(tx, &request.pass_id)?.ok_or(RuleViolation::PassNotFound)?;
+            let board = load_board(tx, &request.kickboard_id)?;
+            let started =
+                rental::start_rental(&pass, board.as_ref(), &request.customer, request.rental_id, request.now)?;
+            save_pass(tx, &started.pass)?;
+            save_board(tx, &started.board)?;
+            save_rental(tx, &started.rental)?;
+            append_event(tx, &started.event)?;
+            Ok(started.rental)
+        })
+        .await
+    }
+
+    async fn finish_rental(&self, request: ReturnRequest) -> PortResult<Rental> {
+        self.write(move |tx| {
+            let rental = load_rental(tx, &request.rental_id)?
+                .filter(|rental| rental.customer_id == request.customer)
+                .ok_or(RuleViolation::RentalNotFound)?;
+            let pass =
+                load_pass(tx, &rental.pass_id)?.ok_or(RuleViolation::Inconsistent("a rental's pass is missing"))?;
+            let board = load_board(tx, &rental.kickboard_id)?
+                .ok_or(RuleViolation::Inconsistent("a rental's board is missing"))?;
+            let finished =
+                rental::finish_rental(&rental, &pass, &board, &request.customer, request.end_location, request.now)?;
+            save_pass(tx, &finished.pass)?;
+            save_board(tx, &finished.board)?;
+            save_rental(tx, &finished.rental)?;
+            append_event(tx, &finished.event)?;
+            Ok(finished.rental)
+        })
+        .await
+    }
+
+    async fn find_rental(&self, rental_id: &RentalId) -> PortResult<Option<Rental>> {
+        let rental_id = rental_id.clone();
+        self.run(move |conn| load_rental(conn, &rental_id)).await
+    }
+}
+
+#[async_trait]
+impl FleetStore for SqliteStore {
+    async fn register_kickboard(&self, board: &Kickboard, event: &EventEnvelope) -> PortResult<()> {
+        let (board, event) = (board.clone(), event.clone());
+        self.write(move |tx| {
+            if load_board(tx, &board.kickboard_id)?.is_some() {
+                return Err(RuleViolation::KickboardIdTaken.into());
+            }
+            save_board(tx, &board)?;
+            append_event(tx, &event)
+        })
+        .await
+    }
+
+    async fn retire_kickboard(&self, kickboard_id: &KickboardId, now: DateTime<Utc>) -> PortResult<Kickboard> {
+        let kickboard_id = kickboard_id.clone();
+        self.write(move |tx| {
+            let board = load_board(tx, &kickboard_id)?.ok_or(RuleViolation::KickboardNotFound)?;
+            let (retired, event) = board.retire(now)?;
+            save_board(tx, &retired)?;
+            append_event(tx, &event)?;
+            Ok(retired)
+        })
+        .await
+    }
+
+    async fn available_kickboards(&self, area: Option<Area>, limit: usize) -> PortResult<Vec<Kickboard>> {
+        self.run(move |conn| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let items: Vec<String> = match area {
+                None => conn
+                    .prepare_cached(
+                        "SELECT item FROM kickboards WHERE status = 'AVAILABLE' ORDER BY kickboard_id LIMIT ?1",
+                    )?
+                    .query_map([limit], |row| row.get(0))?
+                    .collect::<Result<_, _>>()?,
+                Some(area) => {
+                    let bbox = area.bounding_box();
+                    conn.prepare_cached(
+                        "SELECT item FROM kickboards INDEXED BY kickboards_by_status_lat
+                         WHERE status = 'AVAILABLE' AND lat BETWEEN ?1 AND ?2 AND lon BETWEEN ?3 AND ?4",
+                    )?
+                    .query_map(params![bbox.min_lat, bbox.max_lat, bbox.min_lon, bbox.max_lon], |row| row.get(0))?
+                    .collect::<Result<_, _>>()?
+                }
+            };
+            let mut boards =
+                items.iter().map(|item| serde_json::from_str::<Kickboard>(item)).collect::<Result<Vec<_>, _>>()?;
+            if let Some(area) = area {
+                boards.retain(|board| area.contains(&board.location));
+                boards.sort_by(|a, b| {
+                    let (da, db) = (area.centre.distance_m(&a.location), area.centre.distance_m(&b.location));
+                    da.total_cmp(&db)
+                });
+                boards.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            }
+            Ok(boards)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ContactStore for SqliteStore {
+    async fn save_contact(&self, customer: &CustomerId, contact: &Contact) -> PortResult<()> {
+        let (customer, item) = (customer.to_string(), to_json(contact)?);
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO contacts (customer_id, item) VALUES (?1, ?2)
+                 ON CONFLICT (customer_id) DO UPDATE SET item = excluded.item",
+                params![customer, item],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_contact(&self, customer: &CustomerId) -> PortResult<Option<Contact>> {
+        let customer = customer.to_string();
+        self.run(move |conn| load(conn, "SELECT item FROM contacts WHERE customer_id = ?1", &customer)).await
+    }
+}
+
+fn balance_record(customer_id: String, updated_at: String, item: String) -> PortResult<BalanceRecord> {
+    Ok(BalanceRecord {
+        customer_id: CustomerId::try_from(customer_id).map_err(unavailable)?,
+        balance: serde_json::from_str::<PassBalance>(&item)?,
+        updated_at: DateTime::parse_from_rfc3339(&updated_at).map_err(unavailable)?.with_timezone(&Utc),
+    })
+}
+
+#[async_trait]
+impl BalanceView for SqliteStore {
+    async fn apply_balance(&self, record: &BalanceRecord) -> PortResult<bool> {
+        let record = record.clone();
+        self.write(move |tx| {
+            let changed = tx.execute(
+                "INSERT INTO balance_view (pass_id, customer_id, version, updated_at, item)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (pass_id) DO UPDATE SET
+                   version = excluded.version, updated_at = excluded.updated_at, item = excluded.item
+                 WHERE excluded.version > balance_view.version",
+                params![
+                    record.balance.pass_id.as_str(),
+                    record.customer_id.as_str(),
+                    i64::try_from(record.balance.version).map_err(unavailable)?,
+                    record.updated_at.to_rfc3339(),
+                    to_json(&record.balance)?
+                ],
+            )?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn find_balance(&self, pass_id: &PassId) -> PortResult<Option<BalanceRecord>> {
+        let pass_id = pass_id.to_string();
+        self.run(move |conn| {
+            conn.query_row(
+                "SELECT customer_id, updated_at, item FROM balance_view WHERE pass_id = ?1",
+                [pass_id],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()?
+            .map(|(customer, updated_at, item)| balance_record(customer, updated_at, item))
+            .transpose()
+        })
+        .await
+    }
+
+    async fn balances_of(&self, customer: &CustomerId) -> PortResult<Vec<BalanceRecord>> {
+        let customer = customer.to_string();
+        self.run(move |conn| {
+            let rows: Vec<(String, String, String)> = conn
+                .prepare_cached(
+                    "SELECT customer_id, updated_at, item FROM balance_view WHERE customer_id = ?1 ORDER BY pass_id",
+                )?
+                .query_map([customer], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            rows.into_iter().map(|(customer, updated_at, item)| balance_record(customer, updated_at, item)).collect()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl NotificationLedger for SqliteStore {
+    async fn claim(&self, event_id: &EventId, customer: &CustomerId, now: DateTime<Utc>) -> PortResult<bool> {
+        let (event_id, customer) = (event_id.to_string(), customer.to_string());
+        self.write(move |tx| {
+            let inserted = tx.execute(
+                "INSERT INTO notifications (event_id, customer_id, claimed_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (event_id) DO NOTHING",
+                params![event_id, customer, now.to_rfc3339()],
+            )?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn release(&self, event_id: &EventId) -> PortResult<()> {
+        let event_id = event_id.to_string();
+        self.write(move |tx| {
+            tx.execute("DELETE FROM notifications WHERE event_id = ?1", [event_id])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record_outcome(&self, event_id: &EventId, outcome: &NotificationOutcome) -> PortResult<()> {
+        let event_id = event_id.to_string();
+        let (outcome, reason) = match outcome {
+            NotificationOutcome::Sent => ("sent", None),
+            NotificationOutcome::NotSent { reason } => ("not_sent", Some(reason.clone())),
+        };
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE notifications SET outcome = ?2, reason = ?3 WHERE event_id = ?1",
+                params![event_id, outcome, reason],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Outbox for SqliteStore {
+    async fn events_after(&self, position: u64, limit: usize) -> PortResult<Vec<OutboxEntry>> {
+        self.run(move |conn| {
+            let position = i64::try_from(position).map_err(unavailable)?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows: Vec<(i64, String)> = conn
+                .prepare_cached("SELECT position, item FROM outbox WHERE position > ?1 ORDER BY position LIMIT ?2")?
+                .query_map([position, limit], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            rows.into_iter()
+                .map(|(position, item)| {
+                    Ok(OutboxEntry {
+                        position: u64::try_from(position).map_err(unavailable)?,
+                        event: serde_json::from_str(&item)?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn cursor(&self, subscriber: &str) -> PortResult<u64> {
+        let subscriber = subscriber.to_owned();
+        self.run(move |conn| {
+            let position: Option<i64> = conn
+                .query_row("SELECT position FROM relay_cursors WHERE subscriber = ?1", [subscriber], |row| row.get(0))
+                .optional()?;
+            u64::try_from(position.unwrap_or(0)).map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn advance_cursor(&self, subscriber: &str, position: u64) -> PortResult<()> {
+        let subscriber = subscriber.to_owned();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO relay_cursors (subscriber, position) VALUES (?1, ?2)
+                 ON CONFLICT (subscriber) DO UPDATE SET position = MAX(position, excluded.position)",
+                params![subscriber, i64::try_from(position).map_err(unavailable)?],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}

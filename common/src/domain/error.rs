@@ -1,0 +1,35 @@
+//! The business rules a command can break, one variant each.
+
+/// A command was refused by a rule. Each variant maps to one stable problem type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleViolation {
+    #[error("there is no such plan")]
+    UnknownPlan,
+    #[error("no such pass")]
+    PassNotFound,
+    #[error("the pass is already paid")]
+    PassAlreadyPaid,
+    #[error("the pass is not paid yet")]
+    PassNotActive,
+    #[error("the pass has no minutes left")]
+    PassExhausted,
+    #[error("the pass has expired")]
+    PassExpired,
+    #[error("the pass already has an open rental")]
+    PassHasOpenRental,
+    #[error("no such kickboard")]
+    KickboardNotFound,
+    #[error("the kickboard is not available")]
+    KickboardUnavailable,
+    #[error("the kickboard is rented and cannot be retired")]
+    KickboardRented,
+    #[error("a kickboard with this id already exists")]
+    KickboardIdTaken,
+    #[error("no such rental")]
+    RentalNotFound,
+    #[error("the rental is already returned")]
+    RentalAlreadyReturned,
+    /// Stored records disagree with each other; never the caller's fault.
+    #[error("stored state is inconsistent: {0}")]
+    Inconsistent(&'static str),
+}

@@ -1,0 +1,130 @@
+//! Domain events and their envelope: what the outbox stores and EventBridge carries as `detail`.
+
+use super::geo::Coordinates;
+use super::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId};
+use super::kickboard::Model;
+use super::pass::PassBalance;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The EventBridge `source` of every Kickboard event.
+pub const EVENT_SOURCE: &str = "kickboard";
+
+/// One domain event with what consumers need to de-duplicate and order it.
+/// No contact details travel here: consumers look them up by `customer_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventEnvelope {
+    pub event_id: EventId,
+    pub occurred_at: DateTime<Utc>,
+    /// The pass, rental or kickboard whose state the event records.
+    pub aggregate_id: String,
+    /// Monotonic per aggregate.
+    pub version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<CustomerId>,
+    #[serde(flatten)]
+    pub event: DomainEvent,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "payload", rename_all_fields = "camelCase")]
+pub enum DomainEvent {
+    PassPurchased {
+        balance: PassBalance,
+    },
+    PassPaid {
+        balance: PassBalance,
+        payment_id: PaymentId,
+        expires_at: DateTime<Utc>,
+    },
+    KickboardRented {
+        rental_id: RentalId,
+        pass_id: PassId,
+        kickboard_id: KickboardId,
+        started_at: DateTime<Utc>,
+    },
+    KickboardReturned {
+        rental_id: RentalId,
+        pass_id: PassId,
+        kickboard_id: KickboardId,
+        started_at: DateTime<Utc>,
+        ended_at: DateTime<Utc>,
+        minutes_billed: u32,
+        overage_minutes: u32,
+        balance: PassBalance,
+    },
+    KickboardRegistered {
+        kickboard_id: KickboardId,
+        model: Model,
+        #[serde(flatten)]
+        location: Coordinates,
+    },
+    KickboardRetired {
+        kickboard_id: KickboardId,
+    },
+}
+
+impl EventEnvelope {
+    pub fn new(
+        occurred_at: DateTime<Utc>,
+        aggregate_id: String,
+        version: u64,
+        customer_id: Option<CustomerId>,
+        event: DomainEvent,
+    ) -> Self {
+        Self { event_id: EventId::random(), occurred_at, aggregate_id, version, customer_id, event }
+    }
+
+    /// The EventBridge `detail-type`: the event's name.
+    pub fn detail_type(&self) -> &'static str {
+        match self.event {
+            DomainEvent::PassPurchased { .. } => "PassPurchased",
+            DomainEvent::PassPaid { .. } => "PassPaid",
+            DomainEvent::KickboardRented { .. } => "KickboardRented",
+            DomainEvent::KickboardReturned { .. } => "KickboardReturned",
+            DomainEvent::KickboardRegistered { .. } => "KickboardRegistered",
+            DomainEvent::KickboardRetired { .. } => "KickboardRetired",
+        }
+    }
+
+    /// The pass balance this event leaves behind, if it changes one.
+    pub fn balance(&self) -> Option<&PassBalance> {
+        match &self.event {
+            DomainEvent::PassPurchased { balance }
+            | DomainEvent::PassPaid { balance, .. }
+            | DomainEvent::KickboardReturned { balance, .. } => Some(balance),
+            _ => None,
+        }
+    }
+}
+
+/// The functions events are routed to, and which detail types each one's rule matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Subscriber {
+    Notifier,
+    BalanceView,
+}
+
+impl Subscriber {
+    pub const ALL: [Subscriber; 2] = [Subscriber::Notifier, Subscriber::BalanceView];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Subscriber::Notifier => "notifier",
+            Subscriber::BalanceView => "balance-view",
+        }
+    }
+
+    /// The detail types this subscriber's rule routes to it.
+    pub fn detail_types(&self) -> &'static [&'static str] {
+        match self {
+            Subscriber::Notifier => &["PassPaid", "KickboardRented", "KickboardReturned"],
+            Subscriber::BalanceView => &["PassPurchased", "PassPaid", "KickboardReturned"],
+        }
+    }
+
+    pub fn wants(&self, event: &EventEnvelope) -> bool {
+        self.detail_types().contains(&event.detail_type())
+    }
+}

@@ -1,0 +1,15 @@
+//! Every business rule of Kickboard, free of AWS, SQL and HTTP types.
+
+pub mod alerts;
+pub mod contact;
+pub mod error;
+pub mod events;
+pub mod geo;
+pub mod ids;
+pub mod kickboard;
+pub mod pass;
+pub mod plan;
+pub mod rental;
+
+#[cfg(test)]
+mod tests;

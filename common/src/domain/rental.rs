@@ -1,0 +1,202 @@
+//! Renting and returning: the rules that span a pass, a board and a rental.
+
+use super::error::RuleViolation;
+use super::events::{DomainEvent, EventEnvelope};
+use super::geo::Coordinates;
+use super::ids::{CustomerId, KickboardId, PassId, RentalId};
+use super::kickboard::{Kickboard, KickboardState};
+use super::pass::{Pass, PassState};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RentalStatus {
+    Open,
+    Closed,
+}
+
+/// What a return settled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settlement {
+    pub ended_at: DateTime<Utc>,
+    pub minutes_billed: u32,
+    pub overage_minutes: u32,
+    /// Minutes left on the pass right after this return.
+    pub minutes_left: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_location: Option<Coordinates>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RentalState {
+    Open,
+    Closed(Settlement),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rental {
+    pub rental_id: RentalId,
+    pub pass_id: PassId,
+    pub kickboard_id: KickboardId,
+    pub customer_id: CustomerId,
+    pub started_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub state: RentalState,
+}
+
+impl Rental {
+    pub fn status(&self) -> RentalStatus {
+        match self.state {
+            RentalState::Open => RentalStatus::Open,
+            RentalState::Closed(_) => RentalStatus::Closed,
+        }
+    }
+}
+
+/// Everything a rent changes, to be written in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RentalStarted {
+    pub pass: Pass,
+    pub board: Kickboard,
+    pub rental: Rental,
+    pub event: EventEnvelope,
+}
+
+/// Everything a return changes, to be written in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RentalFinished {
+    pub pass: Pass,
+    pub board: Kickboard,
+    pub rental: Rental,
+    pub event: EventEnvelope,
+}
+
+/// Rental events: 1 when it starts, 2 when it ends.
+const RENTED_VERSION: u64 = 1;
+const RETURNED_VERSION: u64 = 2;
+
+/// Rents `board` with `pass` for `customer`. Someone else's pass reads as not found; the
+/// pass is checked before the board, so its refusals win when both are wrong.
+pub fn start_rental(
+    pass: &Pass,
+    board: Option<&Kickboard>,
+    customer: &CustomerId,
+    rental_id: RentalId,
+    now: DateTime<Utc>,
+) -> Result<RentalStarted, RuleViolation> {
+    if &pass.customer_id != customer {
+        return Err(RuleViolation::PassNotFound);
+    }
+    pass.ensure_rentable(now)?;
+    let board = board.ok_or(RuleViolation::KickboardNotFound)?;
+    board.ensure_rentable()?;
+    let PassState::Active { payment, .. } = &pass.state else {
+        return Err(RuleViolation::PassNotActive);
+    };
+    let rental = Rental {
+        rental_id: rental_id.clone(),
+        pass_id: pass.pass_id.clone(),
+        kickboard_id: board.kickboard_id.clone(),
+        customer_id: customer.clone(),
+        started_at: now,
+        state: RentalState::Open,
+    };
+    let pass = Pass {
+        state: PassState::Active { payment: payment.clone(), open_rental_id: Some(rental_id.clone()) },
+        ..pass.clone()
+    };
+    let board = Kickboard { state: KickboardState::Rented { rental_id: rental_id.clone() }, ..board.clone() };
+    let event = EventEnvelope::new(
+        now,
+        rental_id.to_string(),
+        RENTED_VERSION,
+        Some(customer.clone()),
+        DomainEvent::KickboardRented {
+            rental_id,
+            pass_id: rental.pass_id.clone(),
+            kickboard_id: rental.kickboard_id.clone(),
+            started_at: now,
+        },
+    );
+    Ok(RentalStarted { pass, board, rental, event })
+}
+
+/// Whole minutes billed for a ride: every started minute counts, and at least one.
+pub fn minutes_billed(started_at: DateTime<Utc>, ended_at: DateTime<Utc>) -> u32 {
+    let millis = (ended_at - started_at).num_milliseconds().max(0);
+    let minutes = (millis + 59_999) / 60_000;
+    u32::try_from(minutes).unwrap_or(u32::MAX).max(1)
+}
+
+/// Returns the rental: bills the minutes, frees the board, and exhausts the pass at zero.
+pub fn finish_rental(
+    rental: &Rental,
+    pass: &Pass,
+    board: &Kickboard,
+    customer: &CustomerId,
+    end_location: Option<Coordinates>,
+    now: DateTime<Utc>,
+) -> Result<RentalFinished, RuleViolation> {
+    if &rental.customer_id != customer {
+        return Err(RuleViolation::RentalNotFound);
+    }
+    if rental.state != RentalState::Open {
+        return Err(RuleViolation::RentalAlreadyReturned);
+    }
+    let PassState::Active { payment, open_rental_id: Some(open) } = &pass.state else {
+        return Err(RuleViolation::Inconsistent("an open rental's pass has no open rental"));
+    };
+    if open != &rental.rental_id || pass.pass_id != rental.pass_id {
+        return Err(RuleViolation::Inconsistent("an open rental's pass points at another rental"));
+    }
+    if board.state != (KickboardState::Rented { rental_id: rental.rental_id.clone() }) {
+        return Err(RuleViolation::Inconsistent("an open rental's board is not rented by it"));
+    }
+
+    let billed = minutes_billed(rental.started_at, now);
+    let deducted = billed.min(pass.minutes_left);
+    let overage = billed - deducted;
+    let minutes_left = pass.minutes_left - deducted;
+    let state = if minutes_left == 0 {
+        PassState::Exhausted { payment: payment.clone() }
+    } else {
+        PassState::Active { payment: payment.clone(), open_rental_id: None }
+    };
+    let pass = Pass {
+        minutes_left,
+        minutes_used: pass.minutes_used.saturating_add(billed),
+        overage_minutes: pass.overage_minutes.saturating_add(overage),
+        version: pass.version + 1,
+        state,
+        ..pass.clone()
+    };
+    let board = Kickboard {
+        location: end_location.unwrap_or(board.location),
+        state: KickboardState::Available,
+        ..board.clone()
+    };
+    let settlement =
+        Settlement { ended_at: now, minutes_billed: billed, overage_minutes: overage, minutes_left, end_location };
+    let rental = Rental { state: RentalState::Closed(settlement.clone()), ..rental.clone() };
+    let event = EventEnvelope::new(
+        now,
+        rental.rental_id.to_string(),
+        RETURNED_VERSION,
+        Some(customer.clone()),
+        DomainEvent::KickboardReturned {
+            rental_id: rental.rental_id.clone(),
+            pass_id: rental.pass_id.clone(),
+            kickboard_id: rental.kickboard_id.clone(),
+            started_at: rental.started_at,
+            ended_at: now,
+            minutes_billed: billed,
+            overage_minutes: overage,
+            balance: pass.balance(),
+        },
+    );
+    Ok(RentalFinished { pass, board, rental, event })
+}

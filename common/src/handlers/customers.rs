@@ -1,0 +1,67 @@
+//! The customer's own data: contact details and pass balances (read from the balance view).
+
+use super::views::BalanceView as BalanceJson;
+use crate::domain::contact::Contact;
+use crate::domain::ids::PassId;
+use crate::http::request::{identity, json_body, path_id};
+use crate::http::response::json;
+use crate::http::{Problem, ProblemType, respond};
+use crate::ports::{BalanceView, Clock, ContactStore};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+
+/// `PUT /me/contact`: where alerts go.
+pub async fn put_contact(contacts: &dyn ContactStore, request: Request) -> Response<Body> {
+    respond(
+        async {
+            let customer = identity(&request)?.customer_id;
+            let contact: Contact = json_body(&request)?;
+            contacts.save_contact(&customer, &contact).await?;
+            Ok(json(StatusCode::OK, &contact))
+        }
+        .await,
+    )
+}
+
+/// `GET /me/contact`
+pub async fn get_contact(contacts: &dyn ContactStore, request: Request) -> Response<Body> {
+    respond(
+        async {
+            let customer = identity(&request)?.customer_id;
+            let contact = contacts.find_contact(&customer).await?.ok_or(Problem::new(ProblemType::ContactNotFound))?;
+            Ok(json(StatusCode::OK, &contact))
+        }
+        .await,
+    )
+}
+
+/// `GET /passes/{passId}/balance`: from the read model, so 404 until the view has the pass.
+pub async fn get_balance(view: &dyn BalanceView, clock: &dyn Clock, request: Request) -> Response<Body> {
+    respond(
+        async {
+            let customer = identity(&request)?.customer_id;
+            let pass_id: PassId = path_id(&request, "passId")?;
+            let record = view
+                .find_balance(&pass_id)
+                .await?
+                .filter(|record| record.customer_id == customer)
+                .ok_or(Problem::new(ProblemType::BalanceNotFound))?;
+            Ok(json(StatusCode::OK, &BalanceJson::new(&record, clock.now())))
+        }
+        .await,
+    )
+}
+
+/// `GET /me/passes`: every balance of the caller, from the read model.
+pub async fn list_balances(view: &dyn BalanceView, clock: &dyn Clock, request: Request) -> Response<Body> {
+    respond(
+        async {
+            let customer = identity(&request)?.customer_id;
+            let now = clock.now();
+            let records = view.balances_of(&customer).await?;
+            let views: Vec<_> = records.iter().map(|record| BalanceJson::new(record, now)).collect();
+            Ok(json(StatusCode::OK, &views))
+        }
+        .await,
+    )
+}

@@ -1,0 +1,9 @@
+//! The handlers: plain async functions from a request or event plus the ports they use to
+//! a response. Lambda `main`s, the local server and the tests all call these same functions.
+
+pub mod customers;
+pub mod events;
+pub mod fleet;
+pub mod passes;
+pub mod rentals;
+pub mod views;

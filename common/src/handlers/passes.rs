@@ -1,0 +1,108 @@
+//! Pass routes: the plan catalogue, buying, paying, reading a pass.
+
+use super::views::PassView;
+use crate::domain::error::RuleViolation;
+use crate::domain::ids::{PassId, PlanId};
+use crate::domain::pass::Pass;
+use crate::domain::plan::{catalogue, find_plan};
+use crate::http::request::{identity, json_body, path_id};
+use crate::http::response::json;
+use crate::http::{HandlerResult, Problem, ProblemType, respond};
+use crate::ports::{ChargeOutcome, ChargeRequest, Clock, PassStore, PaymentError, PaymentProvider};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+
+/// Seconds a customer is asked to wait when the provider cannot take a payment.
+const PAYMENT_RETRY_AFTER_SECS: u64 = 30;
+
+/// `GET /plans`
+pub async fn list_plans(_request: Request) -> Response<Body> {
+    json(StatusCode::OK, &catalogue())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PurchaseBody {
+    plan_id: PlanId,
+}
+
+/// `POST /passes`
+pub async fn purchase_pass(passes: &dyn PassStore, clock: &dyn Clock, request: Request) -> Response<Body> {
+    respond(
+        async {
+            let customer = identity(&request)?.customer_id;
+            let body: PurchaseBody = json_body(&request)?;
+            let plan = find_plan(&body.plan_id).ok_or(RuleViolation::UnknownPlan)?;
+            let now = clock.now();
+            let (pass, event) = Pass::purchase(PassId::random(), customer, &plan, now);
+            passes.record_purchase(&pass, &event).await?;
+            Ok(json(StatusCode::CREATED, &PassView::new(&pass, now)))
+        }
+        .await,
+    )
+}
+
+/// `GET /passes/{passId}`: the write side's record; another customer's pass is 404.
+pub async fn get_pass(passes: &dyn PassStore, clock: &dyn Clock, request: Request) -> Response<Body> {
+    respond(
+        async {
+            let customer = identity(&request)?.customer_id;
+            let pass_id: PassId = path_id(&request, "passId")?;
+            let pass = passes
+                .find_pass(&pass_id)
+                .await?
+                .filter(|pass| pass.customer_id == customer)
+                .ok_or(RuleViolation::PassNotFound)?;
+            Ok(json(StatusCode::OK, &PassView::new(&pass, clock.now())))
+        }
+        .await,
+    )
+}
+
+/// `POST /passes/{passId}/payment`: charges the provider once per pass, then activates it.
+pub async fn pay_pass(
+    passes: &dyn PassStore,
+    payments: &dyn PaymentProvider,
+    clock: &dyn Clock,
+    request: Request,
+) -> Response<Body> {
+    respond(pay(passes, payments, clock, &request).await)
+}
+
+async fn pay(
+    passes: &dyn PassStore,
+    payments: &dyn PaymentProvider,
+    clock: &dyn Clock,
+    request: &Request,
+) -> HandlerResult {
+    let customer = identity(request)?.customer_id;
+    let pass_id: PassId = path_id(request, "passId")?;
+    let pass = passes
+        .find_pass(&pass_id)
+        .await?
+        .filter(|pass| pass.customer_id == customer)
+        .ok_or(RuleViolation::PassNotFound)?;
+    pass.ensure_payable()?;
+    let charge = ChargeRequest {
+        pass_id: pass_id.clone(),
+        customer: customer.clone(),
+        amount: pass.price_won,
+        // One key per pass: however often payment is retried, the provider charges once.
+        idempotency_key: format!("pass-{pass_id}"),
+    };
+    let payment_id = match payments.charge(&charge).await {
+        Ok(ChargeOutcome::Approved { payment_id }) => payment_id,
+        Ok(ChargeOutcome::Declined { reason }) => {
+            tracing::info!(%pass_id, %reason, "payment declined");
+            return Err(Problem::new(ProblemType::PaymentDeclined));
+        }
+        Err(PaymentError::Unavailable(detail)) => {
+            tracing::warn!(%pass_id, %detail, "payment provider unavailable");
+            return Err(Problem::new(ProblemType::PaymentUnavailable).retry_after(PAYMENT_RETRY_AFTER_SECS));
+        }
+    };
+    let now = clock.now();
+    let paid = passes.activate_pass(&customer, &pass_id, payment_id, now).await?;
+    Ok(json(StatusCode::OK, &PassView::new(&paid, now)))
+}

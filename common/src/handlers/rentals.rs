@@ -1,0 +1,91 @@
+//! Rental routes: rent, return, read.
+
+use super::views::RentalView;
+use crate::domain::error::RuleViolation;
+use crate::domain::geo::Coordinates;
+use crate::domain::ids::{KickboardId, PassId, RentalId};
+use crate::http::request::{identity, json_body, optional_json_body, path_id};
+use crate::http::response::json;
+use crate::http::{Problem, respond};
+use crate::ports::{Clock, RentRequest, RentalStore, ReturnRequest};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RentBody {
+    pass_id: PassId,
+    kickboard_id: KickboardId,
+}
+
+/// `POST /rentals`: one atomic write checks the pass and the board and starts the rental.
+pub async fn rent_kickboard(rentals: &dyn RentalStore, clock: &dyn Clock, request: Request) -> Response<Body> {
+    respond(
+        async {
+            let customer = identity(&request)?.customer_id;
+            let body: RentBody = json_body(&request)?;
+            let rental = rentals
+                .start_rental(RentRequest {
+                    customer,
+                    pass_id: body.pass_id,
+                    kickboard_id: body.kickboard_id,
+                    rental_id: RentalId::random(),
+                    now: clock.now(),
+                })
+                .await?;
+            Ok(json(StatusCode::CREATED, &RentalView::new(&rental)))
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ReturnBody {
+    lat: Option<f64>,
+    lon: Option<f64>,
+}
+
+fn end_location(body: Option<ReturnBody>) -> Result<Option<Coordinates>, Problem> {
+    match body {
+        None | Some(ReturnBody { lat: None, lon: None }) => Ok(None),
+        Some(ReturnBody { lat: Some(lat), lon: Some(lon) }) => {
+            Coordinates::new(lat, lon).map(Some).map_err(|error| Problem::invalid_field("lat", error.to_string()))
+        }
+        Some(ReturnBody { lat: None, .. }) => Err(Problem::invalid_field("lat", "give lat and lon together")),
+        Some(ReturnBody { lon: None, .. }) => Err(Problem::invalid_field("lon", "give lat and lon together")),
+    }
+}
+
+/// `POST /rentals/{rentalId}/return`: bills the ride and frees the board in one atomic write.
+pub async fn return_kickboard(rentals: &dyn RentalStore, clock: &dyn Clock, request: Request) -> Response<Body> {
+    respond(
+        async {
+            let customer = identity(&request)?.customer_id;
+            let rental_id: RentalId = path_id(&request, "rentalId")?;
+            let end_location = end_location(optional_json_body(&request)?)?;
+            let rental =
+                rentals.finish_rental(ReturnRequest { customer, rental_id, end_location, now: clock.now() }).await?;
+            Ok(json(StatusCode::OK, &RentalView::new(&rental)))
+        }
+        .await,
+    )
+}
+
+/// `GET /rentals/{rentalId}`: only the renter sees it.
+pub async fn get_rental(rentals: &dyn RentalStore, request: Request) -> Response<Body> {
+    respond(
+        async {
+            let customer = identity(&request)?.customer_id;
+            let rental_id: RentalId = path_id(&request, "rentalId")?;
+            let rental = rentals
+                .find_rental(&rental_id)
+                .await?
+                .filter(|rental| rental.customer_id == customer)
+                .ok_or(RuleViolation::RentalNotFound)?;
+            Ok(json(StatusCode::OK, &RentalView::new(&rental)))
+        }
+        .await,
+    )
+}

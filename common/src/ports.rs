@@ -1,0 +1,191 @@
+//! The ports: what the handlers need from the outside world, one trait per concern,
+//! each write a single atomic use case (never row CRUD).
+
+use crate::domain::alerts::Alert;
+use crate::domain::contact::Contact;
+use crate::domain::error::RuleViolation;
+use crate::domain::events::EventEnvelope;
+use crate::domain::geo::{Area, Coordinates};
+use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId};
+use crate::domain::kickboard::Kickboard;
+use crate::domain::pass::{Pass, PassBalance};
+use crate::domain::plan::Won;
+use crate::domain::rental::Rental;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// Why a port call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    #[error(transparent)]
+    Rule(#[from] RuleViolation),
+    /// The backing service failed; the detail is for logs only, never for a response.
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub type PortResult<T> = Result<T, PortError>;
+
+/// Time, injected so tests decide what "now" is.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Passes: buying and paying.
+#[async_trait]
+pub trait PassStore: Send + Sync {
+    /// Stores a new pass and its `PassPurchased` event atomically.
+    async fn record_purchase(&self, pass: &Pass, event: &EventEnvelope) -> PortResult<()>;
+    async fn find_pass(&self, pass_id: &PassId) -> PortResult<Option<Pass>>;
+    /// Marks the customer's pending pass paid and writes `PassPaid`, atomically; refuses a
+    /// pass that is not theirs or is already paid.
+    async fn activate_pass(
+        &self,
+        customer: &CustomerId,
+        pass_id: &PassId,
+        payment_id: PaymentId,
+        now: DateTime<Utc>,
+    ) -> PortResult<Pass>;
+}
+
+/// What a rent asks for.
+#[derive(Debug, Clone)]
+pub struct RentRequest {
+    pub customer: CustomerId,
+    pub pass_id: PassId,
+    pub kickboard_id: KickboardId,
+    pub rental_id: RentalId,
+    pub now: DateTime<Utc>,
+}
+
+/// What a return asks for.
+#[derive(Debug, Clone)]
+pub struct ReturnRequest {
+    pub customer: CustomerId,
+    pub rental_id: RentalId,
+    pub end_location: Option<Coordinates>,
+    pub now: DateTime<Utc>,
+}
+
+/// Rentals: each call is one transaction over pass, board, rental and outbox.
+#[async_trait]
+pub trait RentalStore: Send + Sync {
+    async fn start_rental(&self, request: RentRequest) -> PortResult<Rental>;
+    async fn finish_rental(&self, request: ReturnRequest) -> PortResult<Rental>;
+    async fn find_rental(&self, rental_id: &RentalId) -> PortResult<Option<Rental>>;
+}
+
+/// The fleet: admins register and retire boards; customers look for available ones.
+#[async_trait]
+pub trait FleetStore: Send + Sync {
+    /// Stores a new board and its event atomically; refuses a taken id.
+    async fn register_kickboard(&self, board: &Kickboard, event: &EventEnvelope) -> PortResult<()>;
+    /// Retires an available board and writes its event atomically.
+    async fn retire_kickboard(&self, kickboard_id: &KickboardId, now: DateTime<Utc>) -> PortResult<Kickboard>;
+    /// Available boards, in `area` when given, at most `limit`.
+    async fn available_kickboards(&self, area: Option<Area>, limit: usize) -> PortResult<Vec<Kickboard>>;
+}
+
+/// Customers' contact details, where alerts go.
+#[async_trait]
+pub trait ContactStore: Send + Sync {
+    async fn save_contact(&self, customer: &CustomerId, contact: &Contact) -> PortResult<()>;
+    async fn find_contact(&self, customer: &CustomerId) -> PortResult<Option<Contact>>;
+}
+
+/// A balance as the read model keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalanceRecord {
+    pub customer_id: CustomerId,
+    pub balance: PassBalance,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The balance read model (CQRS): written only from events, read by the balance routes.
+#[async_trait]
+pub trait BalanceView: Send + Sync {
+    /// Stores the record unless the stored one has the same or a newer version.
+    /// Returns whether it was applied.
+    async fn apply_balance(&self, record: &BalanceRecord) -> PortResult<bool>;
+    async fn find_balance(&self, pass_id: &PassId) -> PortResult<Option<BalanceRecord>>;
+    async fn balances_of(&self, customer: &CustomerId) -> PortResult<Vec<BalanceRecord>>;
+}
+
+/// How the notifier handled an event, kept per event id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotificationOutcome {
+    Sent,
+    NotSent { reason: String },
+}
+
+/// The notifier's memory: which events were already alerted about.
+#[async_trait]
+pub trait NotificationLedger: Send + Sync {
+    /// Claims the event for sending; `false` if it was claimed before (a duplicate delivery).
+    async fn claim(&self, event_id: &EventId, customer: &CustomerId, now: DateTime<Utc>) -> PortResult<bool>;
+    /// Gives a claim back after a failed send, so a redelivery can try again.
+    async fn release(&self, event_id: &EventId) -> PortResult<()>;
+    async fn record_outcome(&self, event_id: &EventId, outcome: &NotificationOutcome) -> PortResult<()>;
+}
+
+/// Sends SMS and push messages (SNS on AWS).
+#[async_trait]
+pub trait AlertSender: Send + Sync {
+    async fn send(&self, alert: &Alert) -> PortResult<()>;
+}
+
+/// A charge to ask the payment provider for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeRequest {
+    pub pass_id: PassId,
+    pub customer: CustomerId,
+    pub amount: Won,
+    /// The provider charges a key at most once, so a retry can never charge twice.
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Approved { payment_id: PaymentId },
+    Declined { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentError {
+    /// Timeout, 5xx or a reset: the provider could not answer now.
+    #[error("payment provider unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The payment provider.
+#[async_trait]
+pub trait PaymentProvider: Send + Sync {
+    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, PaymentError>;
+}
+
+/// An outbox event with its position in the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEntry {
+    pub position: u64,
+    pub event: EventEnvelope,
+}
+
+/// The transactional outbox as a relay reads it (on AWS the table stream plays this part).
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Events after `position`, oldest first, at most `limit`.
+    async fn events_after(&self, position: u64, limit: usize) -> PortResult<Vec<OutboxEntry>>;
+    /// Where a subscriber's delivery stands; survives restarts.
+    async fn cursor(&self, subscriber: &str) -> PortResult<u64>;
+    async fn advance_cursor(&self, subscriber: &str, position: u64) -> PortResult<()>;
+}

@@ -1,0 +1,78 @@
+//! Routes that exist only on the local server (never in template.yaml): tokens, the alert
+//! log, the payment simulator's knobs, and a health check.
+
+use crate::App;
+use bytes::Bytes;
+use kickboard_common::adapters::payment_simulator::SimulatorSettings;
+use kickboard_common::domain::ids::CustomerId;
+use kickboard_common::http::response::{json, no_content};
+use kickboard_common::http::{Problem, ProblemType, respond};
+use lambda_http::http::{Method, StatusCode, request::Parts};
+use lambda_http::{Body, Response};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    sub: CustomerId,
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AlertQuery {
+    customer_id: Option<CustomerId>,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
+    serde_json::from_slice(body)
+        .map_err(|error| Problem::new(ProblemType::InvalidRequest).with_detail(error.to_string()))
+}
+
+pub async fn handle(app: &App, parts: &Parts, body: &Bytes) -> Response<Body> {
+    respond(
+        async {
+            match (&parts.method, parts.uri.path()) {
+                (&Method::GET, "/healthz") => Ok(json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))),
+                (&Method::POST, "/local/tokens") => {
+                    let request: TokenRequest = parse(body)?;
+                    let token = app.tokens.mint(request.sub.as_str(), &request.groups);
+                    Ok(json(StatusCode::OK, &serde_json::json!({ "token": token })))
+                }
+                (&Method::GET, "/local/alerts") => {
+                    let query: AlertQuery = alert_query(parts.uri.query().unwrap_or(""))?;
+                    let alerts = app.alerts.list(query.customer_id.as_ref()).await?;
+                    Ok(json(StatusCode::OK, &alerts))
+                }
+                (&Method::PUT, "/local/payment-simulator") => {
+                    let settings: SimulatorSettings = parse(body)?;
+                    let settings = settings
+                        .validated()
+                        .map_err(|error| Problem::new(ProblemType::InvalidRequest).with_detail(error.to_string()))?;
+                    app.payments.set_settings(settings);
+                    Ok(no_content())
+                }
+                _ => Err(Problem::new(ProblemType::NotFound)),
+            }
+        }
+        .await,
+    )
+}
+
+/// `customerId=…` from the query string.
+fn alert_query(query: &str) -> Result<AlertQuery, Problem> {
+    let mut customer_id = None;
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        match pair.split_once('=') {
+            Some(("customerId", value)) => {
+                customer_id = Some(
+                    CustomerId::try_from(value)
+                        .map_err(|error| Problem::invalid_field("customerId", error.to_string()))?,
+                );
+            }
+            _ => return Err(Problem::new(ProblemType::InvalidRequest).with_detail("only customerId is accepted")),
+        }
+    }
+    Ok(AlertQuery { customer_id })
+}

@@ -1,0 +1,58 @@
+//! `kickboard-local`: runs the whole service on 127.0.0.1 on the embedded store.
+
+use kickboard_common::ports::SystemClock;
+use kickboard_local::config::{Command, Storage, USAGE, parse_args};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    lambda_http::tracing::init_default_subscriber();
+    let config = match parse_args(std::env::args().skip(1)) {
+        Ok(Command::Run(config)) => config,
+        Ok(Command::Help) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("error: {error}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let storage = match &config.storage {
+        Storage::DataDir(dir) => format!("data dir {}", dir.display()),
+        Storage::InMemory => "in memory (nothing is kept)".to_owned(),
+    };
+    let server = match kickboard_local::start(config, Arc::new(SystemClock)).await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let customer = server.app.tokens.mint("customer-1", &[]);
+    let admin = server.app.tokens.mint("admin-1", &["admin".to_owned()]);
+    println!("Kickboard is running on http://{} ({storage})", server.addr);
+    println!("customer token (sub customer-1):\n  {customer}");
+    println!("admin token (sub admin-1, group admin):\n  {admin}");
+    println!("Try: curl http://{}/plans", server.addr);
+    wait_for_stop_signal().await;
+    println!("stopping…");
+    server.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_stop_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler installs");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

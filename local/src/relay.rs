@@ -1,0 +1,86 @@
+//! The local outbox relay: plays DynamoDB Streams + EventBridge for the embedded store.
+//! One task per subscriber reads the outbox in order from its own durable cursor and hands
+//! each event its rule matches, as an EventBridge event, to the subscriber's handler.
+
+use crate::App;
+use kickboard_common::domain::events::{EVENT_SOURCE, EventEnvelope, Subscriber};
+use kickboard_common::handlers::events::{KickboardEvent, NotifierDeps, notify, project_balance};
+use kickboard_common::ports::{Outbox, PortError, PortResult};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+const BATCH: usize = 100;
+/// How often an idle relay looks at the outbox even without a wake-up.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+/// The pause before a failed delivery is tried again.
+const RETRY_AFTER: Duration = Duration::from_millis(500);
+
+/// Wraps an outbox event the way an EventBridge rule delivers it to a Lambda target.
+pub fn to_eventbridge(envelope: &EventEnvelope) -> PortResult<KickboardEvent> {
+    let event = serde_json::json!({
+        "version": "0",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "detail-type": envelope.detail_type(),
+        "source": EVENT_SOURCE,
+        "account": "000000000000",
+        "time": envelope.occurred_at,
+        "region": "local",
+        "resources": [],
+        "detail": envelope,
+    });
+    serde_json::from_value(event).map_err(|error| PortError::Unavailable(error.to_string()))
+}
+
+/// Hands one event to a subscriber's handler.
+pub async fn deliver(app: &App, subscriber: Subscriber, event: KickboardEvent) -> PortResult<()> {
+    match subscriber {
+        Subscriber::Notifier => {
+            let deps = NotifierDeps {
+                ledger: &app.store,
+                contacts: &app.store,
+                sender: &app.alerts,
+                clock: app.clock.as_ref(),
+            };
+            notify(&deps, event).await
+        }
+        Subscriber::BalanceView => project_balance(&app.store, event).await,
+    }
+}
+
+/// Delivers everything after the subscriber's cursor; returns how many entries it passed.
+async fn relay_once(app: &App, subscriber: Subscriber) -> PortResult<usize> {
+    let cursor = app.store.cursor(subscriber.name()).await?;
+    let entries = app.store.events_after(cursor, BATCH).await?;
+    for entry in &entries {
+        if subscriber.wants(&entry.event) {
+            deliver(app, subscriber, to_eventbridge(&entry.event)?).await?;
+        }
+        app.store.advance_cursor(subscriber.name(), entry.position).await?;
+    }
+    Ok(entries.len())
+}
+
+/// Runs one subscriber's relay until `shutdown` turns true.
+pub async fn run(
+    app: Arc<App>,
+    subscriber: Subscriber,
+    mut wake: watch::Receiver<u64>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        let pause = match relay_once(&app, subscriber).await {
+            Ok(0) => IDLE_POLL,
+            Ok(_) => continue,
+            Err(error) => {
+                tracing::warn!(subscriber = subscriber.name(), %error, "relay delivery failed; will retry");
+                RETRY_AFTER
+            }
+        };
+        tokio::select! {
+            _ = wake.changed() => {}
+            _ = shutdown.changed() => {}
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
