@@ -11,7 +11,8 @@ use config::{LocalConfig, Storage};
 use kickboard_common::adapters::payment_simulator::PaymentSimulator;
 use kickboard_common::adapters::sqlite::{LocalAlertSender, SqliteStore};
 use kickboard_common::domain::events::Subscriber;
-use kickboard_common::ports::Clock;
+use kickboard_common::ports::{Clock, PortError, PortResult};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokens::TokenAuthority;
@@ -28,11 +29,26 @@ pub struct App {
     pub tokens: TokenAuthority,
     /// Bumped after every write, so relays wake at once instead of at their next poll.
     outbox_written: watch::Sender<u64>,
+    /// Each subscriber's relay cursor, published after every pass over the outbox.
+    relayed: HashMap<Subscriber, watch::Sender<u64>>,
 }
 
 impl App {
     fn outbox_may_have_grown(&self) {
         self.outbox_written.send_modify(|count| *count = count.wrapping_add(1));
+    }
+
+    /// Waits until every running relay has delivered the whole outbox as it is now.
+    pub async fn relayed(&self) -> PortResult<()> {
+        let head = self.store.outbox_head().await?;
+        for cursor in self.relayed.values() {
+            let mut cursor = cursor.subscribe();
+            cursor
+                .wait_for(|position| *position >= head)
+                .await
+                .map_err(|_| PortError::Unavailable("the relay stopped".into()))?;
+        }
+        Ok(())
     }
 }
 
@@ -84,6 +100,11 @@ pub async fn start(config: LocalConfig, clock: Arc<dyn Clock>) -> Result<Running
         payments: PaymentSimulator::new(config.payment),
         tokens,
         outbox_written,
+        relayed: Subscriber::ALL
+            .into_iter()
+            .filter(|_| config.relay)
+            .map(|subscriber| (subscriber, watch::channel(0).0))
+            .collect(),
     });
     let (shutdown, stopping) = watch::channel(false);
     let mut tasks = vec![tokio::spawn(gateway::serve(listener, Arc::clone(&app), stopping.clone()))];

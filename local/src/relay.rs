@@ -58,6 +58,10 @@ async fn relay_once(app: &App, subscriber: Subscriber) -> PortResult<usize> {
         }
         app.store.advance_cursor(subscriber.name(), entry.position).await?;
     }
+    let position = entries.last().map_or(cursor, |entry| entry.position);
+    if let Some(published) = app.relayed.get(&subscriber) {
+        published.send_replace(position);
+    }
     Ok(entries.len())
 }
 

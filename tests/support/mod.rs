@@ -1,1 +1,207 @@
+//! Test support: a Kickboard server started in-process on a free loopback port, a clock the
+//! test moves, and a small JSON client.
 
+use bytes::Bytes;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use kickboard_common::ports::Clock;
+use kickboard_local::config::{LocalConfig, Storage};
+use kickboard_local::{RunningServer, start};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// A clock that only moves when the test says so.
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self(Mutex::new(Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap())))
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// A response: status, `Content-Type`, `Retry-After` and the JSON body (`Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: Option<String>,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The problem `type` slug, for problem responses.
+    pub fn problem(&self) -> &str {
+        self.body["type"].as_str().and_then(|uri| uri.strip_prefix("urn:kickboard:problem:")).unwrap_or("")
+    }
+
+    pub fn text(&self, field: &str) -> String {
+        self.body[field].as_str().unwrap_or_else(|| panic!("no string {field} in {}", self.body)).to_owned()
+    }
+}
+
+/// A temporary data dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl Default for TempDir {
+    fn default() -> Self {
+        let dir = std::env::temp_dir().join(format!("kickboard-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub struct TestServer {
+    pub server: RunningServer,
+    pub clock: Arc<ManualClock>,
+    base: String,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl TestServer {
+    /// In memory, relaying events.
+    pub async fn start() -> Self {
+        Self::start_with(Storage::InMemory, true, ManualClock::new()).await
+    }
+
+    pub async fn start_with(storage: Storage, relay: bool, clock: Arc<ManualClock>) -> Self {
+        let config = LocalConfig { addr: "127.0.0.1:0".parse().unwrap(), storage, relay, ..LocalConfig::default() };
+        let server = start(config, clock.clone()).await.expect("server starts");
+        let base = format!("http://{}", server.addr);
+        let client = Client::builder(TokioExecutor::new()).build_http();
+        Self { server, clock, base, client }
+    }
+
+    pub async fn stop(self) {
+        self.server.shutdown().await;
+    }
+
+    pub fn customer_token(&self, sub: &str) -> String {
+        self.server.app.tokens.mint(sub, &[])
+    }
+
+    pub fn admin_token(&self) -> String {
+        self.server.app.tokens.mint("admin-1", &["admin".to_owned()])
+    }
+
+    /// Sends a raw request; `body` goes as-is with the given content type.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut request = hyper::Request::builder().method(method).uri(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = self.client.request(request.body(Full::new(Bytes::from(body))).unwrap()).await.expect("request");
+        let status = response.status();
+        let content_type =
+            response.headers().get("content-type").and_then(|value| value.to_str().ok()).map(str::to_owned);
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+        };
+        Reply { status, content_type, body }
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        match body {
+            Some(body) => {
+                self.send_raw(method, path, token, Some("application/json"), body.to_string().into_bytes()).await
+            }
+            None => self.send_raw(method, path, token, None, Vec::new()).await,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// Sets the customer's phone so alerts have somewhere to go.
+    pub async fn set_phone(&self, token: &str, phone: &str) {
+        let reply = self.call(Method::PUT, "/me/contact", Some(token), Some(json!({ "phone": phone }))).await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    }
+
+    /// Buys a pass on `plan` and pays it; returns its id.
+    pub async fn paid_pass(&self, token: &str, plan: &str) -> String {
+        let pass_id = self.unpaid_pass(token, plan).await;
+        let paid = self.call(Method::POST, &format!("/passes/{pass_id}/payment"), Some(token), None).await;
+        assert_eq!(paid.status, StatusCode::OK, "{paid:?}");
+        pass_id
+    }
+
+    pub async fn unpaid_pass(&self, token: &str, plan: &str) -> String {
+        let bought = self.post("/passes", token, json!({ "planId": plan })).await;
+        assert_eq!(bought.status, StatusCode::CREATED, "{bought:?}");
+        bought.text("passId")
+    }
+
+    pub async fn register_board(&self, kickboard_id: &str) {
+        let body = json!({ "kickboardId": kickboard_id, "model": "Ninebot Max", "lat": 37.5665, "lon": 126.978 });
+        let reply = self.post("/kickboards", &self.admin_token(), body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    }
+
+    pub async fn rent(&self, token: &str, pass_id: &str, kickboard_id: &str) -> Reply {
+        self.post("/rentals", token, json!({ "passId": pass_id, "kickboardId": kickboard_id })).await
+    }
+
+    pub async fn give_back(&self, token: &str, rental_id: &str) -> Reply {
+        self.call(Method::POST, &format!("/rentals/{rental_id}/return"), Some(token), None).await
+    }
+
+    /// Waits (at most 10 s) until the relays have delivered every event written so far.
+    pub async fn settle(&self) {
+        tokio::time::timeout(std::time::Duration::from_secs(10), self.server.app.relayed())
+            .await
+            .expect("relays caught up within 10 s")
+            .expect("relays running");
+    }
+
+    /// The alerts sent to a customer, oldest first.
+    pub async fn alerts(&self, customer: &str) -> Vec<Value> {
+        let reply = self.call(Method::GET, &format!("/local/alerts?customerId={customer}"), None, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        reply.body.as_array().unwrap().clone()
+    }
+
+    /// Row counts of every table once the relays are idle: equal before and after a request
+    /// means it wrote nothing, not even an event.
+    pub async fn row_counts(&self) -> std::collections::BTreeMap<String, i64> {
+        self.settle().await;
+        self.server.app.store.row_counts().await.unwrap()
+    }
+}

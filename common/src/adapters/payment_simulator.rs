@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// How the simulated provider behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct SimulatorSettings {
     pub latency_ms: u64,
     /// Share of calls that fail as unavailable, 0.0 to 1.0.

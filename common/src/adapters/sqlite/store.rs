@@ -115,6 +115,15 @@ impl SqliteStore {
         .await
     }
 
+    /// The position of the newest outbox event (0 when empty).
+    pub async fn outbox_head(&self) -> PortResult<u64> {
+        self.run(|conn| {
+            let head: i64 = conn.query_row("SELECT COALESCE(MAX(position), 0) FROM outbox", [], |row| row.get(0))?;
+            u64::try_from(head).map_err(unavailable)
+        })
+        .await
+    }
+
     /// Every outbox event, oldest first.
     pub async fn outbox_events(&self) -> PortResult<Vec<EventEnvelope>> {
         let entries = self.events_after(0, usize::MAX).await?;

@@ -1,0 +1,105 @@
+//! Bad input is answered with the right problem and writes nothing.
+
+use hyper::{Method, StatusCode};
+use kickboard_tests::TestServer;
+
+/// One hostile request and the answer it must get.
+struct Case<'a> {
+    method: Method,
+    path: String,
+    token: Option<&'a str>,
+    content_type: Option<&'a str>,
+    body: Vec<u8>,
+    status: StatusCode,
+    problem: &'static str,
+    field: Option<&'static str>,
+}
+
+fn case<'a>(method: Method, path: impl Into<String>, token: Option<&'a str>) -> Case<'a> {
+    Case {
+        method,
+        path: path.into(),
+        token,
+        content_type: None,
+        body: Vec::new(),
+        status: StatusCode::BAD_REQUEST,
+        problem: "invalid-request",
+        field: None,
+    }
+}
+
+impl<'a> Case<'a> {
+    fn json(self, body: impl Into<Vec<u8>>) -> Self {
+        Case { content_type: Some("application/json"), body: body.into(), ..self }
+    }
+
+    fn typed(self, content_type: &'a str) -> Self {
+        Case { content_type: Some(content_type), ..self }
+    }
+
+    fn answers(self, status: StatusCode, problem: &'static str) -> Self {
+        Case { status, problem, ..self }
+    }
+
+    fn names(self, field: &'static str) -> Self {
+        Case { field: Some(field), ..self }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_problems_and_write_nothing() {
+    let kb = TestServer::start().await;
+    let alice = kb.customer_token("alice");
+    let admin = kb.admin_token();
+    kb.register_board("kb-1").await;
+    let pass = kb.paid_pass(&alice, "basic-60").await;
+    let before = kb.row_counts().await;
+
+    let (customer, admin) = (Some(alice.as_str()), Some(admin.as_str()));
+    let long_id = "p".repeat(65);
+    let cases = [
+        case(Method::POST, "/passes", customer).json("{not json"),
+        case(Method::POST, "/passes", customer).json(r#"{"planId":"basic-60","extra":1}"#),
+        case(Method::POST, "/passes", customer).json(r#"{"planId":60}"#).names("planId"),
+        case(Method::POST, "/passes", customer).json(""),
+        case(Method::POST, "/passes", customer)
+            .json(format!(r#"{{"planId":"{}"}}"#, "x".repeat(17 * 1024)))
+            .answers(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large"),
+        case(Method::POST, "/passes", customer)
+            .json(r#"{"planId":"basic-60"}"#)
+            .typed("text/plain")
+            .answers(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type"),
+        case(Method::POST, "/passes", None)
+            .json(r#"{"planId":"basic-60"}"#)
+            .answers(StatusCode::UNAUTHORIZED, "unauthorized"),
+        case(Method::POST, "/passes", Some("forged.token.here"))
+            .json(r#"{"planId":"basic-60"}"#)
+            .answers(StatusCode::UNAUTHORIZED, "unauthorized"),
+        case(Method::POST, "/rentals", customer).json(r#"{"passId":"a/b","kickboardId":"kb-1"}"#).names("passId"),
+        case(Method::POST, "/rentals", customer)
+            .json(format!(r#"{{"passId":"{long_id}","kickboardId":"kb-1"}}"#))
+            .names("passId"),
+        case(Method::POST, format!("/rentals/{long_id}/return"), customer).names("rentalId"),
+        case(Method::POST, "/kickboards", admin).json(r#"{"model":"X","lat":91,"lon":0}"#).names("lat"),
+        case(Method::POST, "/kickboards", admin).json(r#"{"model":"","lat":1,"lon":0}"#).names("model"),
+        case(Method::PUT, "/me/contact", customer).json(r#"{"phone":"010-1234-5678"}"#).names("phone"),
+        case(Method::GET, "/kickboards?near=north", customer).names("near"),
+        case(Method::GET, "/kickboards?near=37.5,127&radiusM=999999", customer).names("radiusM"),
+        case(Method::GET, "/nowhere", customer).answers(StatusCode::NOT_FOUND, "not-found"),
+        case(Method::PATCH, "/passes", customer).answers(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed"),
+        case(Method::GET, "/me/contact", customer).answers(StatusCode::NOT_FOUND, "contact-not-found"),
+        case(Method::POST, format!("/passes/{pass}/payment"), customer)
+            .answers(StatusCode::CONFLICT, "pass-already-paid"),
+    ];
+    for case in cases {
+        let name = format!("{} {}", case.method, case.path);
+        let reply = kb.send_raw(case.method, &case.path, case.token, case.content_type, case.body).await;
+        assert_eq!((reply.status, reply.problem()), (case.status, case.problem), "{name}: {reply:?}");
+        assert_eq!(reply.content_type.as_deref(), Some("application/problem+json"), "{name}");
+        if let Some(field) = case.field {
+            assert_eq!(reply.body["field"], field, "{name}: {reply:?}");
+        }
+        assert_eq!(kb.row_counts().await, before, "{name} wrote something");
+    }
+    kb.stop().await;
+}

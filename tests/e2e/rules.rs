@@ -1,0 +1,154 @@
+//! The rules: who may rent with what, what a return bills, and that refusals write nothing.
+
+use chrono::Duration;
+use hyper::{Method, StatusCode};
+use kickboard_common::adapters::payment_simulator::SimulatorSettings;
+use kickboard_tests::{Reply, TestServer};
+use serde_json::json;
+
+fn assert_problem(reply: &Reply, status: StatusCode, problem: &str) {
+    assert_eq!((reply.status, reply.problem()), (status, problem), "{reply:?}");
+    assert_eq!(reply.content_type.as_deref(), Some("application/problem+json"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renting_needs_your_own_paid_unexpired_pass_with_minutes() {
+    let kb = TestServer::start().await;
+    let (alice, bob) = (kb.customer_token("alice"), kb.customer_token("bob"));
+    kb.register_board("kb-1").await;
+    let unpaid = kb.unpaid_pass(&alice, "basic-60").await;
+    let bobs = kb.paid_pass(&bob, "basic-60").await;
+
+    let before = kb.row_counts().await;
+    assert_problem(&kb.rent(&alice, &unpaid, "kb-1").await, StatusCode::UNPROCESSABLE_ENTITY, "pass-not-active");
+    assert_problem(&kb.rent(&alice, &bobs, "kb-1").await, StatusCode::NOT_FOUND, "pass-not-found");
+    assert_problem(&kb.rent(&alice, "no-such-pass", "kb-1").await, StatusCode::NOT_FOUND, "pass-not-found");
+    assert_problem(&kb.rent(&bob, &bobs, "no-such-board").await, StatusCode::NOT_FOUND, "kickboard-not-found");
+    assert_eq!(kb.row_counts().await, before, "refused rentals write nothing");
+
+    kb.clock.advance(Duration::days(30));
+    assert_problem(&kb.rent(&bob, &bobs, "kb-1").await, StatusCode::UNPROCESSABLE_ENTITY, "pass-expired");
+    assert_eq!(kb.get(&format!("/passes/{bobs}"), &bob).await.body["status"], "EXPIRED");
+    assert_eq!(kb.row_counts().await, before);
+    kb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_open_rental_per_pass_and_one_renter_per_board() {
+    let kb = TestServer::start().await;
+    let (alice, bob) = (kb.customer_token("alice"), kb.customer_token("bob"));
+    kb.register_board("kb-1").await;
+    kb.register_board("kb-2").await;
+    let alices = kb.paid_pass(&alice, "plus-120").await;
+    let bobs = kb.paid_pass(&bob, "plus-120").await;
+
+    let first = kb.rent(&alice, &alices, "kb-1").await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let before = kb.row_counts().await;
+    assert_problem(&kb.rent(&alice, &alices, "kb-2").await, StatusCode::CONFLICT, "pass-has-open-rental");
+    assert_problem(&kb.rent(&bob, &bobs, "kb-1").await, StatusCode::CONFLICT, "kickboard-unavailable");
+    let delete = kb.call(Method::DELETE, "/kickboards/kb-1", Some(&kb.admin_token()), None).await;
+    assert_problem(&delete, StatusCode::CONFLICT, "kickboard-rented");
+    assert_eq!(kb.row_counts().await, before, "conflicts write nothing");
+
+    let rental_id = first.text("rentalId");
+    assert_problem(&kb.give_back(&bob, &rental_id).await, StatusCode::NOT_FOUND, "rental-not-found");
+    assert_problem(&kb.get(&format!("/rentals/{rental_id}"), &bob).await, StatusCode::NOT_FOUND, "rental-not-found");
+    assert_eq!(kb.give_back(&alice, &rental_id).await.status, StatusCode::OK);
+    assert_problem(&kb.give_back(&alice, &rental_id).await, StatusCode::CONFLICT, "rental-already-returned");
+    assert_eq!(kb.rent(&bob, &bobs, "kb-1").await.status, StatusCode::CREATED, "a returned board rents again");
+    kb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn returns_bill_whole_minutes_record_overage_and_exhaust_the_pass() {
+    let kb = TestServer::start().await;
+    let alice = kb.customer_token("alice");
+    kb.register_board("kb-1").await;
+    let pass = kb.paid_pass(&alice, "basic-60").await;
+
+    let ride = |seconds: i64| {
+        let (kb, alice, pass) = (&kb, &alice, &pass);
+        async move {
+            let rental = kb.rent(alice, pass, "kb-1").await;
+            assert_eq!(rental.status, StatusCode::CREATED, "{rental:?}");
+            kb.clock.advance(Duration::seconds(seconds));
+            let returned = kb.give_back(alice, &rental.text("rentalId")).await;
+            assert_eq!(returned.status, StatusCode::OK, "{returned:?}");
+            returned.body
+        }
+    };
+    let instant = ride(0).await;
+    assert_eq!((instant["minutesBilled"].as_u64(), instant["minutesLeft"].as_u64()), (Some(1), Some(59)));
+    let exact = ride(60).await;
+    assert_eq!(exact["minutesBilled"], 1, "a full minute is one minute");
+    let started = ride(61).await;
+    assert_eq!(started["minutesBilled"], 2, "a started minute counts");
+    assert_eq!(started["minutesLeft"], 56);
+    let long = ride(55 * 60).await;
+    assert_eq!((long["minutesBilled"].as_u64(), long["minutesLeft"].as_u64()), (Some(55), Some(1)));
+    let over = ride(3 * 60 - 1).await;
+    assert_eq!(over["minutesBilled"], 3);
+    assert_eq!(over["overageMinutes"], 2);
+    assert_eq!(over["minutesLeft"], 0);
+
+    let pass_view = kb.get(&format!("/passes/{pass}"), &alice).await;
+    assert_eq!(pass_view.body["status"], "EXHAUSTED");
+    assert_eq!(pass_view.body["minutesUsed"], 62);
+    assert_eq!(pass_view.body["overageMinutes"], 2);
+    let before = kb.row_counts().await;
+    assert_problem(&kb.rent(&alice, &pass, "kb-1").await, StatusCode::UNPROCESSABLE_ENTITY, "pass-exhausted");
+    assert_eq!(kb.row_counts().await, before);
+
+    kb.settle().await;
+    let balance = kb.get(&format!("/passes/{pass}/balance"), &alice).await.body;
+    assert_eq!((balance["status"].as_str(), balance["minutesLeft"].as_u64()), (Some("EXHAUSTED"), Some(0)));
+    assert_eq!(balance["overageMinutes"], 2);
+    kb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payment_is_taken_once_and_refusals_leave_the_pass_payable() {
+    let kb = TestServer::start().await;
+    let (alice, bob) = (kb.customer_token("alice"), kb.customer_token("bob"));
+    let unknown = kb.post("/passes", &alice, json!({ "planId": "gold-9999" })).await;
+    assert_problem(&unknown, StatusCode::UNPROCESSABLE_ENTITY, "unknown-plan");
+
+    let pass = kb.unpaid_pass(&alice, "basic-60").await;
+    let pay = |token: String| {
+        let (kb, path) = (&kb, format!("/passes/{pass}/payment"));
+        async move { kb.call(Method::POST, &path, Some(&token), None).await }
+    };
+    assert_problem(&pay(bob.clone()).await, StatusCode::NOT_FOUND, "pass-not-found");
+
+    let simulator = &kb.server.app.payments;
+    simulator.set_settings(SimulatorSettings { decline_rate: 1.0, ..SimulatorSettings::default() });
+    assert_problem(&pay(alice.clone()).await, StatusCode::PAYMENT_REQUIRED, "payment-declined");
+    simulator.set_settings(SimulatorSettings { failure_rate: 1.0, ..SimulatorSettings::default() });
+    let unavailable = pay(alice.clone()).await;
+    assert_problem(&unavailable, StatusCode::SERVICE_UNAVAILABLE, "payment-unavailable");
+    assert_eq!(kb.get(&format!("/passes/{pass}"), &alice).await.body["status"], "PENDING_PAYMENT");
+    assert_eq!(simulator.charge_count(), 0, "nothing charged yet");
+
+    simulator.set_settings(SimulatorSettings::default());
+    assert_eq!(pay(alice.clone()).await.status, StatusCode::OK);
+    assert_problem(&pay(alice.clone()).await, StatusCode::CONFLICT, "pass-already-paid");
+    assert_eq!(simulator.charge_count(), 1, "one charge for one pass");
+
+    let others_balance = kb.get(&format!("/passes/{pass}/balance"), &bob).await;
+    assert_eq!(others_balance.status, StatusCode::NOT_FOUND);
+    kb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payment_simulator_is_set_over_http() {
+    let kb = TestServer::start().await;
+    let body = json!({ "latencyMs": 5, "failureRate": 0.25, "declineRate": 0.5 });
+    let set = kb.call(Method::PUT, "/local/payment-simulator", None, Some(body)).await;
+    assert_eq!(set.status, StatusCode::NO_CONTENT);
+    let settings = kb.server.app.payments.settings();
+    assert_eq!((settings.latency_ms, settings.failure_rate, settings.decline_rate), (5, 0.25, 0.5));
+    let bad = kb.call(Method::PUT, "/local/payment-simulator", None, Some(json!({ "failureRate": 2 }))).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    kb.stop().await;
+}
