@@ -47,15 +47,10 @@ pub trait PassStore: Send + Sync {
     /// Stores a new pass and its `PassPurchased` event atomically.
     async fn record_purchase(&self, pass: &Pass, event: &EventEnvelope) -> PortResult<()>;
     async fn find_pass(&self, pass_id: &PassId) -> PortResult<Option<Pass>>;
-    /// Marks the customer's pending pass paid and writes `PassPaid`, atomically; refuses a
-    /// pass that is not theirs or is already paid.
-    async fn activate_pass(
-        &self,
-        customer: &CustomerId,
-        pass_id: &PassId,
-        payment_id: PaymentId,
-        now: DateTime<Utc>,
-    ) -> PortResult<Pass>;
+    /// Marks a pending pass paid and writes `PassPaid`, atomically. `pass` is the record the
+    /// caller read; if it changed since, the rules are applied to the stored one (so a pass
+    /// paid meanwhile is refused as already paid).
+    async fn activate_pass(&self, pass: &Pass, payment_id: PaymentId, now: DateTime<Utc>) -> PortResult<Pass>;
 }
 
 /// What a rent asks for.
@@ -171,6 +166,16 @@ pub enum PaymentError {
 #[async_trait]
 pub trait PaymentProvider: Send + Sync {
     async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, PaymentError>;
+}
+
+/// Puts events on the event bus (EventBridge on AWS).
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    /// The most events one call takes.
+    fn batch_limit(&self) -> usize;
+    /// Publishes up to [`EventPublisher::batch_limit`] events; one result per event, in order,
+    /// so a caller retries only the ones that failed.
+    async fn publish(&self, events: &[EventEnvelope]) -> PortResult<Vec<Result<(), String>>>;
 }
 
 /// An outbox event with its position in the log.

@@ -13,7 +13,8 @@ pub enum GeoError {
     Radius,
 }
 
-pub const MAX_RADIUS_M: u32 = 50_000;
+/// Nearby means walking or a short ride; a bound keeps the geohash query fan-out small.
+pub const MAX_RADIUS_M: u32 = 5_000;
 const EARTH_RADIUS_M: f64 = 6_371_000.0;
 const METRES_PER_DEGREE_LAT: f64 = 111_320.0;
 
@@ -110,6 +111,66 @@ impl Area {
     }
 }
 
+const GEOHASH_ALPHABET: &[u8; 32] = b"0123456789bcdefghjkmnpqrstuvwxyz";
+
+/// The geohash of a position: nearby positions share a prefix, so a key-value store can find
+/// them with prefix queries.
+pub fn geohash(point: &Coordinates, precision: usize) -> String {
+    let (mut lat, mut lon) = ((-90.0, 90.0), (-180.0, 180.0));
+    let mut hash = String::with_capacity(precision);
+    let (mut bits, mut value, mut even) = (0, 0usize, true);
+    while hash.len() < precision {
+        let (range, coordinate) = if even { (&mut lon, point.lon) } else { (&mut lat, point.lat) };
+        let mid = (range.0 + range.1) / 2.0;
+        value <<= 1;
+        if coordinate >= mid {
+            value |= 1;
+            range.0 = mid;
+        } else {
+            range.1 = mid;
+        }
+        even = !even;
+        bits += 1;
+        if bits == 5 {
+            hash.push(char::from(GEOHASH_ALPHABET[value]));
+            (bits, value) = (0, 0);
+        }
+    }
+    hash
+}
+
+/// Height and width in degrees of a geohash cell of `precision` characters.
+fn geohash_cell_degrees(precision: usize) -> (f64, f64) {
+    let bits = 5 * precision as i32;
+    let lon_bits = (bits + 1) / 2;
+    let lat_bits = bits / 2;
+    (180.0 / 2f64.powi(lat_bits), 360.0 / 2f64.powi(lon_bits))
+}
+
+/// Every point from `from` to `to` in steps of `step`, both ends included.
+fn steps(from: f64, to: f64, step: f64) -> impl Iterator<Item = f64> {
+    let count = ((to - from) / step).ceil().max(0.0) as usize;
+    (0..=count).map(move |i| (from + step * i as f64).min(to))
+}
+
+impl Area {
+    /// The geohash cells of `precision` characters that together cover this area.
+    pub fn covering_cells(&self, precision: usize) -> Vec<String> {
+        let bbox = self.bounding_box();
+        let (height, width) = geohash_cell_degrees(precision);
+        let mut cells = Vec::new();
+        for lat in steps(bbox.min_lat, bbox.max_lat, height) {
+            for lon in steps(bbox.min_lon.max(-180.0), bbox.max_lon.min(180.0), width) {
+                let point = Coordinates { lat, lon };
+                cells.push(geohash(&point, precision));
+            }
+        }
+        cells.sort();
+        cells.dedup();
+        cells
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +180,27 @@ mod tests {
         assert_eq!(Coordinates::new(91.0, 0.0), Err(GeoError::Latitude));
         assert_eq!(Coordinates::new(0.0, -180.5), Err(GeoError::Longitude));
         assert_eq!(Coordinates::new(f64::NAN, 0.0), Err(GeoError::Latitude));
+    }
+
+    #[test]
+    fn geohashes_match_the_reference_encoding() {
+        // The standard example: 57.64911, 10.40744 is u4pruydqqvj.
+        let point = Coordinates::new(57.64911, 10.40744).unwrap();
+        assert_eq!(geohash(&point, 11), "u4pruydqqvj");
+    }
+
+    #[test]
+    fn covering_cells_include_every_point_of_the_area() {
+        let centre = Coordinates::new(37.5663, 126.9779).unwrap();
+        let area = Area::new(centre, 3_000).unwrap();
+        let cells = area.covering_cells(5);
+        assert!(cells.len() <= 16, "{cells:?}");
+        for (dlat, dlon) in [(0.026, 0.0), (-0.026, 0.0), (0.0, 0.033), (0.0, -0.033), (0.018, 0.022)] {
+            let point = Coordinates::new(centre.lat() + dlat, centre.lon() + dlon).unwrap();
+            if area.contains(&point) {
+                assert!(cells.contains(&geohash(&point, 5)), "{point:?} not covered");
+            }
+        }
     }
 
     #[test]

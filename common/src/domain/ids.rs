@@ -91,9 +91,33 @@ id_type!(
 id_type!(PlanId);
 id_type!(PaymentId);
 
+impl RentalId {
+    /// A new rental id that carries its pass id (`<passId>.<random>`), so a return can read
+    /// the rental and its pass together without a lookup first.
+    pub fn for_pass(pass_id: &PassId) -> Self {
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        Self(format!("{pass_id}.{}", &random[..8]))
+    }
+
+    /// The pass this rental was started with, when the id carries one.
+    pub fn pass_id(&self) -> Option<PassId> {
+        let (pass, _) = self.0.rsplit_once('.')?;
+        PassId::try_from(pass).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rental_ids_carry_their_pass() {
+        let pass = PassId::random();
+        let rental = RentalId::for_pass(&pass);
+        assert!(rental.as_str().len() <= MAX_ID_LEN);
+        assert_eq!(rental.pass_id(), Some(pass));
+        assert_eq!(RentalId::try_from("no-dot").unwrap().pass_id(), None);
+    }
 
     #[test]
     fn accepts_uuid_and_simple_ids() {

@@ -49,6 +49,38 @@ pub struct Rental {
 }
 
 impl Rental {
+    /// A rental starting now, and its `KickboardRented` event. Only [`start_rental`] decides
+    /// whether it may start; stores that check the rules as write conditions call this too.
+    pub fn open(
+        rental_id: RentalId,
+        pass_id: PassId,
+        kickboard_id: KickboardId,
+        customer: CustomerId,
+        now: DateTime<Utc>,
+    ) -> (Rental, EventEnvelope) {
+        let rental = Rental {
+            rental_id,
+            pass_id,
+            kickboard_id,
+            customer_id: customer.clone(),
+            started_at: now,
+            state: RentalState::Open,
+        };
+        let event = EventEnvelope::new(
+            now,
+            rental.rental_id.to_string(),
+            RENTED_VERSION,
+            Some(customer),
+            DomainEvent::KickboardRented {
+                rental_id: rental.rental_id.clone(),
+                pass_id: rental.pass_id.clone(),
+                kickboard_id: rental.kickboard_id.clone(),
+                started_at: now,
+            },
+        );
+        (rental, event)
+    }
+
     pub fn status(&self) -> RentalStatus {
         match self.state {
             RentalState::Open => RentalStatus::Open,
@@ -70,9 +102,31 @@ pub struct RentalStarted {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RentalFinished {
     pub pass: Pass,
-    pub board: Kickboard,
     pub rental: Rental,
+    pub release: BoardRelease,
     pub event: EventEnvelope,
+}
+
+/// What a return does to its board: the rental lets go of it, parked where it ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoardRelease {
+    pub kickboard_id: KickboardId,
+    pub rental_id: RentalId,
+    pub end_location: Option<Coordinates>,
+}
+
+impl BoardRelease {
+    /// The board once released; refuses a board this rental does not hold.
+    pub fn apply(&self, board: &Kickboard) -> Result<Kickboard, RuleViolation> {
+        if board.state != (KickboardState::Rented { rental_id: self.rental_id.clone() }) {
+            return Err(RuleViolation::Inconsistent("an open rental's board is not rented by it"));
+        }
+        Ok(Kickboard {
+            location: self.end_location.unwrap_or(board.location),
+            state: KickboardState::Available,
+            ..board.clone()
+        })
+    }
 }
 
 /// Rental events: 1 when it starts, 2 when it ends.
@@ -97,31 +151,13 @@ pub fn start_rental(
     let PassState::Active { payment, .. } = &pass.state else {
         return Err(RuleViolation::PassNotActive);
     };
-    let rental = Rental {
-        rental_id: rental_id.clone(),
-        pass_id: pass.pass_id.clone(),
-        kickboard_id: board.kickboard_id.clone(),
-        customer_id: customer.clone(),
-        started_at: now,
-        state: RentalState::Open,
-    };
+    let (rental, event) =
+        Rental::open(rental_id.clone(), pass.pass_id.clone(), board.kickboard_id.clone(), customer.clone(), now);
     let pass = Pass {
         state: PassState::Active { payment: payment.clone(), open_rental_id: Some(rental_id.clone()) },
         ..pass.clone()
     };
-    let board = Kickboard { state: KickboardState::Rented { rental_id: rental_id.clone() }, ..board.clone() };
-    let event = EventEnvelope::new(
-        now,
-        rental_id.to_string(),
-        RENTED_VERSION,
-        Some(customer.clone()),
-        DomainEvent::KickboardRented {
-            rental_id,
-            pass_id: rental.pass_id.clone(),
-            kickboard_id: rental.kickboard_id.clone(),
-            started_at: now,
-        },
-    );
+    let board = Kickboard { state: KickboardState::Rented { rental_id }, ..board.clone() };
     Ok(RentalStarted { pass, board, rental, event })
 }
 
@@ -132,11 +168,11 @@ pub fn minutes_billed(started_at: DateTime<Utc>, ended_at: DateTime<Utc>) -> u32
     u32::try_from(minutes).unwrap_or(u32::MAX).max(1)
 }
 
-/// Returns the rental: bills the minutes, frees the board, and exhausts the pass at zero.
+/// Returns the rental: bills the minutes, exhausts the pass at zero, and says how the board
+/// is released.
 pub fn finish_rental(
     rental: &Rental,
     pass: &Pass,
-    board: &Kickboard,
     customer: &CustomerId,
     end_location: Option<Coordinates>,
     now: DateTime<Utc>,
@@ -152,9 +188,6 @@ pub fn finish_rental(
     };
     if open != &rental.rental_id || pass.pass_id != rental.pass_id {
         return Err(RuleViolation::Inconsistent("an open rental's pass points at another rental"));
-    }
-    if board.state != (KickboardState::Rented { rental_id: rental.rental_id.clone() }) {
-        return Err(RuleViolation::Inconsistent("an open rental's board is not rented by it"));
     }
 
     let billed = minutes_billed(rental.started_at, now);
@@ -174,11 +207,8 @@ pub fn finish_rental(
         state,
         ..pass.clone()
     };
-    let board = Kickboard {
-        location: end_location.unwrap_or(board.location),
-        state: KickboardState::Available,
-        ..board.clone()
-    };
+    let release =
+        BoardRelease { kickboard_id: rental.kickboard_id.clone(), rental_id: rental.rental_id.clone(), end_location };
     let settlement =
         Settlement { ended_at: now, minutes_billed: billed, overage_minutes: overage, minutes_left, end_location };
     let rental = Rental { state: RentalState::Closed(settlement.clone()), ..rental.clone() };
@@ -198,5 +228,5 @@ pub fn finish_rental(
             balance: pass.balance(),
         },
     );
-    Ok(RentalFinished { pass, board, rental, event })
+    Ok(RentalFinished { pass, rental, release, event })
 }

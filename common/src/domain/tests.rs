@@ -87,7 +87,10 @@ fn a_return_past_the_last_minute_records_overage_and_exhausts_the_pass() {
     let alice = customer("alice");
     let pass = Pass { minutes_left: 2, ..paid_pass("alice") };
     let started = start_rental(&pass, Some(&board()), &alice, RentalId::random(), at(2)).unwrap();
-    let finished = finish_rental(&started.rental, &started.pass, &started.board, &alice, None, at(7)).unwrap();
+    let finished = finish_rental(&started.rental, &started.pass, &alice, None, at(7)).unwrap();
+    let board = finished.release.apply(&started.board).unwrap();
+    assert_eq!(board.status(), super::kickboard::KickboardStatus::Available);
+    assert!(finished.release.apply(&board).is_err(), "a free board cannot be released again");
     assert_eq!(finished.pass.minutes_left, 0);
     assert_eq!(finished.pass.overage_minutes, 3);
     assert!(matches!(finished.pass.state, PassState::Exhausted { .. }));
@@ -97,7 +100,7 @@ fn a_return_past_the_last_minute_records_overage_and_exhausts_the_pass() {
     };
     assert_eq!((*minutes_billed, *overage_minutes), (5, 3));
     assert_eq!(
-        finish_rental(&finished.rental, &finished.pass, &finished.board, &alice, None, at(8)).unwrap_err(),
+        finish_rental(&finished.rental, &finished.pass, &alice, None, at(8)).unwrap_err(),
         RuleViolation::RentalAlreadyReturned
     );
 }

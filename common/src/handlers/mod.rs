@@ -5,5 +5,7 @@ pub mod customers;
 pub mod events;
 pub mod fleet;
 pub mod passes;
+#[cfg(feature = "aws")]
+pub mod relay;
 pub mod rentals;
 pub mod views;

@@ -103,6 +103,6 @@ async fn pay(
         }
     };
     let now = clock.now();
-    let paid = passes.activate_pass(&customer, &pass_id, payment_id, now).await?;
+    let paid = passes.activate_pass(&pass, payment_id, now).await?;
     Ok(json(StatusCode::OK, &PassView::new(&paid, now)))
 }

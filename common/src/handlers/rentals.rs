@@ -28,9 +28,9 @@ pub async fn rent_kickboard(rentals: &dyn RentalStore, clock: &dyn Clock, reques
             let rental = rentals
                 .start_rental(RentRequest {
                     customer,
+                    rental_id: RentalId::for_pass(&body.pass_id),
                     pass_id: body.pass_id,
                     kickboard_id: body.kickboard_id,
-                    rental_id: RentalId::random(),
                     now: clock.now(),
                 })
                 .await?;

@@ -236,19 +236,11 @@ impl PassStore for SqliteStore {
         self.run(move |conn| load_pass(conn, &pass_id)).await
     }
 
-    async fn activate_pass(
-        &self,
-        customer: &CustomerId,
-        pass_id: &PassId,
-        payment_id: PaymentId,
-        now: DateTime<Utc>,
-    ) -> PortResult<Pass> {
-        let (customer, pass_id) = (customer.clone(), pass_id.clone());
+    async fn activate_pass(&self, pass: &Pass, payment_id: PaymentId, now: DateTime<Utc>) -> PortResult<Pass> {
+        let pass_id = pass.pass_id.clone();
         self.write(move |tx| {
-            let pass = load_pass(tx, &pass_id)?
-                .filter(|pass| pass.customer_id == customer)
-                .ok_or(RuleViolation::PassNotFound)?;
-            let (paid, event) = pass.activate(payment_id, now)?;
+            let stored = load_pass(tx, &pass_id)?.ok_or(RuleViolation::PassNotFound)?;
+            let (paid, event) = stored.activate(payment_id, now)?;
             save_pass(tx, &paid)?;
             append_event(tx, &event)?;
             Ok(paid)
@@ -283,10 +275,9 @@ impl RentalStore for SqliteStore {
                 load_pass(tx, &rental.pass_id)?.ok_or(RuleViolation::Inconsistent("a rental's pass is missing"))?;
             let board = load_board(tx, &rental.kickboard_id)?
                 .ok_or(RuleViolation::Inconsistent("a rental's board is missing"))?;
-            let finished =
-                rental::finish_rental(&rental, &pass, &board, &request.customer, request.end_location, request.now)?;
+            let finished = rental::finish_rental(&rental, &pass, &request.customer, request.end_location, request.now)?;
             save_pass(tx, &finished.pass)?;
-            save_board(tx, &finished.board)?;
+            save_board(tx, &finished.release.apply(&board)?)?;
             save_rental(tx, &finished.rental)?;
             append_event(tx, &finished.event)?;
             Ok(finished.rental)

@@ -1,0 +1,587 @@
+//! The DynamoDB store: every write is one `TransactWriteItems` carrying the state change, its
+//! conditions and its outbox event. A cancelled transaction is explained by the domain rules
+//! run on the items as they were, so callers get the same errors as from the SQLite store.
+
+use super::items::{
+    AVAILABLE, AVAILABLE_INDEX, BY_CUSTOMER_INDEX, BalanceItem, BoardItem, ContactItem, Item, OutboxItem, PassItem,
+    RentalItem, SEARCH_GEOHASH_PRECISION, SentMarkerItem, balance_key, board_key, contact_key, customer_pk, parked_sk,
+    pass_key, rental_key, sent_marker_key,
+};
+use crate::domain::contact::Contact;
+use crate::domain::error::RuleViolation;
+use crate::domain::events::EventEnvelope;
+use crate::domain::geo::Area;
+use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId};
+use crate::domain::kickboard::Kickboard;
+use crate::domain::pass::Pass;
+use crate::domain::rental::{self, Rental};
+use crate::ports::{
+    BalanceRecord, BalanceView, ContactStore, FleetStore, NotificationLedger, NotificationOutcome, PassStore,
+    PortError, PortResult, RentRequest, RentalStore, ReturnRequest,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Get, Put, ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update,
+};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The two tables: state (with the stream) and views (read models and the notifier's markers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables {
+    pub state: String,
+    pub views: String,
+}
+
+impl Tables {
+    /// From `KICKBOARD_STATE_TABLE` and `KICKBOARD_VIEW_TABLE`.
+    pub fn from_env() -> Result<Self, String> {
+        let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+        Ok(Self { state: var("KICKBOARD_STATE_TABLE")?, views: var("KICKBOARD_VIEW_TABLE")? })
+    }
+}
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    tables: Tables,
+}
+
+fn unavailable(error: impl std::fmt::Display) -> PortError {
+    PortError::Unavailable(error.to_string())
+}
+
+fn to_item(value: &impl Serialize) -> PortResult<Item> {
+    serde_dynamo::to_item(value).map_err(unavailable)
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> PortResult<T> {
+    serde_dynamo::from_item(item).map_err(unavailable)
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// Expression attribute values from `(":name", value)` pairs.
+fn values<const N: usize>(pairs: [(&str, AttributeValue); N]) -> HashMap<String, AttributeValue> {
+    pairs.into_iter().map(|(name, value)| (name.to_owned(), value)).collect()
+}
+
+/// `#status` stands for `status`, a reserved word.
+fn status_name() -> HashMap<String, String> {
+    HashMap::from([("#status".to_owned(), "status".to_owned())])
+}
+
+/// How one transaction item fared when the transaction was cancelled.
+#[derive(Debug)]
+enum Reason {
+    Passed,
+    /// Its condition failed; DynamoDB returns the item as it was, when it existed.
+    Failed(Option<Item>),
+}
+
+/// How often a transaction that collided with another in flight is tried again. Only
+/// collisions are retried: a failed condition is an answer, never retried.
+const CONFLICT_ATTEMPTS: u32 = 3;
+
+impl DynamoStore {
+    pub fn new(client: Client, tables: Tables) -> Self {
+        Self { client, tables }
+    }
+
+    fn put(&self, table: &str, item: Item, condition: Option<&str>) -> PortResult<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn put_outbox(&self, event: &EventEnvelope) -> PortResult<TransactWriteItem> {
+        self.put(&self.tables.state, to_item(&OutboxItem::from(event))?, Some("attribute_not_exists(pk)"))
+    }
+
+    /// Runs one transaction; `Err` reasons say which conditions failed.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> PortResult<Result<(), Vec<Reason>>> {
+        let mut attempt = 1;
+        loop {
+            let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let error = match result {
+                Ok(_) => return Ok(Ok(())),
+                Err(error) => error,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = error.as_service_error()
+            else {
+                return Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)));
+            };
+            let codes: Vec<&str> =
+                cancelled.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None")).collect();
+            if codes.contains(&"TransactionConflict") && attempt < CONFLICT_ATTEMPTS {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+                continue;
+            }
+            if codes.iter().any(|code| !matches!(*code, "None" | "ConditionalCheckFailed")) {
+                return Err(unavailable(format!("transaction cancelled: {codes:?}")));
+            }
+            let reasons = cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|reason| match reason.code() {
+                    Some("ConditionalCheckFailed") => Reason::Failed(reason.item().cloned()),
+                    _ => Reason::Passed,
+                })
+                .collect();
+            return Ok(Err(reasons));
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, table: &str, key: Item) -> PortResult<Option<T>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+        output.item.map(from_item).transpose()
+    }
+
+    /// The item a failed condition saw: from the cancellation reason, or read now when
+    /// DynamoDB did not return it (it returns nothing for an item that did not exist).
+    async fn seen<T: DeserializeOwned>(&self, reason: Option<&Reason>, key: Item) -> PortResult<Option<T>> {
+        match reason {
+            Some(Reason::Failed(Some(item))) => from_item(item.clone()).map(Some),
+            _ => self.get(&self.tables.state, key).await,
+        }
+    }
+
+    async fn query(
+        &self,
+        request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> PortResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = request
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+}
+
+fn pass_of(item: Option<PassItem>) -> Option<Pass> {
+    item.map(|item| item.pass)
+}
+
+#[async_trait]
+impl PassStore for DynamoStore {
+    async fn record_purchase(&self, pass: &Pass, event: &EventEnvelope) -> PortResult<()> {
+        let items = vec![
+            self.put(&self.tables.state, to_item(&PassItem::from(pass))?, Some("attribute_not_exists(pk)"))?,
+            self.put_outbox(event)?,
+        ];
+        self.transact(items).await?.map_err(|_| unavailable("pass id collision"))
+    }
+
+    async fn find_pass(&self, pass_id: &PassId) -> PortResult<Option<Pass>> {
+        Ok(pass_of(self.get(&self.tables.state, pass_key(pass_id)).await?))
+    }
+
+    async fn activate_pass(&self, pass: &Pass, payment_id: PaymentId, now: DateTime<Utc>) -> PortResult<Pass> {
+        let (paid, event) = pass.activate(payment_id.clone(), now)?;
+        let mut put = self.put(&self.tables.state, to_item(&PassItem::from(&paid))?, Some("version = :version"))?;
+        if let Some(put) = put.put.as_mut() {
+            put.expression_attribute_values = Some(values([(":version", n(pass.version))]));
+        }
+        match self.transact(vec![put, self.put_outbox(&event)?]).await? {
+            Ok(()) => Ok(paid),
+            Err(reasons) => {
+                // The pass changed since it was read: the rules decide on what is stored now.
+                let stored: Option<PassItem> = self.seen(reasons.first(), pass_key(&pass.pass_id)).await?;
+                let stored = pass_of(stored).ok_or(RuleViolation::PassNotFound)?;
+                stored.activate(payment_id, now)?;
+                Err(RuleViolation::Inconsistent("pass changed but is still payable").into())
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl RentalStore for DynamoStore {
+    async fn start_rental(&self, request: RentRequest) -> PortResult<Rental> {
+        let RentRequest { customer, pass_id, kickboard_id, rental_id, now } = request;
+        let (rental, event) =
+            Rental::open(rental_id.clone(), pass_id.clone(), kickboard_id.clone(), customer.clone(), now);
+        // The pass rules of `Pass::ensure_rentable` and the board rule of
+        // `Kickboard::ensure_rentable`, as write conditions: one round trip, nothing read first.
+        let take_pass = Update::builder()
+            .table_name(&self.tables.state)
+            .set_key(Some(pass_key(&pass_id)))
+            .condition_expression(
+                "customerId = :customer AND #status = :active AND expiresAtMs > :now \
+                 AND minutesLeft > :zero AND attribute_not_exists(openRentalId)",
+            )
+            .update_expression("SET openRentalId = :rental")
+            .set_expression_attribute_names(Some(status_name()))
+            .set_expression_attribute_values(Some(values([
+                (":customer", s(customer.as_str())),
+                (":active", s("ACTIVE")),
+                (":now", n(now.timestamp_millis())),
+                (":zero", n(0)),
+                (":rental", s(rental_id.as_str())),
+            ])))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(unavailable)?;
+        let take_board = Update::builder()
+            .table_name(&self.tables.state)
+            .set_key(Some(board_key(&kickboard_id)))
+            .condition_expression("#status = :available")
+            .update_expression("SET #status = :rented, rentalId = :rental REMOVE availablePk, availableSk")
+            .set_expression_attribute_names(Some(status_name()))
+            .set_expression_attribute_values(Some(values([
+                (":available", s("AVAILABLE")),
+                (":rented", s("RENTED")),
+                (":rental", s(rental_id.as_str())),
+            ])))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(unavailable)?;
+        let items = vec![
+            TransactWriteItem::builder().update(take_pass).build(),
+            TransactWriteItem::builder().update(take_board).build(),
+            self.put(&self.tables.state, to_item(&RentalItem::from(&rental))?, Some("attribute_not_exists(pk)"))?,
+            self.put_outbox(&event)?,
+        ];
+        let reasons = match self.transact(items).await? {
+            Ok(()) => return Ok(rental),
+            Err(reasons) => reasons,
+        };
+        // Explain the refusal with the same rules, on the items as the conditions saw them.
+        if let Some(reason @ Reason::Failed(_)) = reasons.first() {
+            let pass =
+                pass_of(self.seen(Some(reason), pass_key(&pass_id)).await?).ok_or(RuleViolation::PassNotFound)?;
+            if pass.customer_id != customer {
+                return Err(RuleViolation::PassNotFound.into());
+            }
+            pass.ensure_rentable(now)?;
+        }
+        if let Some(reason @ Reason::Failed(_)) = reasons.get(1) {
+            let board: Option<BoardItem> = self.seen(Some(reason), board_key(&kickboard_id)).await?;
+            board.ok_or(RuleViolation::KickboardNotFound)?.board.ensure_rentable()?;
+        }
+        Err(RuleViolation::Inconsistent("a rent condition failed that the rules allow").into())
+    }
+
+    async fn finish_rental(&self, request: ReturnRequest) -> PortResult<Rental> {
+        let ReturnRequest { customer, rental_id, end_location, now } = request;
+        let pass_id = rental_id.pass_id().ok_or(RuleViolation::RentalNotFound)?;
+        // Round trip 1: the rental and its pass, read together and consistently.
+        let gets = [rental_key(&rental_id), pass_key(&pass_id)]
+            .into_iter()
+            .map(|key| {
+                Get::builder()
+                    .table_name(&self.tables.state)
+                    .set_key(Some(key))
+                    .build()
+                    .map(|get| TransactGetItem::builder().get(get).build())
+                    .map_err(unavailable)
+            })
+            .collect::<PortResult<Vec<_>>>()?;
+        let output = self
+            .client
+            .transact_get_items()
+            .set_transact_items(Some(gets))
+            .send()
+            .await
+            .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+        let mut found = output.responses.unwrap_or_default().into_iter().map(|response| response.item);
+        let rental: Option<RentalItem> = found.next().flatten().map(from_item).transpose()?;
+        let pass: Option<PassItem> = found.next().flatten().map(from_item).transpose()?;
+        let rental = rental.map(|item| item.rental).filter(|rental| rental.customer_id == customer);
+        let rental = rental.ok_or(RuleViolation::RentalNotFound)?;
+        let pass = pass_of(pass).ok_or(RuleViolation::Inconsistent("a rental's pass is missing"))?;
+        let finished = rental::finish_rental(&rental, &pass, &customer, end_location, now)?;
+
+        // Round trip 2: pass, board, rental and event in one transaction. The board is not
+        // read: its rule (rented by this rental) is a condition.
+        let mut settle_pass = self.put(
+            &self.tables.state,
+            to_item(&PassItem::from(&finished.pass))?,
+            Some("version = :version AND openRentalId = :rental"),
+        )?;
+        if let Some(put) = settle_pass.put.as_mut() {
+            put.expression_attribute_values =
+                Some(values([(":version", n(pass.version)), (":rental", s(rental_id.as_str()))]));
+        }
+        let mut board_values = values([
+            (":rented", s("RENTED")),
+            (":available", s("AVAILABLE")),
+            (":rental", s(rental_id.as_str())),
+            (":availablePk", s(AVAILABLE)),
+        ]);
+        let park = match finished.release.end_location {
+            Some(location) => {
+                board_values.insert(":lat".into(), n(location.lat()));
+                board_values.insert(":lon".into(), n(location.lon()));
+                board_values.insert(":parked".into(), s(parked_sk(&location, &finished.release.kickboard_id)));
+                "lat = :lat, lon = :lon, parkedSk = :parked, availableSk = :parked"
+            }
+            None => "availableSk = parkedSk",
+        };
+        let release_board = Update::builder()
+            .table_name(&self.tables.state)
+            .set_key(Some(board_key(&finished.release.kickboard_id)))
+            .condition_expression("#status = :rented AND rentalId = :rental")
+            .update_expression(format!("SET #status = :available, availablePk = :availablePk, {park} REMOVE rentalId"))
+            .set_expression_attribute_names(Some(status_name()))
+            .set_expression_attribute_values(Some(board_values))
+            .build()
+            .map_err(unavailable)?;
+        let mut close_rental =
+            self.put(&self.tables.state, to_item(&RentalItem::from(&finished.rental))?, Some("#status = :open"))?;
+        if let Some(put) = close_rental.put.as_mut() {
+            put.expression_attribute_names = Some(status_name());
+            put.expression_attribute_values = Some(values([(":open", s("OPEN"))]));
+        }
+        let items = vec![
+            settle_pass,
+            TransactWriteItem::builder().update(release_board).build(),
+            close_rental,
+            self.put_outbox(&finished.event)?,
+        ];
+        match self.transact(items).await? {
+            Ok(()) => Ok(finished.rental),
+            Err(reasons) if matches!(reasons.get(2), Some(Reason::Failed(_))) => {
+                Err(RuleViolation::RentalAlreadyReturned.into())
+            }
+            Err(_) => Err(RuleViolation::Inconsistent("an open rental's pass or board moved on").into()),
+        }
+    }
+
+    async fn find_rental(&self, rental_id: &RentalId) -> PortResult<Option<Rental>> {
+        let item: Option<RentalItem> = self.get(&self.tables.state, rental_key(rental_id)).await?;
+        Ok(item.map(|item| item.rental))
+    }
+}
+
+#[async_trait]
+impl FleetStore for DynamoStore {
+    async fn register_kickboard(&self, board: &Kickboard, event: &EventEnvelope) -> PortResult<()> {
+        let items = vec![
+            self.put(&self.tables.state, to_item(&BoardItem::from(board))?, Some("attribute_not_exists(pk)"))?,
+            self.put_outbox(event)?,
+        ];
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(RuleViolation::KickboardIdTaken.into()),
+        }
+    }
+
+    async fn retire_kickboard(&self, kickboard_id: &KickboardId, now: DateTime<Utc>) -> PortResult<Kickboard> {
+        let stored: Option<BoardItem> = self.get(&self.tables.state, board_key(kickboard_id)).await?;
+        let board = stored.ok_or(RuleViolation::KickboardNotFound)?.board;
+        let (retired, event) = board.retire(now)?;
+        let mut retire =
+            self.put(&self.tables.state, to_item(&BoardItem::from(&retired))?, Some("#status = :available"))?;
+        if let Some(put) = retire.put.as_mut() {
+            put.expression_attribute_names = Some(status_name());
+            put.expression_attribute_values = Some(values([(":available", s("AVAILABLE"))]));
+        }
+        match self.transact(vec![retire, self.put_outbox(&event)?]).await? {
+            Ok(()) => Ok(retired),
+            Err(reasons) => {
+                let now_stored: Option<BoardItem> = self.seen(reasons.first(), board_key(kickboard_id)).await?;
+                now_stored.ok_or(RuleViolation::KickboardNotFound)?.board.retire(now)?;
+                Err(RuleViolation::Inconsistent("board changed but is still retirable").into())
+            }
+        }
+    }
+
+    async fn available_kickboards(&self, area: Option<Area>, limit: usize) -> PortResult<Vec<Kickboard>> {
+        let base = self
+            .client
+            .query()
+            .table_name(&self.tables.state)
+            .index_name(AVAILABLE_INDEX)
+            .expression_attribute_names("#pk", "availablePk")
+            .expression_attribute_values(":pk", s(AVAILABLE));
+        let Some(area) = area else {
+            let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+            let output = base
+                .key_condition_expression("#pk = :pk")
+                .limit(limit)
+                .send()
+                .await
+                .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+            return output
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .map(|item| Ok(from_item::<BoardItem>(item)?.board))
+                .collect();
+        };
+        let mut cells = tokio::task::JoinSet::new();
+        for cell in area.covering_cells(SEARCH_GEOHASH_PRECISION) {
+            let request = base
+                .clone()
+                .key_condition_expression("#pk = :pk AND begins_with(availableSk, :cell)")
+                .expression_attribute_values(":cell", s(cell));
+            let store = self.clone();
+            cells.spawn(async move { store.query(request).await });
+        }
+        let mut boards = Vec::new();
+        while let Some(found) = cells.join_next().await {
+            for item in found.map_err(unavailable)?? {
+                let board = from_item::<BoardItem>(item)?.board;
+                if area.contains(&board.location) {
+                    boards.push(board);
+                }
+            }
+        }
+        boards.sort_by(|a, b| area.centre.distance_m(&a.location).total_cmp(&area.centre.distance_m(&b.location)));
+        boards.truncate(limit);
+        Ok(boards)
+    }
+}
+
+#[async_trait]
+impl ContactStore for DynamoStore {
+    async fn save_contact(&self, customer: &CustomerId, contact: &Contact) -> PortResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.state)
+            .set_item(Some(to_item(&ContactItem::new(customer, contact))?))
+            .send()
+            .await
+            .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+        Ok(())
+    }
+
+    async fn find_contact(&self, customer: &CustomerId) -> PortResult<Option<Contact>> {
+        let item: Option<ContactItem> = self.get(&self.tables.state, contact_key(customer)).await?;
+        Ok(item.map(|item| item.contact))
+    }
+}
+
+fn balance_record(item: BalanceItem) -> BalanceRecord {
+    BalanceRecord { customer_id: item.customer_id, balance: item.balance, updated_at: item.updated_at }
+}
+
+#[async_trait]
+impl BalanceView for DynamoStore {
+    async fn apply_balance(&self, record: &BalanceRecord) -> PortResult<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.tables.views)
+            .set_item(Some(to_item(&BalanceItem::new(record))?))
+            .condition_expression("attribute_not_exists(pk) OR version < :version")
+            .expression_attribute_values(":version", n(record.balance.version))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(error) => Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error))),
+        }
+    }
+
+    async fn find_balance(&self, pass_id: &PassId) -> PortResult<Option<BalanceRecord>> {
+        let item: Option<BalanceItem> = self.get(&self.tables.views, balance_key(pass_id)).await?;
+        Ok(item.map(balance_record))
+    }
+
+    async fn balances_of(&self, customer: &CustomerId) -> PortResult<Vec<BalanceRecord>> {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.tables.views)
+            .index_name(BY_CUSTOMER_INDEX)
+            .key_condition_expression("customerPk = :customer")
+            .expression_attribute_values(":customer", s(customer_pk(customer)));
+        let items = self.query(request).await?;
+        let mut records = items
+            .into_iter()
+            .map(|item| from_item::<BalanceItem>(item).map(balance_record))
+            .collect::<PortResult<Vec<_>>>()?;
+        records.sort_by(|a, b| a.balance.pass_id.cmp(&b.balance.pass_id));
+        Ok(records)
+    }
+}
+
+#[async_trait]
+impl NotificationLedger for DynamoStore {
+    async fn claim(&self, event_id: &EventId, customer: &CustomerId, now: DateTime<Utc>) -> PortResult<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.tables.views)
+            .set_item(Some(to_item(&SentMarkerItem::new(event_id, customer, now))?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(error) => Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error))),
+        }
+    }
+
+    async fn release(&self, event_id: &EventId) -> PortResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.tables.views)
+            .set_key(Some(sent_marker_key(event_id)))
+            .send()
+            .await
+            .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+        Ok(())
+    }
+
+    async fn record_outcome(&self, event_id: &EventId, outcome: &NotificationOutcome) -> PortResult<()> {
+        let (outcome, reason) = match outcome {
+            NotificationOutcome::Sent => ("sent", String::new()),
+            NotificationOutcome::NotSent { reason } => ("not_sent", reason.clone()),
+        };
+        self.client
+            .update_item()
+            .table_name(&self.tables.views)
+            .set_key(Some(sent_marker_key(event_id)))
+            .update_expression("SET outcome = :outcome, reason = :reason")
+            .expression_attribute_values(":outcome", s(outcome))
+            .expression_attribute_values(":reason", s(reason))
+            .send()
+            .await
+            .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,67 @@
+//! Publishing events on the custom EventBridge bus.
+
+use crate::domain::events::{EVENT_SOURCE, EventEnvelope};
+use crate::ports::{EventPublisher, PortError, PortResult};
+use async_trait::async_trait;
+use aws_sdk_eventbridge::Client;
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+
+/// `PutEvents` takes at most 10 entries a call.
+const PUT_EVENTS_LIMIT: usize = 10;
+
+pub struct EventBridgePublisher {
+    client: Client,
+    bus_name: String,
+}
+
+impl EventBridgePublisher {
+    pub fn new(client: Client, bus_name: String) -> Self {
+        Self { client, bus_name }
+    }
+
+    /// The bus named by `KICKBOARD_EVENT_BUS`.
+    pub fn bus_from_env() -> Result<String, String> {
+        std::env::var("KICKBOARD_EVENT_BUS").map_err(|_| "KICKBOARD_EVENT_BUS is not set".to_owned())
+    }
+}
+
+#[async_trait]
+impl EventPublisher for EventBridgePublisher {
+    fn batch_limit(&self) -> usize {
+        PUT_EVENTS_LIMIT
+    }
+
+    async fn publish(&self, events: &[EventEnvelope]) -> PortResult<Vec<Result<(), String>>> {
+        let entries = events
+            .iter()
+            .map(|event| {
+                let detail = serde_json::to_string(event).map_err(|error| PortError::Unavailable(error.to_string()))?;
+                Ok(PutEventsRequestEntry::builder()
+                    .event_bus_name(&self.bus_name)
+                    .source(EVENT_SOURCE)
+                    .detail_type(event.detail_type())
+                    .detail(detail)
+                    .time(aws_sdk_eventbridge::primitives::DateTime::from_millis(event.occurred_at.timestamp_millis()))
+                    .build())
+            })
+            .collect::<PortResult<Vec<_>>>()?;
+        let output = self.client.put_events().set_entries(Some(entries)).send().await.map_err(|error| {
+            PortError::Unavailable(aws_sdk_eventbridge::error::DisplayErrorContext(&error).to_string())
+        })?;
+        let results = output.entries.unwrap_or_default();
+        if results.len() != events.len() {
+            return Err(PortError::Unavailable(format!(
+                "PutEvents answered {} of {} entries",
+                results.len(),
+                events.len()
+            )));
+        }
+        Ok(results
+            .into_iter()
+            .map(|entry| match entry.error_code {
+                None => Ok(()),
+                Some(code) => Err(format!("{code}: {}", entry.error_message.unwrap_or_default())),
+            })
+            .collect())
+    }
+}

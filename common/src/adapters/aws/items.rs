@@ -1,0 +1,262 @@
+//! Every DynamoDB item shape and key in one place: what is stored where, under which keys,
+//! and which attributes the write conditions and indexes use.
+//!
+//! State table (stream on, TTL attribute `ttl`), key `pk`/`sk`:
+//! | item | pk | sk | extra attributes |
+//! |---|---|---|---|
+//! | pass | `PASS#<passId>` | `PASS` | `expiresAtMs` (numeric, for conditions) |
+//! | kickboard | `BOARD#<kickboardId>` | `BOARD` | `parkedSk`; `availablePk`/`availableSk` only while AVAILABLE |
+//! | rental | `RENTAL#<rentalId>` | `RENTAL` | |
+//! | contact | `CUSTOMER#<customerId>` | `CONTACT` | |
+//! | outbox event | `EVENT#<eventId>` | `EVENT` | `kind = outbox`, `ttl` |
+//!
+//! Index `available` (sparse): `availablePk = AVAILABLE`, `availableSk = <geohash9>#<kickboardId>`.
+//!
+//! View table (no stream, TTL attribute `ttl`), key `pk`/`sk`:
+//! | item | pk | sk | extra attributes |
+//! |---|---|---|---|
+//! | balance | `PASS#<passId>` | `BALANCE` | `customerPk = CUSTOMER#<customerId>` |
+//! | alert sent-marker | `EVENT#<eventId>` | `ALERT` | `ttl` |
+//!
+//! Index `by-customer`: `customerPk`, `pk`.
+
+use crate::domain::contact::Contact;
+use crate::domain::events::EventEnvelope;
+use crate::domain::geo::{Coordinates, geohash};
+use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, RentalId};
+use crate::domain::kickboard::{Kickboard, KickboardStatus};
+use crate::domain::pass::{Pass, PassBalance};
+use crate::domain::rental::Rental;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub const AVAILABLE_INDEX: &str = "available";
+pub const AVAILABLE: &str = "AVAILABLE";
+pub const BY_CUSTOMER_INDEX: &str = "by-customer";
+pub const OUTBOX_KIND: &str = "outbox";
+/// Geohash characters in a board's index key: about 5 m, finer than any query needs.
+pub const BOARD_GEOHASH_PRECISION: usize = 9;
+/// Geohash cells queried for a nearby search: about 4.9 km × 4.9 km.
+pub const SEARCH_GEOHASH_PRECISION: usize = 5;
+/// How long relayed outbox items and sent-markers are kept.
+const OUTBOX_TTL: Duration = Duration::days(7);
+const SENT_MARKER_TTL: Duration = Duration::days(30);
+
+pub fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([("pk".to_owned(), AttributeValue::S(pk)), ("sk".to_owned(), AttributeValue::S(sk.to_owned()))])
+}
+
+const PASS_SK: &str = "PASS";
+const BOARD_SK: &str = "BOARD";
+const RENTAL_SK: &str = "RENTAL";
+
+fn pass_pk(pass_id: &PassId) -> String {
+    format!("PASS#{pass_id}")
+}
+
+fn board_pk(kickboard_id: &KickboardId) -> String {
+    format!("BOARD#{kickboard_id}")
+}
+
+fn rental_pk(rental_id: &RentalId) -> String {
+    format!("RENTAL#{rental_id}")
+}
+
+pub fn pass_key(pass_id: &PassId) -> Item {
+    key(pass_pk(pass_id), PASS_SK)
+}
+
+pub fn board_key(kickboard_id: &KickboardId) -> Item {
+    key(board_pk(kickboard_id), BOARD_SK)
+}
+
+pub fn rental_key(rental_id: &RentalId) -> Item {
+    key(rental_pk(rental_id), RENTAL_SK)
+}
+
+const CONTACT_SK: &str = "CONTACT";
+const BALANCE_SK: &str = "BALANCE";
+const SENT_MARKER_SK: &str = "ALERT";
+
+pub fn contact_key(customer: &CustomerId) -> Item {
+    key(customer_pk(customer), CONTACT_SK)
+}
+
+pub fn balance_key(pass_id: &PassId) -> Item {
+    key(pass_pk(pass_id), BALANCE_SK)
+}
+
+fn sent_marker_pk(event_id: &EventId) -> String {
+    format!("EVENT#{event_id}")
+}
+
+pub fn sent_marker_key(event_id: &EventId) -> Item {
+    key(sent_marker_pk(event_id), SENT_MARKER_SK)
+}
+
+pub fn customer_pk(customer: &CustomerId) -> String {
+    format!("CUSTOMER#{customer}")
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PassItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub pass: Pass,
+    /// `expiresAt` as epoch milliseconds: write conditions compare numbers, not date strings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at_ms: Option<i64>,
+}
+
+impl From<&Pass> for PassItem {
+    fn from(pass: &Pass) -> Self {
+        Self {
+            pk: pass_pk(&pass.pass_id),
+            sk: PASS_SK.to_owned(),
+            pass: pass.clone(),
+            expires_at_ms: pass.payment().map(|payment| payment.expires_at.timestamp_millis()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BoardItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub board: Kickboard,
+    /// Where the board is parked, as its `available` index sort key; copied back to
+    /// `availableSk` when a return leaves it where it was.
+    pub parked_sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_sk: Option<String>,
+}
+
+/// The `available` index sort key of a board parked at `location`.
+pub fn parked_sk(location: &Coordinates, kickboard_id: &KickboardId) -> String {
+    format!("{}#{kickboard_id}", geohash(location, BOARD_GEOHASH_PRECISION))
+}
+
+impl From<&Kickboard> for BoardItem {
+    fn from(board: &Kickboard) -> Self {
+        let parked = parked_sk(&board.location, &board.kickboard_id);
+        let available = board.status() == KickboardStatus::Available;
+        Self {
+            pk: board_pk(&board.kickboard_id),
+            sk: BOARD_SK.to_owned(),
+            board: board.clone(),
+            available_pk: available.then(|| AVAILABLE.to_owned()),
+            available_sk: available.then(|| parked.clone()),
+            parked_sk: parked,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RentalItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub rental: Rental,
+}
+
+impl From<&Rental> for RentalItem {
+    fn from(rental: &Rental) -> Self {
+        Self { pk: rental_pk(&rental.rental_id), sk: RENTAL_SK.to_owned(), rental: rental.clone() }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub contact: Contact,
+}
+
+/// An outbox event. Its insert on the table stream is what `event-relay` publishes.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxItem {
+    pub pk: String,
+    pub sk: String,
+    pub kind: String,
+    pub ttl: i64,
+    pub event: EventEnvelope,
+}
+
+impl From<&EventEnvelope> for OutboxItem {
+    fn from(event: &EventEnvelope) -> Self {
+        Self {
+            pk: format!("EVENT#{}", event.event_id),
+            sk: "EVENT".to_owned(),
+            kind: OUTBOX_KIND.to_owned(),
+            ttl: (event.occurred_at + OUTBOX_TTL).timestamp(),
+            event: event.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BalanceItem {
+    pub pk: String,
+    pub sk: String,
+    pub customer_pk: String,
+    pub customer_id: CustomerId,
+    pub updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub balance: PassBalance,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentMarkerItem {
+    pub pk: String,
+    pub sk: String,
+    pub customer_id: CustomerId,
+    pub claimed_at: DateTime<Utc>,
+    pub ttl: i64,
+}
+
+impl SentMarkerItem {
+    pub fn new(event_id: &EventId, customer: &CustomerId, now: DateTime<Utc>) -> Self {
+        Self {
+            pk: sent_marker_pk(event_id),
+            sk: SENT_MARKER_SK.to_owned(),
+            customer_id: customer.clone(),
+            claimed_at: now,
+            ttl: (now + SENT_MARKER_TTL).timestamp(),
+        }
+    }
+}
+
+impl ContactItem {
+    pub fn new(customer: &CustomerId, contact: &Contact) -> Self {
+        Self { pk: customer_pk(customer), sk: CONTACT_SK.to_owned(), contact: contact.clone() }
+    }
+}
+
+impl BalanceItem {
+    pub fn new(record: &crate::ports::BalanceRecord) -> Self {
+        Self {
+            pk: pass_pk(&record.balance.pass_id),
+            sk: BALANCE_SK.to_owned(),
+            customer_pk: customer_pk(&record.customer_id),
+            customer_id: record.customer_id.clone(),
+            updated_at: record.updated_at,
+            balance: record.balance.clone(),
+        }
+    }
+}
