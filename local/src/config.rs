@@ -1,5 +1,7 @@
 //! Command-line configuration of the local server.
 
+use crate::aws_flow::EventQueues;
+use kickboard_common::adapters::aws::{EventBridgePublisher, Tables};
 use kickboard_common::adapters::payment_simulator::SimulatorSettings;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,6 +16,9 @@ OPTIONS:
     --addr HOST:PORT               where to listen [default: 127.0.0.1:3000]
     --data-dir DIR                 where the database and signing key live [default: ./.kickboard]
     --in-memory                    keep nothing: a throwaway database and key
+    --store sqlite|aws             the adapters [default: sqlite]; aws uses DynamoDB, EventBridge
+                                   and SNS (endpoint from AWS_ENDPOINT_URL; tables, bus and
+                                   queues from KICKBOARD_* variables, see the README)
     --payment-latency-ms MS        simulated payment provider latency [default: 0]
     --payment-failure-rate RATE    share of payments that fail as unavailable, 0..1 [default: 0]
     --payment-decline-rate RATE    share of payments that are declined, 0..1 [default: 0]
@@ -25,6 +30,40 @@ OPTIONS:
 pub enum Storage {
     DataDir(PathBuf),
     InMemory,
+    /// DynamoDB, EventBridge and SNS, at `AWS_ENDPOINT_URL` when set (e.g. moto).
+    Aws(AwsStorage),
+}
+
+/// The AWS resources the local server uses with `--store aws`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsStorage {
+    /// Where the AWS APIs are served, when not AWS itself (`AWS_ENDPOINT_URL`).
+    pub endpoint_url: Option<String>,
+    pub tables: Tables,
+    pub event_bus: String,
+    /// The queues the event rules deliver to, standing in for the notifier and balance-view
+    /// Lambdas. When given, the server plays the event wiring itself (for emulators); when
+    /// not, deployed functions are expected to.
+    pub queues: Option<EventQueues>,
+}
+
+impl AwsStorage {
+    /// From `KICKBOARD_STATE_TABLE`, `KICKBOARD_VIEW_TABLE`, `KICKBOARD_EVENT_BUS` and, both
+    /// or neither, `KICKBOARD_NOTIFIER_QUEUE_URL` and `KICKBOARD_BALANCE_VIEW_QUEUE_URL`.
+    pub fn from_env() -> Result<Self, String> {
+        let optional = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let queues = match (optional("KICKBOARD_NOTIFIER_QUEUE_URL"), optional("KICKBOARD_BALANCE_VIEW_QUEUE_URL")) {
+            (Some(notifier), Some(balance_view)) => Some(EventQueues { notifier, balance_view }),
+            (None, None) => None,
+            _ => return Err("set both queue URLs or neither".into()),
+        };
+        Ok(Self {
+            endpoint_url: optional("AWS_ENDPOINT_URL"),
+            tables: Tables::from_env()?,
+            event_bus: EventBridgePublisher::bus_from_env()?,
+            queues,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +89,7 @@ impl Default for LocalConfig {
 /// What the command line asked for.
 #[derive(Debug, PartialEq)]
 pub enum Command {
-    Run(LocalConfig),
+    Run(Box<LocalConfig>),
     Help,
 }
 
@@ -68,6 +107,11 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
             "--addr" => config.addr = value(&arg, args.next())?,
             "--data-dir" => config.storage = Storage::DataDir(value(&arg, args.next())?),
             "--in-memory" => config.storage = Storage::InMemory,
+            "--store" => match args.next().as_deref() {
+                Some("sqlite") => {}
+                Some("aws") => config.storage = Storage::Aws(AwsStorage::from_env()?),
+                _ => return Err("--store takes sqlite or aws".into()),
+            },
             "--payment-latency-ms" => config.payment.latency_ms = value(&arg, args.next())?,
             "--payment-failure-rate" => config.payment.failure_rate = value(&arg, args.next())?,
             "--payment-decline-rate" => config.payment.decline_rate = value(&arg, args.next())?,
@@ -75,7 +119,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
         }
     }
     config.payment = config.payment.validated().map_err(|error| error.to_string())?;
-    Ok(Command::Run(config))
+    Ok(Command::Run(Box::new(config)))
 }
 
 #[cfg(test)]

@@ -99,22 +99,22 @@ async fn route(app: &App, peer: SocketAddr, parts: &Parts, body: Bytes) -> Respo
 
 /// Calls the route's handler with the local adapters: the same call each Lambda `main` makes.
 async fn dispatch(app: &App, route: RouteId, request: Request) -> Response<Body> {
-    let (store, clock) = (&app.store, app.clock.as_ref());
+    let (ports, clock) = (&app.ports, app.clock.as_ref());
     match route {
         RouteId::ListPlans => passes::list_plans(request).await,
-        RouteId::PurchasePass => passes::purchase_pass(store, clock, request).await,
-        RouteId::PayPass => passes::pay_pass(store, &app.payments, clock, request).await,
-        RouteId::GetPass => passes::get_pass(store, clock, request).await,
-        RouteId::GetBalance => customers::get_balance(store, clock, request).await,
-        RouteId::ListBalances => customers::list_balances(store, clock, request).await,
-        RouteId::ListKickboards => fleet::list_kickboards(store, request).await,
-        RouteId::RegisterKickboard => fleet::register_kickboard(store, clock, request).await,
-        RouteId::DeleteKickboard => fleet::delete_kickboard(store, clock, request).await,
-        RouteId::RentKickboard => rentals::rent_kickboard(store, clock, request).await,
-        RouteId::ReturnKickboard => rentals::return_kickboard(store, clock, request).await,
-        RouteId::GetRental => rentals::get_rental(store, request).await,
-        RouteId::PutContact => customers::put_contact(store, request).await,
-        RouteId::GetContact => customers::get_contact(store, request).await,
+        RouteId::PurchasePass => passes::purchase_pass(ports.passes.as_ref(), clock, request).await,
+        RouteId::PayPass => passes::pay_pass(ports.passes.as_ref(), &app.payments, clock, request).await,
+        RouteId::GetPass => passes::get_pass(ports.passes.as_ref(), clock, request).await,
+        RouteId::GetBalance => customers::get_balance(ports.balances.as_ref(), clock, request).await,
+        RouteId::ListBalances => customers::list_balances(ports.balances.as_ref(), clock, request).await,
+        RouteId::ListKickboards => fleet::list_kickboards(ports.fleet.as_ref(), request).await,
+        RouteId::RegisterKickboard => fleet::register_kickboard(ports.fleet.as_ref(), clock, request).await,
+        RouteId::DeleteKickboard => fleet::delete_kickboard(ports.fleet.as_ref(), clock, request).await,
+        RouteId::RentKickboard => rentals::rent_kickboard(ports.rentals.as_ref(), clock, request).await,
+        RouteId::ReturnKickboard => rentals::return_kickboard(ports.rentals.as_ref(), clock, request).await,
+        RouteId::GetRental => rentals::get_rental(ports.rentals.as_ref(), request).await,
+        RouteId::PutContact => customers::put_contact(ports.contacts.as_ref(), request).await,
+        RouteId::GetContact => customers::get_contact(ports.contacts.as_ref(), request).await,
     }
 }
 

@@ -1,17 +1,24 @@
 //! The local server: every route of the HTTP contract and both event functions in one
-//! process, on the embedded SQLite store, calling the very handlers the Lambdas call.
+//! process, calling the very handlers the Lambdas call, on the embedded SQLite store by
+//! default or on the AWS adapters (`--store aws`, e.g. against the moto emulator).
 
+pub mod aws_flow;
 pub mod config;
 mod gateway;
 mod local_routes;
 pub mod relay;
 pub mod tokens;
 
-use config::{LocalConfig, Storage};
+use aws_flow::AwsEventPump;
+use config::{AwsStorage, LocalConfig, Storage};
+use kickboard_common::adapters::aws::{DynamoStore, SnsAlertSender, load_config};
 use kickboard_common::adapters::payment_simulator::PaymentSimulator;
 use kickboard_common::adapters::sqlite::{LocalAlertSender, SqliteStore};
 use kickboard_common::domain::events::Subscriber;
-use kickboard_common::ports::{Clock, PortError, PortResult};
+use kickboard_common::ports::{
+    AlertSender, BalanceView, Clock, ContactStore, FleetStore, NotificationLedger, PassStore, PortError, PortResult,
+    RentalStore,
+};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,17 +27,55 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// The adapters behind every port, whichever store was chosen.
+pub struct Ports {
+    pub passes: Arc<dyn PassStore>,
+    pub rentals: Arc<dyn RentalStore>,
+    pub fleet: Arc<dyn FleetStore>,
+    pub contacts: Arc<dyn ContactStore>,
+    pub balances: Arc<dyn BalanceView>,
+    pub ledger: Arc<dyn NotificationLedger>,
+    pub sender: Arc<dyn AlertSender>,
+}
+
+impl Ports {
+    fn all_from<S>(store: &Arc<S>, sender: Arc<dyn AlertSender>) -> Self
+    where
+        S: PassStore + RentalStore + FleetStore + ContactStore + BalanceView + NotificationLedger + 'static,
+    {
+        Self {
+            passes: store.clone(),
+            rentals: store.clone(),
+            fleet: store.clone(),
+            contacts: store.clone(),
+            balances: store.clone(),
+            ledger: store.clone(),
+            sender,
+        }
+    }
+}
+
+/// What carries events from the outbox to the subscribers.
+pub enum Backend {
+    /// The SQLite outbox, relayed in process; alerts recorded locally.
+    Sqlite { store: SqliteStore, alerts: LocalAlertSender },
+    /// The DynamoDB stream and EventBridge; alerts through SNS.
+    Aws { store: DynamoStore, pump: Option<Arc<AwsEventPump>> },
+}
+
 /// Everything the routes and relays share.
 pub struct App {
-    pub store: SqliteStore,
+    pub ports: Ports,
+    pub backend: Backend,
     pub clock: Arc<dyn Clock>,
     pub payments: PaymentSimulator,
-    pub alerts: LocalAlertSender,
     pub tokens: TokenAuthority,
     /// Bumped after every write, so relays wake at once instead of at their next poll.
     outbox_written: watch::Sender<u64>,
-    /// Each subscriber's relay cursor, published after every pass over the outbox.
+    /// Each SQLite relay's cursor, published after every pass over the outbox.
     relayed: HashMap<Subscriber, watch::Sender<u64>>,
+    /// Counts the AWS event pump's passes that found nothing to do.
+    idle_passes: watch::Sender<u64>,
 }
 
 impl App {
@@ -38,15 +83,23 @@ impl App {
         self.outbox_written.send_modify(|count| *count = count.wrapping_add(1));
     }
 
-    /// Waits until every running relay has delivered the whole outbox as it is now.
+    /// Waits until the running relays have delivered every event written so far.
     pub async fn relayed(&self) -> PortResult<()> {
-        let head = self.store.outbox_head().await?;
-        for cursor in self.relayed.values() {
-            let mut cursor = cursor.subscribe();
-            cursor
-                .wait_for(|position| *position >= head)
-                .await
-                .map_err(|_| PortError::Unavailable("the relay stopped".into()))?;
+        let stopped = || PortError::Unavailable("the relay stopped".into());
+        match &self.backend {
+            Backend::Sqlite { store, .. } => {
+                let head = store.outbox_head().await?;
+                for cursor in self.relayed.values() {
+                    cursor.subscribe().wait_for(|position| *position >= head).await.map_err(|_| stopped())?;
+                }
+            }
+            Backend::Aws { pump: Some(_), .. } => {
+                // Two idle passes after now: the second started after every earlier write.
+                let mut idle = self.idle_passes.subscribe();
+                let seen = *idle.borrow_and_update();
+                idle.wait_for(|passes| *passes >= seen + 2).await.map_err(|_| stopped())?;
+            }
+            Backend::Aws { pump: None, .. } => {}
         }
         Ok(())
     }
@@ -78,40 +131,73 @@ impl RunningServer {
     }
 }
 
+async fn open_backend(storage: &Storage, relay: bool, clock: &Arc<dyn Clock>) -> Result<(Ports, Backend), StartError> {
+    let store_error = |error: PortError| StartError::Store(error.to_string());
+    match storage {
+        Storage::DataDir(_) | Storage::InMemory => {
+            let store = match storage {
+                Storage::DataDir(dir) => SqliteStore::open(dir).map_err(store_error)?,
+                _ => SqliteStore::open_in_memory().map_err(store_error)?,
+            };
+            let alerts = LocalAlertSender::new(store.clone(), Arc::clone(clock));
+            let ports = Ports::all_from(&Arc::new(store.clone()), Arc::new(alerts.clone()));
+            Ok((ports, Backend::Sqlite { store, alerts }))
+        }
+        Storage::Aws(AwsStorage { endpoint_url, tables, event_bus, queues }) => {
+            let config = load_config(endpoint_url.as_deref()).await;
+            let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), tables.clone());
+            let sender = SnsAlertSender::new(aws_sdk_sns::Client::new(&config));
+            let pump = match queues {
+                Some(queues) if relay => Some(Arc::new(
+                    AwsEventPump::connect(&config, &tables.state, event_bus, queues.clone())
+                        .await
+                        .map_err(store_error)?,
+                )),
+                _ => None,
+            };
+            let ports = Ports::all_from(&Arc::new(store.clone()), Arc::new(sender));
+            Ok((ports, Backend::Aws { store, pump }))
+        }
+    }
+}
+
 /// Opens the store, binds `config.addr`, and starts serving and relaying.
 pub async fn start(config: LocalConfig, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
-    let (store, tokens) = match &config.storage {
-        Storage::DataDir(dir) => (
-            SqliteStore::open(dir).map_err(|error| StartError::Store(error.to_string()))?,
-            TokenAuthority::from_data_dir(dir)?,
-        ),
-        Storage::InMemory => (
-            SqliteStore::open_in_memory().map_err(|error| StartError::Store(error.to_string()))?,
-            TokenAuthority::ephemeral(),
-        ),
+    let tokens = match &config.storage {
+        Storage::DataDir(dir) => {
+            std::fs::create_dir_all(dir)?;
+            TokenAuthority::from_data_dir(dir)?
+        }
+        Storage::InMemory | Storage::Aws(_) => TokenAuthority::ephemeral(),
     };
+    let (ports, backend) = open_backend(&config.storage, config.relay, &clock).await?;
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     let (outbox_written, wake) = watch::channel(0);
+    let sqlite_relays = config.relay && matches!(backend, Backend::Sqlite { .. });
     let app = Arc::new(App {
-        alerts: LocalAlertSender::new(store.clone(), Arc::clone(&clock)),
-        store,
+        ports,
+        backend,
         clock,
         payments: PaymentSimulator::new(config.payment),
         tokens,
         outbox_written,
         relayed: Subscriber::ALL
             .into_iter()
-            .filter(|_| config.relay)
+            .filter(|_| sqlite_relays)
             .map(|subscriber| (subscriber, watch::channel(0).0))
             .collect(),
+        idle_passes: watch::channel(0).0,
     });
     let (shutdown, stopping) = watch::channel(false);
     let mut tasks = vec![tokio::spawn(gateway::serve(listener, Arc::clone(&app), stopping.clone()))];
-    if config.relay {
+    if sqlite_relays {
         for subscriber in Subscriber::ALL {
             tasks.push(tokio::spawn(relay::run(Arc::clone(&app), subscriber, wake.clone(), stopping.clone())));
         }
+    }
+    if let Backend::Aws { pump: Some(pump), .. } = &app.backend {
+        tasks.push(tokio::spawn(aws_flow::run(Arc::clone(pump), Arc::clone(&app), wake, stopping)));
     }
     Ok(RunningServer { addr, app, shutdown, tasks })
 }

@@ -1,7 +1,7 @@
 //! Routes that exist only on the local server (never in template.yaml): tokens, the alert
 //! log, the payment simulator's knobs, and a health check.
 
-use crate::App;
+use crate::{App, Backend};
 use bytes::Bytes;
 use kickboard_common::adapters::payment_simulator::SimulatorSettings;
 use kickboard_common::domain::ids::CustomerId;
@@ -42,7 +42,11 @@ pub async fn handle(app: &App, parts: &Parts, body: &Bytes) -> Response<Body> {
                 }
                 (&Method::GET, "/local/alerts") => {
                     let query: AlertQuery = alert_query(parts.uri.query().unwrap_or(""))?;
-                    let alerts = app.alerts.list(query.customer_id.as_ref()).await?;
+                    let Backend::Sqlite { alerts, .. } = &app.backend else {
+                        return Err(Problem::new(ProblemType::NotFound)
+                            .with_detail("with --store aws alerts go through SNS, not this log"));
+                    };
+                    let alerts = alerts.list(query.customer_id.as_ref()).await?;
                     Ok(json(StatusCode::OK, &alerts))
                 }
                 (&Method::PUT, "/local/payment-simulator") => {

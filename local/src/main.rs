@@ -9,7 +9,7 @@ use std::sync::Arc;
 async fn main() -> ExitCode {
     lambda_http::tracing::init_default_subscriber();
     let config = match parse_args(std::env::args().skip(1)) {
-        Ok(Command::Run(config)) => config,
+        Ok(Command::Run(config)) => *config,
         Ok(Command::Help) => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -22,6 +22,7 @@ async fn main() -> ExitCode {
     let storage = match &config.storage {
         Storage::DataDir(dir) => format!("data dir {}", dir.display()),
         Storage::InMemory => "in memory (nothing is kept)".to_owned(),
+        Storage::Aws(aws) => format!("AWS tables {} and {}", aws.tables.state, aws.tables.views),
     };
     let server = match kickboard_local::start(config, Arc::new(SystemClock)).await {
         Ok(server) => server,

@@ -2,7 +2,7 @@
 //! One task per subscriber reads the outbox in order from its own durable cursor and hands
 //! each event its rule matches, as an EventBridge event, to the subscriber's handler.
 
-use crate::App;
+use crate::{App, Backend};
 use kickboard_common::domain::events::{EVENT_SOURCE, EventEnvelope, Subscriber};
 use kickboard_common::handlers::events::{KickboardEvent, NotifierDeps, notify, project_balance};
 use kickboard_common::ports::{Outbox, PortError, PortResult};
@@ -37,26 +37,29 @@ pub async fn deliver(app: &App, subscriber: Subscriber, event: KickboardEvent) -
     match subscriber {
         Subscriber::Notifier => {
             let deps = NotifierDeps {
-                ledger: &app.store,
-                contacts: &app.store,
-                sender: &app.alerts,
+                ledger: app.ports.ledger.as_ref(),
+                contacts: app.ports.contacts.as_ref(),
+                sender: app.ports.sender.as_ref(),
                 clock: app.clock.as_ref(),
             };
             notify(&deps, event).await
         }
-        Subscriber::BalanceView => project_balance(&app.store, event).await,
+        Subscriber::BalanceView => project_balance(app.ports.balances.as_ref(), event).await,
     }
 }
 
 /// Delivers everything after the subscriber's cursor; returns how many entries it passed.
 async fn relay_once(app: &App, subscriber: Subscriber) -> PortResult<usize> {
-    let cursor = app.store.cursor(subscriber.name()).await?;
-    let entries = app.store.events_after(cursor, BATCH).await?;
+    let Backend::Sqlite { store, .. } = &app.backend else {
+        return Err(PortError::Unavailable("the outbox relay runs on the SQLite store only".into()));
+    };
+    let cursor = store.cursor(subscriber.name()).await?;
+    let entries = store.events_after(cursor, BATCH).await?;
     for entry in &entries {
         if subscriber.wants(&entry.event) {
             deliver(app, subscriber, to_eventbridge(&entry.event)?).await?;
         }
-        app.store.advance_cursor(subscriber.name(), entry.position).await?;
+        store.advance_cursor(subscriber.name(), entry.position).await?;
     }
     let position = entries.last().map_or(cursor, |entry| entry.position);
     if let Some(published) = app.relayed.get(&subscriber) {

@@ -46,7 +46,7 @@ async fn duplicated_shuffled_events_give_exact_balances_and_one_alert_each() {
     let unpaid = kb.unpaid_pass(&alice, "plus-120").await;
     passes.push((alice.clone(), unpaid));
 
-    let events = kb.server.app.store.outbox_events().await.unwrap();
+    let events = kb.sqlite().outbox_events().await.unwrap();
     let mut deliveries: Vec<_> = events.iter().chain(events.iter()).collect();
     shuffle(&mut deliveries, 0x5eed_cafe_f00d);
     for event in deliveries {
@@ -98,7 +98,7 @@ async fn duplicated_shuffled_events_give_exact_balances_and_one_alert_each() {
         .iter()
         .find(|event| event.detail_type() == "PassPaid" && event.customer_id.as_ref().unwrap().as_str() == "dave")
         .unwrap();
-    let outcome = kb.server.app.store.notification_outcome(&daves_paid.event_id).await.unwrap();
+    let outcome = kb.sqlite().notification_outcome(&daves_paid.event_id).await.unwrap();
     assert_eq!(outcome, Some(NotificationOutcome::NotSent { reason: "no contact on file".into() }));
     kb.stop().await;
 }

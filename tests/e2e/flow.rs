@@ -2,12 +2,11 @@
 
 use chrono::Duration;
 use hyper::{Method, StatusCode};
-use kickboard_tests::TestServer;
+use kickboard_tests::{Backend, TestServer};
 use serde_json::json;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_customer_buys_pays_rents_and_returns_with_alerts_and_balance() {
-    let kb = TestServer::start().await;
+pub async fn a_customer_buys_pays_rents_and_returns_with_alerts_and_balance(backend: Backend) {
+    let kb = TestServer::start_on(backend).await;
     let alice = kb.customer_token("alice");
     let admin = kb.admin_token();
 
@@ -78,9 +77,8 @@ async fn a_customer_buys_pays_rents_and_returns_with_alerts_and_balance() {
     kb.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admins_register_and_retire_boards_and_customers_cannot() {
-    let kb = TestServer::start().await;
+pub async fn admins_register_and_retire_boards_and_customers_cannot(backend: Backend) {
+    let kb = TestServer::start_on(backend).await;
     let (alice, admin) = (kb.customer_token("alice"), kb.admin_token());
 
     let registered = kb.post("/kickboards", &admin, json!({ "model": "Segway", "lat": 37.5, "lon": 127.0 })).await;

@@ -1,7 +1,7 @@
 //! Bad input is answered with the right problem and writes nothing.
 
 use hyper::{Method, StatusCode};
-use kickboard_tests::TestServer;
+use kickboard_tests::{Backend, TestServer};
 
 /// One hostile request and the answer it must get.
 struct Case<'a> {
@@ -46,9 +46,8 @@ impl<'a> Case<'a> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_requests_get_problems_and_write_nothing() {
-    let kb = TestServer::start().await;
+pub async fn bad_requests_get_problems_and_write_nothing(backend: Backend) {
+    let kb = TestServer::start_on(backend).await;
     let alice = kb.customer_token("alice");
     let admin = kb.admin_token();
     kb.register_board("kb-1").await;

@@ -1,4 +1,7 @@
 //! End-to-end scenarios over HTTP against a Kickboard server started in-process.
+//!
+//! The contract scenarios run once per adapter set (the embedded SQLite store, and the AWS
+//! adapters on moto): the same requests must get the same answers from both.
 
 mod concurrency;
 mod delivery;
@@ -7,3 +10,37 @@ mod flow;
 mod input;
 mod rules;
 mod samples;
+
+/// Runs each listed scenario on every adapter set, as `on_sqlite::…` and `on_moto::…`.
+macro_rules! contract {
+    ($($module:ident :: $scenario:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    crate::$module::$scenario(kickboard_tests::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod on_moto {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    crate::$module::$scenario(kickboard_tests::Backend::Moto).await
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    flow::a_customer_buys_pays_rents_and_returns_with_alerts_and_balance,
+    flow::admins_register_and_retire_boards_and_customers_cannot,
+    rules::renting_needs_your_own_paid_unexpired_pass_with_minutes,
+    rules::one_open_rental_per_pass_and_one_renter_per_board,
+    rules::returns_bill_whole_minutes_record_overage_and_exhaust_the_pass,
+    rules::payment_is_taken_once_and_refusals_leave_the_pass_payable,
+    rules::the_payment_simulator_is_set_over_http,
+    concurrency::a_hundred_customers_race_for_one_board_and_exactly_one_rents_it,
+    input::bad_requests_get_problems_and_write_nothing,
+);

@@ -3,7 +3,7 @@
 use chrono::Duration;
 use hyper::{Method, StatusCode};
 use kickboard_common::adapters::payment_simulator::SimulatorSettings;
-use kickboard_tests::{Reply, TestServer};
+use kickboard_tests::{Backend, Reply, TestServer};
 use serde_json::json;
 
 fn assert_problem(reply: &Reply, status: StatusCode, problem: &str) {
@@ -11,9 +11,8 @@ fn assert_problem(reply: &Reply, status: StatusCode, problem: &str) {
     assert_eq!(reply.content_type.as_deref(), Some("application/problem+json"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn renting_needs_your_own_paid_unexpired_pass_with_minutes() {
-    let kb = TestServer::start().await;
+pub async fn renting_needs_your_own_paid_unexpired_pass_with_minutes(backend: Backend) {
+    let kb = TestServer::start_on(backend).await;
     let (alice, bob) = (kb.customer_token("alice"), kb.customer_token("bob"));
     kb.register_board("kb-1").await;
     let unpaid = kb.unpaid_pass(&alice, "basic-60").await;
@@ -33,9 +32,8 @@ async fn renting_needs_your_own_paid_unexpired_pass_with_minutes() {
     kb.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_open_rental_per_pass_and_one_renter_per_board() {
-    let kb = TestServer::start().await;
+pub async fn one_open_rental_per_pass_and_one_renter_per_board(backend: Backend) {
+    let kb = TestServer::start_on(backend).await;
     let (alice, bob) = (kb.customer_token("alice"), kb.customer_token("bob"));
     kb.register_board("kb-1").await;
     kb.register_board("kb-2").await;
@@ -60,9 +58,8 @@ async fn one_open_rental_per_pass_and_one_renter_per_board() {
     kb.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn returns_bill_whole_minutes_record_overage_and_exhaust_the_pass() {
-    let kb = TestServer::start().await;
+pub async fn returns_bill_whole_minutes_record_overage_and_exhaust_the_pass(backend: Backend) {
+    let kb = TestServer::start_on(backend).await;
     let alice = kb.customer_token("alice");
     kb.register_board("kb-1").await;
     let pass = kb.paid_pass(&alice, "basic-60").await;
@@ -107,9 +104,8 @@ async fn returns_bill_whole_minutes_record_overage_and_exhaust_the_pass() {
     kb.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn payment_is_taken_once_and_refusals_leave_the_pass_payable() {
-    let kb = TestServer::start().await;
+pub async fn payment_is_taken_once_and_refusals_leave_the_pass_payable(backend: Backend) {
+    let kb = TestServer::start_on(backend).await;
     let (alice, bob) = (kb.customer_token("alice"), kb.customer_token("bob"));
     let unknown = kb.post("/passes", &alice, json!({ "planId": "gold-9999" })).await;
     assert_problem(&unknown, StatusCode::UNPROCESSABLE_ENTITY, "unknown-plan");
@@ -140,9 +136,8 @@ async fn payment_is_taken_once_and_refusals_leave_the_pass_payable() {
     kb.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_payment_simulator_is_set_over_http() {
-    let kb = TestServer::start().await;
+pub async fn the_payment_simulator_is_set_over_http(backend: Backend) {
+    let kb = TestServer::start_on(backend).await;
     let body = json!({ "latencyMs": 5, "failureRate": 0.25, "declineRate": 0.5 });
     let set = kb.call(Method::PUT, "/local/payment-simulator", None, Some(body)).await;
     assert_eq!(set.status, StatusCode::NO_CONTENT);

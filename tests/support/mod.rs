@@ -12,8 +12,30 @@ use kickboard_common::ports::Clock;
 use kickboard_local::config::{LocalConfig, Storage};
 use kickboard_local::{RunningServer, start};
 use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+
+pub mod moto;
+
+use kickboard_common::domain::events::EventEnvelope;
+use moto::{Deployment, Moto};
+
+/// The adapter set a server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded SQLite store, in memory.
+    Sqlite,
+    /// The AWS adapters against moto on loopback, events pumped through stream, bus and queues.
+    Moto,
+}
+
+/// The emulator behind a [`Backend::Moto`] server.
+pub struct AwsSide {
+    pub moto: Moto,
+    pub deployment: Deployment,
+    pub config: aws_config::SdkConfig,
+}
 
 /// A clock that only moves when the test says so.
 pub struct ManualClock(Mutex<DateTime<Utc>>);
@@ -73,22 +95,54 @@ impl Drop for TempDir {
 pub struct TestServer {
     pub server: RunningServer,
     pub clock: Arc<ManualClock>,
+    pub aws: Option<AwsSide>,
     base: String,
     client: Client<HttpConnector, Full<Bytes>>,
+    /// The phone each customer set, to find their SMS in moto's record.
+    phones: Mutex<HashMap<String, String>>,
 }
 
 impl TestServer {
     /// In memory, relaying events.
     pub async fn start() -> Self {
-        Self::start_with(Storage::InMemory, true, ManualClock::new()).await
+        Self::start_on(Backend::Sqlite).await
+    }
+
+    /// On `backend`, relaying events.
+    pub async fn start_on(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self::start_with(Storage::InMemory, true, ManualClock::new()).await,
+            Backend::Moto => Self::start_on_moto(true).await,
+        }
+    }
+
+    /// On a fresh moto; with `pump`, the server plays the event wiring itself.
+    pub async fn start_on_moto(pump: bool) -> Self {
+        let moto = Moto::start();
+        let config = moto.sdk_config().await;
+        let deployment = moto::deploy(&config).await;
+        let storage = Storage::Aws(deployment.storage(&moto, true));
+        let mut server = Self::start_with(storage, pump, ManualClock::new()).await;
+        server.aws = Some(AwsSide { moto, deployment, config });
+        server
     }
 
     pub async fn start_with(storage: Storage, relay: bool, clock: Arc<ManualClock>) -> Self {
+        static LOGS: std::sync::Once = std::sync::Once::new();
+        LOGS.call_once(lambda_http::tracing::init_default_subscriber);
         let config = LocalConfig { addr: "127.0.0.1:0".parse().unwrap(), storage, relay, ..LocalConfig::default() };
         let server = start(config, clock.clone()).await.expect("server starts");
         let base = format!("http://{}", server.addr);
         let client = Client::builder(TokioExecutor::new()).build_http();
-        Self { server, clock, base, client }
+        Self { server, clock, aws: None, base, client, phones: Mutex::new(HashMap::new()) }
+    }
+
+    /// The SQLite store, for scenarios that only the embedded store runs.
+    pub fn sqlite(&self) -> &kickboard_common::adapters::sqlite::SqliteStore {
+        match &self.server.app.backend {
+            kickboard_local::Backend::Sqlite { store, .. } => store,
+            kickboard_local::Backend::Aws { .. } => panic!("this scenario runs on SQLite only"),
+        }
     }
 
     pub async fn stop(self) {
@@ -153,6 +207,8 @@ impl TestServer {
     pub async fn set_phone(&self, token: &str, phone: &str) {
         let reply = self.call(Method::PUT, "/me/contact", Some(token), Some(json!({ "phone": phone }))).await;
         assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        let customer = self.server.app.tokens.verify(token).expect("our own token").sub;
+        self.phones.lock().unwrap().insert(customer, phone.to_owned());
     }
 
     /// Buys a pass on `plan` and pays it; returns its id.
@@ -191,8 +247,18 @@ impl TestServer {
             .expect("relays running");
     }
 
-    /// The alerts sent to a customer, oldest first.
+    /// The alerts sent to a customer, oldest first: from the local alert log, or from moto's
+    /// record of SMS sent to the customer's phone.
     pub async fn alerts(&self, customer: &str) -> Vec<Value> {
+        if let Some(aws) = &self.aws {
+            let phone = self.phones.lock().unwrap().get(customer).cloned();
+            let sent = aws.moto.sms().await;
+            return sent
+                .into_iter()
+                .filter(|(to, _)| Some(to) == phone.as_ref())
+                .map(|(_, message)| json!({ "channel": "sms", "message": message }))
+                .collect();
+        }
         let reply = self.call(Method::GET, &format!("/local/alerts?customerId={customer}"), None, None).await;
         assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
         reply.body.as_array().unwrap().clone()
@@ -200,8 +266,60 @@ impl TestServer {
 
     /// Row counts of every table once the relays are idle: equal before and after a request
     /// means it wrote nothing, not even an event.
-    pub async fn row_counts(&self) -> std::collections::BTreeMap<String, i64> {
+    pub async fn row_counts(&self) -> BTreeMap<String, i64> {
         self.settle().await;
-        self.server.app.store.row_counts().await.unwrap()
+        match &self.aws {
+            None => self.sqlite().row_counts().await.unwrap(),
+            Some(aws) => {
+                let mut counts = BTreeMap::new();
+                for table in [&aws.deployment.tables.state, &aws.deployment.tables.views] {
+                    for item in scan(&aws.config, table).await {
+                        let kind = item.get("sk").and_then(|sk| sk.as_s().ok()).cloned().unwrap_or_default();
+                        *counts.entry(format!("{table}/{kind}")).or_default() += 1;
+                    }
+                }
+                counts
+            }
+        }
+    }
+
+    /// Every event in the outbox.
+    pub async fn outbox_events(&self) -> Vec<EventEnvelope> {
+        match &self.aws {
+            None => self.sqlite().outbox_events().await.unwrap(),
+            Some(aws) => {
+                let mut events: Vec<EventEnvelope> = scan(&aws.config, &aws.deployment.tables.state)
+                    .await
+                    .into_iter()
+                    .filter(|item| item.get("sk").and_then(|sk| sk.as_s().ok()).is_some_and(|sk| sk == "EVENT"))
+                    .map(|item| {
+                        serde_dynamo::from_item::<_, kickboard_common::adapters::aws::items::OutboxItem>(item)
+                            .unwrap()
+                            .event
+                    })
+                    .collect();
+                events.sort_by_key(|event| event.occurred_at);
+                events
+            }
+        }
+    }
+}
+
+/// Every item of a table (test inspection only; the service never scans).
+pub async fn scan(
+    config: &aws_config::SdkConfig,
+    table: &str,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let client = aws_sdk_dynamodb::Client::new(config);
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let output =
+            client.scan().table_name(table).consistent_read(true).set_exclusive_start_key(start).send().await.unwrap();
+        items.extend(output.items.unwrap_or_default());
+        match output.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return items,
+        }
     }
 }

@@ -10,7 +10,12 @@ pub use dynamo::{DynamoStore, Tables};
 pub use eventbridge::EventBridgePublisher;
 pub use sns::SnsAlertSender;
 
-/// Loads region, credentials and endpoint (`AWS_ENDPOINT_URL` too) from the environment.
-pub async fn load_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+/// Loads region and credentials from the environment (the Lambda role on AWS); `endpoint`
+/// overrides where the APIs are reached, as `AWS_ENDPOINT_URL` does when it is not given.
+pub async fn load_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    match endpoint {
+        Some(endpoint) => loader.endpoint_url(endpoint).load().await,
+        None => loader.load().await,
+    }
 }

@@ -1,0 +1,232 @@
+//! The AWS side of the tests: a `moto_server` started on a free loopback port, and the
+//! tables, bus, rules and queues of a Kickboard deployment created in it.
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType,
+};
+use kickboard_common::adapters::aws::Tables;
+use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BY_CUSTOMER_INDEX};
+use kickboard_common::domain::events::{EVENT_SOURCE, Subscriber};
+use kickboard_local::aws_flow::EventQueues;
+use kickboard_local::config::AwsStorage;
+use serde_json::{Value, json};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+/// The Python that has moto: the venv `scripts/test` creates, or `KICKBOARD_PYTHON`.
+fn python_with_moto() -> PathBuf {
+    if let Some(path) = std::env::var_os("KICKBOARD_PYTHON") {
+        return PathBuf::from(path);
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    assert!(path.exists(), "no Python with moto at {}: run ./scripts/test, which installs it", path.display());
+    path
+}
+
+/// Dummy credentials and a region for the SDK: moto accepts any. Set once, before any
+/// client is built.
+fn emulator_environment() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        for (name, value) in
+            [("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_REGION", "us-east-1")]
+        {
+            if std::env::var_os(name).is_none() {
+                // SAFETY: set once, before this process builds any AWS client or reads these.
+                unsafe { std::env::set_var(name, value) };
+            }
+        }
+    });
+}
+
+/// A running moto server, stopped on drop.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        emulator_environment();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto_server.py");
+        let child = Command::new(python_with_moto())
+            .arg(script)
+            .args(["127.0.0.1", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let moto = Self { child, endpoint: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto did not answer within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        moto
+    }
+
+    pub async fn sdk_config(&self) -> SdkConfig {
+        kickboard_common::adapters::aws::load_config(Some(&self.endpoint)).await
+    }
+
+    /// moto's record of everything it holds, e.g. `["sns"]["SMS"]`.
+    pub async fn data(&self) -> Value {
+        use http_body_util::BodyExt;
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http::<http_body_util::Empty<bytes::Bytes>>();
+        let uri = format!("{}/moto-api/data.json", self.endpoint).parse().unwrap();
+        let response = client.get(uri).await.expect("moto answers");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&body).expect("moto data is JSON")
+    }
+
+    /// The SMS messages SNS sent: `(phone number, message)`, oldest first.
+    pub async fn sms(&self) -> Vec<(String, String)> {
+        let data = self.data().await;
+        data["sns"]["SMS"]
+            .as_array()
+            .map(|sent| {
+                sent.iter()
+                    .map(|sms| {
+                        (
+                            sms["phone_number"].as_str().unwrap_or("").to_owned(),
+                            sms["message"].as_str().unwrap_or("").to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The resources of one deployment, named uniquely.
+pub struct Deployment {
+    pub tables: Tables,
+    pub bus: String,
+    pub queues: EventQueues,
+}
+
+impl Deployment {
+    pub fn storage(&self, moto: &Moto, with_queues: bool) -> AwsStorage {
+        AwsStorage {
+            endpoint_url: Some(moto.endpoint.clone()),
+            tables: self.tables.clone(),
+            event_bus: self.bus.clone(),
+            queues: with_queues.then(|| self.queues.clone()),
+        }
+    }
+}
+
+fn key(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().unwrap()
+}
+
+fn string_attribute(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().unwrap()
+}
+
+fn index(name: &str, partition: &str, sort: &str) -> GlobalSecondaryIndex {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(partition, KeyType::Hash))
+        .key_schema(key(sort, KeyType::Range))
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .build()
+        .unwrap()
+}
+
+/// The rule pattern that routes a subscriber's events.
+pub fn rule_pattern(subscriber: Subscriber) -> Value {
+    json!({ "source": [EVENT_SOURCE], "detail-type": subscriber.detail_types() })
+}
+
+/// Creates the state table (with its stream), the view table, the bus, and per subscriber a
+/// queue and the rule that targets it.
+pub async fn deploy(config: &SdkConfig) -> Deployment {
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let tables = Tables { state: format!("kickboard-state-{suffix}"), views: format!("kickboard-views-{suffix}") };
+    let dynamo = aws_sdk_dynamodb::Client::new(config);
+    dynamo
+        .create_table()
+        .table_name(&tables.state)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(string_attribute("pk"))
+        .attribute_definitions(string_attribute("sk"))
+        .attribute_definitions(string_attribute("availablePk"))
+        .attribute_definitions(string_attribute("availableSk"))
+        .global_secondary_indexes(index(AVAILABLE_INDEX, "availablePk", "availableSk"))
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("state table");
+    dynamo
+        .create_table()
+        .table_name(&tables.views)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(string_attribute("pk"))
+        .attribute_definitions(string_attribute("sk"))
+        .attribute_definitions(string_attribute("customerPk"))
+        .global_secondary_indexes(index(BY_CUSTOMER_INDEX, "customerPk", "pk"))
+        .send()
+        .await
+        .expect("view table");
+
+    let bus = format!("kickboard-{suffix}");
+    let events = aws_sdk_eventbridge::Client::new(config);
+    events.create_event_bus().name(&bus).send().await.expect("bus");
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let mut urls = Vec::new();
+    for subscriber in Subscriber::ALL {
+        let queue =
+            sqs.create_queue().queue_name(format!("{}-{suffix}", subscriber.name())).send().await.expect("queue");
+        let url = queue.queue_url.expect("queue url");
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("queue arn");
+        let arn =
+            attributes.attributes.and_then(|mut all| all.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn));
+        let rule = format!("{}-{suffix}", subscriber.name());
+        events
+            .put_rule()
+            .name(&rule)
+            .event_bus_name(&bus)
+            .event_pattern(rule_pattern(subscriber).to_string())
+            .send()
+            .await
+            .expect("rule");
+        let target =
+            aws_sdk_eventbridge::types::Target::builder().id(subscriber.name()).arn(arn.expect("arn")).build().unwrap();
+        events.put_targets().rule(&rule).event_bus_name(&bus).targets(target).send().await.expect("target");
+        urls.push(url);
+    }
+    let balance_view = urls.pop().unwrap();
+    let notifier = urls.pop().unwrap();
+    Deployment { tables, bus, queues: EventQueues { notifier, balance_view } }
+}
