@@ -7,20 +7,10 @@ use kickboard_common::domain::events::Subscriber;
 use kickboard_common::ports::NotificationOutcome;
 use kickboard_local::config::Storage;
 use kickboard_local::relay::{deliver, to_eventbridge};
-use kickboard_tests::{ManualClock, TestServer};
+use kickboard_tests::{ManualClock, TestServer, shuffle};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// Fisher–Yates with xorshift64: a fixed seed keeps a failure reproducible.
-fn shuffle<T>(items: &mut [T], mut seed: u64) {
-    for i in (1..items.len()).rev() {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        items.swap(i, (seed % (i as u64 + 1)) as usize);
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicated_shuffled_events_give_exact_balances_and_one_alert_each() {

@@ -3,6 +3,7 @@
 //! The contract scenarios run once per adapter set (the embedded SQLite store, and the AWS
 //! adapters on moto): the same requests must get the same answers from both.
 
+mod aws;
 mod concurrency;
 mod delivery;
 mod durability;

@@ -116,6 +116,15 @@ impl TestServer {
         }
     }
 
+    /// On `backend`, writing events to the outbox but not relaying them, for scenarios that
+    /// look only at the write side.
+    pub async fn start_without_relay(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self::start_with(Storage::InMemory, false, ManualClock::new()).await,
+            Backend::Moto => Self::start_on_moto(false).await,
+        }
+    }
+
     /// On a fresh moto; with `pump`, the server plays the event wiring itself.
     pub async fn start_on_moto(pump: bool) -> Self {
         let moto = Moto::start();
@@ -302,6 +311,16 @@ impl TestServer {
                 events
             }
         }
+    }
+}
+
+/// Fisher–Yates with xorshift64: a fixed seed keeps a failure reproducible.
+pub fn shuffle<T>(items: &mut [T], mut seed: u64) {
+    for i in (1..items.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        items.swap(i, (seed % (i as u64 + 1)) as usize);
     }
 }
 

@@ -1,0 +1,20 @@
+//! `event-relay`: DynamoDB stream batches of the state table → the EventBridge bus named by
+//! `KICKBOARD_EVENT_BUS`. One EventBridge client. Failed entries come back as batch item
+//! failures (the event source mapping sets `ReportBatchItemFailures`).
+
+use kickboard_common::adapters::aws::EventBridgePublisher;
+use kickboard_common::handlers::relay::relay_stream;
+use kickboard_functions::aws_config;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = aws_config().await;
+    let publisher =
+        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&config), EventBridgePublisher::bus_from_env()?);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<aws_lambda_events::event::dynamodb::Event>| async {
+        Ok::<_, Error>(relay_stream(&publisher, event.payload).await)
+    }))
+    .await
+}

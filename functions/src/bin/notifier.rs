@@ -1,0 +1,21 @@
+//! `notifier`: EventBridge events → SMS and push through SNS, once per event id. Two clients:
+//! DynamoDB (contacts, sent-markers) and SNS.
+
+use kickboard_common::adapters::aws::SnsAlertSender;
+use kickboard_common::handlers::events::{KickboardEvent, NotifierDeps, notify};
+use kickboard_common::ports::SystemClock;
+use kickboard_functions::{aws_config, dynamo_store};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = aws_config().await;
+    let store = dynamo_store(&config)?;
+    let sender = SnsAlertSender::new(aws_sdk_sns::Client::new(&config));
+    let deps = NotifierDeps { ledger: &store, contacts: &store, sender: &sender, clock: &SystemClock };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<KickboardEvent>| async {
+        notify(&deps, event.payload).await.map_err(Error::from)
+    }))
+    .await
+}

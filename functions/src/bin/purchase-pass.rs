@@ -1,0 +1,11 @@
+//! `purchase-pass`: `POST /passes`. One DynamoDB client, built once per cold start.
+
+use kickboard_common::handlers::passes::purchase_pass;
+use kickboard_common::ports::SystemClock;
+use kickboard_functions::{aws_config, dynamo_store, run_http};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    let store = dynamo_store(&aws_config().await)?;
+    run_http(|request| purchase_pass(&store, &SystemClock, request)).await
+}

@@ -1,0 +1,11 @@
+//! `put-contact`: `PUT /me/contact`. One DynamoDB client, built once per cold start.
+
+use kickboard_common::handlers::customers::put_contact;
+
+use kickboard_functions::{aws_config, dynamo_store, run_http};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    let store = dynamo_store(&aws_config().await)?;
+    run_http(|request| put_contact(&store, request)).await
+}
