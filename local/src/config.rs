@@ -19,6 +19,8 @@ OPTIONS:
     --store sqlite|aws             the adapters [default: sqlite]; aws uses DynamoDB, EventBridge
                                    and SNS (endpoint from AWS_ENDPOINT_URL; tables, bus and
                                    queues from KICKBOARD_* variables, see the README)
+    --create-aws-resources         with --store aws on an emulator: create the tables, bus,
+                                   rules and queues first, and relay events through them
     --payment-latency-ms MS        simulated payment provider latency [default: 0]
     --payment-failure-rate RATE    share of payments that fail as unavailable, 0..1 [default: 0]
     --payment-decline-rate RATE    share of payments that are declined, 0..1 [default: 0]
@@ -45,6 +47,9 @@ pub struct AwsStorage {
     /// Lambdas. When given, the server plays the event wiring itself (for emulators); when
     /// not, deployed functions are expected to.
     pub queues: Option<EventQueues>,
+    /// Create the tables, bus, rules and queues first (on an emulator), and play the event
+    /// wiring with those queues.
+    pub create_resources: bool,
 }
 
 impl AwsStorage {
@@ -62,6 +67,7 @@ impl AwsStorage {
             tables: Tables::from_env()?,
             event_bus: EventBridgePublisher::bus_from_env()?,
             queues,
+            create_resources: false,
         })
     }
 }
@@ -111,6 +117,10 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
                 Some("sqlite") => {}
                 Some("aws") => config.storage = Storage::Aws(AwsStorage::from_env()?),
                 _ => return Err("--store takes sqlite or aws".into()),
+            },
+            "--create-aws-resources" => match &mut config.storage {
+                Storage::Aws(aws) => aws.create_resources = true,
+                _ => return Err("--create-aws-resources comes after --store aws".into()),
             },
             "--payment-latency-ms" => config.payment.latency_ms = value(&arg, args.next())?,
             "--payment-failure-rate" => config.payment.failure_rate = value(&arg, args.next())?,

@@ -3,9 +3,11 @@
 //! default or on the AWS adapters (`--store aws`, e.g. against the moto emulator).
 
 pub mod aws_flow;
+pub mod aws_setup;
 pub mod config;
 mod gateway;
 mod local_routes;
+mod recording;
 pub mod relay;
 pub mod tokens;
 
@@ -19,6 +21,7 @@ use kickboard_common::ports::{
     AlertSender, BalanceView, Clock, ContactStore, FleetStore, NotificationLedger, PassStore, PortError, PortResult,
     RentalStore,
 };
+use recording::RecordingSender;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,8 +62,8 @@ impl Ports {
 pub enum Backend {
     /// The SQLite outbox, relayed in process; alerts recorded locally.
     Sqlite { store: SqliteStore, alerts: LocalAlertSender },
-    /// The DynamoDB stream and EventBridge; alerts through SNS.
-    Aws { store: DynamoStore, pump: Option<Arc<AwsEventPump>> },
+    /// The DynamoDB stream and EventBridge; alerts through SNS, and listed as sent.
+    Aws { store: DynamoStore, pump: Option<Arc<AwsEventPump>>, alerts: Arc<RecordingSender> },
 }
 
 /// Everything the routes and relays share.
@@ -143,10 +146,16 @@ async fn open_backend(storage: &Storage, relay: bool, clock: &Arc<dyn Clock>) ->
             let ports = Ports::all_from(&Arc::new(store.clone()), Arc::new(alerts.clone()));
             Ok((ports, Backend::Sqlite { store, alerts }))
         }
-        Storage::Aws(AwsStorage { endpoint_url, tables, event_bus, queues }) => {
+        Storage::Aws(AwsStorage { endpoint_url, tables, event_bus, queues, create_resources }) => {
             let config = load_config(endpoint_url.as_deref()).await;
+            let created = match create_resources {
+                true => Some(aws_setup::create_resources(&config, tables, event_bus).await.map_err(StartError::Store)?),
+                false => None,
+            };
+            let queues = created.as_ref().or(queues.as_ref());
             let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), tables.clone());
             let sender = SnsAlertSender::new(aws_sdk_sns::Client::new(&config));
+            let alerts = Arc::new(RecordingSender::new(Arc::new(sender), Arc::clone(clock)));
             let pump = match queues {
                 Some(queues) if relay => Some(Arc::new(
                     AwsEventPump::connect(&config, &tables.state, event_bus, queues.clone())
@@ -155,8 +164,8 @@ async fn open_backend(storage: &Storage, relay: bool, clock: &Arc<dyn Clock>) ->
                 )),
                 _ => None,
             };
-            let ports = Ports::all_from(&Arc::new(store.clone()), Arc::new(sender));
-            Ok((ports, Backend::Aws { store, pump }))
+            let ports = Ports::all_from(&Arc::new(store.clone()), alerts.clone());
+            Ok((ports, Backend::Aws { store, pump, alerts }))
         }
     }
 }

@@ -2,16 +2,11 @@
 //! tables, bus, rules and queues of a Kickboard deployment created in it.
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, StreamSpecification, StreamViewType,
-};
 use kickboard_common::adapters::aws::Tables;
-use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BY_CUSTOMER_INDEX};
-use kickboard_common::domain::events::{EVENT_SOURCE, Subscriber};
 use kickboard_local::aws_flow::EventQueues;
+use kickboard_local::aws_setup::create_resources;
 use kickboard_local::config::AwsStorage;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -126,107 +121,16 @@ impl Deployment {
             tables: self.tables.clone(),
             event_bus: self.bus.clone(),
             queues: with_queues.then(|| self.queues.clone()),
+            create_resources: false,
         }
     }
 }
 
-fn key(name: &str, kind: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().unwrap()
-}
-
-fn string_attribute(name: &str) -> AttributeDefinition {
-    AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().unwrap()
-}
-
-fn index(name: &str, partition: &str, sort: &str) -> GlobalSecondaryIndex {
-    GlobalSecondaryIndex::builder()
-        .index_name(name)
-        .key_schema(key(partition, KeyType::Hash))
-        .key_schema(key(sort, KeyType::Range))
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
-        .build()
-        .unwrap()
-}
-
-/// The rule pattern that routes a subscriber's events.
-pub fn rule_pattern(subscriber: Subscriber) -> Value {
-    json!({ "source": [EVENT_SOURCE], "detail-type": subscriber.detail_types() })
-}
-
-/// Creates the state table (with its stream), the view table, the bus, and per subscriber a
-/// queue and the rule that targets it.
+/// A uniquely named deployment in the emulator.
 pub async fn deploy(config: &SdkConfig) -> Deployment {
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
     let tables = Tables { state: format!("kickboard-state-{suffix}"), views: format!("kickboard-views-{suffix}") };
-    let dynamo = aws_sdk_dynamodb::Client::new(config);
-    dynamo
-        .create_table()
-        .table_name(&tables.state)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .attribute_definitions(string_attribute("pk"))
-        .attribute_definitions(string_attribute("sk"))
-        .attribute_definitions(string_attribute("availablePk"))
-        .attribute_definitions(string_attribute("availableSk"))
-        .global_secondary_indexes(index(AVAILABLE_INDEX, "availablePk", "availableSk"))
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewImage)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("state table");
-    dynamo
-        .create_table()
-        .table_name(&tables.views)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .attribute_definitions(string_attribute("pk"))
-        .attribute_definitions(string_attribute("sk"))
-        .attribute_definitions(string_attribute("customerPk"))
-        .global_secondary_indexes(index(BY_CUSTOMER_INDEX, "customerPk", "pk"))
-        .send()
-        .await
-        .expect("view table");
-
     let bus = format!("kickboard-{suffix}");
-    let events = aws_sdk_eventbridge::Client::new(config);
-    events.create_event_bus().name(&bus).send().await.expect("bus");
-    let sqs = aws_sdk_sqs::Client::new(config);
-    let mut urls = Vec::new();
-    for subscriber in Subscriber::ALL {
-        let queue =
-            sqs.create_queue().queue_name(format!("{}-{suffix}", subscriber.name())).send().await.expect("queue");
-        let url = queue.queue_url.expect("queue url");
-        let attributes = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .expect("queue arn");
-        let arn =
-            attributes.attributes.and_then(|mut all| all.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn));
-        let rule = format!("{}-{suffix}", subscriber.name());
-        events
-            .put_rule()
-            .name(&rule)
-            .event_bus_name(&bus)
-            .event_pattern(rule_pattern(subscriber).to_string())
-            .send()
-            .await
-            .expect("rule");
-        let target =
-            aws_sdk_eventbridge::types::Target::builder().id(subscriber.name()).arn(arn.expect("arn")).build().unwrap();
-        events.put_targets().rule(&rule).event_bus_name(&bus).targets(target).send().await.expect("target");
-        urls.push(url);
-    }
-    let balance_view = urls.pop().unwrap();
-    let notifier = urls.pop().unwrap();
-    Deployment { tables, bus, queues: EventQueues { notifier, balance_view } }
+    let queues = create_resources(config, &tables, &bus).await.expect("resources created");
+    Deployment { tables, bus, queues }
 }

@@ -1,0 +1,128 @@
+//! Creates the AWS resources the service expects, for an emulator such as moto: the two
+//! tables with their indexes and stream, the event bus, and per subscriber an SQS queue with
+//! the rule that routes its events there (standing in for the Lambda target).
+
+use crate::aws_flow::EventQueues;
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType,
+};
+use kickboard_common::adapters::aws::Tables;
+use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BY_CUSTOMER_INDEX};
+use kickboard_common::domain::events::{EVENT_SOURCE, Subscriber};
+use serde_json::{Value, json};
+
+fn key(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("all required fields are set")
+}
+
+fn string_attribute(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .expect("all required fields are set")
+}
+
+fn index(name: &str, partition: &str, sort: &str) -> GlobalSecondaryIndex {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(partition, KeyType::Hash))
+        .key_schema(key(sort, KeyType::Range))
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .build()
+        .unwrap()
+}
+
+/// The rule pattern that routes a subscriber's events.
+pub fn rule_pattern(subscriber: Subscriber) -> Value {
+    json!({ "source": [EVENT_SOURCE], "detail-type": subscriber.detail_types() })
+}
+
+/// Creates the state table (with its stream), the view table, the bus, and per subscriber a
+/// queue and the rule that routes its events there; returns the queues.
+pub async fn create_resources(config: &SdkConfig, tables: &Tables, bus: &str) -> Result<EventQueues, String> {
+    let dynamo = aws_sdk_dynamodb::Client::new(config);
+    dynamo
+        .create_table()
+        .table_name(&tables.state)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(string_attribute("pk"))
+        .attribute_definitions(string_attribute("sk"))
+        .attribute_definitions(string_attribute("availablePk"))
+        .attribute_definitions(string_attribute("availableSk"))
+        .global_secondary_indexes(index(AVAILABLE_INDEX, "availablePk", "availableSk"))
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .map_err(|error| failed("state table", error))?;
+    dynamo
+        .create_table()
+        .table_name(&tables.views)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(string_attribute("pk"))
+        .attribute_definitions(string_attribute("sk"))
+        .attribute_definitions(string_attribute("customerPk"))
+        .global_secondary_indexes(index(BY_CUSTOMER_INDEX, "customerPk", "pk"))
+        .send()
+        .await
+        .map_err(|error| failed("view table", error))?;
+
+    let events = aws_sdk_eventbridge::Client::new(config);
+    events.create_event_bus().name(bus).send().await.map_err(|error| failed("bus", error))?;
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let mut urls = Vec::new();
+    for subscriber in Subscriber::ALL {
+        let name = format!("{bus}-{}", subscriber.name());
+        let queue = sqs.create_queue().queue_name(&name).send().await.map_err(|error| failed("queue", error))?;
+        let url = queue.queue_url.ok_or("no queue url")?;
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|error| failed("queue arn", error))?;
+        let arn =
+            attributes.attributes.and_then(|mut all| all.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn));
+        events
+            .put_rule()
+            .name(&name)
+            .event_bus_name(bus)
+            .event_pattern(rule_pattern(subscriber).to_string())
+            .send()
+            .await
+            .map_err(|error| failed("rule", error))?;
+        let target = aws_sdk_eventbridge::types::Target::builder()
+            .id(subscriber.name())
+            .arn(arn.ok_or("no queue arn")?)
+            .build()
+            .map_err(|error| failed("target", error))?;
+        events
+            .put_targets()
+            .rule(&name)
+            .event_bus_name(bus)
+            .targets(target)
+            .send()
+            .await
+            .map_err(|error| failed("target", error))?;
+        urls.push(url);
+    }
+    let [notifier, balance_view] = <[String; 2]>::try_from(urls).map_err(|_| "one queue per subscriber")?;
+    Ok(EventQueues { notifier, balance_view })
+}
+
+fn failed(what: &str, error: impl std::error::Error) -> String {
+    format!("cannot create the {what}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(error))
+}
