@@ -10,6 +10,7 @@ mod durability;
 mod flow;
 mod input;
 mod rules;
+mod sam;
 mod samples;
 
 /// Runs each listed scenario on every adapter set, as `on_sqlite::…` and `on_moto::…`.

@@ -1,0 +1,251 @@
+//! The SAM side: template.yaml matches the code (every function, route, rule and index), and
+//! every file in `events/` gets the right answer from its function's Lambda build, run under
+//! the Lambda Runtime Interface Emulator by `scripts/invoke` against moto.
+
+use chrono::Utc;
+use kickboard_common::adapters::aws::DynamoStore;
+use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BY_CUSTOMER_INDEX};
+use kickboard_common::domain::events::Subscriber;
+use kickboard_common::domain::geo::Coordinates;
+use kickboard_common::domain::ids::{CustomerId, KickboardId, PassId, PaymentId, RentalId};
+use kickboard_common::domain::kickboard::{Kickboard, Model};
+use kickboard_common::domain::pass::Pass;
+use kickboard_common::domain::plan::catalogue;
+use kickboard_common::http::routes::{Access, ROUTES};
+use kickboard_common::ports::{FleetStore, PassStore, RentRequest, RentalStore};
+use kickboard_local::aws_setup::rule_pattern;
+use kickboard_tests::moto::{Moto, deploy};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn python() -> PathBuf {
+    workspace().join(".venv/bin/python")
+}
+
+fn template() -> Value {
+    let output = Command::new(python())
+        .arg(workspace().join("tests/template_json.py"))
+        .arg(workspace().join("template.yaml"))
+        .output()
+        .expect("python runs (./scripts/test creates .venv)");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The workspace's Lambda binaries: one file per function in functions/src/bin.
+fn binaries() -> BTreeSet<String> {
+    std::fs::read_dir(workspace().join("functions/src/bin"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "rs"))
+        .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Template functions by the binary they build.
+fn functions(template: &Value) -> Vec<(String, &Value)> {
+    template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|resource| resource["Type"] == "AWS::Serverless::Function")
+        .map(|function| {
+            let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().expect("a Binary per function");
+            (binary.to_owned(), function)
+        })
+        .collect()
+}
+
+#[test]
+fn every_binary_is_a_template_function_with_its_sample_event() {
+    let template = template();
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Handler"], "bootstrap");
+    assert!(workspace().join(globals["CodeUri"].as_str().unwrap()).join("Cargo.toml").exists());
+    let in_template: BTreeSet<String> = functions(&template).into_iter().map(|(binary, _)| binary).collect();
+    assert_eq!(in_template, binaries(), "template functions and functions/src/bin differ");
+    for (binary, function) in functions(&template) {
+        assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda", "{binary}");
+        assert!(workspace().join(format!("events/{binary}.json")).exists(), "events/{binary}.json is missing");
+    }
+}
+
+#[test]
+fn every_route_is_in_the_template_behind_the_authorizer() {
+    let template = template();
+    let api = &template["Resources"]["HttpApi"]["Properties"]["Auth"];
+    assert_eq!(api["DefaultAuthorizer"], "CognitoJwt");
+    assert!(api["Authorizers"]["CognitoJwt"]["JwtConfiguration"]["issuer"].is_object());
+    let functions = functions(&template);
+    for route in ROUTES {
+        let (_, function) = functions
+            .iter()
+            .find(|(binary, _)| binary == route.function)
+            .unwrap_or_else(|| panic!("no function {} for {} {}", route.function, route.method, route.path));
+        let events: Vec<&Value> = function["Properties"]["Events"].as_object().unwrap().values().collect();
+        let api_event = events
+            .iter()
+            .find(|event| {
+                event["Type"] == "HttpApi"
+                    && event["Properties"]["Method"] == route.method.as_str()
+                    && event["Properties"]["Path"] == route.path
+            })
+            .unwrap_or_else(|| panic!("{} {} is not routed to {}", route.method, route.path, route.function));
+        let open = api_event["Properties"]["Auth"]["Authorizer"] == "NONE";
+        assert_eq!(open, route.access == Access::Anyone, "{} {}: authorizer", route.method, route.path);
+    }
+}
+
+#[test]
+fn rules_tables_and_policies_match_the_code() {
+    let template = template();
+    for (binary, function) in functions(&template) {
+        if let Some(subscriber) = Subscriber::ALL.into_iter().find(|subscriber| subscriber.name() == binary) {
+            let rule = function["Properties"]["Events"].as_object().unwrap().values().next().unwrap();
+            assert_eq!(rule["Type"], "EventBridgeRule");
+            assert_eq!(rule["Properties"]["Pattern"], rule_pattern(subscriber), "{binary}'s rule");
+            assert!(rule["Properties"]["DeadLetterConfig"]["Arn"].is_object(), "{binary} has a DLQ");
+        }
+        let statements = function["Properties"]["Policies"].as_array().into_iter().flatten();
+        for statement in statements.flat_map(|policy| policy["Statement"].as_array().cloned().unwrap_or_default()) {
+            let actions = match &statement["Action"] {
+                Value::Array(actions) => actions.clone(),
+                action => vec![action.clone()],
+            };
+            assert!(actions.iter().all(|action| !action.as_str().unwrap().contains('*')), "{binary}: {statement}");
+            if statement["Resource"] == "*" {
+                assert_eq!(actions, [Value::from("sns:Publish")], "{binary}: only SMS publishing has no ARN");
+            }
+        }
+    }
+    let relay = functions(&template).into_iter().find(|(binary, _)| binary == "event-relay").unwrap().1;
+    let stream = &relay["Properties"]["Events"]["Outbox"]["Properties"];
+    assert_eq!(stream["FunctionResponseTypes"], serde_json::json!(["ReportBatchItemFailures"]));
+    assert_eq!(stream["BisectBatchOnFunctionError"], true);
+    assert!(stream["DestinationConfig"]["OnFailure"]["Destination"].is_object());
+    let filter: Value =
+        serde_json::from_str(stream["FilterCriteria"]["Filters"][0]["Pattern"].as_str().unwrap()).unwrap();
+    assert_eq!(filter["dynamodb"]["NewImage"]["kind"]["S"][0], "outbox");
+
+    let resources = &template["Resources"];
+    let index_names = |table: &str| -> Vec<Value> {
+        let indexes = resources[table]["Properties"]["GlobalSecondaryIndexes"].as_array().unwrap();
+        indexes.iter().map(|index| index["IndexName"].clone()).collect()
+    };
+    assert_eq!(index_names("StateTable"), [Value::from(AVAILABLE_INDEX)]);
+    assert_eq!(index_names("ViewTable"), [Value::from(BY_CUSTOMER_INDEX)]);
+    assert_eq!(resources["StateTable"]["Properties"]["StreamSpecification"]["StreamViewType"], "NEW_IMAGE");
+    for table in ["StateTable", "ViewTable"] {
+        assert_eq!(resources[table]["Properties"]["TimeToLiveSpecification"]["AttributeName"], "ttl");
+    }
+}
+
+/// What `scripts/invoke` printed: the function's answer.
+fn invoke(function: &str, env: &[(&str, String)]) -> Value {
+    let output = Command::new(workspace().join("scripts/invoke"))
+        .arg(function)
+        .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
+        .env("KICKBOARD_LAMBDA_PREBUILT", "1")
+        .output()
+        .expect("scripts/invoke runs");
+    assert!(output.status.success(), "{function}: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("{function} answered {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+fn lambda_builds_present() {
+    let missing: Vec<String> = binaries()
+        .into_iter()
+        .filter(|binary| !Path::new(&workspace().join(format!("target/lambda/{binary}/bootstrap"))).exists())
+        .collect();
+    assert!(missing.is_empty(), "no Lambda build of {missing:?}: ./scripts/test builds them with cargo lambda");
+}
+
+/// The records the sample events refer to.
+async fn seed(store: &DynamoStore) {
+    let now = Utc::now();
+    let customer = CustomerId::try_from("customer-1").unwrap();
+    let plan = &catalogue()[0];
+    let location = Coordinates::new(37.5665, 126.978).unwrap();
+    let model = Model::try_from("Ninebot Max".to_owned()).unwrap();
+    for id in ["kb-seoul-1", "kb-retire-1", "kb-riding-1"] {
+        let (board, event) = Kickboard::register(KickboardId::try_from(id).unwrap(), model.clone(), location, now);
+        store.register_kickboard(&board, &event).await.unwrap();
+    }
+    for id in ["p-pending", "p-active", "p-riding"] {
+        let (pass, event) = Pass::purchase(PassId::try_from(id).unwrap(), customer.clone(), plan, now);
+        store.record_purchase(&pass, &event).await.unwrap();
+        if id != "p-pending" {
+            store.activate_pass(&pass, PaymentId::random(), now).await.unwrap();
+        }
+    }
+    let rent = RentRequest {
+        customer,
+        pass_id: PassId::try_from("p-riding").unwrap(),
+        kickboard_id: KickboardId::try_from("kb-riding-1").unwrap(),
+        rental_id: RentalId::try_from("p-riding.0a1b2c3d").unwrap(),
+        now,
+    };
+    store.start_rental(rent).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie() {
+    lambda_builds_present();
+    let moto = Moto::start();
+    let config = moto.sdk_config().await;
+    let deployment = deploy(&config).await;
+    seed(&DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), deployment.tables.clone())).await;
+    let env = [
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("KICKBOARD_STATE_TABLE", deployment.tables.state.clone()),
+        ("KICKBOARD_VIEW_TABLE", deployment.tables.views.clone()),
+        ("KICKBOARD_EVENT_BUS", deployment.bus.clone()),
+    ];
+
+    // In an order where each sample finds what it needs: the contact before the alert, the
+    // balance event before the balance reads.
+    let http = [
+        ("list-plans", 200),
+        ("put-contact", 200),
+        ("get-contact", 200),
+        ("purchase-pass", 201),
+        ("pay-pass", 200),
+        ("get-pass", 200),
+        ("register-kickboard", 201),
+        ("list-kickboards", 200),
+        ("rent-kickboard", 201),
+        ("get-rental", 200),
+        ("return-kickboard", 200),
+        ("delete-kickboard", 204),
+    ];
+    for (function, status) in http {
+        let answer = invoke(function, &env);
+        assert_eq!(answer["statusCode"], status, "{function}: {answer}");
+    }
+    assert_eq!(invoke("balance-view", &env), Value::Null);
+    for (function, status) in [("get-balance", 200), ("list-balances", 200)] {
+        let answer = invoke(function, &env);
+        assert_eq!(answer["statusCode"], status, "{function}: {answer}");
+    }
+    let balances: Value = serde_json::from_str(invoke("list-balances", &env)["body"].as_str().unwrap()).unwrap();
+    assert_eq!(balances[0]["minutesLeft"], 52, "the sample balance event was projected");
+
+    assert_eq!(invoke("notifier", &env), Value::Null);
+    let sms = moto.sms().await;
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert!(sms[0].1.contains("kb-seoul-1 rented"));
+
+    let relayed = invoke("event-relay", &env);
+    assert_eq!(relayed["batchItemFailures"], serde_json::json!([]), "{relayed}");
+}
