@@ -4,4 +4,5 @@ pub mod adapters;
 pub mod domain;
 pub mod handlers;
 pub mod http;
+pub mod payments;
 pub mod ports;

@@ -2,6 +2,7 @@
 //! each write a single atomic use case (never row CRUD).
 
 use crate::domain::alerts::Alert;
+use crate::domain::breaker::BreakerState;
 use crate::domain::contact::Contact;
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
@@ -176,6 +177,23 @@ pub trait EventPublisher: Send + Sync {
     /// Publishes up to [`EventPublisher::batch_limit`] events; one result per event, in order,
     /// so a caller retries only the ones that failed.
     async fn publish(&self, events: &[EventEnvelope]) -> PortResult<Vec<Result<(), String>>>;
+}
+
+/// A stored value and the version it was stored at (0: never stored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+/// Where circuit breakers keep their state, shared by every instance of a function.
+#[async_trait]
+pub trait BreakerStore: Send + Sync {
+    /// The breaker's state (closed and empty when never stored).
+    async fn load_breaker(&self, name: &str) -> PortResult<Versioned<BreakerState>>;
+    /// Stores `state` if the stored version is still `expected`; `false` when another
+    /// instance wrote first (never last-writer-wins).
+    async fn save_breaker(&self, name: &str, state: &BreakerState, expected: u64) -> PortResult<bool>;
 }
 
 /// An outbox event with its position in the log.

@@ -2,7 +2,10 @@
 
 use crate::aws_flow::EventQueues;
 use kickboard_common::adapters::aws::{EventBridgePublisher, Tables};
+use kickboard_common::adapters::http_payments::PaymentTimeouts;
 use kickboard_common::adapters::payment_simulator::SimulatorSettings;
+use kickboard_common::domain::breaker::BreakerPolicy;
+use kickboard_common::payments::policy_from_env;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -24,6 +27,10 @@ OPTIONS:
     --payment-latency-ms MS        simulated payment provider latency [default: 0]
     --payment-failure-rate RATE    share of payments that fail as unavailable, 0..1 [default: 0]
     --payment-decline-rate RATE    share of payments that are declined, 0..1 [default: 0]
+    --payment-url URL              call this payment provider API (e.g. the payment-simulator
+                                   binary) instead of the in-process simulator; timeouts from
+                                   PAYMENT_CONNECT_TIMEOUT_MS / PAYMENT_TIMEOUT_MS, breaker from
+                                   KICKBOARD_BREAKER_* (see the README)
     -h, --help                     print this help
 ";
 
@@ -76,7 +83,12 @@ impl AwsStorage {
 pub struct LocalConfig {
     pub addr: SocketAddr,
     pub storage: Storage,
+    /// The in-process payment simulator, used when there is no `payment_url`.
     pub payment: SimulatorSettings,
+    /// A payment provider API to call instead (e.g. the `payment-simulator` binary).
+    pub payment_url: Option<String>,
+    pub payment_timeouts: PaymentTimeouts,
+    pub breaker: BreakerPolicy,
     /// Whether the outbox relay runs. Off only to test a crash between a write and its relay.
     pub relay: bool,
 }
@@ -87,6 +99,9 @@ impl Default for LocalConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             storage: Storage::DataDir(PathBuf::from(".kickboard")),
             payment: SimulatorSettings::default(),
+            payment_url: None,
+            payment_timeouts: PaymentTimeouts::from_env(),
+            breaker: policy_from_env(PaymentTimeouts::from_env().total),
             relay: true,
         }
     }
@@ -125,6 +140,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
             "--payment-latency-ms" => config.payment.latency_ms = value(&arg, args.next())?,
             "--payment-failure-rate" => config.payment.failure_rate = value(&arg, args.next())?,
             "--payment-decline-rate" => config.payment.decline_rate = value(&arg, args.next())?,
+            "--payment-url" => config.payment_url = Some(value(&arg, args.next())?),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }

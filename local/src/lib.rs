@@ -14,12 +14,14 @@ pub mod tokens;
 use aws_flow::AwsEventPump;
 use config::{AwsStorage, LocalConfig, Storage};
 use kickboard_common::adapters::aws::{DynamoStore, SnsAlertSender, load_config};
+use kickboard_common::adapters::http_payments::HttpPaymentProvider;
 use kickboard_common::adapters::payment_simulator::PaymentSimulator;
 use kickboard_common::adapters::sqlite::{LocalAlertSender, SqliteStore};
 use kickboard_common::domain::events::Subscriber;
+use kickboard_common::payments::GuardedPayments;
 use kickboard_common::ports::{
-    AlertSender, BalanceView, Clock, ContactStore, FleetStore, NotificationLedger, PassStore, PortError, PortResult,
-    RentalStore,
+    AlertSender, BalanceView, BreakerStore, Clock, ContactStore, FleetStore, NotificationLedger, PassStore,
+    PaymentProvider, PortError, PortResult, RentalStore,
 };
 use recording::RecordingSender;
 use std::collections::HashMap;
@@ -32,6 +34,7 @@ use tokio::task::JoinHandle;
 
 /// The adapters behind every port, whichever store was chosen.
 pub struct Ports {
+    pub breakers: Arc<dyn BreakerStore>,
     pub passes: Arc<dyn PassStore>,
     pub rentals: Arc<dyn RentalStore>,
     pub fleet: Arc<dyn FleetStore>,
@@ -44,9 +47,17 @@ pub struct Ports {
 impl Ports {
     fn all_from<S>(store: &Arc<S>, sender: Arc<dyn AlertSender>) -> Self
     where
-        S: PassStore + RentalStore + FleetStore + ContactStore + BalanceView + NotificationLedger + 'static,
+        S: PassStore
+            + RentalStore
+            + FleetStore
+            + ContactStore
+            + BalanceView
+            + NotificationLedger
+            + BreakerStore
+            + 'static,
     {
         Self {
+            breakers: store.clone(),
             passes: store.clone(),
             rentals: store.clone(),
             fleet: store.clone(),
@@ -71,7 +82,10 @@ pub struct App {
     pub ports: Ports,
     pub backend: Backend,
     pub clock: Arc<dyn Clock>,
-    pub payments: PaymentSimulator,
+    /// Payments through the shared breaker, to `payment_url` or the in-process simulator.
+    pub payments: GuardedPayments,
+    /// The in-process simulator, when payments go to it.
+    pub simulator: Option<Arc<PaymentSimulator>>,
     pub tokens: TokenAuthority,
     /// Bumped after every write, so relays wake at once instead of at their next poll.
     outbox_written: watch::Sender<u64>,
@@ -180,6 +194,14 @@ pub async fn start(config: LocalConfig, clock: Arc<dyn Clock>) -> Result<Running
         Storage::InMemory | Storage::Aws(_) => TokenAuthority::ephemeral(),
     };
     let (ports, backend) = open_backend(&config.storage, config.relay, &clock).await?;
+    let (provider, simulator): (Arc<dyn PaymentProvider>, _) = match &config.payment_url {
+        Some(url) => (Arc::new(HttpPaymentProvider::new(url, config.payment_timeouts)?), None),
+        None => {
+            let simulator = Arc::new(PaymentSimulator::new(config.payment));
+            (simulator.clone(), Some(simulator))
+        }
+    };
+    let payments = GuardedPayments::new(provider, Arc::clone(&ports.breakers), config.breaker, Arc::clone(&clock));
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     let (outbox_written, wake) = watch::channel(0);
@@ -188,7 +210,8 @@ pub async fn start(config: LocalConfig, clock: Arc<dyn Clock>) -> Result<Running
         ports,
         backend,
         clock,
-        payments: PaymentSimulator::new(config.payment),
+        payments,
+        simulator,
         tokens,
         outbox_written,
         relayed: Subscriber::ALL

@@ -53,7 +53,11 @@ pub async fn handle(app: &App, parts: &Parts, body: &Bytes) -> Response<Body> {
                     let settings = settings
                         .validated()
                         .map_err(|error| Problem::new(ProblemType::InvalidRequest).with_detail(error.to_string()))?;
-                    app.payments.set_settings(settings);
+                    let Some(simulator) = &app.simulator else {
+                        return Err(Problem::new(ProblemType::NotFound)
+                            .with_detail("payments go to --payment-url: set that provider instead"));
+                    };
+                    simulator.set_settings(settings);
                     Ok(no_content())
                 }
                 _ => Err(Problem::new(ProblemType::NotFound)),

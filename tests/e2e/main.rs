@@ -9,6 +9,7 @@ mod delivery;
 mod durability;
 mod flow;
 mod input;
+mod payments;
 mod rules;
 mod sam;
 mod samples;

@@ -117,7 +117,7 @@ pub async fn payment_is_taken_once_and_refusals_leave_the_pass_payable(backend: 
     };
     assert_problem(&pay(bob.clone()).await, StatusCode::NOT_FOUND, "pass-not-found");
 
-    let simulator = &kb.server.app.payments;
+    let simulator = kb.simulator();
     simulator.set_settings(SimulatorSettings { decline_rate: 1.0, ..SimulatorSettings::default() });
     assert_problem(&pay(alice.clone()).await, StatusCode::PAYMENT_REQUIRED, "payment-declined");
     simulator.set_settings(SimulatorSettings { failure_rate: 1.0, ..SimulatorSettings::default() });
@@ -141,7 +141,7 @@ pub async fn the_payment_simulator_is_set_over_http(backend: Backend) {
     let body = json!({ "latencyMs": 5, "failureRate": 0.25, "declineRate": 0.5 });
     let set = kb.call(Method::PUT, "/local/payment-simulator", None, Some(body)).await;
     assert_eq!(set.status, StatusCode::NO_CONTENT);
-    let settings = kb.server.app.payments.settings();
+    let settings = kb.simulator().settings();
     assert_eq!((settings.latency_ms, settings.failure_rate, settings.decline_rate), (5, 0.25, 0.5));
     let bad = kb.call(Method::PUT, "/local/payment-simulator", None, Some(json!({ "failureRate": 2 }))).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);

@@ -61,6 +61,8 @@ impl Clock for ManualClock {
 pub struct Reply {
     pub status: StatusCode,
     pub content_type: Option<String>,
+    /// `Retry-After`, in seconds.
+    pub retry_after: Option<u64>,
     pub body: Value,
 }
 
@@ -137,13 +139,22 @@ impl TestServer {
     }
 
     pub async fn start_with(storage: Storage, relay: bool, clock: Arc<ManualClock>) -> Self {
+        let config = LocalConfig { addr: "127.0.0.1:0".parse().unwrap(), storage, relay, ..LocalConfig::default() };
+        Self::start_configured(config, clock).await
+    }
+
+    pub async fn start_configured(config: LocalConfig, clock: Arc<ManualClock>) -> Self {
         static LOGS: std::sync::Once = std::sync::Once::new();
         LOGS.call_once(lambda_http::tracing::init_default_subscriber);
-        let config = LocalConfig { addr: "127.0.0.1:0".parse().unwrap(), storage, relay, ..LocalConfig::default() };
         let server = start(config, clock.clone()).await.expect("server starts");
         let base = format!("http://{}", server.addr);
         let client = Client::builder(TokioExecutor::new()).build_http();
         Self { server, clock, aws: None, base, client, phones: Mutex::new(HashMap::new()) }
+    }
+
+    /// The in-process payment simulator.
+    pub fn simulator(&self) -> &kickboard_common::adapters::payment_simulator::PaymentSimulator {
+        self.server.app.simulator.as_deref().expect("payments go to the in-process simulator")
     }
 
     /// The SQLite store, for scenarios that only the embedded store runs.
@@ -186,13 +197,15 @@ impl TestServer {
         let status = response.status();
         let content_type =
             response.headers().get("content-type").and_then(|value| value.to_str().ok()).map(str::to_owned);
+        let retry_after =
+            response.headers().get("retry-after").and_then(|value| value.to_str().ok()).and_then(|v| v.parse().ok());
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
         };
-        Reply { status, content_type, body }
+        Reply { status, content_type, retry_after, body }
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {

@@ -2,6 +2,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod http_payments;
 pub mod payment_simulator;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

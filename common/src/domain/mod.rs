@@ -1,6 +1,7 @@
 //! Every business rule of Kickboard, free of AWS, SQL and HTTP types.
 
 pub mod alerts;
+pub mod breaker;
 pub mod contact;
 pub mod error;
 pub mod events;

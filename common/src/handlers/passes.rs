@@ -8,13 +8,11 @@ use crate::domain::plan::{catalogue, find_plan};
 use crate::http::request::{identity, json_body, path_id};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType, respond};
-use crate::ports::{ChargeOutcome, ChargeRequest, Clock, PassStore, PaymentError, PaymentProvider};
+use crate::payments::{GuardedPayments, PaymentRefused};
+use crate::ports::{ChargeOutcome, ChargeRequest, Clock, PassStore};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-
-/// Seconds a customer is asked to wait when the provider cannot take a payment.
-const PAYMENT_RETRY_AFTER_SECS: u64 = 30;
 
 /// `GET /plans`
 pub async fn list_plans(_request: Request) -> Response<Body> {
@@ -61,9 +59,10 @@ pub async fn get_pass(passes: &dyn PassStore, clock: &dyn Clock, request: Reques
 }
 
 /// `POST /passes/{passId}/payment`: charges the provider once per pass, then activates it.
+/// While the payment breaker is open the provider is not called: 503, pay later.
 pub async fn pay_pass(
     passes: &dyn PassStore,
-    payments: &dyn PaymentProvider,
+    payments: &GuardedPayments,
     clock: &dyn Clock,
     request: Request,
 ) -> Response<Body> {
@@ -72,7 +71,7 @@ pub async fn pay_pass(
 
 async fn pay(
     passes: &dyn PassStore,
-    payments: &dyn PaymentProvider,
+    payments: &GuardedPayments,
     clock: &dyn Clock,
     request: &Request,
 ) -> HandlerResult {
@@ -91,15 +90,24 @@ async fn pay(
         // One key per pass: however often payment is retried, the provider charges once.
         idempotency_key: format!("pass-{pass_id}"),
     };
-    let payment_id = match payments.charge(&charge).await {
+    let payment_id = match payments.charge(&charge).await? {
         Ok(ChargeOutcome::Approved { payment_id }) => payment_id,
         Ok(ChargeOutcome::Declined { reason }) => {
             tracing::info!(%pass_id, %reason, "payment declined");
             return Err(Problem::new(ProblemType::PaymentDeclined));
         }
-        Err(PaymentError::Unavailable(detail)) => {
-            tracing::warn!(%pass_id, %detail, "payment provider unavailable");
-            return Err(Problem::new(ProblemType::PaymentUnavailable).retry_after(PAYMENT_RETRY_AFTER_SECS));
+        Err(refused) => {
+            let detail = match refused {
+                PaymentRefused::BreakerOpen { .. } => {
+                    "Payments are busy right now. Nothing was charged; please pay again a little later."
+                }
+                PaymentRefused::ProviderFailed { .. } => {
+                    "The payment could not be confirmed. A retry never charges twice; please pay again a little later."
+                }
+            };
+            return Err(Problem::new(ProblemType::PaymentUnavailable)
+                .with_detail(detail)
+                .retry_after(refused.retry_after_secs()));
         }
     };
     let now = clock.now();

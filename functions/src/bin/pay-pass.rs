@@ -1,25 +1,43 @@
-//! `pay-pass`: `POST /passes/{passId}/payment`. One DynamoDB client. The payment provider
-//! is the simulator, configured by `PAYMENT_SIMULATOR_LATENCY_MS`, `…_FAILURE_RATE` and
-//! `…_DECLINE_RATE`, until the HTTP provider adapter lands.
+//! `pay-pass`: `POST /passes/{passId}/payment`. One DynamoDB client (passes and the shared
+//! payment breaker) and one HTTP client for the provider at `PAYMENT_PROVIDER_URL`. Without
+//! that URL it pays the built-in simulator (`PAYMENT_SIMULATOR_*` rates), for trying a stack
+//! out before a provider is contracted.
 
+use kickboard_common::adapters::http_payments::{HttpPaymentProvider, PaymentTimeouts};
 use kickboard_common::adapters::payment_simulator::{PaymentSimulator, SimulatorSettings};
 use kickboard_common::handlers::passes::pay_pass;
-use kickboard_common::ports::SystemClock;
+use kickboard_common::payments::{GuardedPayments, policy_from_env};
+use kickboard_common::ports::{PaymentProvider, SystemClock};
 use kickboard_functions::{aws_config, dynamo_store, run_http};
+use std::sync::Arc;
 
 fn setting<T: std::str::FromStr + Default>(name: &str) -> T {
     std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or_default()
 }
 
+fn provider(timeouts: PaymentTimeouts) -> Result<Arc<dyn PaymentProvider>, lambda_http::Error> {
+    match std::env::var("PAYMENT_PROVIDER_URL").ok().filter(|url| !url.is_empty()) {
+        Some(url) => Ok(Arc::new(HttpPaymentProvider::new(&url, timeouts)?)),
+        None => {
+            let settings = SimulatorSettings {
+                latency_ms: setting("PAYMENT_SIMULATOR_LATENCY_MS"),
+                failure_rate: setting("PAYMENT_SIMULATOR_FAILURE_RATE"),
+                decline_rate: setting("PAYMENT_SIMULATOR_DECLINE_RATE"),
+            };
+            Ok(Arc::new(PaymentSimulator::new(settings.validated()?)))
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let store = dynamo_store(&aws_config().await)?;
-    let settings = SimulatorSettings {
-        latency_ms: setting("PAYMENT_SIMULATOR_LATENCY_MS"),
-        failure_rate: setting("PAYMENT_SIMULATOR_FAILURE_RATE"),
-        decline_rate: setting("PAYMENT_SIMULATOR_DECLINE_RATE"),
-    }
-    .validated()?;
-    let payments = PaymentSimulator::new(settings);
-    run_http(|request| pay_pass(&store, &payments, &SystemClock, request)).await
+    let store = Arc::new(dynamo_store(&aws_config().await)?);
+    let timeouts = PaymentTimeouts::from_env();
+    let payments = GuardedPayments::new(
+        provider(timeouts)?,
+        store.clone(),
+        policy_from_env(timeouts.total),
+        Arc::new(SystemClock),
+    );
+    run_http(|request| pay_pass(store.as_ref(), &payments, &SystemClock, request)).await
 }

@@ -3,10 +3,11 @@
 //! run on the items as they were, so callers get the same errors as from the SQLite store.
 
 use super::items::{
-    AVAILABLE, AVAILABLE_INDEX, BY_CUSTOMER_INDEX, BalanceItem, BoardItem, ContactItem, Item, OutboxItem, PassItem,
-    RentalItem, SEARCH_GEOHASH_PRECISION, SentMarkerItem, balance_key, board_key, contact_key, customer_pk, parked_sk,
-    pass_key, rental_key, sent_marker_key,
+    AVAILABLE, AVAILABLE_INDEX, BY_CUSTOMER_INDEX, BalanceItem, BoardItem, BreakerItem, ContactItem, Item, OutboxItem,
+    PassItem, RentalItem, SEARCH_GEOHASH_PRECISION, SentMarkerItem, balance_key, board_key, breaker_key, contact_key,
+    customer_pk, parked_sk, pass_key, rental_key, sent_marker_key,
 };
+use crate::domain::breaker::BreakerState;
 use crate::domain::contact::Contact;
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
@@ -16,8 +17,8 @@ use crate::domain::kickboard::Kickboard;
 use crate::domain::pass::Pass;
 use crate::domain::rental::{self, Rental};
 use crate::ports::{
-    BalanceRecord, BalanceView, ContactStore, FleetStore, NotificationLedger, NotificationOutcome, PassStore,
-    PortError, PortResult, RentRequest, RentalStore, ReturnRequest,
+    BalanceRecord, BalanceView, BreakerStore, ContactStore, FleetStore, NotificationLedger, NotificationOutcome,
+    PassStore, PortError, PortResult, RentRequest, RentalStore, ReturnRequest, Versioned,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -583,5 +584,37 @@ impl NotificationLedger for DynamoStore {
             .await
             .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl BreakerStore for DynamoStore {
+    async fn load_breaker(&self, name: &str) -> PortResult<Versioned<BreakerState>> {
+        let item: Option<BreakerItem> = self.get(&self.tables.views, breaker_key(name)).await?;
+        Ok(match item {
+            Some(item) => Versioned { value: item.breaker, version: item.version },
+            None => Versioned { value: BreakerState::default(), version: 0 },
+        })
+    }
+
+    async fn save_breaker(&self, name: &str, state: &BreakerState, expected: u64) -> PortResult<bool> {
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.tables.views)
+            .set_item(Some(to_item(&BreakerItem::new(name, state, expected + 1))?));
+        let request = match expected {
+            0 => request.condition_expression("attribute_not_exists(pk)"),
+            _ => request
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", n(expected)),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(error) => Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error))),
+        }
     }
 }

@@ -17,9 +17,11 @@
 //! |---|---|---|---|
 //! | balance | `PASS#<passId>` | `BALANCE` | `customerPk = CUSTOMER#<customerId>` |
 //! | alert sent-marker | `EVENT#<eventId>` | `ALERT` | `ttl` |
+//! | circuit breaker | `BREAKER#<name>` | `BREAKER` | `version`, `breaker` |
 //!
 //! Index `by-customer`: `customerPk`, `pk`.
 
+use crate::domain::breaker::BreakerState;
 use crate::domain::contact::Contact;
 use crate::domain::events::EventEnvelope;
 use crate::domain::geo::{Coordinates, geohash};
@@ -79,6 +81,27 @@ pub fn rental_key(rental_id: &RentalId) -> Item {
 }
 
 const CONTACT_SK: &str = "CONTACT";
+const BREAKER_SK: &str = "BREAKER";
+
+pub fn breaker_key(name: &str) -> Item {
+    key(format!("BREAKER#{name}"), BREAKER_SK)
+}
+
+/// A circuit breaker's shared state, updated only with `version` conditions.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakerItem {
+    pub pk: String,
+    pub sk: String,
+    pub version: u64,
+    pub breaker: BreakerState,
+}
+
+impl BreakerItem {
+    pub fn new(name: &str, breaker: &BreakerState, version: u64) -> Self {
+        Self { pk: format!("BREAKER#{name}"), sk: BREAKER_SK.to_owned(), version, breaker: breaker.clone() }
+    }
+}
 const BALANCE_SK: &str = "BALANCE";
 const SENT_MARKER_SK: &str = "ALERT";
 

@@ -72,3 +72,10 @@ CREATE TABLE IF NOT EXISTS local_alerts (
     sent_at     TEXT NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS local_alerts_by_customer ON local_alerts (customer_id);
+
+-- Circuit breaker states, shared by everything that pays.
+CREATE TABLE IF NOT EXISTS breakers (
+    name    TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    item    TEXT NOT NULL
+) STRICT;

@@ -1,6 +1,7 @@
 //! SQLite implementations of the store ports. Rules come from `domain`; this file only
 //! loads, calls the rule, and writes the outcome plus its outbox event in one transaction.
 
+use crate::domain::breaker::BreakerState;
 use crate::domain::contact::Contact;
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
@@ -10,8 +11,8 @@ use crate::domain::kickboard::{Kickboard, KickboardStatus};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::rental::{self, Rental};
 use crate::ports::{
-    BalanceRecord, BalanceView, ContactStore, FleetStore, NotificationLedger, NotificationOutcome, Outbox, OutboxEntry,
-    PassStore, PortError, PortResult, RentRequest, RentalStore, ReturnRequest,
+    BalanceRecord, BalanceView, BreakerStore, ContactStore, FleetStore, NotificationLedger, NotificationOutcome,
+    Outbox, OutboxEntry, PassStore, PortError, PortResult, RentRequest, RentalStore, ReturnRequest, Versioned,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -519,6 +520,48 @@ impl Outbox for SqliteStore {
                 params![subscriber, i64::try_from(position).map_err(unavailable)?],
             )?;
             Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl BreakerStore for SqliteStore {
+    async fn load_breaker(&self, name: &str) -> PortResult<Versioned<BreakerState>> {
+        let name = name.to_owned();
+        self.run(move |conn| {
+            let row: Option<(i64, String)> = conn
+                .query_row("SELECT version, item FROM breakers WHERE name = ?1", [name], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .optional()?;
+            match row {
+                None => Ok(Versioned { value: BreakerState::default(), version: 0 }),
+                Some((version, item)) => Ok(Versioned {
+                    value: serde_json::from_str(&item)?,
+                    version: u64::try_from(version).map_err(unavailable)?,
+                }),
+            }
+        })
+        .await
+    }
+
+    async fn save_breaker(&self, name: &str, state: &BreakerState, expected: u64) -> PortResult<bool> {
+        let (name, item) = (name.to_owned(), to_json(state)?);
+        let expected = i64::try_from(expected).map_err(unavailable)?;
+        self.write(move |tx| {
+            let changed = if expected == 0 {
+                tx.execute(
+                    "INSERT INTO breakers (name, version, item) VALUES (?1, 1, ?2) ON CONFLICT (name) DO NOTHING",
+                    params![name, item],
+                )?
+            } else {
+                tx.execute(
+                    "UPDATE breakers SET version = version + 1, item = ?2 WHERE name = ?1 AND version = ?3",
+                    params![name, item, expected],
+                )?
+            };
+            Ok(changed == 1)
         })
         .await
     }
