@@ -42,16 +42,48 @@ impl Clock for SystemClock {
     }
 }
 
+/// The answer to a request that carried an `Idempotency-Key`, stored in the same
+/// transaction as the write it guards, to be given again to a retry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdempotentAnswer {
+    /// `<customer>/<function>/<key>`: a key means something for one caller and route only.
+    pub scope: String,
+    /// The request body in canonical JSON, to tell a retry from a reused key.
+    pub request: String,
+    pub status: u16,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where idempotent answers are looked up (written by the guarded writes themselves).
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    async fn find_answer(&self, scope: &str) -> PortResult<Option<IdempotentAnswer>>;
+}
+
 /// Passes: buying and paying.
 #[async_trait]
 pub trait PassStore: Send + Sync {
-    /// Stores a new pass and its `PassPurchased` event atomically.
-    async fn record_purchase(&self, pass: &Pass, event: &EventEnvelope) -> PortResult<()>;
+    /// Stores a new pass and its `PassPurchased` event atomically, with the answer to
+    /// replay when the request carried an idempotency key.
+    async fn record_purchase(
+        &self,
+        pass: &Pass,
+        event: &EventEnvelope,
+        answer: Option<&IdempotentAnswer>,
+    ) -> PortResult<()>;
     async fn find_pass(&self, pass_id: &PassId) -> PortResult<Option<Pass>>;
     /// Marks a pending pass paid and writes `PassPaid`, atomically. `pass` is the record the
     /// caller read; if it changed since, the rules are applied to the stored one (so a pass
     /// paid meanwhile is refused as already paid).
-    async fn activate_pass(&self, pass: &Pass, payment_id: PaymentId, now: DateTime<Utc>) -> PortResult<Pass>;
+    async fn activate_pass(
+        &self,
+        pass: &Pass,
+        payment_id: PaymentId,
+        now: DateTime<Utc>,
+        answer: Option<&IdempotentAnswer>,
+    ) -> PortResult<Pass>;
 }
 
 /// What a rent asks for.
@@ -62,6 +94,8 @@ pub struct RentRequest {
     pub kickboard_id: KickboardId,
     pub rental_id: RentalId,
     pub now: DateTime<Utc>,
+    /// Stored with the rental when the request carried an idempotency key.
+    pub answer: Option<IdempotentAnswer>,
 }
 
 /// What a return asks for.

@@ -102,15 +102,21 @@ async fn dispatch(app: &App, route: RouteId, request: Request) -> Response<Body>
     let (ports, clock) = (&app.ports, app.clock.as_ref());
     match route {
         RouteId::ListPlans => passes::list_plans(request).await,
-        RouteId::PurchasePass => passes::purchase_pass(ports.passes.as_ref(), clock, request).await,
-        RouteId::PayPass => passes::pay_pass(ports.passes.as_ref(), &app.payments, clock, request).await,
+        RouteId::PurchasePass => {
+            passes::purchase_pass(ports.passes.as_ref(), ports.answers.as_ref(), clock, request).await
+        }
+        RouteId::PayPass => {
+            passes::pay_pass(ports.passes.as_ref(), ports.answers.as_ref(), &app.payments, clock, request).await
+        }
         RouteId::GetPass => passes::get_pass(ports.passes.as_ref(), clock, request).await,
         RouteId::GetBalance => customers::get_balance(ports.balances.as_ref(), clock, request).await,
         RouteId::ListBalances => customers::list_balances(ports.balances.as_ref(), clock, request).await,
         RouteId::ListKickboards => fleet::list_kickboards(ports.fleet.as_ref(), request).await,
         RouteId::RegisterKickboard => fleet::register_kickboard(ports.fleet.as_ref(), clock, request).await,
         RouteId::DeleteKickboard => fleet::delete_kickboard(ports.fleet.as_ref(), clock, request).await,
-        RouteId::RentKickboard => rentals::rent_kickboard(ports.rentals.as_ref(), clock, request).await,
+        RouteId::RentKickboard => {
+            rentals::rent_kickboard(ports.rentals.as_ref(), ports.answers.as_ref(), clock, request).await
+        }
         RouteId::ReturnKickboard => rentals::return_kickboard(ports.rentals.as_ref(), clock, request).await,
         RouteId::GetRental => rentals::get_rental(ports.rentals.as_ref(), request).await,
         RouteId::PutContact => customers::put_contact(ports.contacts.as_ref(), request).await,

@@ -20,8 +20,8 @@ use kickboard_common::adapters::sqlite::{LocalAlertSender, SqliteStore};
 use kickboard_common::domain::events::Subscriber;
 use kickboard_common::payments::GuardedPayments;
 use kickboard_common::ports::{
-    AlertSender, BalanceView, BreakerStore, Clock, ContactStore, FleetStore, NotificationLedger, PassStore,
-    PaymentProvider, PortError, PortResult, RentalStore,
+    AlertSender, BalanceView, BreakerStore, Clock, ContactStore, FleetStore, IdempotencyStore, NotificationLedger,
+    PassStore, PaymentProvider, PortError, PortResult, RentalStore,
 };
 use recording::RecordingSender;
 use std::collections::HashMap;
@@ -34,6 +34,7 @@ use tokio::task::JoinHandle;
 
 /// The adapters behind every port, whichever store was chosen.
 pub struct Ports {
+    pub answers: Arc<dyn IdempotencyStore>,
     pub breakers: Arc<dyn BreakerStore>,
     pub passes: Arc<dyn PassStore>,
     pub rentals: Arc<dyn RentalStore>,
@@ -54,9 +55,11 @@ impl Ports {
             + BalanceView
             + NotificationLedger
             + BreakerStore
+            + IdempotencyStore
             + 'static,
     {
         Self {
+            answers: store.clone(),
             breakers: store.clone(),
             passes: store.clone(),
             rentals: store.clone(),

@@ -164,18 +164,24 @@ async fn commands_take_the_promised_dynamodb_round_trips() {
 
     let start = count.load(Ordering::SeqCst);
     let (pass, event) = Pass::purchase(PassId::random(), alice.clone(), &catalogue()[0], now);
-    store.record_purchase(&pass, &event).await.unwrap();
+    store.record_purchase(&pass, &event, None).await.unwrap();
     let purchase = trips(start);
 
     let start = count.load(Ordering::SeqCst);
     let read = store.find_pass(&pass.pass_id).await.unwrap().unwrap();
-    store.activate_pass(&read, PaymentId::random(), now).await.unwrap();
+    store.activate_pass(&read, PaymentId::random(), now, None).await.unwrap();
     let pay = trips(start);
 
     let start = count.load(Ordering::SeqCst);
     let rental_id = RentalId::for_pass(&pass.pass_id);
-    let rent =
-        RentRequest { customer: alice.clone(), pass_id: pass.pass_id.clone(), kickboard_id: board_id, rental_id, now };
+    let rent = RentRequest {
+        customer: alice.clone(),
+        pass_id: pass.pass_id.clone(),
+        kickboard_id: board_id,
+        rental_id,
+        now,
+        answer: None,
+    };
     let rental = store.start_rental(rent).await.unwrap();
     let rent = trips(start);
 

@@ -8,6 +8,7 @@ mod concurrency;
 mod delivery;
 mod durability;
 mod flow;
+mod idempotency;
 mod input;
 mod payments;
 mod rules;
@@ -46,4 +47,5 @@ contract!(
     rules::the_payment_simulator_is_set_over_http,
     concurrency::a_hundred_customers_race_for_one_board_and_exactly_one_rents_it,
     input::bad_requests_get_problems_and_write_nothing,
+    idempotency::retries_with_a_key_get_the_first_answer_and_write_nothing,
 );

@@ -181,9 +181,9 @@ async fn seed(store: &DynamoStore) {
     }
     for id in ["p-pending", "p-active", "p-riding"] {
         let (pass, event) = Pass::purchase(PassId::try_from(id).unwrap(), customer.clone(), plan, now);
-        store.record_purchase(&pass, &event).await.unwrap();
+        store.record_purchase(&pass, &event, None).await.unwrap();
         if id != "p-pending" {
-            store.activate_pass(&pass, PaymentId::random(), now).await.unwrap();
+            store.activate_pass(&pass, PaymentId::random(), now, None).await.unwrap();
         }
     }
     let rent = RentRequest {
@@ -192,6 +192,7 @@ async fn seed(store: &DynamoStore) {
         kickboard_id: KickboardId::try_from("kb-riding-1").unwrap(),
         rental_id: RentalId::try_from("p-riding.0a1b2c3d").unwrap(),
         now,
+        answer: None,
     };
     store.start_rental(rent).await.unwrap();
 }

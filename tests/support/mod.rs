@@ -186,7 +186,38 @@ impl TestServer {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> Reply {
+        self.send_with_headers(method, path, token, content_type, body, &[]).await
+    }
+
+    /// A JSON request with an `Idempotency-Key`.
+    pub async fn call_with_key(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+        key: &str,
+    ) -> Reply {
+        let (content_type, bytes) = match body {
+            Some(body) => (Some("application/json"), body.to_string().into_bytes()),
+            None => (None, Vec::new()),
+        };
+        self.send_with_headers(method, path, Some(token), content_type, bytes, &[("idempotency-key", key)]).await
+    }
+
+    pub async fn send_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut request = hyper::Request::builder().method(method).uri(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }

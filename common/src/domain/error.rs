@@ -29,6 +29,9 @@ pub enum RuleViolation {
     RentalNotFound,
     #[error("the rental is already returned")]
     RentalAlreadyReturned,
+    /// A request with this idempotency key was already handled (its answer is stored).
+    #[error("this idempotency key was already used")]
+    DuplicateRequest,
     /// Stored records disagree with each other; never the caller's fault.
     #[error("stored state is inconsistent: {0}")]
     Inconsistent(&'static str),

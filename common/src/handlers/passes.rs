@@ -5,11 +5,12 @@ use crate::domain::error::RuleViolation;
 use crate::domain::ids::{PassId, PlanId};
 use crate::domain::pass::Pass;
 use crate::domain::plan::{catalogue, find_plan};
+use crate::http::idempotency::{IdempotencyKey, idempotency_key};
 use crate::http::request::{identity, json_body, path_id};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType, respond};
 use crate::payments::{GuardedPayments, PaymentRefused};
-use crate::ports::{ChargeOutcome, ChargeRequest, Clock, PassStore};
+use crate::ports::{ChargeOutcome, ChargeRequest, Clock, IdempotencyStore, PassStore, PortError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -25,20 +26,50 @@ struct PurchaseBody {
     plan_id: PlanId,
 }
 
-/// `POST /passes`
-pub async fn purchase_pass(passes: &dyn PassStore, clock: &dyn Clock, request: Request) -> Response<Body> {
+/// `POST /passes` (`Idempotency-Key` honoured)
+pub async fn purchase_pass(
+    passes: &dyn PassStore,
+    answers: &dyn IdempotencyStore,
+    clock: &dyn Clock,
+    request: Request,
+) -> Response<Body> {
     respond(
         async {
             let customer = identity(&request)?.customer_id;
+            let key = idempotency_key(&request, &customer, "purchase-pass")?;
+            if let Some(replay) = replay(answers, key.as_ref()).await? {
+                return replay;
+            }
             let body: PurchaseBody = json_body(&request)?;
             let plan = find_plan(&body.plan_id).ok_or(RuleViolation::UnknownPlan)?;
             let now = clock.now();
             let (pass, event) = Pass::purchase(PassId::random(), customer, &plan, now);
-            passes.record_purchase(&pass, &event).await?;
-            Ok(json(StatusCode::CREATED, &PassView::new(&pass, now)))
+            let response = json(StatusCode::CREATED, &PassView::new(&pass, now));
+            let answer = key.as_ref().map(|key| key.answer(&response, now));
+            match passes.record_purchase(&pass, &event, answer.as_ref()).await {
+                Err(PortError::Rule(RuleViolation::DuplicateRequest)) => replay_raced(answers, key.as_ref()).await,
+                written => written.map(|()| response).map_err(Into::into),
+            }
         }
         .await,
     )
+}
+
+/// The stored answer when this key was answered before (or 422 if it was for another body).
+pub(crate) async fn replay(
+    answers: &dyn IdempotencyStore,
+    key: Option<&IdempotencyKey>,
+) -> Result<Option<HandlerResult>, Problem> {
+    let Some(key) = key else { return Ok(None) };
+    Ok(answers.find_answer(key.scope()).await?.map(|stored| key.replay(&stored)))
+}
+
+/// A concurrent request with the same key wrote first: give its answer.
+pub(crate) async fn replay_raced(answers: &dyn IdempotencyStore, key: Option<&IdempotencyKey>) -> HandlerResult {
+    match replay(answers, key).await? {
+        Some(replayed) => replayed,
+        None => Err(Problem::new(ProblemType::RequestInProgress)),
+    }
 }
 
 /// `GET /passes/{passId}`: the write side's record; another customer's pass is 404.
@@ -62,21 +93,28 @@ pub async fn get_pass(passes: &dyn PassStore, clock: &dyn Clock, request: Reques
 /// While the payment breaker is open the provider is not called: 503, pay later.
 pub async fn pay_pass(
     passes: &dyn PassStore,
+    answers: &dyn IdempotencyStore,
     payments: &GuardedPayments,
     clock: &dyn Clock,
     request: Request,
 ) -> Response<Body> {
-    respond(pay(passes, payments, clock, &request).await)
+    respond(pay(passes, answers, payments, clock, &request).await)
 }
 
 async fn pay(
     passes: &dyn PassStore,
+    answers: &dyn IdempotencyStore,
     payments: &GuardedPayments,
     clock: &dyn Clock,
     request: &Request,
 ) -> HandlerResult {
     let customer = identity(request)?.customer_id;
     let pass_id: PassId = path_id(request, "passId")?;
+    // Checked before the provider is called: a retried payment is answered, not charged.
+    let key = idempotency_key(request, &customer, "pay-pass")?;
+    if let Some(replay) = replay(answers, key.as_ref()).await? {
+        return replay;
+    }
     let pass = passes
         .find_pass(&pass_id)
         .await?
@@ -111,6 +149,14 @@ async fn pay(
         }
     };
     let now = clock.now();
-    let paid = passes.activate_pass(&pass, payment_id, now).await?;
-    Ok(json(StatusCode::OK, &PassView::new(&paid, now)))
+    let (paid, _) = pass.activate(payment_id.clone(), now)?;
+    let response = json(StatusCode::OK, &PassView::new(&paid, now));
+    let answer = key.as_ref().map(|key| key.answer(&response, now));
+    match passes.activate_pass(&pass, payment_id, now, answer.as_ref()).await {
+        Err(PortError::Rule(RuleViolation::DuplicateRequest)) => replay_raced(answers, key.as_ref()).await,
+        Err(error) => Err(error.into()),
+        // The store may have applied the payment to a fresher record: answer with what it stored.
+        Ok(stored) if stored == paid => Ok(response),
+        Ok(stored) => Ok(json(StatusCode::OK, &PassView::new(&stored, now))),
+    }
 }

@@ -1,13 +1,16 @@
 //! Rental routes: rent, return, read.
 
+use super::passes::{replay, replay_raced};
 use super::views::RentalView;
 use crate::domain::error::RuleViolation;
 use crate::domain::geo::Coordinates;
 use crate::domain::ids::{KickboardId, PassId, RentalId};
+use crate::domain::rental::Rental;
+use crate::http::idempotency::idempotency_key;
 use crate::http::request::{identity, json_body, optional_json_body, path_id};
 use crate::http::response::json;
 use crate::http::{Problem, respond};
-use crate::ports::{Clock, RentRequest, RentalStore, ReturnRequest};
+use crate::ports::{Clock, IdempotencyStore, PortError, RentRequest, RentalStore, ReturnRequest};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -19,22 +22,42 @@ struct RentBody {
     kickboard_id: KickboardId,
 }
 
-/// `POST /rentals`: one atomic write checks the pass and the board and starts the rental.
-pub async fn rent_kickboard(rentals: &dyn RentalStore, clock: &dyn Clock, request: Request) -> Response<Body> {
+/// `POST /rentals`: one atomic write checks the pass and the board and starts the rental
+/// (`Idempotency-Key` honoured).
+pub async fn rent_kickboard(
+    rentals: &dyn RentalStore,
+    answers: &dyn IdempotencyStore,
+    clock: &dyn Clock,
+    request: Request,
+) -> Response<Body> {
     respond(
         async {
             let customer = identity(&request)?.customer_id;
+            let key = idempotency_key(&request, &customer, "rent-kickboard")?;
+            if let Some(replay) = replay(answers, key.as_ref()).await? {
+                return replay;
+            }
             let body: RentBody = json_body(&request)?;
-            let rental = rentals
-                .start_rental(RentRequest {
-                    customer,
-                    rental_id: RentalId::for_pass(&body.pass_id),
-                    pass_id: body.pass_id,
-                    kickboard_id: body.kickboard_id,
-                    now: clock.now(),
-                })
-                .await?;
-            Ok(json(StatusCode::CREATED, &RentalView::new(&rental)))
+            let now = clock.now();
+            let rental_id = RentalId::for_pass(&body.pass_id);
+            // The rental the write will store, so its answer can be stored with it.
+            let (expected, _) =
+                Rental::open(rental_id.clone(), body.pass_id.clone(), body.kickboard_id.clone(), customer.clone(), now);
+            let response = json(StatusCode::CREATED, &RentalView::new(&expected));
+            let answer = key.as_ref().map(|key| key.answer(&response, now));
+            let rent = RentRequest {
+                customer,
+                rental_id,
+                pass_id: body.pass_id,
+                kickboard_id: body.kickboard_id,
+                now,
+                answer,
+            };
+            match rentals.start_rental(rent).await {
+                Err(PortError::Rule(RuleViolation::DuplicateRequest)) => replay_raced(answers, key.as_ref()).await,
+                Err(error) => Err(error.into()),
+                Ok(rental) => Ok(json(StatusCode::CREATED, &RentalView::new(&rental))),
+            }
         }
         .await,
     )

@@ -1,5 +1,6 @@
 //! The HTTP glue every handler shares: problems, request reading, responses, the route table.
 
+pub mod idempotency;
 pub mod problem;
 pub mod request;
 pub mod response;

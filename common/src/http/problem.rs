@@ -33,6 +33,8 @@ pub enum ProblemType {
     BalanceNotFound,
     PaymentDeclined,
     PaymentUnavailable,
+    IdempotencyKeyReused,
+    RequestInProgress,
     Internal,
 }
 
@@ -67,6 +69,8 @@ impl ProblemType {
             BalanceNotFound => "balance-not-found",
             PaymentDeclined => "payment-declined",
             PaymentUnavailable => "payment-unavailable",
+            IdempotencyKeyReused => "idempotency-key-reused",
+            RequestInProgress => "request-in-progress",
             Internal => "internal",
         }
     }
@@ -89,7 +93,10 @@ impl ProblemType {
             | KickboardRented
             | KickboardIdTaken
             | RentalAlreadyReturned => StatusCode::CONFLICT,
-            UnknownPlan | PassNotActive | PassExhausted | PassExpired => StatusCode::UNPROCESSABLE_ENTITY,
+            UnknownPlan | PassNotActive | PassExhausted | PassExpired | IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            RequestInProgress => StatusCode::CONFLICT,
             PaymentDeclined => StatusCode::PAYMENT_REQUIRED,
             PaymentUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -123,6 +130,8 @@ impl ProblemType {
             BalanceNotFound => "No balance for this pass yet",
             PaymentDeclined => "The payment was declined",
             PaymentUnavailable => "Payment is unavailable right now; please pay a little later",
+            IdempotencyKeyReused => "This Idempotency-Key was used with another request",
+            RequestInProgress => "A request with this Idempotency-Key is being handled",
             Internal => "Something went wrong on our side",
         }
     }
@@ -216,6 +225,7 @@ impl From<RuleViolation> for Problem {
             V::KickboardIdTaken => ProblemType::KickboardIdTaken,
             V::RentalNotFound => ProblemType::RentalNotFound,
             V::RentalAlreadyReturned => ProblemType::RentalAlreadyReturned,
+            V::DuplicateRequest => ProblemType::RequestInProgress,
             V::Inconsistent(what) => {
                 tracing::error!(what, "inconsistent stored state");
                 ProblemType::Internal

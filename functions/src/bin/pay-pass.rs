@@ -39,5 +39,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         policy_from_env(timeouts.total),
         Arc::new(SystemClock),
     );
-    run_http(|request| pay_pass(store.as_ref(), &payments, &SystemClock, request)).await
+    run_http(|request| pay_pass(store.as_ref(), store.as_ref(), &payments, &SystemClock, request)).await
 }

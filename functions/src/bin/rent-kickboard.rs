@@ -7,5 +7,5 @@ use kickboard_functions::{aws_config, dynamo_store, run_http};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     let store = dynamo_store(&aws_config().await)?;
-    run_http(|request| rent_kickboard(&store, &SystemClock, request)).await
+    run_http(|request| rent_kickboard(&store, &store, &SystemClock, request)).await
 }

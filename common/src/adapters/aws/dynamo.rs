@@ -3,9 +3,9 @@
 //! run on the items as they were, so callers get the same errors as from the SQLite store.
 
 use super::items::{
-    AVAILABLE, AVAILABLE_INDEX, BY_CUSTOMER_INDEX, BalanceItem, BoardItem, BreakerItem, ContactItem, Item, OutboxItem,
-    PassItem, RentalItem, SEARCH_GEOHASH_PRECISION, SentMarkerItem, balance_key, board_key, breaker_key, contact_key,
-    customer_pk, parked_sk, pass_key, rental_key, sent_marker_key,
+    AVAILABLE, AVAILABLE_INDEX, BY_CUSTOMER_INDEX, BalanceItem, BoardItem, BreakerItem, ContactItem, IdempotencyItem,
+    Item, OutboxItem, PassItem, RentalItem, SEARCH_GEOHASH_PRECISION, SentMarkerItem, balance_key, board_key,
+    breaker_key, contact_key, customer_pk, idempotency_key, parked_sk, pass_key, rental_key, sent_marker_key,
 };
 use crate::domain::breaker::BreakerState;
 use crate::domain::contact::Contact;
@@ -17,8 +17,9 @@ use crate::domain::kickboard::Kickboard;
 use crate::domain::pass::Pass;
 use crate::domain::rental::{self, Rental};
 use crate::ports::{
-    BalanceRecord, BalanceView, BreakerStore, ContactStore, FleetStore, NotificationLedger, NotificationOutcome,
-    PassStore, PortError, PortResult, RentRequest, RentalStore, ReturnRequest, Versioned,
+    BalanceRecord, BalanceView, BreakerStore, ContactStore, FleetStore, IdempotencyStore, IdempotentAnswer,
+    NotificationLedger, NotificationOutcome, PassStore, PortError, PortResult, RentRequest, RentalStore, ReturnRequest,
+    Versioned,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -111,6 +112,17 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// The transaction's first item when the request carried an idempotency key: its answer,
+    /// put only if the key was never answered.
+    fn claim_answer(&self, answer: Option<&IdempotentAnswer>) -> PortResult<Vec<TransactWriteItem>> {
+        answer
+            .map(|answer| {
+                self.put(&self.tables.state, to_item(&IdempotencyItem::from(answer))?, Some("attribute_not_exists(pk)"))
+            })
+            .into_iter()
+            .collect()
+    }
+
     fn put_outbox(&self, event: &EventEnvelope) -> PortResult<TransactWriteItem> {
         self.put(&self.tables.state, to_item(&OutboxItem::from(event))?, Some("attribute_not_exists(pk)"))
     }
@@ -194,35 +206,62 @@ impl DynamoStore {
     }
 }
 
+/// The refusal of a transaction whose idempotency claim (its first item) failed.
+fn duplicate(answer: Option<&IdempotentAnswer>, reasons: &[Reason]) -> Option<PortError> {
+    match (answer, reasons.first()) {
+        (Some(_), Some(Reason::Failed(_))) => Some(RuleViolation::DuplicateRequest.into()),
+        _ => None,
+    }
+}
+
 fn pass_of(item: Option<PassItem>) -> Option<Pass> {
     item.map(|item| item.pass)
 }
 
 #[async_trait]
 impl PassStore for DynamoStore {
-    async fn record_purchase(&self, pass: &Pass, event: &EventEnvelope) -> PortResult<()> {
-        let items = vec![
-            self.put(&self.tables.state, to_item(&PassItem::from(pass))?, Some("attribute_not_exists(pk)"))?,
-            self.put_outbox(event)?,
-        ];
-        self.transact(items).await?.map_err(|_| unavailable("pass id collision"))
+    async fn record_purchase(
+        &self,
+        pass: &Pass,
+        event: &EventEnvelope,
+        answer: Option<&IdempotentAnswer>,
+    ) -> PortResult<()> {
+        let mut items = self.claim_answer(answer)?;
+        items.push(self.put(&self.tables.state, to_item(&PassItem::from(pass))?, Some("attribute_not_exists(pk)"))?);
+        items.push(self.put_outbox(event)?);
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(reasons) => Err(duplicate(answer, &reasons).unwrap_or_else(|| unavailable("pass id collision"))),
+        }
     }
 
     async fn find_pass(&self, pass_id: &PassId) -> PortResult<Option<Pass>> {
         Ok(pass_of(self.get(&self.tables.state, pass_key(pass_id)).await?))
     }
 
-    async fn activate_pass(&self, pass: &Pass, payment_id: PaymentId, now: DateTime<Utc>) -> PortResult<Pass> {
+    async fn activate_pass(
+        &self,
+        pass: &Pass,
+        payment_id: PaymentId,
+        now: DateTime<Utc>,
+        answer: Option<&IdempotentAnswer>,
+    ) -> PortResult<Pass> {
         let (paid, event) = pass.activate(payment_id.clone(), now)?;
         let mut put = self.put(&self.tables.state, to_item(&PassItem::from(&paid))?, Some("version = :version"))?;
         if let Some(put) = put.put.as_mut() {
             put.expression_attribute_values = Some(values([(":version", n(pass.version))]));
         }
-        match self.transact(vec![put, self.put_outbox(&event)?]).await? {
+        let mut items = self.claim_answer(answer)?;
+        let first = items.len();
+        items.extend([put, self.put_outbox(&event)?]);
+        match self.transact(items).await? {
             Ok(()) => Ok(paid),
             Err(reasons) => {
+                if let Some(duplicate) = duplicate(answer, &reasons) {
+                    return Err(duplicate);
+                }
                 // The pass changed since it was read: the rules decide on what is stored now.
-                let stored: Option<PassItem> = self.seen(reasons.first(), pass_key(&pass.pass_id)).await?;
+                let stored: Option<PassItem> = self.seen(reasons.get(first), pass_key(&pass.pass_id)).await?;
                 let stored = pass_of(stored).ok_or(RuleViolation::PassNotFound)?;
                 stored.activate(payment_id, now)?;
                 Err(RuleViolation::Inconsistent("pass changed but is still payable").into())
@@ -234,7 +273,7 @@ impl PassStore for DynamoStore {
 #[async_trait]
 impl RentalStore for DynamoStore {
     async fn start_rental(&self, request: RentRequest) -> PortResult<Rental> {
-        let RentRequest { customer, pass_id, kickboard_id, rental_id, now } = request;
+        let RentRequest { customer, pass_id, kickboard_id, rental_id, now, answer } = request;
         let (rental, event) =
             Rental::open(rental_id.clone(), pass_id.clone(), kickboard_id.clone(), customer.clone(), now);
         // The pass rules of `Pass::ensure_rentable` and the board rule of
@@ -272,16 +311,22 @@ impl RentalStore for DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(unavailable)?;
-        let items = vec![
+        let mut items = self.claim_answer(answer.as_ref())?;
+        let first = items.len();
+        items.extend([
             TransactWriteItem::builder().update(take_pass).build(),
             TransactWriteItem::builder().update(take_board).build(),
             self.put(&self.tables.state, to_item(&RentalItem::from(&rental))?, Some("attribute_not_exists(pk)"))?,
             self.put_outbox(&event)?,
-        ];
+        ]);
         let reasons = match self.transact(items).await? {
             Ok(()) => return Ok(rental),
             Err(reasons) => reasons,
         };
+        if let Some(duplicate) = duplicate(answer.as_ref(), &reasons) {
+            return Err(duplicate);
+        }
+        let reasons = &reasons[first..];
         // Explain the refusal with the same rules, on the items as the conditions saw them.
         if let Some(reason @ Reason::Failed(_)) = reasons.first() {
             let pass =
@@ -616,5 +661,13 @@ impl BreakerStore for DynamoStore {
             }
             Err(error) => Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error))),
         }
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for DynamoStore {
+    async fn find_answer(&self, scope: &str) -> PortResult<Option<IdempotentAnswer>> {
+        let item: Option<IdempotencyItem> = self.get(&self.tables.state, idempotency_key(scope)).await?;
+        Ok(item.map(|item| item.answer))
     }
 }

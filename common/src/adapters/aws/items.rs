@@ -9,6 +9,7 @@
 //! | rental | `RENTAL#<rentalId>` | `RENTAL` | |
 //! | contact | `CUSTOMER#<customerId>` | `CONTACT` | |
 //! | outbox event | `EVENT#<eventId>` | `EVENT` | `kind = outbox`, `ttl` |
+//! | idempotent answer | `IDEMPOTENCY#<customer>/<function>/<key>` | `IDEMPOTENCY` | `ttl` = 24 h |
 //!
 //! Index `available` (sparse): `availablePk = AVAILABLE`, `availableSk = <geohash9>#<kickboardId>`.
 //!
@@ -29,6 +30,7 @@ use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, RentalId};
 use crate::domain::kickboard::{Kickboard, KickboardStatus};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::rental::Rental;
+use crate::ports::IdempotentAnswer;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -82,6 +84,35 @@ pub fn rental_key(rental_id: &RentalId) -> Item {
 
 const CONTACT_SK: &str = "CONTACT";
 const BREAKER_SK: &str = "BREAKER";
+const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
+/// How long an idempotent answer is kept for retries.
+const IDEMPOTENCY_TTL: Duration = Duration::hours(24);
+
+pub fn idempotency_key(scope: &str) -> Item {
+    key(format!("IDEMPOTENCY#{scope}"), IDEMPOTENCY_SK)
+}
+
+/// The stored answer to a request with an `Idempotency-Key`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdempotencyItem {
+    pub pk: String,
+    pub sk: String,
+    pub ttl: i64,
+    #[serde(flatten)]
+    pub answer: IdempotentAnswer,
+}
+
+impl From<&IdempotentAnswer> for IdempotencyItem {
+    fn from(answer: &IdempotentAnswer) -> Self {
+        Self {
+            pk: format!("IDEMPOTENCY#{}", answer.scope),
+            sk: IDEMPOTENCY_SK.to_owned(),
+            ttl: (answer.created_at + IDEMPOTENCY_TTL).timestamp(),
+            answer: answer.clone(),
+        }
+    }
+}
 
 pub fn breaker_key(name: &str) -> Item {
     key(format!("BREAKER#{name}"), BREAKER_SK)

@@ -79,3 +79,9 @@ CREATE TABLE IF NOT EXISTS breakers (
     version INTEGER NOT NULL,
     item    TEXT NOT NULL
 ) STRICT;
+
+-- Answers to requests that carried an Idempotency-Key, written with the write they guard.
+CREATE TABLE IF NOT EXISTS idempotency (
+    scope TEXT PRIMARY KEY,
+    item  TEXT NOT NULL
+) STRICT;

@@ -11,8 +11,9 @@ use crate::domain::kickboard::{Kickboard, KickboardStatus};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::rental::{self, Rental};
 use crate::ports::{
-    BalanceRecord, BalanceView, BreakerStore, ContactStore, FleetStore, NotificationLedger, NotificationOutcome,
-    Outbox, OutboxEntry, PassStore, PortError, PortResult, RentRequest, RentalStore, ReturnRequest, Versioned,
+    BalanceRecord, BalanceView, BreakerStore, ContactStore, FleetStore, IdempotencyStore, IdempotentAnswer,
+    NotificationLedger, NotificationOutcome, Outbox, OutboxEntry, PassStore, PortError, PortResult, RentRequest,
+    RentalStore, ReturnRequest, Versioned,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -213,6 +214,19 @@ fn append_event(tx: &Connection, event: &EventEnvelope) -> PortResult<()> {
     Ok(())
 }
 
+/// Stores the answer of an idempotent request; refuses a scope already answered.
+fn claim_answer(tx: &Connection, answer: Option<&IdempotentAnswer>) -> PortResult<()> {
+    let Some(answer) = answer else { return Ok(()) };
+    let inserted = tx.execute(
+        "INSERT INTO idempotency (scope, item) VALUES (?1, ?2) ON CONFLICT (scope) DO NOTHING",
+        params![answer.scope, to_json(answer)?],
+    )?;
+    if inserted == 0 {
+        return Err(RuleViolation::DuplicateRequest.into());
+    }
+    Ok(())
+}
+
 fn status_name(status: KickboardStatus) -> &'static str {
     match status {
         KickboardStatus::Available => "AVAILABLE",
@@ -223,9 +237,15 @@ fn status_name(status: KickboardStatus) -> &'static str {
 
 #[async_trait]
 impl PassStore for SqliteStore {
-    async fn record_purchase(&self, pass: &Pass, event: &EventEnvelope) -> PortResult<()> {
-        let (pass, event) = (pass.clone(), event.clone());
+    async fn record_purchase(
+        &self,
+        pass: &Pass,
+        event: &EventEnvelope,
+        answer: Option<&IdempotentAnswer>,
+    ) -> PortResult<()> {
+        let (pass, event, answer) = (pass.clone(), event.clone(), answer.cloned());
         self.write(move |tx| {
+            claim_answer(tx, answer.as_ref())?;
             save_pass(tx, &pass)?;
             append_event(tx, &event)
         })
@@ -237,9 +257,16 @@ impl PassStore for SqliteStore {
         self.run(move |conn| load_pass(conn, &pass_id)).await
     }
 
-    async fn activate_pass(&self, pass: &Pass, payment_id: PaymentId, now: DateTime<Utc>) -> PortResult<Pass> {
-        let pass_id = pass.pass_id.clone();
+    async fn activate_pass(
+        &self,
+        pass: &Pass,
+        payment_id: PaymentId,
+        now: DateTime<Utc>,
+        answer: Option<&IdempotentAnswer>,
+    ) -> PortResult<Pass> {
+        let (pass_id, answer) = (pass.pass_id.clone(), answer.cloned());
         self.write(move |tx| {
+            claim_answer(tx, answer.as_ref())?;
             let stored = load_pass(tx, &pass_id)?.ok_or(RuleViolation::PassNotFound)?;
             let (paid, event) = stored.activate(payment_id, now)?;
             save_pass(tx, &paid)?;
@@ -254,6 +281,7 @@ impl PassStore for SqliteStore {
 impl RentalStore for SqliteStore {
     async fn start_rental(&self, request: RentRequest) -> PortResult<Rental> {
         self.write(move |tx| {
+            claim_answer(tx, request.answer.as_ref())?;
             let pass = load_pass(tx, &request.pass_id)?.ok_or(RuleViolation::PassNotFound)?;
             let board = load_board(tx, &request.kickboard_id)?;
             let started =
@@ -564,5 +592,13 @@ impl BreakerStore for SqliteStore {
             Ok(changed == 1)
         })
         .await
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for SqliteStore {
+    async fn find_answer(&self, scope: &str) -> PortResult<Option<IdempotentAnswer>> {
+        let scope = scope.to_owned();
+        self.run(move |conn| load(conn, "SELECT item FROM idempotency WHERE scope = ?1", &scope)).await
     }
 }
