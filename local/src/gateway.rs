@@ -67,7 +67,9 @@ async fn handle(
 async fn route(app: &App, peer: SocketAddr, parts: &Parts, body: Bytes) -> Response<Body> {
     let path = parts.uri.path();
     // The local-only routes mint tokens and reveal alerts: never to another machine.
-    if (path == "/healthz" || path.starts_with("/local/")) && peer.ip().is_loopback() {
+    if (path == "/healthz" || path.starts_with("/local/")) && peer.ip().is_loopback()
+        || path == "/.well-known/jwks.json"
+    {
         return crate::local_routes::handle(app, parts, &body).await;
     }
     let (route, params) = match match_route(&parts.method, path) {

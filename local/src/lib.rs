@@ -130,7 +130,9 @@ pub enum StartError {
     #[error("cannot open the store: {0}")]
     Store(String),
     #[error("cannot prepare the signing key: {0}")]
-    Key(#[from] std::io::Error),
+    Key(#[from] tokens::KeyError),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// A started server; dropping it does not stop it, [`RunningServer::shutdown`] does.
@@ -194,7 +196,7 @@ pub async fn start(config: LocalConfig, clock: Arc<dyn Clock>) -> Result<Running
             std::fs::create_dir_all(dir)?;
             TokenAuthority::from_data_dir(dir)?
         }
-        Storage::InMemory | Storage::Aws(_) => TokenAuthority::ephemeral(),
+        Storage::InMemory | Storage::Aws(_) => TokenAuthority::ephemeral()?,
     };
     let (ports, backend) = open_backend(&config.storage, config.relay, &clock).await?;
     let (provider, simulator): (Arc<dyn PaymentProvider>, _) = match &config.payment_url {

@@ -35,6 +35,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &Bytes) -> Response<Body> {
         async {
             match (&parts.method, parts.uri.path()) {
                 (&Method::GET, "/healthz") => Ok(json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))),
+                (&Method::GET, "/.well-known/jwks.json") => Ok(json(StatusCode::OK, app.tokens.jwks())),
                 (&Method::POST, "/local/tokens") => {
                     let request: TokenRequest = parse(body)?;
                     let token = app.tokens.mint(request.sub.as_str(), &request.groups);
