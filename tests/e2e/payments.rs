@@ -64,8 +64,17 @@ fn assert_pay_later(reply: &Reply) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_provider_opens_the_breaker_and_is_then_left_alone() {
-    let provider = simulator(Settings { failure_rate: 1.0, ..Settings::default() }).await;
+async fn a_provider_answering_5xx_opens_the_breaker_and_is_then_left_alone() {
+    failing_provider_opens_the_breaker(FailureKind::Error).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_resetting_connections_opens_the_breaker_and_is_then_left_alone() {
+    failing_provider_opens_the_breaker(FailureKind::Reset).await;
+}
+
+async fn failing_provider_opens_the_breaker(failure_kind: FailureKind) {
+    let provider = simulator(Settings { failure_rate: 1.0, failure_kind, ..Settings::default() }).await;
     let kb = server_paying(&provider).await;
     let alice = kb.customer_token("alice");
     let mut passes = Vec::new();
