@@ -66,10 +66,11 @@ async fn handle(
 
 async fn route(app: &App, peer: SocketAddr, parts: &Parts, body: Bytes) -> Response<Body> {
     let path = parts.uri.path();
-    // The local-only routes mint tokens and reveal alerts: never to another machine.
-    if (path == "/healthz" || path.starts_with("/local/")) && peer.ip().is_loopback()
-        || path == "/.well-known/jwks.json"
-    {
+    // The local-only routes mint tokens and reveal alerts: never to another machine. The
+    // contract and the token keys are public.
+    let public = matches!(path, "/.well-known/jwks.json" | "/openapi.json");
+    let local_only = path == "/healthz" || path.starts_with("/local/");
+    if public || (local_only && peer.ip().is_loopback()) {
         return crate::local_routes::handle(app, parts, &body).await;
     }
     let (route, params) = match match_route(&parts.method, path) {

@@ -6,7 +6,7 @@ pub mod aws_flow;
 pub mod aws_setup;
 pub mod config;
 mod gateway;
-mod local_routes;
+pub mod local_routes;
 mod recording;
 pub mod relay;
 pub mod tokens;

@@ -36,6 +36,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &Bytes) -> Response<Body> {
             match (&parts.method, parts.uri.path()) {
                 (&Method::GET, "/healthz") => Ok(json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))),
                 (&Method::GET, "/.well-known/jwks.json") => Ok(json(StatusCode::OK, app.tokens.jwks())),
+                (&Method::GET, "/openapi.json") => Ok(json(StatusCode::OK, openapi())),
                 (&Method::POST, "/local/tokens") => {
                     let request: TokenRequest = parse(body)?;
                     let token = app.tokens.mint(request.sub.as_str(), &request.groups);
@@ -66,6 +67,16 @@ pub async fn handle(app: &App, parts: &Parts, body: &Bytes) -> Response<Body> {
         }
         .await,
     )
+}
+
+/// The HTTP contract as OpenAPI 3.1: `openapi.yaml` is JSON under a comment header.
+pub fn openapi() -> &'static serde_json::Value {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let text = include_str!("../../openapi.yaml");
+        let json: String = text.lines().filter(|line| !line.starts_with('#')).collect::<Vec<_>>().join("\n");
+        serde_json::from_str(&json).expect("openapi.yaml is JSON under its comment header")
+    })
 }
 
 /// `customerId=…` from the query string.

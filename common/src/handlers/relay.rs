@@ -8,10 +8,16 @@ use aws_lambda_events::event::dynamodb::{Event as StreamBatch, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde::Deserialize;
 
+/// What kind of item a stream record holds.
+#[derive(Deserialize)]
+struct Kind {
+    #[serde(default)]
+    kind: String,
+}
+
 /// The part of an outbox item the relay needs.
 #[derive(Deserialize)]
 struct OutboxImage {
-    kind: String,
     event: EventEnvelope,
 }
 
@@ -22,11 +28,16 @@ fn outbox_event(record: &EventRecord) -> Option<EventEnvelope> {
     if record.event_name != "INSERT" {
         return None;
     }
-    match serde_dynamo::from_item::<_, OutboxImage>(record.change.new_image.clone()) {
-        Ok(image) if image.kind == OUTBOX_KIND => Some(image.event),
-        Ok(_) => None,
+    let image = record.change.new_image.clone();
+    match serde_dynamo::from_item::<_, Kind>(image.clone()) {
+        Ok(Kind { kind }) if kind == OUTBOX_KIND => {}
+        _ => return None,
+    }
+    match serde_dynamo::from_item::<_, OutboxImage>(image) {
+        Ok(image) => Some(image.event),
         Err(error) => {
-            tracing::warn!(%error, event_id = %record.event_id, "stream insert is not an outbox event; skipped");
+            // Not retried: the same bytes would fail again. The record stays in the stream's log.
+            tracing::error!(%error, event_id = %record.event_id, "outbox insert with an unreadable event; skipped");
             None
         }
     }

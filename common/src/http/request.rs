@@ -106,6 +106,10 @@ pub fn optional_json_body<T: DeserializeOwned>(request: &Request) -> Result<Opti
     if media_type != "application/json" && !media_type.ends_with("+json") {
         return Err(Problem::new(ProblemType::UnsupportedMediaType));
     }
+    // Every body is an object: serde would also fill a struct from an array.
+    if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Problem::new(ProblemType::InvalidRequest).with_detail("the body must be a JSON object"));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let field = error.path().to_string();
