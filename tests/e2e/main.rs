@@ -8,6 +8,7 @@ mod concurrency;
 mod delivery;
 mod durability;
 mod flow;
+mod fuzz;
 mod idempotency;
 mod identity;
 mod input;
