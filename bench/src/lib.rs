@@ -119,10 +119,187 @@ mod tests {
         assert_eq!(report.provider_calls_while_open, 0);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_throughput_bench_runs_on_a_tiny_input() {
+        let report = throughput(4, std::time::Duration::from_millis(300)).await;
+        assert!(report.pairs > 0);
+        assert_eq!(report.double_rentals, 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_nearby_bench_runs_on_a_tiny_input() {
+        let row = nearby(200, 20).await;
+        assert_eq!(row.latencies.count, 20);
+    }
+
+    #[test]
+    fn double_rentals_are_counted_from_the_outbox_order() {
+        use chrono::Utc;
+        use kickboard_common::domain::ids::{CustomerId, KickboardId, PassId, RentalId};
+        use kickboard_common::domain::rental::Rental;
+        let rent = |board: &str| {
+            let pass = PassId::random();
+            let (_, event) = Rental::open(
+                RentalId::for_pass(&pass),
+                pass,
+                KickboardId::try_from(board).unwrap(),
+                CustomerId::try_from("c").unwrap(),
+                Utc::now(),
+            );
+            event
+        };
+        assert_eq!(double_rentals(&[rent("a"), rent("b")]), 0);
+        assert_eq!(double_rentals(&[rent("a"), rent("a")]), 1);
+    }
+
     #[test]
     fn percentiles_pick_the_right_samples() {
         let samples = (1..=100).map(std::time::Duration::from_millis).collect();
         let latencies = Latencies::of(samples);
         assert_eq!((latencies.p50, latencies.p99, latencies.max), (50.0, 99.0, 100.0));
     }
+}
+
+/// A small deterministic generator for benchmark inputs.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// What the throughput benchmark measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThroughputReport {
+    pub clients: usize,
+    pub seconds: f64,
+    /// Completed rent + return pairs.
+    pub pairs: u64,
+    /// Rents refused because another client had the board (409).
+    pub conflicts: u64,
+    pub latencies: Latencies,
+    /// Boards rented twice at once, from the outbox's commit order (must be 0).
+    pub double_rentals: usize,
+}
+
+/// Rent + return pairs on the local server: `clients` concurrent customers over loopback,
+/// each renting a random board of a shared fleet (one board per client) and returning it.
+pub async fn throughput(clients: usize, duration: std::time::Duration) -> ThroughputReport {
+    let kb = Arc::new(TestServer::start().await);
+    for board in 0..clients {
+        kb.register_board(&format!("kb-{board}")).await;
+    }
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for client in 0..clients {
+        let kb = Arc::clone(&kb);
+        workers.spawn(async move {
+            let token = kb.customer_token(&format!("rider-{client}"));
+            let mut pass = kb.paid_pass(&token, "plus-120").await;
+            let mut random = XorShift(0x9e37_79b9_7f4a_7c15 ^ (client as u64 + 1));
+            let (mut pairs, mut conflicts, mut samples) = (0u64, 0u64, Vec::new());
+            while Instant::now() < deadline {
+                let board = format!("kb-{}", random.next() % clients as u64);
+                let sent = Instant::now();
+                let rented = kb.rent(&token, &pass, &board).await;
+                samples.push(sent.elapsed());
+                match (rented.status, rented.problem()) {
+                    (StatusCode::CREATED, _) => {}
+                    (StatusCode::CONFLICT, _) => {
+                        conflicts += 1;
+                        continue;
+                    }
+                    (_, "pass-exhausted") => {
+                        pass = kb.paid_pass(&token, "plus-120").await;
+                        continue;
+                    }
+                    other => panic!("unexpected rent answer {other:?}"),
+                }
+                let sent = Instant::now();
+                let returned = kb.give_back(&token, &rented.text("rentalId")).await;
+                samples.push(sent.elapsed());
+                assert_eq!(returned.status, StatusCode::OK, "{returned:?}");
+                pairs += 1;
+            }
+            (pairs, conflicts, samples)
+        });
+    }
+    let (mut pairs, mut conflicts, mut samples) = (0, 0, Vec::new());
+    for (worker_pairs, worker_conflicts, worker_samples) in workers.join_all().await {
+        pairs += worker_pairs;
+        conflicts += worker_conflicts;
+        samples.extend(worker_samples);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let double_rentals = double_rentals(&kb.outbox_events().await);
+    ThroughputReport { clients, seconds, pairs, conflicts, latencies: Latencies::of(samples), double_rentals }
+}
+
+/// Boards the outbox shows rented again before being returned. The outbox is in commit order.
+pub fn double_rentals(events: &[kickboard_common::domain::events::EventEnvelope]) -> usize {
+    use kickboard_common::domain::events::DomainEvent;
+    let mut rented = std::collections::HashSet::new();
+    let mut doubles = 0;
+    for event in events {
+        match &event.event {
+            DomainEvent::KickboardRented { kickboard_id, .. } if !rented.insert(kickboard_id.clone()) => doubles += 1,
+            DomainEvent::KickboardReturned { kickboard_id, .. } => {
+                rented.remove(kickboard_id);
+            }
+            _ => {}
+        }
+    }
+    doubles
+}
+
+/// One line of the nearby-search benchmark.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearbyRow {
+    pub boards: usize,
+    pub latencies: Latencies,
+    /// Boards found per query, on average.
+    pub found: f64,
+}
+
+/// `GET /kickboards?near=` at the store: `boards` boards spread at a constant density (100
+/// per km²) over an area that grows with their number, `queries` searches of 500 m. With an
+/// index the cost follows what is found, not how many boards exist.
+pub async fn nearby(boards: usize, queries: usize) -> NearbyRow {
+    use kickboard_common::adapters::sqlite::SqliteStore;
+    use kickboard_common::domain::geo::{Area, Coordinates};
+    use kickboard_common::domain::ids::KickboardId;
+    use kickboard_common::domain::kickboard::{Kickboard, Model};
+    use kickboard_common::ports::FleetStore;
+
+    const DENSITY_PER_KM2: f64 = 100.0;
+    let side_km = (boards as f64 / DENSITY_PER_KM2).sqrt();
+    let (lat_span, lon_span) = (side_km / 111.32, side_km / (111.32 * 37.5f64.to_radians().cos()));
+    let store = SqliteStore::open_in_memory().expect("an in-memory store");
+    let mut random = XorShift(0x2545_f491_4f6c_dd1d);
+    let mut point = |random: &mut XorShift| {
+        Coordinates::new(37.4 + random.unit() * lat_span, 126.8 + random.unit() * lon_span).expect("in range")
+    };
+    let model = Model::try_from("Ninebot".to_owned()).expect("a valid model");
+    for board in 0..boards {
+        let id = KickboardId::try_from(format!("kb-{board}")).expect("a valid id");
+        let (board, event) = Kickboard::register(id, model.clone(), point(&mut random), chrono::Utc::now());
+        store.register_kickboard(&board, &event).await.expect("registered");
+    }
+    let (mut samples, mut found) = (Vec::with_capacity(queries), 0usize);
+    for _ in 0..queries {
+        let area = Area::new(point(&mut random), 500).expect("a valid area");
+        let started = Instant::now();
+        found += store.available_kickboards(Some(area), 200).await.expect("a query").len();
+        samples.push(started.elapsed());
+    }
+    NearbyRow { boards, latencies: Latencies::of(samples), found: found as f64 / queries.max(1) as f64 }
 }

@@ -3,8 +3,10 @@
 //!
 //! Figures:
 //!   fallback [--requests N] [--concurrency C]   payment answers while the breaker is open
+//!   throughput [--clients N] [--seconds S]      rent + return pairs per second, local server
+//!   nearby [--queries Q]                        nearby search at 1k, 10k and 100k boards
 
-use kickboard_bench::fallback;
+use kickboard_bench::{fallback, nearby, throughput};
 use std::process::ExitCode;
 
 fn option(args: &[String], name: &str, default: usize) -> Result<usize, String> {
@@ -19,7 +21,9 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("fallback") => run_fallback(&args[1..]).await,
-        _ => Err("usage: bench fallback [--requests N] [--concurrency C]".to_owned()),
+        Some("throughput") => run_throughput(&args[1..]).await,
+        Some("nearby") => run_nearby(&args[1..]).await,
+        _ => Err("usage: bench fallback|throughput|nearby [options] (see src/main.rs)".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -48,5 +52,46 @@ async fn run_fallback(args: &[String]) -> Result<(), String> {
         report.other_answers,
         report.provider_calls_while_open
     );
+    Ok(())
+}
+
+async fn run_throughput(args: &[String]) -> Result<(), String> {
+    let clients = option(args, "--clients", 64)?;
+    let seconds = option(args, "--seconds", 10)?;
+    let report = throughput(clients, std::time::Duration::from_secs(seconds as u64)).await;
+    let latencies = &report.latencies;
+    println!("rent + return on the local server (SQLite in memory), {clients} clients on loopback, {seconds} s");
+    println!("| clients | pairs | pairs/s | ops/s | conflicts (409) | p50 ms | p99 ms | double rentals |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let per_second = report.pairs as f64 / report.seconds;
+    println!(
+        "| {} | {} | {:.0} | {:.0} | {} | {:.2} | {:.2} | {} |",
+        report.clients,
+        report.pairs,
+        per_second,
+        2.0 * per_second,
+        report.conflicts,
+        latencies.p50,
+        latencies.p99,
+        report.double_rentals
+    );
+    Ok(())
+}
+
+async fn run_nearby(args: &[String]) -> Result<(), String> {
+    let queries = option(args, "--queries", 2_000)?;
+    println!("GET /kickboards?near= at the SQLite store: 500 m searches, 100 boards per km2");
+    println!("| boards | p50 µs | p99 µs | found per query |");
+    println!("|---|---|---|---|");
+    for boards in [1_000, 10_000, 100_000] {
+        let row = nearby(boards, queries).await;
+        println!(
+            "| {} | {:.0} | {:.0} | {:.1} |",
+            row.boards,
+            row.latencies.p50 * 1000.0,
+            row.latencies.p99 * 1000.0,
+            row.found
+        );
+    }
     Ok(())
 }
