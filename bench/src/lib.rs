@@ -285,7 +285,7 @@ pub async fn nearby(boards: usize, queries: usize) -> NearbyRow {
     let (lat_span, lon_span) = (side_km / 111.32, side_km / (111.32 * 37.5f64.to_radians().cos()));
     let store = SqliteStore::open_in_memory().expect("an in-memory store");
     let mut random = XorShift(0x2545_f491_4f6c_dd1d);
-    let mut point = |random: &mut XorShift| {
+    let point = |random: &mut XorShift| {
         Coordinates::new(37.4 + random.unit() * lat_span, 126.8 + random.unit() * lon_span).expect("in range")
     };
     let model = Model::try_from("Ninebot".to_owned()).expect("a valid model");
