@@ -36,10 +36,10 @@ pub async fn purchase_pass(
     respond(
         async {
             let customer = identity(&request)?.customer_id;
-            let key = idempotency_key(&request, &customer, "purchase-pass")?;
-            if let Some(replay) = replay(answers, key.as_ref()).await? {
-                return replay;
-            }
+            let key = match idempotent(&request, &customer, "purchase-pass", answers).await? {
+                Idempotent::Replay(replayed) => return replayed,
+                Idempotent::Fresh(key) => key,
+            };
             let body: PurchaseBody = json_body(&request)?;
             let plan = find_plan(&body.plan_id).ok_or(RuleViolation::UnknownPlan)?;
             let now = clock.now();
@@ -55,8 +55,29 @@ pub async fn purchase_pass(
     )
 }
 
+/// Where a request with an optional `Idempotency-Key` stands before any work.
+pub(crate) enum Idempotent {
+    /// Answered before: give this again (or 422 when it was for another body).
+    Replay(HandlerResult),
+    /// New: do the work, storing the answer under this key when there is one.
+    Fresh(Option<IdempotencyKey>),
+}
+
+pub(crate) async fn idempotent(
+    request: &Request,
+    customer: &crate::domain::ids::CustomerId,
+    route: &str,
+    answers: &dyn IdempotencyStore,
+) -> Result<Idempotent, Problem> {
+    let key = idempotency_key(request, customer, route)?;
+    match replay(answers, key.as_ref()).await? {
+        Some(replayed) => Ok(Idempotent::Replay(replayed)),
+        None => Ok(Idempotent::Fresh(key)),
+    }
+}
+
 /// The stored answer when this key was answered before (or 422 if it was for another body).
-pub(crate) async fn replay(
+async fn replay(
     answers: &dyn IdempotencyStore,
     key: Option<&IdempotencyKey>,
 ) -> Result<Option<HandlerResult>, Problem> {
@@ -111,10 +132,10 @@ async fn pay(
     let customer = identity(request)?.customer_id;
     let pass_id: PassId = path_id(request, "passId")?;
     // Checked before the provider is called: a retried payment is answered, not charged.
-    let key = idempotency_key(request, &customer, "pay-pass")?;
-    if let Some(replay) = replay(answers, key.as_ref()).await? {
-        return replay;
-    }
+    let key = match idempotent(request, &customer, "pay-pass", answers).await? {
+        Idempotent::Replay(replayed) => return replayed,
+        Idempotent::Fresh(key) => key,
+    };
     let pass = passes
         .find_pass(&pass_id)
         .await?

@@ -1,12 +1,11 @@
 //! Rental routes: rent, return, read.
 
-use super::passes::{replay, replay_raced};
+use super::passes::{Idempotent, idempotent, replay_raced};
 use super::views::RentalView;
 use crate::domain::error::RuleViolation;
 use crate::domain::geo::Coordinates;
 use crate::domain::ids::{KickboardId, PassId, RentalId};
 use crate::domain::rental::Rental;
-use crate::http::idempotency::idempotency_key;
 use crate::http::request::{identity, json_body, optional_json_body, path_id};
 use crate::http::response::json;
 use crate::http::{Problem, respond};
@@ -33,10 +32,10 @@ pub async fn rent_kickboard(
     respond(
         async {
             let customer = identity(&request)?.customer_id;
-            let key = idempotency_key(&request, &customer, "rent-kickboard")?;
-            if let Some(replay) = replay(answers, key.as_ref()).await? {
-                return replay;
-            }
+            let key = match idempotent(&request, &customer, "rent-kickboard", answers).await? {
+                Idempotent::Replay(replayed) => return replayed,
+                Idempotent::Fresh(key) => key,
+            };
             let body: RentBody = json_body(&request)?;
             let now = clock.now();
             let rental_id = RentalId::for_pass(&body.pass_id);

@@ -214,6 +214,17 @@ fn duplicate(answer: Option<&IdempotentAnswer>, reasons: &[Reason]) -> Option<Po
     }
 }
 
+/// Runs a conditional put: `false` when its condition failed.
+async fn conditional_put(
+    put: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
+) -> PortResult<bool> {
+    match put.send().await {
+        Ok(_) => Ok(true),
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+        Err(error) => Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error))),
+    }
+}
+
 fn pass_of(item: Option<PassItem>) -> Option<Pass> {
     item.map(|item| item.pass)
 }
@@ -541,22 +552,14 @@ fn balance_record(item: BalanceItem) -> BalanceRecord {
 #[async_trait]
 impl BalanceView for DynamoStore {
     async fn apply_balance(&self, record: &BalanceRecord) -> PortResult<bool> {
-        let result = self
+        let put = self
             .client
             .put_item()
             .table_name(&self.tables.views)
             .set_item(Some(to_item(&BalanceItem::new(record))?))
             .condition_expression("attribute_not_exists(pk) OR version < :version")
-            .expression_attribute_values(":version", n(record.balance.version))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(error) => Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error))),
-        }
+            .expression_attribute_values(":version", n(record.balance.version));
+        conditional_put(put).await
     }
 
     async fn find_balance(&self, pass_id: &PassId) -> PortResult<Option<BalanceRecord>> {
@@ -585,21 +588,13 @@ impl BalanceView for DynamoStore {
 #[async_trait]
 impl NotificationLedger for DynamoStore {
     async fn claim(&self, event_id: &EventId, customer: &CustomerId, now: DateTime<Utc>) -> PortResult<bool> {
-        let result = self
+        let put = self
             .client
             .put_item()
             .table_name(&self.tables.views)
             .set_item(Some(to_item(&SentMarkerItem::new(event_id, customer, now))?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(error) => Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error))),
-        }
+            .condition_expression("attribute_not_exists(pk)");
+        conditional_put(put).await
     }
 
     async fn release(&self, event_id: &EventId) -> PortResult<()> {
@@ -654,13 +649,7 @@ impl BreakerStore for DynamoStore {
                 .condition_expression("version = :expected")
                 .expression_attribute_values(":expected", n(expected)),
         };
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(error) => Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error))),
-        }
+        conditional_put(request).await
     }
 }
 
