@@ -1,6 +1,8 @@
 //! Benchmarks, each a function that runs a measured scenario on loopback and returns its
 //! figures; `src/main.rs` turns them into the tables of BENCHMARKS.md.
 
+pub mod lambda;
+
 use chrono::Duration;
 use hyper::{Method, StatusCode};
 use kickboard_common::adapters::http_payments::PaymentTimeouts;
@@ -150,6 +152,17 @@ mod tests {
         };
         assert_eq!(double_rentals(&[rent("a"), rent("b")]), 0);
         assert_eq!(double_rentals(&[rent("a"), rent("a")]), 1);
+    }
+
+    #[test]
+    fn the_lambda_benches_run_on_the_debug_builds() {
+        // ./scripts/test builds these (debug) before the tests run.
+        let lambda_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/lambda");
+        for function in ["list-plans", lambda::BASELINE, "notifier", "event-relay"] {
+            assert!(lambda::cold_start(&lambda_dir, function) > std::time::Duration::ZERO);
+        }
+        let sizes = lambda::artifact_sizes(&lambda_dir);
+        assert!(sizes.iter().any(|(function, _, zipped)| function == "rent-kickboard" && *zipped > 0), "{sizes:?}");
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //!   fallback [--requests N] [--concurrency C]   payment answers while the breaker is open
 //!   throughput [--clients N] [--seconds S]      rent + return pairs per second, local server
 //!   nearby [--queries Q]                        nearby search at 1k, 10k and 100k boards
+//!   cold-start [--runs N] [--dir D]             first answer under the Lambda RIE, vs hello-lambda
+//!   size [--dir D]                              each bootstrap, zipped as sam build packages it
 
-use kickboard_bench::{fallback, nearby, throughput};
+use kickboard_bench::{fallback, lambda, nearby, throughput};
 use std::process::ExitCode;
 
 fn option(args: &[String], name: &str, default: usize) -> Result<usize, String> {
@@ -23,6 +25,8 @@ async fn main() -> ExitCode {
         Some("fallback") => run_fallback(&args[1..]).await,
         Some("throughput") => run_throughput(&args[1..]).await,
         Some("nearby") => run_nearby(&args[1..]).await,
+        Some("cold-start") => run_cold_start(&args[1..]),
+        Some("size") => run_size(&args[1..]),
         _ => Err("usage: bench fallback|throughput|nearby [options] (see src/main.rs)".to_owned()),
     };
     match result {
@@ -92,6 +96,38 @@ async fn run_nearby(args: &[String]) -> Result<(), String> {
             row.latencies.p99 * 1000.0,
             row.found
         );
+    }
+    Ok(())
+}
+
+fn lambda_dir(args: &[String]) -> std::path::PathBuf {
+    let dir = args.iter().position(|arg| arg == "--dir").and_then(|at| args.get(at + 1));
+    dir.map_or_else(|| std::path::PathBuf::from("target/lambda-profile"), std::path::PathBuf::from)
+}
+
+fn run_cold_start(args: &[String]) -> Result<(), String> {
+    let runs = option(args, "--runs", 10)?;
+    let dir = lambda_dir(args);
+    let medians = lambda::cold_starts(&dir, runs);
+    let baseline = medians.iter().find(|(function, _)| function == lambda::BASELINE).map(|(_, ms)| *ms);
+    let baseline = baseline.ok_or(format!("no {} build in {}", lambda::BASELINE, dir.display()))?;
+    println!("cold start under the Lambda RIE, median of {runs}, builds in {}", dir.display());
+    println!("| function | median ms | × {} |", lambda::BASELINE);
+    println!("|---|---|---|");
+    for (function, median) in &medians {
+        println!("| {function} | {median:.1} | {:.2} |", median / baseline);
+    }
+    Ok(())
+}
+
+fn run_size(args: &[String]) -> Result<(), String> {
+    let dir = lambda_dir(args);
+    println!("bootstrap sizes, builds in {}", dir.display());
+    println!("| function | bootstrap MiB | zip MiB |");
+    println!("|---|---|---|");
+    for (function, bytes, zipped) in lambda::artifact_sizes(&dir) {
+        let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+        println!("| {function} | {:.2} | {:.2} |", mib(bytes), mib(zipped));
     }
     Ok(())
 }

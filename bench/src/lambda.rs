@@ -1,0 +1,136 @@
+//! Figures of the Lambda builds: cold start under the Lambda Runtime Interface Emulator, side
+//! by side with a bare `lambda_runtime` function, and the size of each zipped `bootstrap`.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The baseline every function is compared with.
+pub const BASELINE: &str = "hello-lambda";
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The emulator shipped inside the aws-sam-cli package of the project's venv.
+fn rie() -> PathBuf {
+    let arch = if cfg!(target_arch = "aarch64") { "arm64" } else { "x86_64" };
+    let site = workspace().join(".venv/lib");
+    let python = std::fs::read_dir(&site).ok().and_then(|mut dirs| dirs.next()).and_then(Result::ok);
+    let python = python.expect("a .venv made by ./scripts/test").path();
+    python.join(format!("site-packages/samcli/local/rapid/aws-lambda-rie-{arch}"))
+}
+
+/// The functions built in `lambda_dir` (one folder with a `bootstrap` each).
+pub fn functions(lambda_dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(lambda_dir)
+        .map(|dirs| {
+            dirs.filter_map(Result::ok)
+                .filter(|dir| dir.path().join("bootstrap").exists())
+                .map(|dir| dir.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// An event the function answers without any AWS call, so only start-up is measured.
+fn cheap_event(function: &str) -> String {
+    match function {
+        "event-relay" => r#"{"Records":[]}"#.to_owned(),
+        "notifier" | "balance-view" => r#"{"version":"0","id":"1","detail-type":"KickboardRetired","source":"kickboard","account":"1","time":"2026-11-25T09:00:00Z","region":"ap-northeast-2","resources":[],"detail":{"eventId":"e-1","occurredAt":"2026-11-25T09:00:00Z","aggregateId":"kb-1","version":2,"type":"KickboardRetired","payload":{"kickboardId":"kb-1"}}}"#.to_owned(),
+        BASELINE => "{}".to_owned(),
+        // No authorizer claims: the handler answers 401 (list-plans 200) before any I/O.
+        _ => r#"{"version":"2.0","routeKey":"GET /plans","rawPath":"/plans","rawQueryString":"","headers":{},"requestContext":{"accountId":"1","apiId":"a","domainName":"d","domainPrefix":"d","http":{"method":"GET","path":"/plans","protocol":"HTTP/1.1","sourceIp":"127.0.0.1","userAgent":"bench"},"requestId":"r","routeKey":"GET /plans","stage":"$default","time":"25/Nov/2026:09:00:00 +0000","timeEpoch":0},"isBase64Encoded":false}"#.to_owned(),
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("an address").port()
+}
+
+fn invoke(port: u16, event: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    write!(
+        stream,
+        "POST /2015-03-31/functions/function/invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{event}",
+        event.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+/// One cold start: from spawning the emulator with the function to its first answer.
+pub fn cold_start(lambda_dir: &Path, function: &str) -> Duration {
+    let port = free_port();
+    let started = Instant::now();
+    let mut child = Command::new(rie())
+        .arg("--runtime-interface-emulator-address")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg(lambda_dir.join(function).join("bootstrap"))
+        .envs([
+            ("AWS_REGION", "ap-northeast-2"),
+            ("AWS_ACCESS_KEY_ID", "bench"),
+            ("AWS_SECRET_ACCESS_KEY", "bench"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+            ("KICKBOARD_STATE_TABLE", "state"),
+            ("KICKBOARD_VIEW_TABLE", "views"),
+            ("KICKBOARD_EVENT_BUS", "bus"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the emulator starts");
+    let event = cheap_event(function);
+    let answer = loop {
+        match invoke(port, &event) {
+            Ok(response) => break response,
+            Err(_) if started.elapsed() < Duration::from_secs(10) => std::thread::sleep(Duration::from_micros(500)),
+            Err(error) => panic!("{function} did not answer: {error}"),
+        }
+    };
+    let elapsed = started.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{function}: {answer}");
+    elapsed
+}
+
+/// The median of `runs` cold starts of each function, in milliseconds.
+pub fn cold_starts(lambda_dir: &Path, runs: usize) -> Vec<(String, f64)> {
+    functions(lambda_dir)
+        .into_iter()
+        .map(|function| {
+            let mut samples: Vec<Duration> = (0..runs.max(1)).map(|_| cold_start(lambda_dir, &function)).collect();
+            samples.sort();
+            (function, samples[samples.len() / 2].as_secs_f64() * 1000.0)
+        })
+        .collect()
+}
+
+/// Each function's `bootstrap` and its zip (deflate, as `sam build` packages it), in bytes.
+pub fn artifact_sizes(lambda_dir: &Path) -> Vec<(String, u64, u64)> {
+    functions(lambda_dir)
+        .into_iter()
+        .map(|function| {
+            let bootstrap = lambda_dir.join(&function).join("bootstrap");
+            let size = std::fs::metadata(&bootstrap).map(|meta| meta.len()).unwrap_or(0);
+            let zipped = Command::new("python3")
+                .args([
+                    "-c",
+                    "import io, sys, zipfile\nbuf = io.BytesIO()\nwith zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED) as z: z.write(sys.argv[1], 'bootstrap')\nprint(len(buf.getvalue()))",
+                ])
+                .arg(&bootstrap)
+                .output()
+                .ok()
+                .and_then(|output| String::from_utf8(output.stdout).ok())
+                .and_then(|text| text.trim().parse().ok())
+                .unwrap_or(0);
+            (function, size, zipped)
+        })
+        .collect()
+}
