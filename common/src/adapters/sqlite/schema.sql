@@ -9,14 +9,18 @@ CREATE TABLE IF NOT EXISTS passes (
     item        TEXT NOT NULL
 ) STRICT;
 
+-- `cell` is the board's geohash cell (6 characters, about 1.2 km × 0.6 km): a nearby search
+-- reads only the cells around its centre, whatever the size of the fleet.
 CREATE TABLE IF NOT EXISTS kickboards (
     kickboard_id TEXT PRIMARY KEY,
     status       TEXT NOT NULL,
     lat          REAL NOT NULL,
     lon          REAL NOT NULL,
+    cell         TEXT NOT NULL,
     item         TEXT NOT NULL
 ) STRICT;
-CREATE INDEX IF NOT EXISTS kickboards_by_status_lat ON kickboards (status, lat, lon);
+DROP INDEX IF EXISTS kickboards_by_status_lat;
+CREATE INDEX IF NOT EXISTS kickboards_by_status_cell ON kickboards (status, cell);
 
 CREATE TABLE IF NOT EXISTS rentals (
     rental_id TEXT PRIMARY KEY,

@@ -5,7 +5,7 @@ use crate::domain::breaker::BreakerState;
 use crate::domain::contact::Contact;
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
-use crate::domain::geo::Area;
+use crate::domain::geo::{Area, Coordinates, geohash};
 use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId};
 use crate::domain::kickboard::{Kickboard, KickboardStatus};
 use crate::domain::pass::{Pass, PassBalance};
@@ -64,6 +64,7 @@ impl SqliteStore {
     }
 
     fn init(conn: Connection) -> PortResult<Self> {
+        add_board_cells(&conn)?;
         conn.execute_batch(SCHEMA)?;
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
@@ -151,6 +152,33 @@ impl SqliteStore {
     }
 }
 
+/// Geohash characters of a board's `cell`.
+const BOARD_CELL_PRECISION: usize = 6;
+
+fn board_cell(location: &Coordinates) -> String {
+    geohash(location, BOARD_CELL_PRECISION)
+}
+
+/// Databases made before boards had a `cell` get the column, filled from each board's place.
+fn add_board_cells(conn: &Connection) -> PortResult<()> {
+    let has_table =
+        conn.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'kickboards'")?.exists([])?;
+    let has_cell = conn.prepare("SELECT 1 FROM pragma_table_info('kickboards') WHERE name = 'cell'")?.exists([])?;
+    if !has_table || has_cell {
+        return Ok(());
+    }
+    conn.execute_batch("ALTER TABLE kickboards ADD COLUMN cell TEXT NOT NULL DEFAULT ''")?;
+    let boards: Vec<(String, f64, f64)> = conn
+        .prepare("SELECT kickboard_id, lat, lon FROM kickboards")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for (kickboard_id, lat, lon) in boards {
+        let cell = board_cell(&Coordinates::new(lat, lon).map_err(unavailable)?);
+        conn.execute("UPDATE kickboards SET cell = ?2 WHERE kickboard_id = ?1", params![kickboard_id, cell])?;
+    }
+    Ok(())
+}
+
 fn to_json(value: &impl Serialize) -> PortResult<String> {
     Ok(serde_json::to_string(value)?)
 }
@@ -183,14 +211,16 @@ fn save_pass(tx: &Connection, pass: &Pass) -> PortResult<()> {
 
 fn save_board(tx: &Connection, board: &Kickboard) -> PortResult<()> {
     tx.execute(
-        "INSERT INTO kickboards (kickboard_id, status, lat, lon, item) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO kickboards (kickboard_id, status, lat, lon, cell, item) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (kickboard_id) DO UPDATE SET
-           status = excluded.status, lat = excluded.lat, lon = excluded.lon, item = excluded.item",
+           status = excluded.status, lat = excluded.lat, lon = excluded.lon, cell = excluded.cell,
+           item = excluded.item",
         params![
             board.kickboard_id.as_str(),
             status_name(board.status()),
             board.location.lat(),
             board.location.lon(),
+            board_cell(&board.location),
             to_json(board)?
         ],
     )?;
@@ -357,12 +387,12 @@ impl FleetStore for SqliteStore {
                     .query_map([limit], |row| row.get(0))?
                     .collect::<Result<_, _>>()?,
                 Some(area) => {
-                    let bbox = area.bounding_box();
+                    let cells = serde_json::to_string(&area.covering_cells(BOARD_CELL_PRECISION))?;
                     conn.prepare_cached(
-                        "SELECT item FROM kickboards INDEXED BY kickboards_by_status_lat
-                         WHERE status = 'AVAILABLE' AND lat BETWEEN ?1 AND ?2 AND lon BETWEEN ?3 AND ?4",
+                        "SELECT item FROM kickboards INDEXED BY kickboards_by_status_cell
+                         WHERE status = 'AVAILABLE' AND cell IN (SELECT value FROM json_each(?1))",
                     )?
-                    .query_map(params![bbox.min_lat, bbox.max_lat, bbox.min_lon, bbox.max_lon], |row| row.get(0))?
+                    .query_map([cells], |row| row.get(0))?
                     .collect::<Result<_, _>>()?
                 }
             };
@@ -600,5 +630,32 @@ impl IdempotencyStore for SqliteStore {
     async fn find_answer(&self, scope: &str) -> PortResult<Option<IdempotentAnswer>> {
         let scope = scope.to_owned();
         self.run(move |conn| load(conn, "SELECT item FROM idempotency WHERE scope = ?1", &scope)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_database_from_before_board_cells_gets_them() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE kickboards (kickboard_id TEXT PRIMARY KEY, status TEXT NOT NULL, lat REAL NOT NULL,
+             lon REAL NOT NULL, item TEXT NOT NULL) STRICT;",
+        )
+        .unwrap();
+        let location = Coordinates::new(37.5665, 126.978).unwrap();
+        let model = crate::domain::kickboard::Model::try_from("X".to_owned()).unwrap();
+        let (board, _) = Kickboard::register(KickboardId::try_from("kb-1").unwrap(), model, location, Utc::now());
+        conn.execute(
+            "INSERT INTO kickboards VALUES ('kb-1', 'AVAILABLE', ?1, ?2, ?3)",
+            params![location.lat(), location.lon(), to_json(&board).unwrap()],
+        )
+        .unwrap();
+        let store = SqliteStore::init(conn).unwrap();
+        let near = Area::new(Coordinates::new(37.5666, 126.9781).unwrap(), 300).unwrap();
+        let found = store.available_kickboards(Some(near), 10).await.unwrap();
+        assert_eq!(found.len(), 1, "the old board is found by its new cell");
     }
 }
