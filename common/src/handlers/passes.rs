@@ -5,7 +5,7 @@ use crate::domain::error::RuleViolation;
 use crate::domain::ids::{PassId, PlanId};
 use crate::domain::pass::Pass;
 use crate::domain::plan::{catalogue, find_plan};
-use crate::http::idempotency::{IdempotencyKey, idempotency_key};
+use crate::http::idempotency::{Idempotent, idempotent, replay_raced};
 use crate::http::request::{identity, json_body, path_id};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType, respond};
@@ -53,44 +53,6 @@ pub async fn purchase_pass(
         }
         .await,
     )
-}
-
-/// Where a request with an optional `Idempotency-Key` stands before any work.
-pub(crate) enum Idempotent {
-    /// Answered before: give this again (or 422 when it was for another body).
-    Replay(HandlerResult),
-    /// New: do the work, storing the answer under this key when there is one.
-    Fresh(Option<IdempotencyKey>),
-}
-
-pub(crate) async fn idempotent(
-    request: &Request,
-    customer: &crate::domain::ids::CustomerId,
-    route: &str,
-    answers: &dyn IdempotencyStore,
-) -> Result<Idempotent, Problem> {
-    let key = idempotency_key(request, customer, route)?;
-    match replay(answers, key.as_ref()).await? {
-        Some(replayed) => Ok(Idempotent::Replay(replayed)),
-        None => Ok(Idempotent::Fresh(key)),
-    }
-}
-
-/// The stored answer when this key was answered before (or 422 if it was for another body).
-async fn replay(
-    answers: &dyn IdempotencyStore,
-    key: Option<&IdempotencyKey>,
-) -> Result<Option<HandlerResult>, Problem> {
-    let Some(key) = key else { return Ok(None) };
-    Ok(answers.find_answer(key.scope()).await?.map(|stored| key.replay(&stored)))
-}
-
-/// A concurrent request with the same key wrote first: give its answer.
-pub(crate) async fn replay_raced(answers: &dyn IdempotencyStore, key: Option<&IdempotencyKey>) -> HandlerResult {
-    match replay(answers, key).await? {
-        Some(replayed) => replayed,
-        None => Err(Problem::new(ProblemType::RequestInProgress)),
-    }
 }
 
 /// `GET /passes/{passId}`: the write side's record; another customer's pass is 404.

@@ -1,11 +1,11 @@
 //! Rental routes: rent, return, read.
 
-use super::passes::{Idempotent, idempotent, replay_raced};
 use super::views::RentalView;
 use crate::domain::error::RuleViolation;
 use crate::domain::geo::Coordinates;
 use crate::domain::ids::{KickboardId, PassId, RentalId};
 use crate::domain::rental::Rental;
+use crate::http::idempotency::{Idempotent, idempotent, replay_raced};
 use crate::http::request::{identity, json_body, optional_json_body, path_id};
 use crate::http::response::json;
 use crate::http::{Problem, respond};

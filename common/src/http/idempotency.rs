@@ -4,7 +4,7 @@
 use super::problem::{Problem, ProblemType};
 use super::{HandlerResult, request};
 use crate::domain::ids::{CustomerId, IdError};
-use crate::ports::IdempotentAnswer;
+use crate::ports::{IdempotencyStore, IdempotentAnswer};
 use chrono::{DateTime, Utc};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
@@ -64,5 +64,44 @@ impl IdempotencyKey {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
         Ok(response)
+    }
+}
+
+/// Where a request with an optional `Idempotency-Key` stands before any work.
+pub enum Idempotent {
+    /// Answered before: give this again (or 422 when it was for another body).
+    Replay(HandlerResult),
+    /// New: do the work, storing the answer under this key when there is one.
+    Fresh(Option<IdempotencyKey>),
+}
+
+/// Reads the request's key and, when that key was answered before, the answer.
+pub async fn idempotent(
+    request: &Request,
+    customer: &CustomerId,
+    route: &str,
+    answers: &dyn IdempotencyStore,
+) -> Result<Idempotent, Problem> {
+    let key = idempotency_key(request, customer, route)?;
+    match replay(answers, key.as_ref()).await? {
+        Some(replayed) => Ok(Idempotent::Replay(replayed)),
+        None => Ok(Idempotent::Fresh(key)),
+    }
+}
+
+/// The stored answer when this key was answered before (or 422 if it was for another body).
+async fn replay(
+    answers: &dyn IdempotencyStore,
+    key: Option<&IdempotencyKey>,
+) -> Result<Option<HandlerResult>, Problem> {
+    let Some(key) = key else { return Ok(None) };
+    Ok(answers.find_answer(key.scope()).await?.map(|stored| key.replay(&stored)))
+}
+
+/// A concurrent request with the same key wrote first: give its answer.
+pub async fn replay_raced(answers: &dyn IdempotencyStore, key: Option<&IdempotencyKey>) -> HandlerResult {
+    match replay(answers, key).await? {
+        Some(replayed) => replayed,
+        None => Err(Problem::new(ProblemType::RequestInProgress)),
     }
 }
