@@ -9,7 +9,7 @@ use crate::relay::deliver;
 use aws_config::SdkConfig;
 use aws_lambda_events::event::dynamodb::{Event as StreamBatch, EventRecord};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
-use kickboard_common::adapters::aws::EventBridgePublisher;
+use kickboard_common::adapters::aws::{EventBridgePublisher, sdk_error};
 use kickboard_common::domain::events::Subscriber;
 use kickboard_common::handlers::events::KickboardEvent;
 use kickboard_common::handlers::relay::relay_stream;
@@ -66,12 +66,7 @@ impl AwsEventPump {
     /// Finds the state table's stream; reading starts at its oldest record.
     pub async fn connect(config: &SdkConfig, state_table: &str, bus: &str, queues: EventQueues) -> PortResult<Self> {
         let dynamo = aws_sdk_dynamodb::Client::new(config);
-        let table = dynamo
-            .describe_table()
-            .table_name(state_table)
-            .send()
-            .await
-            .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+        let table = dynamo.describe_table().table_name(state_table).send().await.map_err(sdk_error)?;
         let stream_arn = table
             .table
             .and_then(|table| table.latest_stream_arn)
@@ -90,13 +85,7 @@ impl AwsEventPump {
 
     /// The records written since the last read, one Lambda-shaped batch per shard that has any.
     pub async fn read_stream(&self) -> PortResult<Vec<ShardBatch>> {
-        let stream = self
-            .streams
-            .describe_stream()
-            .stream_arn(&self.stream_arn)
-            .send()
-            .await
-            .map_err(|error| unavailable(aws_sdk_dynamodbstreams::error::DisplayErrorContext(&error)))?;
+        let stream = self.streams.describe_stream().stream_arn(&self.stream_arn).send().await.map_err(sdk_error)?;
         let shards = stream.stream_description.and_then(|description| description.shards).unwrap_or_default();
         let mut iterators = self.iterators.lock().await;
         let mut batches = Vec::new();
@@ -105,13 +94,7 @@ impl AwsEventPump {
                 Some(iterator) => iterator.clone(),
                 None => self.shard_iterator(&shard_id, ShardIteratorType::TrimHorizon, None).await?,
             };
-            let output = self
-                .streams
-                .get_records()
-                .shard_iterator(iterator)
-                .send()
-                .await
-                .map_err(|error| unavailable(aws_sdk_dynamodbstreams::error::DisplayErrorContext(&error)))?;
+            let output = self.streams.get_records().shard_iterator(iterator).send().await.map_err(sdk_error)?;
             if let Some(next) = output.next_shard_iterator {
                 iterators.insert(shard_id.clone(), next);
             }
@@ -148,7 +131,7 @@ impl AwsEventPump {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+            .map_err(sdk_error)?;
         Ok(output.item.is_some())
     }
 
@@ -167,7 +150,7 @@ impl AwsEventPump {
             .set_sequence_number(sequence_number)
             .send()
             .await
-            .map_err(|error| unavailable(aws_sdk_dynamodbstreams::error::DisplayErrorContext(&error)))?;
+            .map_err(sdk_error)?;
         output.shard_iterator.ok_or_else(|| unavailable("no shard iterator"))
     }
 
@@ -199,7 +182,7 @@ impl AwsEventPump {
             .wait_time_seconds(0)
             .send()
             .await
-            .map_err(|error| unavailable(aws_sdk_sqs::error::DisplayErrorContext(&error)))?;
+            .map_err(sdk_error)?;
         output
             .messages
             .unwrap_or_default()
@@ -220,7 +203,7 @@ impl AwsEventPump {
             .receipt_handle(receipt)
             .send()
             .await
-            .map_err(|error| unavailable(aws_sdk_sqs::error::DisplayErrorContext(&error)))?;
+            .map_err(sdk_error)?;
         Ok(())
     }
 

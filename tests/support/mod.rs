@@ -198,10 +198,7 @@ impl TestServer {
         body: Option<Value>,
         key: &str,
     ) -> Reply {
-        let (content_type, bytes) = match body {
-            Some(body) => (Some("application/json"), body.to_string().into_bytes()),
-            None => (None, Vec::new()),
-        };
+        let (content_type, bytes) = json_body(body);
         self.send_with_headers(method, path, Some(token), content_type, bytes, &[("idempotency-key", key)]).await
     }
 
@@ -240,12 +237,8 @@ impl TestServer {
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
-        match body {
-            Some(body) => {
-                self.send_raw(method, path, token, Some("application/json"), body.to_string().into_bytes()).await
-            }
-            None => self.send_raw(method, path, token, None, Vec::new()).await,
-        }
+        let (content_type, bytes) = json_body(body);
+        self.send_raw(method, path, token, content_type, bytes).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -355,6 +348,14 @@ impl TestServer {
                 events
             }
         }
+    }
+}
+
+/// A JSON body and its content type; no body at all for `None`.
+fn json_body(body: Option<Value>) -> (Option<&'static str>, Vec<u8>) {
+    match body {
+        Some(body) => (Some("application/json"), body.to_string().into_bytes()),
+        None => (None, Vec::new()),
     }
 }
 

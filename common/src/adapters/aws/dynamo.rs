@@ -7,6 +7,7 @@ use super::items::{
     Item, OutboxItem, PassItem, RentalItem, SEARCH_GEOHASH_PRECISION, SentMarkerItem, balance_key, board_key,
     breaker_key, contact_key, customer_pk, idempotency_key, parked_sk, pass_key, rental_key, sent_marker_key,
 };
+use super::sdk_error;
 use crate::domain::breaker::BreakerState;
 use crate::domain::contact::Contact;
 use crate::domain::error::RuleViolation;
@@ -138,7 +139,7 @@ impl DynamoStore {
             };
             let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = error.as_service_error()
             else {
-                return Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)));
+                return Err(sdk_error(error));
             };
             let codes: Vec<&str> =
                 cancelled.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None")).collect();
@@ -171,7 +172,7 @@ impl DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+            .map_err(sdk_error)?;
         output.item.map(from_item).transpose()
     }
 
@@ -191,12 +192,7 @@ impl DynamoStore {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let output = request
-                .clone()
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+            let output = request.clone().set_exclusive_start_key(start).send().await.map_err(sdk_error)?;
             items.extend(output.items.unwrap_or_default());
             match output.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
@@ -221,7 +217,7 @@ async fn conditional_put(
     match put.send().await {
         Ok(_) => Ok(true),
         Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
-        Err(error) => Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error))),
+        Err(error) => Err(sdk_error(error)),
     }
 }
 
@@ -369,13 +365,7 @@ impl RentalStore for DynamoStore {
                     .map_err(unavailable)
             })
             .collect::<PortResult<Vec<_>>>()?;
-        let output = self
-            .client
-            .transact_get_items()
-            .set_transact_items(Some(gets))
-            .send()
-            .await
-            .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+        let output = self.client.transact_get_items().set_transact_items(Some(gets)).send().await.map_err(sdk_error)?;
         let mut found = output.responses.unwrap_or_default().into_iter().map(|response| response.item);
         let rental: Option<RentalItem> = found.next().flatten().map(from_item).transpose()?;
         let pass: Option<PassItem> = found.next().flatten().map(from_item).transpose()?;
@@ -489,12 +479,7 @@ impl FleetStore for DynamoStore {
             .expression_attribute_values(":pk", s(AVAILABLE));
         let Some(area) = area else {
             let limit = i32::try_from(limit).unwrap_or(i32::MAX);
-            let output = base
-                .key_condition_expression("#pk = :pk")
-                .limit(limit)
-                .send()
-                .await
-                .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+            let output = base.key_condition_expression("#pk = :pk").limit(limit).send().await.map_err(sdk_error)?;
             return output
                 .items
                 .unwrap_or_default()
@@ -535,7 +520,7 @@ impl ContactStore for DynamoStore {
             .set_item(Some(to_item(&ContactItem::new(customer, contact))?))
             .send()
             .await
-            .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+            .map_err(sdk_error)?;
         Ok(())
     }
 
@@ -604,7 +589,7 @@ impl NotificationLedger for DynamoStore {
             .set_key(Some(sent_marker_key(event_id)))
             .send()
             .await
-            .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+            .map_err(sdk_error)?;
         Ok(())
     }
 
@@ -622,7 +607,7 @@ impl NotificationLedger for DynamoStore {
             .expression_attribute_values(":reason", s(reason))
             .send()
             .await
-            .map_err(|error| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+            .map_err(sdk_error)?;
         Ok(())
     }
 }

@@ -45,9 +45,7 @@ impl EventPublisher for EventBridgePublisher {
                     .build())
             })
             .collect::<PortResult<Vec<_>>>()?;
-        let output = self.client.put_events().set_entries(Some(entries)).send().await.map_err(|error| {
-            PortError::Unavailable(aws_sdk_eventbridge::error::DisplayErrorContext(&error).to_string())
-        })?;
+        let output = self.client.put_events().set_entries(Some(entries)).send().await.map_err(super::sdk_error)?;
         let results = output.entries.unwrap_or_default();
         if results.len() != events.len() {
             return Err(PortError::Unavailable(format!(

@@ -10,6 +10,11 @@ pub use dynamo::{DynamoStore, Tables};
 pub use eventbridge::EventBridgePublisher;
 pub use sns::SnsAlertSender;
 
+/// An SDK call's failure, with its whole cause chain, as an unavailable backend (for logs).
+pub fn sdk_error(error: impl std::error::Error) -> crate::ports::PortError {
+    crate::ports::PortError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
+}
+
 /// Loads region and credentials from the environment (the Lambda role on AWS); `endpoint`
 /// overrides where the APIs are reached, as `AWS_ENDPOINT_URL` does when it is not given.
 pub async fn load_config(endpoint: Option<&str>) -> aws_config::SdkConfig {

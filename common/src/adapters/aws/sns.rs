@@ -33,10 +33,7 @@ impl AlertSender for SnsAlertSender {
             ),
             Channel::Push => request.target_arn(&alert.destination),
         };
-        request
-            .send()
-            .await
-            .map_err(|error| PortError::Unavailable(aws_sdk_sns::error::DisplayErrorContext(&error).to_string()))?;
+        request.send().await.map_err(super::sdk_error)?;
         Ok(())
     }
 }
