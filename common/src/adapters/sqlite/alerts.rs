@@ -1,7 +1,7 @@
 //! The local alert sender: records each SMS/push in the database and logs one line, where
 //! SNS would deliver it on AWS.
 
-use super::store::SqliteStore;
+use super::store::{SqliteStore, exec};
 use crate::domain::alerts::{Alert, Channel};
 use crate::domain::ids::CustomerId;
 use crate::ports::Clock;
@@ -75,8 +75,9 @@ impl AlertSender for LocalAlertSender {
         tracing::info!(event_id = %alert.event_id, customer_id = %alert.customer_id, channel, message = %alert.message, "alert sent");
         let alert = alert.clone();
         self.store
-            .run(move |conn| {
-                conn.execute(
+            .write(move |conn| {
+                exec(
+                    conn,
                     "INSERT INTO local_alerts (event_id, customer_id, channel, destination, message, sent_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![

@@ -17,22 +17,42 @@ use crate::ports::{
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Params, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc;
+use tokio::sync::oneshot;
 
 const SCHEMA: &str = include_str!("schema.sql");
 /// The database file inside the data dir.
 pub const DATABASE_FILE: &str = "kickboard.sqlite3";
 
-/// One SQLite connection shared by every port. SQLite runs one writer at a time anyway;
-/// the mutex makes that explicit and calls run on the blocking pool, off the async workers.
+/// Work for the connection's thread.
+enum Job {
+    /// Runs on its own, outside any transaction.
+    Read(Box<dyn FnOnce(&mut Connection) + Send>),
+    /// Runs in a savepoint of the current write batch, and gives back how to answer its
+    /// caller once the batch's fate is known.
+    Write(Box<dyn FnOnce(&Connection) -> Settle + Send>),
+}
+
+/// Answers a write's caller with its outcome, given whether its batch committed.
+type Settle = Box<dyn FnOnce(&Result<(), String>) + Send>;
+
+/// The most writes committed together.
+const MAX_BATCH: usize = 128;
+
+/// One SQLite connection shared by every port, owned by a thread of its own that runs the
+/// calls in order. SQLite runs one writer at a time anyway; a queue in front of one thread
+/// keeps that order without threads fighting over a lock, off the async workers, and lets
+/// writes that queued up together share one commit (group commit): each runs in a savepoint
+/// of its own (a failed one rolls back alone) and every caller is answered after the commit.
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    jobs: mpsc::Sender<Job>,
 }
 
 fn unavailable(error: impl std::fmt::Display) -> PortError {
@@ -66,37 +86,49 @@ impl SqliteStore {
     fn init(conn: Connection) -> PortResult<Self> {
         add_board_cells(&conn)?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        // Room for every statement the store runs, so none is parsed twice.
+        conn.set_prepared_statement_cache_capacity(64);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new().name("sqlite".into()).spawn(move || serve(conn, &queue)).map_err(unavailable)?;
+        Ok(Self { jobs })
     }
 
-    /// Runs `work` on the connection on the blocking pool.
+    fn submit(&self, job: Job) -> PortResult<()> {
+        self.jobs.send(job).map_err(|_| stopped())
+    }
+
+    /// Runs `work` on the connection's thread, outside any transaction.
     pub(super) async fn run<T, F>(&self, work: F) -> PortResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock().map_err(|_| unavailable("sqlite connection poisoned"))?;
-            work(&mut conn)
-        })
-        .await
-        .map_err(unavailable)?
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Read(Box::new(move |conn| {
+            let _ = reply.send(work(conn));
+        })))?;
+        answer.await.map_err(|_| stopped())?
     }
 
-    /// Runs `work` in one write transaction: all of it lands, or none.
-    async fn write<T, F>(&self, work: F) -> PortResult<T>
+    /// Runs `work` as one atomic write: all of it lands, or none. Answers once committed.
+    pub(super) async fn write<T, F>(&self, work: F) -> PortResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> PortResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> PortResult<T> + Send + 'static,
     {
-        self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = work(&tx)?;
-            tx.commit()?;
-            Ok(value)
-        })
-        .await
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Write(Box::new(move |conn| {
+            let outcome = in_savepoint(conn, work);
+            Box::new(move |committed: &Result<(), String>| {
+                let answer = match (outcome, committed) {
+                    (Ok(value), Ok(())) => Ok(value),
+                    (Ok(_), Err(error)) => Err(unavailable(error)),
+                    (Err(error), _) => Err(error),
+                };
+                let _ = reply.send(answer);
+            })
+        })))?;
+        answer.await.map_err(|_| stopped())?
     }
 
     /// Rows per table, to check that refused input wrote nothing.
@@ -179,12 +211,89 @@ fn add_board_cells(conn: &Connection) -> PortResult<()> {
     Ok(())
 }
 
+fn stopped() -> PortError {
+    unavailable("the sqlite thread stopped")
+}
+
+/// The connection's thread: runs jobs until the last handle to the store is dropped.
+fn serve(mut conn: Connection, queue: &mpsc::Receiver<Job>) {
+    let mut next = queue.recv().ok();
+    while let Some(job) = next.take() {
+        match job {
+            Job::Read(read) => {
+                // A panicking call fails alone: its caller sees the store unavailable.
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| read(&mut conn)));
+            }
+            Job::Write(first) => next = write_batch(&conn, first, queue),
+        }
+        if next.is_none() {
+            next = queue.recv().ok();
+        }
+    }
+}
+
+/// Runs `first` and the writes queued behind it in one transaction, then answers them all.
+/// Returns the job that ended the batch, if it was not a write.
+fn write_batch(
+    conn: &Connection,
+    first: Box<dyn FnOnce(&Connection) -> Settle + Send>,
+    queue: &mpsc::Receiver<Job>,
+) -> Option<Job> {
+    if let Err(error) = exec(conn, "BEGIN IMMEDIATE", []) {
+        tracing::error!(%error, "cannot begin a write transaction");
+        // Dropping the write tells its caller the store is unavailable.
+        return None;
+    }
+    let (mut settles, mut write, mut after) = (Vec::new(), Some(first), None);
+    while let Some(job) = write.take() {
+        match panic::catch_unwind(AssertUnwindSafe(|| job(conn))) {
+            Ok(settle) => settles.push(settle),
+            // The panicking write fails alone: what it wrote is undone.
+            Err(_) => {
+                let _ = conn.execute_batch("ROLLBACK TO write; RELEASE write");
+            }
+        }
+        if settles.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(Job::Write(queued)) => write = Some(queued),
+                Ok(read) => after = Some(read),
+                Err(_) => {}
+            }
+        }
+    }
+    let committed = exec(conn, "COMMIT", []).map(|_| ()).map_err(|error| {
+        let _ = conn.execute_batch("ROLLBACK");
+        error.to_string()
+    });
+    for settle in settles {
+        settle(&committed);
+    }
+    after
+}
+
+/// Runs `work` in a savepoint of the open transaction: kept if it succeeds, undone if not.
+fn in_savepoint<T>(conn: &Connection, work: impl FnOnce(&Connection) -> PortResult<T>) -> PortResult<T> {
+    exec(conn, "SAVEPOINT write", [])?;
+    let outcome = work(conn);
+    let end = if outcome.is_ok() { "RELEASE write" } else { "ROLLBACK TO write" };
+    exec(conn, end, [])?;
+    if outcome.is_err() {
+        exec(conn, "RELEASE write", [])?;
+    }
+    outcome
+}
+
+/// Runs a statement through the connection's statement cache: parsed once, then reused.
+pub(super) fn exec(conn: &Connection, sql: &str, params: impl Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
 fn to_json(value: &impl Serialize) -> PortResult<String> {
     Ok(serde_json::to_string(value)?)
 }
 
 fn load<T: DeserializeOwned>(tx: &Connection, sql: &str, key: &str) -> PortResult<Option<T>> {
-    let item: Option<String> = tx.query_row(sql, [key], |row| row.get(0)).optional()?;
+    let item: Option<String> = tx.prepare_cached(sql)?.query_row([key], |row| row.get(0)).optional()?;
     item.map(|item| serde_json::from_str(&item)).transpose().map_err(PortError::from)
 }
 
@@ -201,7 +310,8 @@ fn load_rental(tx: &Connection, rental_id: &RentalId) -> PortResult<Option<Renta
 }
 
 fn save_pass(tx: &Connection, pass: &Pass) -> PortResult<()> {
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO passes (pass_id, customer_id, item) VALUES (?1, ?2, ?3)
          ON CONFLICT (pass_id) DO UPDATE SET item = excluded.item",
         params![pass.pass_id.as_str(), pass.customer_id.as_str(), to_json(pass)?],
@@ -210,7 +320,8 @@ fn save_pass(tx: &Connection, pass: &Pass) -> PortResult<()> {
 }
 
 fn save_board(tx: &Connection, board: &Kickboard) -> PortResult<()> {
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO kickboards (kickboard_id, status, lat, lon, cell, item) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (kickboard_id) DO UPDATE SET
            status = excluded.status, lat = excluded.lat, lon = excluded.lon, cell = excluded.cell,
@@ -228,7 +339,8 @@ fn save_board(tx: &Connection, board: &Kickboard) -> PortResult<()> {
 }
 
 fn save_rental(tx: &Connection, rental: &Rental) -> PortResult<()> {
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO rentals (rental_id, item) VALUES (?1, ?2)
          ON CONFLICT (rental_id) DO UPDATE SET item = excluded.item",
         params![rental.rental_id.as_str(), to_json(rental)?],
@@ -237,7 +349,8 @@ fn save_rental(tx: &Connection, rental: &Rental) -> PortResult<()> {
 }
 
 fn append_event(tx: &Connection, event: &EventEnvelope) -> PortResult<()> {
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO outbox (event_id, detail_type, item) VALUES (?1, ?2, ?3)",
         params![event.event_id.as_str(), event.detail_type(), to_json(event)?],
     )?;
@@ -247,7 +360,8 @@ fn append_event(tx: &Connection, event: &EventEnvelope) -> PortResult<()> {
 /// Stores the answer of an idempotent request; refuses a scope already answered.
 fn claim_answer(tx: &Connection, answer: Option<&IdempotentAnswer>) -> PortResult<()> {
     let Some(answer) = answer else { return Ok(()) };
-    let inserted = tx.execute(
+    let inserted = exec(
+        tx,
         "INSERT INTO idempotency (scope, item) VALUES (?1, ?2) ON CONFLICT (scope) DO NOTHING",
         params![answer.scope, to_json(answer)?],
     )?;
@@ -417,7 +531,8 @@ impl ContactStore for SqliteStore {
     async fn save_contact(&self, customer: &CustomerId, contact: &Contact) -> PortResult<()> {
         let (customer, item) = (customer.to_string(), to_json(contact)?);
         self.write(move |tx| {
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO contacts (customer_id, item) VALUES (?1, ?2)
                  ON CONFLICT (customer_id) DO UPDATE SET item = excluded.item",
                 params![customer, item],
@@ -446,7 +561,8 @@ impl BalanceView for SqliteStore {
     async fn apply_balance(&self, record: &BalanceRecord) -> PortResult<bool> {
         let record = record.clone();
         self.write(move |tx| {
-            let changed = tx.execute(
+            let changed = exec(
+                tx,
                 "INSERT INTO balance_view (pass_id, customer_id, version, updated_at, item)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (pass_id) DO UPDATE SET
@@ -468,14 +584,11 @@ impl BalanceView for SqliteStore {
     async fn find_balance(&self, pass_id: &PassId) -> PortResult<Option<BalanceRecord>> {
         let pass_id = pass_id.to_string();
         self.run(move |conn| {
-            conn.query_row(
-                "SELECT customer_id, updated_at, item FROM balance_view WHERE pass_id = ?1",
-                [pass_id],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-            )
-            .optional()?
-            .map(|(customer, updated_at, item)| balance_record(customer, updated_at, item))
-            .transpose()
+            conn.prepare_cached("SELECT customer_id, updated_at, item FROM balance_view WHERE pass_id = ?1")?
+                .query_row([pass_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                .optional()?
+                .map(|(customer, updated_at, item)| balance_record(customer, updated_at, item))
+                .transpose()
         })
         .await
     }
@@ -500,7 +613,8 @@ impl NotificationLedger for SqliteStore {
     async fn claim(&self, event_id: &EventId, customer: &CustomerId, now: DateTime<Utc>) -> PortResult<bool> {
         let (event_id, customer) = (event_id.to_string(), customer.to_string());
         self.write(move |tx| {
-            let inserted = tx.execute(
+            let inserted = exec(
+                tx,
                 "INSERT INTO notifications (event_id, customer_id, claimed_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (event_id) DO NOTHING",
                 params![event_id, customer, now.to_rfc3339()],
@@ -513,7 +627,7 @@ impl NotificationLedger for SqliteStore {
     async fn release(&self, event_id: &EventId) -> PortResult<()> {
         let event_id = event_id.to_string();
         self.write(move |tx| {
-            tx.execute("DELETE FROM notifications WHERE event_id = ?1", [event_id])?;
+            exec(tx, "DELETE FROM notifications WHERE event_id = ?1", [event_id])?;
             Ok(())
         })
         .await
@@ -526,7 +640,8 @@ impl NotificationLedger for SqliteStore {
             NotificationOutcome::NotSent { reason } => ("not_sent", Some(reason.clone())),
         };
         self.write(move |tx| {
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE notifications SET outcome = ?2, reason = ?3 WHERE event_id = ?1",
                 params![event_id, outcome, reason],
             )?;
@@ -562,7 +677,8 @@ impl Outbox for SqliteStore {
         let subscriber = subscriber.to_owned();
         self.run(move |conn| {
             let position: Option<i64> = conn
-                .query_row("SELECT position FROM relay_cursors WHERE subscriber = ?1", [subscriber], |row| row.get(0))
+                .prepare_cached("SELECT position FROM relay_cursors WHERE subscriber = ?1")?
+                .query_row([subscriber], |row| row.get(0))
                 .optional()?;
             u64::try_from(position.unwrap_or(0)).map_err(unavailable)
         })
@@ -572,7 +688,8 @@ impl Outbox for SqliteStore {
     async fn advance_cursor(&self, subscriber: &str, position: u64) -> PortResult<()> {
         let subscriber = subscriber.to_owned();
         self.write(move |tx| {
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO relay_cursors (subscriber, position) VALUES (?1, ?2)
                  ON CONFLICT (subscriber) DO UPDATE SET position = MAX(position, excluded.position)",
                 params![subscriber, i64::try_from(position).map_err(unavailable)?],
@@ -589,9 +706,8 @@ impl BreakerStore for SqliteStore {
         let name = name.to_owned();
         self.run(move |conn| {
             let row: Option<(i64, String)> = conn
-                .query_row("SELECT version, item FROM breakers WHERE name = ?1", [name], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
+                .prepare_cached("SELECT version, item FROM breakers WHERE name = ?1")?
+                .query_row([name], |row| Ok((row.get(0)?, row.get(1)?)))
                 .optional()?;
             match row {
                 None => Ok(Versioned { value: BreakerState::default(), version: 0 }),
@@ -609,12 +725,14 @@ impl BreakerStore for SqliteStore {
         let expected = i64::try_from(expected).map_err(unavailable)?;
         self.write(move |tx| {
             let changed = if expected == 0 {
-                tx.execute(
+                exec(
+                    tx,
                     "INSERT INTO breakers (name, version, item) VALUES (?1, 1, ?2) ON CONFLICT (name) DO NOTHING",
                     params![name, item],
                 )?
             } else {
-                tx.execute(
+                exec(
+                    tx,
                     "UPDATE breakers SET version = version + 1, item = ?2 WHERE name = ?1 AND version = ?3",
                     params![name, item, expected],
                 )?
@@ -636,6 +754,43 @@ impl IdempotencyStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_committed_together_still_fail_alone() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let mut writes = tokio::task::JoinSet::new();
+        for i in 0..300 {
+            let store = store.clone();
+            writes.spawn(async move {
+                let outcome = store
+                    .write(move |conn| {
+                        exec(conn, "INSERT INTO contacts (customer_id, item) VALUES (?1, '{}')", [i.to_string()])?;
+                        match i % 3 {
+                            0 => Ok(i),
+                            1 => Err(RuleViolation::PassNotFound.into()),
+                            _ => panic!("a write that panics"),
+                        }
+                    })
+                    .await;
+                (i, outcome)
+            });
+        }
+        for (i, outcome) in writes.join_all().await {
+            match i % 3 {
+                0 => assert_eq!(outcome.unwrap(), i),
+                1 => assert!(matches!(outcome, Err(PortError::Rule(RuleViolation::PassNotFound)))),
+                _ => assert!(matches!(outcome, Err(PortError::Unavailable(_)))),
+            }
+        }
+        let kept: Vec<i64> = store
+            .run(|conn| {
+                let mut rows = conn.prepare("SELECT CAST(customer_id AS INTEGER) FROM contacts ORDER BY 1")?;
+                Ok(rows.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(kept, (0..300).filter(|i| i % 3 == 0).collect::<Vec<_>>(), "only the writes that succeeded");
+    }
 
     #[tokio::test]
     async fn a_database_from_before_board_cells_gets_them() {
