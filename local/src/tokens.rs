@@ -9,7 +9,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode, get_current_timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 
 pub const ISSUER: &str = "kickboard-local";
 pub const AUDIENCE: &str = "kickboard";
@@ -17,6 +19,10 @@ pub const AUDIENCE: &str = "kickboard";
 const KEY_FILE: &str = "local-signing-key.p8";
 /// How long a minted token stays valid.
 pub const TOKEN_TTL_SECS: u64 = 12 * 60 * 60;
+/// Clock skew allowed on `exp`, in seconds.
+const LEEWAY_SECS: u64 = 5;
+/// Tokens remembered as verified; the memory starts over when it is full.
+const VERIFIED_CAPACITY: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -63,6 +69,9 @@ pub struct TokenAuthority {
     validation: Validation,
     key_id: String,
     jwks: Value,
+    /// Tokens whose signature and claims checked out, so a client sending the same token
+    /// again costs a lookup rather than an ECDSA verification; `exp` is checked every time.
+    verified: Mutex<HashMap<String, Claims>>,
 }
 
 impl TokenAuthority {
@@ -99,13 +108,14 @@ impl TokenAuthority {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECS;
         Ok(Self {
             encoding: EncodingKey::from_ec_der(pkcs8),
             decoding: DecodingKey::from_ec_components(&x, &y).map_err(|_| KeyError::Invalid)?,
             validation,
             jwks: json!({ "keys": [{ "kty": "EC", "crv": "P-256", "x": x, "y": y, "use": "sig", "alg": "ES256", "kid": key_id }] }),
             key_id,
+            verified: Mutex::new(HashMap::new()),
         })
     }
 
@@ -122,15 +132,31 @@ impl TokenAuthority {
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, InvalidToken> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
+        let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(claims) = verified.get(token).filter(|claims| unexpired(claims, get_current_timestamp())) {
+            return Ok(claims.clone());
+        }
+        drop(verified);
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
-            .map_err(|error| InvalidToken(error.to_string()))
+            .map_err(|error| InvalidToken(error.to_string()))?;
+        verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        if verified.len() >= VERIFIED_CAPACITY {
+            verified.clear();
+        }
+        verified.insert(token.to_owned(), claims.clone());
+        Ok(claims)
     }
 
     /// The public key as a JSON Web Key Set.
     pub fn jwks(&self) -> &Value {
         &self.jwks
     }
+}
+
+/// `exp` as the verification checks it, for a token remembered as verified.
+fn unexpired(claims: &Claims, now: u64) -> bool {
+    claims.exp.saturating_add(LEEWAY_SECS) >= now
 }
 
 fn generate() -> Result<Vec<u8>, KeyError> {
@@ -177,6 +203,20 @@ mod tests {
         let unsigned = format!("{}.{claims}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#));
         assert!(authority.verify(&unsigned).is_err(), "alg none");
         assert!(authority.verify("not.a.token").is_err());
+    }
+
+    #[test]
+    fn a_remembered_token_is_refused_once_it_expires() {
+        let authority = new_authority();
+        let claims = Claims { exp: get_current_timestamp() + 60, ..Claims::new("alice", &[]) };
+        let token = authority.sign(&claims);
+        assert_eq!(authority.verify(&token).unwrap(), claims);
+        assert_eq!(authority.verify(&token).unwrap(), claims, "answered from memory");
+        assert!(unexpired(&claims, claims.exp + LEEWAY_SECS));
+        assert!(!unexpired(&claims, claims.exp + LEEWAY_SECS + 1));
+        // Remembered claims past their `exp` are never served: the token is verified again.
+        authority.verified.lock().unwrap().get_mut(&token).unwrap().exp = get_current_timestamp() - 60;
+        assert_eq!(authority.verify(&token).unwrap(), claims, "the signed claims, not the remembered ones");
     }
 
     #[test]
