@@ -55,17 +55,30 @@ async fn relay_once(app: &App, subscriber: Subscriber) -> PortResult<usize> {
     };
     let cursor = store.cursor(subscriber.name()).await?;
     let entries = store.events_after(cursor, BATCH).await?;
+    // The cursor moves once per batch, past what was delivered: a crash in between means a
+    // redelivery, which the subscribers are built to absorb.
+    let mut delivered = cursor;
+    let mut outcome = Ok(entries.len());
     for entry in &entries {
         if subscriber.wants(&entry.event) {
-            deliver(app, subscriber, to_eventbridge(&entry.event)?).await?;
+            let delivery = match to_eventbridge(&entry.event) {
+                Ok(event) => deliver(app, subscriber, event).await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = delivery {
+                outcome = Err(error);
+                break;
+            }
         }
-        store.advance_cursor(subscriber.name(), entry.position).await?;
+        delivered = entry.position;
     }
-    let position = entries.last().map_or(cursor, |entry| entry.position);
+    if delivered > cursor {
+        store.advance_cursor(subscriber.name(), delivered).await?;
+    }
     if let Some(published) = app.relayed.get(&subscriber) {
-        published.send_replace(position);
+        published.send_replace(delivered);
     }
-    Ok(entries.len())
+    outcome
 }
 
 /// Runs one subscriber's relay until `shutdown` turns true.
