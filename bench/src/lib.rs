@@ -123,9 +123,13 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_throughput_bench_runs_on_a_tiny_input() {
-        let report = throughput(4, std::time::Duration::from_millis(300)).await;
-        assert!(report.pairs > 0);
-        assert_eq!(report.double_rentals, 0);
+        let data_dir = std::env::temp_dir().join(format!("kickboard-bench-test-{}", std::process::id()));
+        for storage in [None, Some(data_dir.clone())] {
+            let report = throughput(4, std::time::Duration::from_millis(300), storage).await;
+            assert!(report.pairs > 0);
+            assert_eq!(report.double_rentals, 0);
+        }
+        std::fs::remove_dir_all(data_dir).unwrap();
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,8 +209,14 @@ pub struct ThroughputReport {
 
 /// Rent + return pairs on the local server: `clients` concurrent customers over loopback,
 /// each renting a random board of a shared fleet (one board per client) and returning it.
-pub async fn throughput(clients: usize, duration: std::time::Duration) -> ThroughputReport {
-    let kb = Arc::new(TestServer::start().await);
+/// `data_dir`: the database file's directory, as the server runs by default; `None`: in memory.
+pub async fn throughput(
+    clients: usize,
+    duration: std::time::Duration,
+    data_dir: Option<std::path::PathBuf>,
+) -> ThroughputReport {
+    let storage = data_dir.map_or(Storage::InMemory, Storage::DataDir);
+    let kb = Arc::new(TestServer::start_with(storage, true, ManualClock::new()).await);
     for board in 0..clients {
         kb.register_board(&format!("kb-{board}")).await;
     }

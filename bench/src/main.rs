@@ -3,7 +3,8 @@
 //!
 //! Figures:
 //!   fallback [--requests N] [--concurrency C]   payment answers while the breaker is open
-//!   throughput [--clients N] [--seconds S]      rent + return pairs per second, local server
+//!   throughput [--clients N] [--seconds S] [--in-memory]
+//!                                               rent + return pairs per second, local server
 //!   nearby [--queries Q]                        nearby search at 1k, 10k and 100k boards
 //!   cold-start [--runs N] [--dir D]             first answer under the Lambda RIE, vs hello-lambda
 //!   size [--dir D]                              each bootstrap, zipped as sam build packages it
@@ -62,9 +63,18 @@ async fn run_fallback(args: &[String]) -> Result<(), String> {
 async fn run_throughput(args: &[String]) -> Result<(), String> {
     let clients = option(args, "--clients", 64)?;
     let seconds = option(args, "--seconds", 10)?;
-    let report = throughput(clients, std::time::Duration::from_secs(seconds as u64)).await;
+    let in_memory = args.iter().any(|arg| arg == "--in-memory");
+    // A database file, as the server keeps by default, in a directory of its own.
+    let data_dir = std::env::temp_dir().join(format!("kickboard-bench-{}", std::process::id()));
+    let report =
+        throughput(clients, std::time::Duration::from_secs(seconds as u64), (!in_memory).then(|| data_dir.clone()))
+            .await;
+    if !in_memory {
+        std::fs::remove_dir_all(&data_dir).map_err(|error| format!("cannot remove {}: {error}", data_dir.display()))?;
+    }
     let latencies = &report.latencies;
-    println!("rent + return on the local server (SQLite in memory), {clients} clients on loopback, {seconds} s");
+    let store = if in_memory { "SQLite in memory" } else { "SQLite file, WAL" };
+    println!("rent + return on the local server ({store}), {clients} clients on loopback, {seconds} s");
     println!("| clients | pairs | pairs/s | ops/s | conflicts (409) | p50 ms | p99 ms | double rentals |");
     println!("|---|---|---|---|---|---|---|---|");
     let per_second = report.pairs as f64 / report.seconds;
