@@ -16,7 +16,6 @@ pub enum GeoError {
 /// Nearby means walking or a short ride; a bound keeps the geohash query fan-out small.
 pub const MAX_RADIUS_M: u32 = 5_000;
 const EARTH_RADIUS_M: f64 = 6_371_000.0;
-const METRES_PER_DEGREE_LAT: f64 = 111_320.0;
 
 /// A valid WGS 84 position.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -96,12 +95,15 @@ impl Area {
         self.centre.distance_m(point) <= f64::from(self.radius_m)
     }
 
+    /// The smallest box holding every point of the circle on the sphere `distance_m` measures
+    /// on (so nothing the circle contains falls outside it).
     pub fn bounding_box(&self) -> BoundingBox {
-        let radius = f64::from(self.radius_m);
-        let dlat = radius / METRES_PER_DEGREE_LAT;
-        // Longitude degrees shrink towards the poles; near them the box spans every longitude.
-        let cos_lat = self.centre.lat.to_radians().cos();
-        let dlon = if cos_lat < 1e-6 { 180.0 } else { (radius / (METRES_PER_DEGREE_LAT * cos_lat)).min(180.0) };
+        let angle = f64::from(self.radius_m) / EARTH_RADIUS_M;
+        let dlat = angle.to_degrees();
+        // The circle's widest longitude span, reached north of the centre's latitude in the
+        // north (south in the south). Near a pole the box spans every longitude.
+        let ratio = angle.sin() / self.centre.lat.to_radians().cos();
+        let dlon = if ratio >= 1.0 { 180.0 } else { ratio.asin().to_degrees() };
         BoundingBox {
             min_lat: (self.centre.lat - dlat).max(-90.0),
             max_lat: (self.centre.lat + dlat).min(90.0),
@@ -199,6 +201,34 @@ mod tests {
             let point = Coordinates::new(centre.lat() + dlat, centre.lon() + dlon).unwrap();
             if area.contains(&point) {
                 assert!(cells.contains(&geohash(&point, 5)), "{point:?} not covered");
+            }
+        }
+    }
+
+    /// The point `distance_m` from `from` going `bearing` degrees from north, on the sphere.
+    fn destination(from: &Coordinates, bearing: f64, distance_m: f64) -> Coordinates {
+        let (lat1, lon1, bearing, angle) =
+            (from.lat.to_radians(), from.lon.to_radians(), bearing.to_radians(), distance_m / EARTH_RADIUS_M);
+        let lat2 = (lat1.sin() * angle.cos() + lat1.cos() * angle.sin() * bearing.cos()).asin();
+        let lon2 = lon1 + (bearing.sin() * angle.sin() * lat1.cos()).atan2(angle.cos() - lat1.sin() * lat2.sin());
+        Coordinates { lat: lat2.to_degrees(), lon: lon2.to_degrees() }
+    }
+
+    #[test]
+    fn the_bounding_box_holds_the_whole_circle() {
+        for (lat, lon, radius_m) in
+            [(37.5665, 126.978, 5_000), (0.0, 0.0, 500), (-33.9, 18.4, 3_000), (69.6, 18.9, 5_000)]
+        {
+            let area = Area::new(Coordinates::new(lat, lon).unwrap(), radius_m).unwrap();
+            let bbox = area.bounding_box();
+            for bearing in 0..3600 {
+                let edge = destination(&area.centre, f64::from(bearing) / 10.0, f64::from(radius_m) - 0.01);
+                assert!(area.contains(&edge), "{edge:?} is on the circle");
+                assert!(
+                    (bbox.min_lat..=bbox.max_lat).contains(&edge.lat)
+                        && (bbox.min_lon..=bbox.max_lon).contains(&edge.lon),
+                    "{edge:?} at bearing {bearing} outside {bbox:?}"
+                );
             }
         }
     }

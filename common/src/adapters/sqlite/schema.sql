@@ -10,7 +10,8 @@ CREATE TABLE IF NOT EXISTS passes (
 ) STRICT;
 
 -- `cell` is the board's geohash cell (6 characters, about 1.2 km × 0.6 km): a nearby search
--- reads only the cells around its centre, whatever the size of the fleet.
+-- reads only the cells around its centre, whatever the size of the fleet, and only the rows
+-- the index shows inside the search's box.
 CREATE TABLE IF NOT EXISTS kickboards (
     kickboard_id TEXT PRIMARY KEY,
     status       TEXT NOT NULL,
@@ -20,7 +21,8 @@ CREATE TABLE IF NOT EXISTS kickboards (
     item         TEXT NOT NULL
 ) STRICT;
 DROP INDEX IF EXISTS kickboards_by_status_lat;
-CREATE INDEX IF NOT EXISTS kickboards_by_status_cell ON kickboards (status, cell);
+DROP INDEX IF EXISTS kickboards_by_status_cell;
+CREATE INDEX IF NOT EXISTS kickboards_by_status_cell_position ON kickboards (status, cell, lat, lon);
 
 CREATE TABLE IF NOT EXISTS rentals (
     rental_id TEXT PRIMARY KEY,

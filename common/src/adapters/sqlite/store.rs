@@ -502,11 +502,20 @@ impl FleetStore for SqliteStore {
                     .collect::<Result<_, _>>()?,
                 Some(area) => {
                     let cells = serde_json::to_string(&area.covering_cells(BOARD_CELL_PRECISION))?;
+                    let bbox = area.bounding_box();
+                    // A box across the antimeridian filters on latitude only.
+                    let (min_lon, max_lon) = match (bbox.min_lon, bbox.max_lon) {
+                        (min, max) if min < -180.0 || max > 180.0 => (-180.0, 180.0),
+                        bounds => bounds,
+                    };
+                    // The index holds the position too, so boards of the cells that lie outside
+                    // the search's box are passed over without reading their rows.
                     conn.prepare_cached(
-                        "SELECT item FROM kickboards INDEXED BY kickboards_by_status_cell
-                         WHERE status = 'AVAILABLE' AND cell IN (SELECT value FROM json_each(?1))",
+                        "SELECT item FROM kickboards INDEXED BY kickboards_by_status_cell_position
+                         WHERE status = 'AVAILABLE' AND cell IN (SELECT value FROM json_each(?1))
+                           AND lat BETWEEN ?2 AND ?3 AND lon BETWEEN ?4 AND ?5",
                     )?
-                    .query_map([cells], |row| row.get(0))?
+                    .query_map(params![cells, bbox.min_lat, bbox.max_lat, min_lon, max_lon], |row| row.get(0))?
                     .collect::<Result<_, _>>()?
                 }
             };
