@@ -61,11 +61,8 @@ async fn relay_once(app: &App, subscriber: Subscriber) -> PortResult<usize> {
     let mut outcome = Ok(entries.len());
     for entry in &entries {
         if subscriber.wants(&entry.event) {
-            let delivery = match to_eventbridge(&entry.event) {
-                Ok(event) => deliver(app, subscriber, event).await,
-                Err(error) => Err(error),
-            };
-            if let Err(error) = delivery {
+            let delivery = async { deliver(app, subscriber, to_eventbridge(&entry.event)?).await };
+            if let Err(error) = delivery.await {
                 outcome = Err(error);
                 break;
             }

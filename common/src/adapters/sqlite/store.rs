@@ -250,7 +250,7 @@ fn write_batch(
             Ok(settle) => settles.push(settle),
             // The panicking write fails alone: what it wrote is undone.
             Err(_) => {
-                let _ = conn.execute_batch("ROLLBACK TO write; RELEASE write");
+                let _ = undo_savepoint(conn);
             }
         }
         if settles.len() < MAX_BATCH {
@@ -275,12 +275,17 @@ fn write_batch(
 fn in_savepoint<T>(conn: &Connection, work: impl FnOnce(&Connection) -> PortResult<T>) -> PortResult<T> {
     exec(conn, "SAVEPOINT write", [])?;
     let outcome = work(conn);
-    let end = if outcome.is_ok() { "RELEASE write" } else { "ROLLBACK TO write" };
-    exec(conn, end, [])?;
-    if outcome.is_err() {
-        exec(conn, "RELEASE write", [])?;
+    match outcome {
+        Ok(_) => exec(conn, "RELEASE write", []).map(|_| ())?,
+        Err(_) => undo_savepoint(conn)?,
     }
     outcome
+}
+
+/// Undoes what the open `write` savepoint wrote and closes it.
+fn undo_savepoint(conn: &Connection) -> rusqlite::Result<()> {
+    exec(conn, "ROLLBACK TO write", [])?;
+    exec(conn, "RELEASE write", []).map(|_| ())
 }
 
 /// Runs a statement through the connection's statement cache: parsed once, then reused.
