@@ -3,7 +3,7 @@
 
 use crate::domain::alerts::Alert;
 use crate::domain::breaker::BreakerState;
-use crate::domain::contact::Contact;
+use crate::domain::contact::{Channel, Contact};
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::geo::{Area, Coordinates};
@@ -20,7 +20,13 @@ use chrono::{DateTime, Utc};
 pub enum PortError {
     #[error(transparent)]
     Rule(#[from] RuleViolation),
-    /// The backing service failed; the detail is for logs only, never for a response.
+    /// The backing service could not answer now (throttled, timed out, a 5xx, a transaction
+    /// in conflict) and nothing was written: trying again later can succeed. The detail is
+    /// for logs only.
+    #[error("backend busy: {0}")]
+    Transient(String),
+    /// The backing service failed in a way a retry will not mend; the detail is for logs
+    /// only, never for a response.
     #[error("backend unavailable: {0}")]
     Unavailable(String),
 }
@@ -151,21 +157,71 @@ pub trait BalanceView: Send + Sync {
     async fn balances_of(&self, customer: &CustomerId) -> PortResult<Vec<BalanceRecord>>;
 }
 
-/// How the notifier handled an event, kept per event id.
+/// One alert's claim in the notifier's ledger: an event on one channel, held by one
+/// delivery (its `token`) until `lease_until`, the longest a delivery can take.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NotificationOutcome {
-    Sent,
-    NotSent { reason: String },
+pub struct AlertClaim {
+    pub event_id: EventId,
+    pub channel: Channel,
+    pub customer: CustomerId,
+    /// Unique per delivery: the same delivery claiming again (a retried request whose
+    /// answer was lost) gets its own claim back.
+    pub token: String,
+    pub now: DateTime<Utc>,
+    pub lease_until: DateTime<Utc>,
 }
 
-/// The notifier's memory: which events were already alerted about.
+/// What the ledger says about a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// This delivery holds the claim: send, then mark it sent (or release it on failure).
+    Claimed,
+    /// Sent by an earlier delivery: nothing to do.
+    AlreadySent,
+    /// Another delivery holds an unexpired claim; this one should fail and come back later.
+    InProgress,
+}
+
+/// Where an alert stands in the ledger, as both stores spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertState {
+    Claimed,
+    Sent,
+    /// The event alerted no one; kept under [`AlertState::NO_CHANNEL`] with the reason.
+    NotSent,
+}
+
+impl AlertState {
+    /// The channel slot of an event that alerted no one.
+    pub const NO_CHANNEL: &'static str = "none";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Claimed => "claimed",
+            AlertState::Sent => "sent",
+            AlertState::NotSent => "not_sent",
+        }
+    }
+}
+
+/// The notifier's memory, per (event, channel), so a redelivery sends only what did not go
+/// out: SMS costs money per message and a customer notices every duplicate.
 #[async_trait]
 pub trait NotificationLedger: Send + Sync {
-    /// Claims the event for sending; `false` if it was claimed before (a duplicate delivery).
-    async fn claim(&self, event_id: &EventId, customer: &CustomerId, now: DateTime<Utc>) -> PortResult<bool>;
-    /// Gives a claim back after a failed send, so a redelivery can try again.
-    async fn release(&self, event_id: &EventId) -> PortResult<()>;
-    async fn record_outcome(&self, event_id: &EventId, outcome: &NotificationOutcome) -> PortResult<()>;
+    /// Claims one alert for sending: free, expired, or already this delivery's.
+    async fn claim(&self, claim: &AlertClaim) -> PortResult<ClaimOutcome>;
+    /// Records the claimed alert as sent.
+    async fn mark_sent(&self, claim: &AlertClaim) -> PortResult<()>;
+    /// Gives a claim back after a failed send, so a redelivery can try again at once.
+    async fn release(&self, claim: &AlertClaim) -> PortResult<()>;
+    /// Records that an event alerted no one, and why (e.g. no contact on file).
+    async fn record_not_sent(
+        &self,
+        event_id: &EventId,
+        customer: &CustomerId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<()>;
 }
 
 /// Sends SMS and push messages (SNS on AWS).

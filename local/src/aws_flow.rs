@@ -8,21 +8,26 @@ use crate::App;
 use crate::relay::deliver;
 use aws_config::SdkConfig;
 use aws_lambda_events::event::dynamodb::{Event as StreamBatch, EventRecord};
+use aws_sdk_dynamodbstreams::error::SdkError;
+use aws_sdk_dynamodbstreams::operation::get_shard_iterator::{GetShardIteratorError, GetShardIteratorOutput};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
-use kickboard_common::adapters::aws::{EventBridgePublisher, sdk_error};
+use aws_sdk_sqs::types::QueueAttributeName;
+use kickboard_common::adapters::aws::items::{StreamCheckpointItem, checkpoint_key};
+use kickboard_common::adapters::aws::{EventBridgePublisher, Tables, sdk_error};
 use kickboard_common::domain::events::Subscriber;
 use kickboard_common::handlers::events::KickboardEvent;
 use kickboard_common::handlers::relay::relay_stream;
 use kickboard_common::ports::{PortError, PortResult};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Mutex, watch};
+use tokio::sync::watch;
 
 /// How often an idle pump looks again.
 const IDLE_POLL: Duration = Duration::from_millis(100);
 /// The pause after a pass that failed (the emulator may be down).
 const RETRY_AFTER: Duration = Duration::from_millis(500);
+/// When a message whose delivery failed is handed out again.
+const REDELIVERY_DELAY: Duration = Duration::from_secs(1);
 
 /// The SQS queues the bus rules deliver to, one per subscriber.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,60 +55,53 @@ pub struct ShardBatch {
     pub batch: StreamBatch,
 }
 
+/// The name the pump's checkpoints are kept under: the function it feeds.
+const CONSUMER: &str = "event-relay";
+
 pub struct AwsEventPump {
     dynamo: aws_sdk_dynamodb::Client,
-    state_table: String,
+    /// Where the checkpoints are kept.
+    view_table: String,
     streams: aws_sdk_dynamodbstreams::Client,
     sqs: aws_sdk_sqs::Client,
     stream_arn: String,
     queues: EventQueues,
     pub publisher: EventBridgePublisher,
-    /// Where reading continues in each shard.
-    iterators: Mutex<HashMap<String, String>>,
 }
 
 impl AwsEventPump {
-    /// Finds the state table's stream; reading starts at its oldest record.
-    pub async fn connect(config: &SdkConfig, state_table: &str, bus: &str, queues: EventQueues) -> PortResult<Self> {
+    /// Finds the state table's stream. Reading continues after each shard's checkpoint, or
+    /// from the shard's oldest record when it has none.
+    pub async fn connect(config: &SdkConfig, tables: &Tables, bus: &str, queues: EventQueues) -> PortResult<Self> {
         let dynamo = aws_sdk_dynamodb::Client::new(config);
-        let table = dynamo.describe_table().table_name(state_table).send().await.map_err(sdk_error)?;
+        let table = dynamo.describe_table().table_name(&tables.state).send().await.map_err(sdk_error)?;
         let stream_arn = table
             .table
             .and_then(|table| table.latest_stream_arn)
-            .ok_or_else(|| unavailable(format!("{state_table} has no stream")))?;
+            .ok_or_else(|| unavailable(format!("{} has no stream", tables.state)))?;
         Ok(Self {
             dynamo,
-            state_table: state_table.to_owned(),
+            view_table: tables.views.clone(),
             streams: aws_sdk_dynamodbstreams::Client::new(config),
             sqs: aws_sdk_sqs::Client::new(config),
             stream_arn,
             queues,
             publisher: EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(config), bus.to_owned()),
-            iterators: Mutex::new(HashMap::new()),
         })
     }
 
-    /// The records written since the last read, one Lambda-shaped batch per shard that has any.
+    /// The records after each shard's checkpoint, one Lambda-shaped batch per shard that has
+    /// any. As an event source mapping does, every read starts from the checkpoint with a
+    /// fresh shard iterator: an iterator held across reads can be stranded (it expires after
+    /// 15 minutes on AWS; moto orphans it when it rolls back a cancelled transaction).
     pub async fn read_stream(&self) -> PortResult<Vec<ShardBatch>> {
         let stream = self.streams.describe_stream().stream_arn(&self.stream_arn).send().await.map_err(sdk_error)?;
         let shards = stream.stream_description.and_then(|description| description.shards).unwrap_or_default();
-        let mut iterators = self.iterators.lock().await;
         let mut batches = Vec::new();
         for shard_id in shards.into_iter().filter_map(|shard| shard.shard_id) {
-            let iterator = match iterators.get(&shard_id) {
-                Some(iterator) => iterator.clone(),
-                None => self.shard_iterator(&shard_id, ShardIteratorType::TrimHorizon, None).await?,
-            };
+            let iterator = self.iterator_after_checkpoint(&shard_id).await?;
             let output = self.streams.get_records().shard_iterator(iterator).send().await.map_err(sdk_error)?;
-            if let Some(next) = output.next_shard_iterator {
-                iterators.insert(shard_id.clone(), next);
-            }
-            let mut records = Vec::new();
-            for record in output.records.unwrap_or_default() {
-                if self.still_stored(&record).await? {
-                    records.push(lambda_record(record));
-                }
-            }
+            let records: Vec<EventRecord> = output.records.unwrap_or_default().into_iter().map(lambda_record).collect();
             if !records.is_empty() {
                 let mut batch = StreamBatch::default();
                 batch.records = records;
@@ -113,26 +111,45 @@ impl AwsEventPump {
         Ok(batches)
     }
 
-    /// moto differs from AWS here: a cancelled transaction still streams the inserts of its
-    /// other items, then rolls the table back. AWS streams nothing for it, so an insert whose
-    /// item is not in the table is dropped. (moto answers one request at a time in the tests,
-    /// so the rollback is complete before this read.)
-    async fn still_stored(&self, record: &aws_sdk_dynamodbstreams::types::Record) -> PortResult<bool> {
-        let is_insert = record.event_name.as_ref().is_some_and(|name| name.as_str() == "INSERT");
-        let Some(keys) = record.dynamodb.as_ref().and_then(|change| change.keys.clone()).filter(|_| is_insert) else {
-            return Ok(true);
+    async fn iterator_after_checkpoint(&self, shard_id: &str) -> PortResult<String> {
+        let iterator = match self.checkpoint(shard_id).await? {
+            None => self.shard_iterator(shard_id, ShardIteratorType::TrimHorizon, None).await,
+            Some(sequence_number) => {
+                let after =
+                    self.shard_iterator(shard_id, ShardIteratorType::AfterSequenceNumber, Some(sequence_number));
+                match after.await {
+                    Err(error) if error.as_service_error().is_some_and(|e| e.is_trimmed_data_access_exception()) => {
+                        // The stream keeps 24 hours: what the checkpoint pointed past is gone.
+                        tracing::error!(shard_id, "checkpoint older than the stream; reading from its oldest record");
+                        self.shard_iterator(shard_id, ShardIteratorType::TrimHorizon, None).await
+                    }
+                    other => other,
+                }
+            }
         };
-        let key: serde_dynamo::Item = keys.into();
+        iterator.map_err(sdk_error)?.shard_iterator.ok_or_else(|| unavailable("no shard iterator"))
+    }
+
+    async fn checkpoint(&self, shard_id: &str) -> PortResult<Option<String>> {
         let output = self
             .dynamo
             .get_item()
-            .table_name(&self.state_table)
-            .set_key(Some(key.into()))
+            .table_name(&self.view_table)
+            .set_key(Some(checkpoint_key(CONSUMER, shard_id)))
             .consistent_read(true)
             .send()
             .await
             .map_err(sdk_error)?;
-        Ok(output.item.is_some())
+        let item =
+            output.item.map(serde_dynamo::from_item::<_, StreamCheckpointItem>).transpose().map_err(unavailable)?;
+        Ok(item.map(|item| item.sequence_number))
+    }
+
+    async fn save_checkpoint(&self, shard_id: &str, sequence_number: &str) -> PortResult<()> {
+        let item = serde_dynamo::to_item(StreamCheckpointItem::new(CONSUMER, shard_id, sequence_number))
+            .map_err(unavailable)?;
+        self.dynamo.put_item().table_name(&self.view_table).set_item(Some(item)).send().await.map_err(sdk_error)?;
+        Ok(())
     }
 
     async fn shard_iterator(
@@ -140,9 +157,8 @@ impl AwsEventPump {
         shard_id: &str,
         kind: ShardIteratorType,
         sequence_number: Option<String>,
-    ) -> PortResult<String> {
-        let output = self
-            .streams
+    ) -> Result<GetShardIteratorOutput, SdkError<GetShardIteratorError>> {
+        self.streams
             .get_shard_iterator()
             .stream_arn(&self.stream_arn)
             .shard_id(shard_id)
@@ -150,26 +166,27 @@ impl AwsEventPump {
             .set_sequence_number(sequence_number)
             .send()
             .await
-            .map_err(sdk_error)?;
-        output.shard_iterator.ok_or_else(|| unavailable("no shard iterator"))
     }
 
-    /// Runs `event-relay` on a batch. As Lambda does with reported failures, the shard is read
-    /// again from the first record that failed.
+    /// Runs `event-relay` on a batch and moves the shard's checkpoint past what was handed
+    /// on: up to the record before the first reported failure, as Lambda does, so the next
+    /// read starts there. Returns how many records failed.
     pub async fn relay(&self, shard: ShardBatch) -> PortResult<usize> {
-        let response = relay_stream(&self.publisher, shard.batch).await;
-        let first_failed =
-            response.batch_item_failures.iter().filter_map(|failure| failure.item_identifier.clone()).min();
-        if let Some(sequence_number) = &first_failed {
-            let iterator = self.shard_iterator(
-                &shard.shard_id,
-                ShardIteratorType::AtSequenceNumber,
-                Some(sequence_number.clone()),
-            );
-            let iterator = iterator.await?;
-            self.iterators.lock().await.insert(shard.shard_id, iterator);
+        let response = relay_stream(&self.publisher, shard.batch.clone()).await;
+        let failed: Vec<&str> =
+            response.batch_item_failures.iter().filter_map(|failure| failure.item_identifier.as_deref()).collect();
+        let records = &shard.batch.records;
+        let handed_on = records
+            .iter()
+            .position(|record| {
+                record.change.sequence_number.as_deref().is_some_and(|sequence| failed.contains(&sequence))
+            })
+            .unwrap_or(records.len());
+        let checkpoint = handed_on.checked_sub(1).and_then(|last| records[last].change.sequence_number.as_deref());
+        if let Some(sequence_number) = checkpoint {
+            self.save_checkpoint(&shard.shard_id, sequence_number).await?;
         }
-        Ok(response.batch_item_failures.len())
+        Ok(failed.len())
     }
 
     /// Up to ten events from a subscriber's queue, each with the handle that acknowledges it.
@@ -207,26 +224,70 @@ impl AwsEventPump {
         Ok(())
     }
 
-    /// One pass: the stream through the relay, then each queue to its subscriber. Returns
-    /// whether there was anything to do.
-    async fn pass(&self, app: &App) -> PortResult<bool> {
-        let mut busy = false;
+    /// Makes a message whose delivery failed visible again after [`REDELIVERY_DELAY`], as a
+    /// Lambda target's retry would come back (after a minute there; sooner here).
+    async fn redeliver_later(&self, subscriber: Subscriber, receipt: String) -> PortResult<()> {
+        self.sqs
+            .change_message_visibility()
+            .queue_url(self.queues.url(subscriber))
+            .receipt_handle(receipt)
+            .visibility_timeout(REDELIVERY_DELAY.as_secs() as i32)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    /// Messages in a subscriber's queue, waiting or in flight.
+    async fn queued(&self, subscriber: Subscriber) -> PortResult<u64> {
+        let output = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(self.queues.url(subscriber))
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let attributes = output.attributes.unwrap_or_default();
+        Ok(attributes.values().filter_map(|count| count.parse::<u64>().ok()).sum())
+    }
+
+    /// One pass: the stream through the relay, then each queue to its subscriber.
+    async fn pass(&self, app: &App) -> PortResult<Activity> {
+        let mut activity = Activity::Idle;
         for shard in self.read_stream().await? {
-            busy = true;
+            activity = Activity::Worked;
             self.relay(shard).await?;
         }
         for subscriber in Subscriber::ALL {
             for (receipt, event) in self.receive(subscriber).await? {
-                busy = true;
+                activity = Activity::Worked;
                 // A failed delivery stays in the queue and comes back, as with a Lambda target.
                 match deliver(app, subscriber, event).await {
                     Ok(()) => self.acknowledge(subscriber, receipt).await?,
-                    Err(error) => tracing::warn!(subscriber = subscriber.name(), %error, "delivery failed"),
+                    Err(error) => {
+                        tracing::warn!(subscriber = subscriber.name(), %error, "delivery failed; will retry");
+                        self.redeliver_later(subscriber, receipt).await?;
+                    }
                 }
             }
+            if activity == Activity::Idle && self.queued(subscriber).await? > 0 {
+                activity = Activity::Waiting;
+            }
         }
-        Ok(busy)
+        Ok(activity)
     }
+}
+
+/// What a pass of the pump found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Activity {
+    /// It relayed or delivered something.
+    Worked,
+    /// Nothing to do now, but messages wait for a retry.
+    Waiting,
+    Idle,
 }
 
 /// A Streams API record in the shape Lambda hands to a stream-triggered function.
@@ -255,8 +316,9 @@ pub async fn run(
 ) {
     while !*shutdown.borrow() {
         let pause = match pump.pass(&app).await {
-            Ok(true) => continue,
-            Ok(false) => {
+            Ok(Activity::Worked) => continue,
+            Ok(Activity::Waiting) => IDLE_POLL,
+            Ok(Activity::Idle) => {
                 app.idle_passes.send_modify(|passes| *passes += 1);
                 IDLE_POLL
             }

@@ -8,9 +8,11 @@ pub mod config;
 mod gateway;
 pub mod local_routes;
 mod recording;
+pub mod redrive;
 pub mod relay;
 pub mod tokens;
 
+use aws_config::SdkConfig;
 use aws_flow::AwsEventPump;
 use config::{AwsStorage, LocalConfig, Storage};
 use kickboard_common::adapters::aws::{DynamoStore, SnsAlertSender, load_config};
@@ -153,7 +155,12 @@ impl RunningServer {
     }
 }
 
-async fn open_backend(storage: &Storage, relay: bool, clock: &Arc<dyn Clock>) -> Result<(Ports, Backend), StartError> {
+async fn open_backend(
+    storage: &Storage,
+    relay: bool,
+    clock: &Arc<dyn Clock>,
+    aws_config: Option<SdkConfig>,
+) -> Result<(Ports, Backend), StartError> {
     let store_error = |error: PortError| StartError::Store(error.to_string());
     match storage {
         Storage::DataDir(_) | Storage::InMemory => {
@@ -166,7 +173,10 @@ async fn open_backend(storage: &Storage, relay: bool, clock: &Arc<dyn Clock>) ->
             Ok((ports, Backend::Sqlite { store, alerts }))
         }
         Storage::Aws(AwsStorage { endpoint_url, tables, event_bus, queues, create_resources }) => {
-            let config = load_config(endpoint_url.as_deref()).await;
+            let config = match aws_config {
+                Some(config) => config,
+                None => load_config(endpoint_url.as_deref()).await,
+            };
             let created = match create_resources {
                 true => Some(aws_setup::create_resources(&config, tables, event_bus).await.map_err(StartError::Store)?),
                 false => None,
@@ -177,9 +187,7 @@ async fn open_backend(storage: &Storage, relay: bool, clock: &Arc<dyn Clock>) ->
             let alerts = Arc::new(RecordingSender::new(Arc::new(sender), Arc::clone(clock)));
             let pump = match queues {
                 Some(queues) if relay => Some(Arc::new(
-                    AwsEventPump::connect(&config, &tables.state, event_bus, queues.clone())
-                        .await
-                        .map_err(store_error)?,
+                    AwsEventPump::connect(&config, tables, event_bus, queues.clone()).await.map_err(store_error)?,
                 )),
                 _ => None,
             };
@@ -191,6 +199,16 @@ async fn open_backend(storage: &Storage, relay: bool, clock: &Arc<dyn Clock>) ->
 
 /// Opens the store, binds `config.addr`, and starts serving and relaying.
 pub async fn start(config: LocalConfig, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
+    start_with_aws_config(config, clock, None).await
+}
+
+/// [`start`], with the AWS adapters on `aws_config` (its HTTP client, retry settings and
+/// endpoint) instead of one loaded from the environment: how the tests inject faults.
+pub async fn start_with_aws_config(
+    config: LocalConfig,
+    clock: Arc<dyn Clock>,
+    aws_config: Option<SdkConfig>,
+) -> Result<RunningServer, StartError> {
     let tokens = match &config.storage {
         Storage::DataDir(dir) => {
             std::fs::create_dir_all(dir)?;
@@ -198,7 +216,7 @@ pub async fn start(config: LocalConfig, clock: Arc<dyn Clock>) -> Result<Running
         }
         Storage::InMemory | Storage::Aws(_) => TokenAuthority::ephemeral()?,
     };
-    let (ports, backend) = open_backend(&config.storage, config.relay, &clock).await?;
+    let (ports, backend) = open_backend(&config.storage, config.relay, &clock, aws_config).await?;
     let (provider, simulator): (Arc<dyn PaymentProvider>, _) = match &config.payment_url {
         Some(url) => (Arc::new(HttpPaymentProvider::new(url, config.payment_timeouts)?), None),
         None => {

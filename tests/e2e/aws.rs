@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 async fn pump_for(kb: &TestServer) -> AwsEventPump {
     let aws = kb.aws.as_ref().expect("a moto server");
     let deployment = &aws.deployment;
-    AwsEventPump::connect(&aws.config, &deployment.tables.state, &deployment.bus, deployment.queues.clone())
+    AwsEventPump::connect(&aws.config, &deployment.tables, &deployment.bus, deployment.queues.clone())
         .await
         .expect("the state table has a stream")
 }

@@ -42,7 +42,7 @@ pub async fn a_customer_buys_pays_rents_and_returns_with_alerts_and_balance(back
     kb.settle().await;
     let alerts = kb.alerts("alice").await;
     assert_eq!(alerts.len(), 2, "paid and rented alerts: {alerts:?}");
-    assert!(alerts[1]["message"].as_str().unwrap().contains("kb-seoul-1 rented"), "{alerts:?}");
+    assert!(alerts[1]["message"].as_str().unwrap().contains("[킥보드] kb-seoul-1 대여 시작"), "{alerts:?}");
     assert_eq!(alerts[1]["channel"], "sms");
 
     kb.clock.advance(Duration::seconds(7 * 60 + 30));
@@ -55,7 +55,7 @@ pub async fn a_customer_buys_pays_rents_and_returns_with_alerts_and_balance(back
     kb.settle().await;
     let alerts = kb.alerts("alice").await;
     assert_eq!(alerts.len(), 3, "{alerts:?}");
-    assert!(alerts[2]["message"].as_str().unwrap().contains("8 minutes billed, 52 minutes left"), "{alerts:?}");
+    assert!(alerts[2]["message"].as_str().unwrap().contains("kb-seoul-1 반납 완료: 8분 이용, 잔여 52분"), "{alerts:?}");
 
     let balance = kb.get(&format!("/passes/{pass_id}/balance"), &alice).await;
     assert_eq!(balance.status, StatusCode::OK, "{balance:?}");

@@ -129,6 +129,14 @@ pub async fn bad_requests_get_problems_and_write_nothing(backend: Backend) {
             .json(r#"{"phone":"+821012345678","pushEndpointArn":"https://push.example"}"#)
             .names("pushEndpointArn"),
         case(Method::PUT, "/me/contact", customer).json(r#"{"phone":"+821012345678","email":"a@b.c"}"#),
+        case(Method::PUT, "/me/contact", customer).json(r#"{"phone":"+821012345678","locale":"ja"}"#).names("locale"),
+        case(Method::PUT, "/me/contact", customer)
+            .json(r#"{"phone":"+821012345678","channels":["sms","fax"]}"#)
+            .names("channels[1]"),
+        case(Method::PUT, "/me/contact", customer).json(r#"{"phone":"+821012345678","channels":[]}"#).names("channels"),
+        case(Method::PUT, "/me/contact", customer)
+            .json(r#"{"phone":"+821012345678","channels":["push"]}"#)
+            .names("channels"),
         case(Method::GET, "/plans?x=1", None).answers(StatusCode::OK, ""),
     ];
     for case in cases {

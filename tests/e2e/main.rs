@@ -7,6 +7,8 @@ mod aws;
 mod concurrency;
 mod delivery;
 mod durability;
+mod events;
+mod faults;
 mod flow;
 mod fuzz;
 mod idempotency;
@@ -14,6 +16,7 @@ mod identity;
 mod input;
 mod openapi;
 mod payments;
+mod redrive;
 mod rules;
 mod sam;
 mod samples;
@@ -49,6 +52,7 @@ contract!(
     rules::payment_is_taken_once_and_refusals_leave_the_pass_payable,
     rules::the_payment_simulator_is_set_over_http,
     concurrency::a_hundred_customers_race_for_one_board_and_exactly_one_rents_it,
+    events::events_still_flow_after_a_race_a_refused_rent_and_a_restart,
     input::bad_requests_get_problems_and_write_nothing,
     idempotency::retries_with_a_key_get_the_first_answer_and_write_nothing,
 );

@@ -1,6 +1,7 @@
-//! The SAM side: template.yaml matches the code (every function, route, rule and index), and
-//! every file in `events/` gets the right answer from its function's Lambda build, run under
-//! the Lambda Runtime Interface Emulator by `scripts/invoke` against moto.
+//! The SAM side: template.yaml matches the code (every function, route, rule and index) and
+//! parks every failed event in an encrypted queue that pages the operators, and every file in
+//! `events/` gets the right answer from its function's Lambda build, run under the Lambda
+//! Runtime Interface Emulator by `scripts/invoke` against moto.
 
 use chrono::Utc;
 use kickboard_common::adapters::aws::DynamoStore;
@@ -144,6 +145,158 @@ fn rules_tables_and_policies_match_the_code() {
     assert_eq!(resources["StateTable"]["Properties"]["StreamSpecification"]["StreamViewType"], "NEW_IMAGE");
     for table in ["StateTable", "ViewTable"] {
         assert_eq!(resources[table]["Properties"]["TimeToLiveSpecification"]["AttributeName"], "ttl");
+    }
+}
+
+/// The logical id a `Ref` or `Fn::GetAtt` points at.
+fn target(value: &Value) -> Option<&str> {
+    value["Ref"].as_str().or_else(|| value["Fn::GetAtt"][0].as_str())
+}
+
+/// The template's resources of one type, by logical id.
+fn resources_of<'a>(template: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    let resources = template["Resources"].as_object().unwrap().iter();
+    resources.filter(|(_, resource)| resource["Type"] == kind).map(|(id, resource)| (id.as_str(), resource)).collect()
+}
+
+fn ensure(condition: bool, failure: impl FnOnce() -> String) -> Result<(), String> {
+    if condition { Ok(()) } else { Err(failure()) }
+}
+
+const OPERATORS_TOPIC: &str = "OperatorsTopic";
+
+/// Issue 11: an event a function fails on is parked in a queue of its own, every queue is
+/// encrypted and kept 14 days, and a message in any of them pages the operators with what to
+/// do. The queues, functions and alarms checked are the template's own, not a fixed list.
+fn failed_events_are_parked_and_page_the_operators(template: &Value) -> Result<(), String> {
+    let resources = &template["Resources"];
+    let functions = functions(template);
+    let mut failure_queues = BTreeSet::new();
+    for subscriber in Subscriber::ALL {
+        let name = subscriber.name();
+        let (_, function) = functions.iter().find(|(binary, _)| binary == name).ok_or(format!("no {name} function"))?;
+        let config = &function["Properties"]["EventInvokeConfig"];
+        let retries = config["MaximumRetryAttempts"].as_u64();
+        ensure(retries.is_some_and(|retries| retries <= 2), || format!("{name}: MaximumRetryAttempts {retries:?}"))?;
+        let age = config["MaximumEventAgeInSeconds"].as_u64();
+        ensure(age.is_some_and(|age| (60..=21600).contains(&age)), || {
+            format!("{name}: MaximumEventAgeInSeconds {age:?}")
+        })?;
+        let on_failure = &config["DestinationConfig"]["OnFailure"];
+        ensure(on_failure["Type"] == "SQS", || format!("{name}: no SQS OnFailure destination: {config}"))?;
+        let queue = target(&on_failure["Destination"]).unwrap_or_default();
+        ensure(resources[queue]["Type"] == "AWS::SQS::Queue", || {
+            format!("{name}: OnFailure is not a queue in the template: {on_failure}")
+        })?;
+        ensure(failure_queues.insert(queue), || format!("{name} shares its failure queue {queue}"))?;
+        // Failure records wrap the event (requestPayload); the rule's dead letters are bare events.
+        let rules = function["Properties"]["Events"].as_object().into_iter().flat_map(|events| events.values());
+        let dead_letters: Vec<Option<&str>> =
+            rules.map(|rule| target(&rule["Properties"]["DeadLetterConfig"]["Arn"])).collect();
+        ensure(!dead_letters.contains(&Some(queue)), || {
+            format!("{name}: {queue} is also its rule's dead-letter queue")
+        })?;
+    }
+
+    let topic = &resources[OPERATORS_TOPIC];
+    ensure(topic["Type"] == "AWS::SNS::Topic", || format!("no {OPERATORS_TOPIC}"))?;
+    // CloudWatch cannot use the AWS-managed aws/sns key: an alarm on such a topic notifies no one.
+    let key = &topic["Properties"]["KmsMasterKeyId"];
+    ensure(!key.is_null() && *key != "alias/aws/sns", || format!("{OPERATORS_TOPIC} key {key}"))?;
+    if let Some(key) = target(key) {
+        let statements = resources[key]["Properties"]["KeyPolicy"]["Statement"].as_array().cloned().unwrap_or_default();
+        let for_alarms = statements.iter().any(|statement| {
+            statement["Effect"] == "Allow"
+                && statement["Principal"]["Service"] == "cloudwatch.amazonaws.com"
+                && statement["Action"].as_array().is_some_and(|actions| {
+                    actions.contains(&Value::from("kms:Decrypt"))
+                        && actions.contains(&Value::from("kms:GenerateDataKey*"))
+                })
+        });
+        ensure(for_alarms, || format!("{key} does not let CloudWatch alarms publish to {OPERATORS_TOPIC}"))?;
+    }
+    for (id, subscription) in resources_of(template, "AWS::SNS::Subscription") {
+        let condition = subscription["Condition"].as_str().unwrap_or_default();
+        ensure(template["Conditions"][condition].is_object(), || format!("{id} is not conditional on an address"))?;
+    }
+
+    let outputs: Vec<&Value> =
+        template["Outputs"].as_object().into_iter().flat_map(|outputs| outputs.values()).collect();
+    let output_of =
+        |reference: &str| outputs.iter().any(|output| output["Value"] == serde_json::json!({ "Ref": reference }));
+    ensure(output_of(OPERATORS_TOPIC), || format!("no output with the {OPERATORS_TOPIC} ARN"))?;
+    let alarms = resources_of(template, "AWS::CloudWatch::Alarm");
+    let queues = resources_of(template, "AWS::SQS::Queue");
+    ensure(queues.len() > failure_queues.len(), || "the rules' and the relay's queues are missing".to_owned())?;
+    for (queue, resource) in queues {
+        let properties = &resource["Properties"];
+        let encrypted = properties["SqsManagedSseEnabled"] == true || !properties["KmsMasterKeyId"].is_null();
+        ensure(encrypted, || format!("{queue} is not encrypted at rest"))?;
+        ensure(properties["MessageRetentionPeriod"] == 1_209_600, || {
+            format!("{queue} does not keep messages 14 days")
+        })?;
+        let dimension = serde_json::json!({ "Name": "QueueName", "Value": { "Fn::GetAtt": [queue, "QueueName"] } });
+        let alarm = alarms
+            .iter()
+            .map(|(_, alarm)| &alarm["Properties"])
+            .find(|alarm| {
+                alarm["Namespace"] == "AWS/SQS"
+                    && alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+                    && alarm["Dimensions"].as_array().is_some_and(|dimensions| dimensions.contains(&dimension))
+            })
+            .ok_or(format!("no alarm on the depth of {queue}"))?;
+        let on_first_message = alarm["Statistic"] == "Maximum"
+            && alarm["Period"] == 60
+            && alarm["EvaluationPeriods"] == 1
+            && alarm["ComparisonOperator"] == "GreaterThanThreshold"
+            && alarm["Threshold"] == 0
+            && alarm["TreatMissingData"] == "notBreaching";
+        ensure(on_first_message, || format!("{queue}'s alarm does not fire on its first message: {alarm}"))?;
+        for actions in ["AlarmActions", "OKActions"] {
+            let notified = alarm[actions]
+                .as_array()
+                .is_some_and(|actions| actions.iter().any(|action| target(action) == Some(OPERATORS_TOPIC)));
+            ensure(notified, || format!("{queue}'s alarm {actions} do not notify {OPERATORS_TOPIC}"))?;
+        }
+        let description = alarm["AlarmDescription"]["Fn::Sub"].as_str().unwrap_or_default();
+        ensure(description.contains(&format!("scripts/redrive ${{{queue}}}")), || {
+            format!("{queue}'s alarm does not say how to redrive it")
+        })?;
+        ensure(output_of(queue), || format!("no output with the URL of {queue}"))?;
+    }
+    Ok(())
+}
+
+#[test]
+fn failed_events_are_parked_in_encrypted_queues_that_page_the_operators() {
+    let template = template();
+    failed_events_are_parked_and_page_the_operators(&template).unwrap();
+
+    // The check catches each weakening of the template.
+    let mut weakened: Vec<(String, Value)> = Vec::new();
+    for (queue, _) in resources_of(&template, "AWS::SQS::Queue") {
+        let mut plain = template.clone();
+        let properties = plain["Resources"][queue]["Properties"].as_object_mut().unwrap();
+        properties.remove("SqsManagedSseEnabled");
+        properties.remove("KmsMasterKeyId");
+        weakened.push((format!("{queue} unencrypted"), plain));
+        let mut unwatched = template.clone();
+        unwatched["Resources"].as_object_mut().unwrap().retain(|_, resource| {
+            let dimensions = resource["Properties"]["Dimensions"].as_array().cloned().unwrap_or_default();
+            !dimensions.iter().any(|dimension| dimension["Value"]["Fn::GetAtt"][0] == queue)
+        });
+        weakened.push((format!("{queue} without an alarm"), unwatched));
+    }
+    for subscriber in Subscriber::ALL {
+        let mut discarding = template.clone();
+        let mut resources = discarding["Resources"].as_object_mut().unwrap().values_mut();
+        let function =
+            resources.find(|resource| resource["Metadata"]["BuildProperties"]["Binary"] == subscriber.name()).unwrap();
+        function["Properties"].as_object_mut().unwrap().remove("EventInvokeConfig");
+        weakened.push((format!("{} without EventInvokeConfig", subscriber.name()), discarding));
+    }
+    for (weakening, template) in weakened {
+        assert!(failed_events_are_parked_and_page_the_operators(&template).is_err(), "not caught: {weakening}");
     }
 }
 

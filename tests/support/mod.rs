@@ -10,12 +10,13 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use kickboard_common::ports::Clock;
 use kickboard_local::config::{LocalConfig, Storage};
-use kickboard_local::{RunningServer, start};
+use kickboard_local::{RunningServer, start_with_aws_config};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+pub mod faults;
 pub mod moto;
 
 use kickboard_common::domain::events::EventEnvelope;
@@ -98,6 +99,12 @@ pub struct TestServer {
     pub server: RunningServer,
     pub clock: Arc<ManualClock>,
     pub aws: Option<AwsSide>,
+    /// How the server was started, to start it again on the same state.
+    config: LocalConfig,
+    /// The SDK configuration the AWS adapters use, when not the environment's.
+    aws_config: Option<aws_config::SdkConfig>,
+    /// The SQLite data dir of a durable server, removed when the test ends.
+    data_dir: Option<Arc<TempDir>>,
     base: String,
     client: Client<HttpConnector, Full<Bytes>>,
     /// The phone each customer set, to find their SMS in moto's record.
@@ -127,13 +134,38 @@ impl TestServer {
         }
     }
 
+    /// On `backend`, relaying events, on state that outlives the server: a SQLite data dir,
+    /// or moto. [`TestServer::restart`] starts it again on the same state.
+    pub async fn start_durable(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = Arc::new(TempDir::default());
+                let mut server = Self::start_with(Storage::DataDir(dir.0.clone()), true, ManualClock::new()).await;
+                server.data_dir = Some(dir);
+                server
+            }
+            Backend::Moto => Self::start_on_moto(true).await,
+        }
+    }
+
     /// On a fresh moto; with `pump`, the server plays the event wiring itself.
     pub async fn start_on_moto(pump: bool) -> Self {
+        Self::start_on_moto_with(pump, |config| config).await
+    }
+
+    /// On a fresh moto, the server's AWS clients built from the emulator's configuration as
+    /// `adjust` changes it (its HTTP client, its retries); the test's own clients are not.
+    pub async fn start_on_moto_with(
+        pump: bool,
+        adjust: impl FnOnce(aws_config::SdkConfig) -> aws_config::SdkConfig,
+    ) -> Self {
         let moto = Moto::start();
         let config = moto.sdk_config().await;
         let deployment = moto::deploy(&config).await;
         let storage = Storage::Aws(deployment.storage(&moto, true));
-        let mut server = Self::start_with(storage, pump, ManualClock::new()).await;
+        let local =
+            LocalConfig { addr: "127.0.0.1:0".parse().unwrap(), storage, relay: pump, ..LocalConfig::default() };
+        let mut server = Self::start_configured_on(local, ManualClock::new(), Some(adjust(config.clone()))).await;
         server.aws = Some(AwsSide { moto, deployment, config });
         server
     }
@@ -144,12 +176,44 @@ impl TestServer {
     }
 
     pub async fn start_configured(config: LocalConfig, clock: Arc<ManualClock>) -> Self {
+        Self::start_configured_on(config, clock, None).await
+    }
+
+    async fn start_configured_on(
+        config: LocalConfig,
+        clock: Arc<ManualClock>,
+        aws_config: Option<aws_config::SdkConfig>,
+    ) -> Self {
         static LOGS: std::sync::Once = std::sync::Once::new();
         LOGS.call_once(lambda_http::tracing::init_default_subscriber);
-        let server = start(config, clock.clone()).await.expect("server starts");
+        let server =
+            start_with_aws_config(config.clone(), clock.clone(), aws_config.clone()).await.expect("server starts");
         let base = format!("http://{}", server.addr);
         let client = Client::builder(TokioExecutor::new()).build_http();
-        Self { server, clock, aws: None, base, client, phones: Mutex::new(HashMap::new()) }
+        Self {
+            server,
+            clock,
+            aws: None,
+            config,
+            aws_config,
+            data_dir: None,
+            base,
+            client,
+            phones: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Stops the server and starts a new one on the same state (as after a crash or a
+    /// deploy), keeping the emulator, the clock and what the test knows of phones. Tokens
+    /// minted before are valid again only where the signing key is kept (a data dir).
+    pub async fn restart(self) -> Self {
+        let Self { server, clock, aws, config, aws_config, data_dir, phones, .. } = self;
+        server.shutdown().await;
+        let mut restarted = Self::start_configured_on(config, clock, aws_config).await;
+        restarted.aws = aws;
+        restarted.data_dir = data_dir;
+        restarted.phones = phones;
+        restarted
     }
 
     /// The in-process payment simulator.
@@ -359,13 +423,25 @@ fn json_body(body: Option<Value>) -> (Option<&'static str>, Vec<u8>) {
     }
 }
 
-/// Fisher–Yates with xorshift64: a fixed seed keeps a failure reproducible.
-pub fn shuffle<T>(items: &mut [T], mut seed: u64) {
+/// xorshift64 pseudo-random numbers: a fixed seed keeps a failure reproducible.
+pub struct Xorshift(pub u64);
+
+impl Xorshift {
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}
+
+/// Fisher–Yates, seeded.
+pub fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut random = Xorshift(seed);
     for i in (1..items.len()).rev() {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        items.swap(i, (seed % (i as u64 + 1)) as usize);
+        items.swap(i, (random.next_u64() % (i as u64 + 1)) as usize);
     }
 }
 

@@ -1,16 +1,9 @@
-//! What a customer is told about an event, and on which channels.
+//! What a customer is told about an event, in which language, and on which channels.
 
-use super::contact::Contact;
+use super::contact::{Channel, Contact, Locale};
 use super::events::{DomainEvent, EventEnvelope};
 use super::ids::{CustomerId, EventId};
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Sms,
-    Push,
-}
+use chrono::{DateTime, FixedOffset, Utc};
 
 /// One message to one destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,28 +16,57 @@ pub struct Alert {
     pub message: String,
 }
 
-fn minutes(count: u32) -> String {
-    if count == 1 { "1 minute".to_owned() } else { format!("{count} minutes") }
+/// Characters in one SMS segment: 70 in UCS-2 (any Korean text), 160 in GSM-7 (plain
+/// English). A longer text is sent, and billed, as several segments.
+pub const SMS_SEGMENT_UCS2: usize = 70;
+pub const SMS_SEGMENT_GSM7: usize = 160;
+
+/// Korea Standard Time, UTC+9 all year: the time customers read on their phones.
+fn kst(time: &DateTime<Utc>) -> DateTime<FixedOffset> {
+    time.with_timezone(&FixedOffset::east_opt(9 * 3600).expect("UTC+9 is a valid offset"))
 }
 
-/// The text for an event a customer is alerted about; `None` for events that alert no one.
-pub fn alert_text(envelope: &EventEnvelope) -> Option<String> {
-    let text = match &envelope.event {
-        DomainEvent::PassPaid { balance, expires_at, .. } => format!(
-            "[Kickboard] Your pass is active: {} minutes, valid until {}.",
+fn minutes_en(count: u32) -> String {
+    if count == 1 { "1 min".to_owned() } else { format!("{count} min") }
+}
+
+/// The text for an event a customer is alerted about, in their language; `None` for events
+/// that alert no one.
+pub fn alert_text(envelope: &EventEnvelope, locale: Locale) -> Option<String> {
+    let text = match (&envelope.event, locale) {
+        (DomainEvent::PassPaid { balance, expires_at, .. }, Locale::Ko) => format!(
+            "[킥보드] 이용권 결제 완료: {}분, {}까지 사용 가능",
             balance.minutes_left,
-            expires_at.format("%Y-%m-%d %H:%M UTC")
+            kst(expires_at).format("%m/%d %H:%M")
         ),
-        DomainEvent::KickboardRented { kickboard_id, started_at, .. } => {
-            format!("[Kickboard] Kickboard {kickboard_id} rented at {}. Ride safe!", started_at.format("%H:%M UTC"))
+        (DomainEvent::PassPaid { balance, expires_at, .. }, Locale::En) => format!(
+            "[Kickboard] Pass active: {}, valid until {} KST.",
+            minutes_en(balance.minutes_left),
+            kst(expires_at).format("%Y-%m-%d %H:%M")
+        ),
+        (DomainEvent::KickboardRented { kickboard_id, started_at, .. }, Locale::Ko) => {
+            format!("[킥보드] {kickboard_id} 대여 시작 ({}). 안전 운행하세요!", kst(started_at).format("%H:%M"))
         }
-        DomainEvent::KickboardReturned { kickboard_id, minutes_billed, overage_minutes, balance, .. } => {
+        (DomainEvent::KickboardRented { kickboard_id, started_at, .. }, Locale::En) => {
+            format!(
+                "[Kickboard] Kickboard {kickboard_id} rented at {} KST. Ride safe!",
+                kst(started_at).format("%H:%M")
+            )
+        }
+        (DomainEvent::KickboardReturned { kickboard_id, minutes_billed, overage_minutes, balance, .. }, Locale::Ko) => {
+            let overage = if *overage_minutes > 0 { format!(" (초과 {overage_minutes}분)") } else { String::new() };
+            format!(
+                "[킥보드] {kickboard_id} 반납 완료: {minutes_billed}분 이용{overage}, 잔여 {}분",
+                balance.minutes_left
+            )
+        }
+        (DomainEvent::KickboardReturned { kickboard_id, minutes_billed, overage_minutes, balance, .. }, Locale::En) => {
             let overage =
                 if *overage_minutes > 0 { format!(" ({overage_minutes} over your pass)") } else { String::new() };
             format!(
                 "[Kickboard] Kickboard {kickboard_id} returned: {} billed{overage}, {} left.",
-                minutes(*minutes_billed),
-                minutes(balance.minutes_left)
+                minutes_en(*minutes_billed),
+                minutes_en(balance.minutes_left)
             )
         }
         _ => return None,
@@ -52,18 +74,100 @@ pub fn alert_text(envelope: &EventEnvelope) -> Option<String> {
     Some(text)
 }
 
-/// The alerts to send for an event to a customer's contact: SMS always, push when registered.
+/// The alerts to send for an event to a customer's contact, one per chosen channel.
 pub fn alerts_for(envelope: &EventEnvelope, customer_id: &CustomerId, contact: &Contact, text: &str) -> Vec<Alert> {
-    let alert = |channel, destination: &str| Alert {
-        event_id: envelope.event_id.clone(),
-        customer_id: customer_id.clone(),
-        channel,
-        destination: destination.to_owned(),
-        message: text.to_owned(),
-    };
-    let mut alerts = vec![alert(Channel::Sms, contact.phone.as_str())];
-    if let Some(endpoint) = &contact.push_endpoint_arn {
-        alerts.push(alert(Channel::Push, endpoint.as_str()));
+    contact
+        .channels()
+        .into_iter()
+        .filter_map(|channel| {
+            let destination = match channel {
+                Channel::Sms => contact.phone.as_str(),
+                Channel::Push => contact.push_endpoint_arn.as_ref()?.as_str(),
+            };
+            Some(Alert {
+                event_id: envelope.event_id.clone(),
+                customer_id: customer_id.clone(),
+                channel,
+                destination: destination.to_owned(),
+                message: text.to_owned(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{KickboardId, PassId, PaymentId, RentalId};
+    use crate::domain::pass::{PassBalance, PassStatus};
+    use chrono::TimeZone;
+
+    /// A board id as long as an operator's naming scheme gives (`kb-<district>-<number>`).
+    const LONG_BOARD_ID: &str = "kb-gangnam-00042";
+
+    fn balance(minutes_left: u32) -> PassBalance {
+        PassBalance {
+            pass_id: PassId::random(),
+            status: PassStatus::Active,
+            minutes_total: 1440,
+            minutes_left,
+            minutes_used: 1440 - minutes_left,
+            overage_minutes: 0,
+            version: 3,
+            expires_at: None,
+        }
     }
-    alerts
+
+    /// Every alerting event, with the widest figures a pass can show.
+    fn alerting_events() -> Vec<DomainEvent> {
+        let at = Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 0).unwrap();
+        let board = KickboardId::try_from(LONG_BOARD_ID.to_owned()).unwrap();
+        let rental = RentalId::for_pass(&PassId::random());
+        vec![
+            DomainEvent::PassPaid { balance: balance(1440), payment_id: PaymentId::random(), expires_at: at },
+            DomainEvent::KickboardRented {
+                rental_id: rental.clone(),
+                pass_id: PassId::random(),
+                kickboard_id: board.clone(),
+                started_at: at,
+            },
+            DomainEvent::KickboardReturned {
+                rental_id: rental,
+                pass_id: PassId::random(),
+                kickboard_id: board,
+                started_at: at,
+                ended_at: at,
+                minutes_billed: 1440,
+                overage_minutes: 1439,
+                balance: balance(1440),
+            },
+        ]
+    }
+
+    fn is_gsm7_basic(text: &str) -> bool {
+        text.chars().all(|c| c.is_ascii_alphanumeric() || " []().,:!-/+%".contains(c))
+    }
+
+    #[test]
+    fn every_alert_fits_one_sms_segment_in_both_languages() {
+        for event in alerting_events() {
+            let envelope = EventEnvelope::new(Utc::now(), "a".into(), 1, None, event);
+            let korean = alert_text(&envelope, Locale::Ko).unwrap();
+            assert!(korean.starts_with("[킥보드]"), "{korean}");
+            let units = korean.encode_utf16().count();
+            assert!(units <= SMS_SEGMENT_UCS2, "{units} UCS-2 units: {korean}");
+            let english = alert_text(&envelope, Locale::En).unwrap();
+            assert!(is_gsm7_basic(&english), "plain GSM-7: {english}");
+            assert!(english.len() <= SMS_SEGMENT_GSM7, "{} characters: {english}", english.len());
+        }
+    }
+
+    #[test]
+    fn times_are_shown_in_korea_standard_time() {
+        let event = alerting_events().remove(1);
+        let envelope = EventEnvelope::new(Utc::now(), "a".into(), 1, None, event);
+        // 23:59 UTC is 08:59 the next morning in Seoul.
+        assert!(alert_text(&envelope, Locale::Ko).unwrap().contains("(08:59)"));
+        assert!(alert_text(&envelope, Locale::En).unwrap().contains("08:59 KST"));
+    }
 }

@@ -2,9 +2,11 @@
 //! at least once and unordered, so both are idempotent.
 
 use crate::domain::alerts::{alert_text, alerts_for};
+use crate::domain::contact::Locale;
 use crate::domain::events::EventEnvelope;
 use crate::ports::{
-    AlertSender, BalanceRecord, BalanceView, Clock, ContactStore, NotificationLedger, NotificationOutcome, PortResult,
+    AlertClaim, AlertSender, BalanceRecord, BalanceView, ClaimOutcome, Clock, ContactStore, NotificationLedger,
+    PortError, PortResult,
 };
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 
@@ -19,39 +21,80 @@ pub struct NotifierDeps<'a> {
     pub clock: &'a dyn Clock,
 }
 
-/// Alerts the customer about an event at most once per `event_id`. With no contact on file
-/// the event is recorded as not sent, with the reason. A failed send gives the claim back
-/// and fails, so the delivery is retried.
+/// How long a delivery holds its claim on an alert: longer than the notifier can run
+/// (its timeout is 10 s), shorter than Lambda waits before retrying an event (a minute).
+pub const ALERT_CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(30);
+
+/// Tries this often to record an alert as sent: the alert is out, and a record lost here
+/// is a duplicate SMS after the claim's lease.
+const MARK_SENT_ATTEMPTS: u32 = 3;
+
+/// Alerts the customer about an event on each of their channels, at most once per (event,
+/// channel): a redelivery sends only what did not go out. With no contact on file the event
+/// is recorded as not sent, with the reason. A failed send gives its claim back and fails
+/// the delivery (after trying the other channels), so only that channel is retried.
 pub async fn notify(deps: &NotifierDeps<'_>, event: KickboardEvent) -> PortResult<()> {
     let envelope = event.detail;
-    let (Some(text), Some(customer)) = (alert_text(&envelope), envelope.customer_id.as_ref()) else {
-        tracing::debug!(event_id = %envelope.event_id, detail_type = envelope.detail_type(), "nothing to alert");
-        return Ok(());
+    let customer = match (&envelope.customer_id, alert_text(&envelope, Locale::default())) {
+        (Some(customer), Some(_)) => customer,
+        _ => {
+            tracing::debug!(event_id = %envelope.event_id, detail_type = envelope.detail_type(), "nothing to alert");
+            return Ok(());
+        }
     };
-    if !deps.ledger.claim(&envelope.event_id, customer, deps.clock.now()).await? {
-        tracing::info!(event_id = %envelope.event_id, "duplicate delivery; alert already handled");
-        return Ok(());
-    }
-    let outcome = match deps.contacts.find_contact(customer).await {
-        Ok(Some(contact)) => {
-            for alert in alerts_for(&envelope, customer, &contact, &text) {
-                if let Err(error) = deps.sender.send(&alert).await {
-                    deps.ledger.release(&envelope.event_id).await?;
-                    return Err(error);
-                }
+    let now = deps.clock.now();
+    let Some(contact) = deps.contacts.find_contact(customer).await? else {
+        tracing::warn!(event_id = %envelope.event_id, %customer, "alert not sent: no contact on file");
+        return deps.ledger.record_not_sent(&envelope.event_id, customer, NO_CONTACT, now).await;
+    };
+    let text = alert_text(&envelope, contact.locale).unwrap_or_default();
+    let token = uuid::Uuid::new_v4().to_string();
+    let mut failure = None;
+    for alert in alerts_for(&envelope, customer, &contact, &text) {
+        let claim = AlertClaim {
+            event_id: envelope.event_id.clone(),
+            channel: alert.channel,
+            customer: customer.clone(),
+            token: token.clone(),
+            now,
+            lease_until: now + ALERT_CLAIM_LEASE,
+        };
+        let channel = alert.channel.name();
+        match deps.ledger.claim(&claim).await? {
+            ClaimOutcome::AlreadySent => {
+                tracing::info!(event_id = %envelope.event_id, channel, "already sent; not sent again");
             }
-            NotificationOutcome::Sent
+            ClaimOutcome::InProgress => {
+                tracing::info!(event_id = %envelope.event_id, channel, "another delivery is sending it");
+                failure = Some(PortError::Transient(format!("{channel} alert of {} in progress", envelope.event_id)));
+            }
+            ClaimOutcome::Claimed => match deps.sender.send(&alert).await {
+                Ok(()) => mark_sent(deps.ledger, &claim).await?,
+                Err(error) => {
+                    tracing::warn!(event_id = %envelope.event_id, channel, %error, "alert not sent; will retry");
+                    deps.ledger.release(&claim).await?;
+                    failure = Some(error);
+                }
+            },
         }
-        Ok(None) => {
-            tracing::warn!(event_id = %envelope.event_id, %customer, "alert not sent: no contact on file");
-            NotificationOutcome::NotSent { reason: "no contact on file".into() }
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// The reason recorded for an event whose customer gave no contact.
+pub const NO_CONTACT: &str = "no contact on file";
+
+async fn mark_sent(ledger: &dyn NotificationLedger, claim: &AlertClaim) -> PortResult<()> {
+    let mut attempt = 1;
+    loop {
+        match ledger.mark_sent(claim).await {
+            Err(PortError::Transient(detail)) if attempt < MARK_SENT_ATTEMPTS => {
+                tracing::warn!(event_id = %claim.event_id, %detail, "recording a sent alert failed; trying again");
+                attempt += 1;
+            }
+            other => return other,
         }
-        Err(error) => {
-            deps.ledger.release(&envelope.event_id).await?;
-            return Err(error);
-        }
-    };
-    deps.ledger.record_outcome(&envelope.event_id, &outcome).await
+    }
 }
 
 /// Projects the balance an event carries, unless the view already has that version or newer.
@@ -64,4 +107,82 @@ pub async fn project_balance(view: &dyn BalanceView, event: KickboardEvent) -> P
     let applied = view.apply_balance(&record).await?;
     tracing::debug!(event_id = %envelope.event_id, version = balance.version, applied, "balance projected");
     Ok(())
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::*;
+    use crate::adapters::sqlite::SqliteStore;
+    use crate::domain::alerts::Alert;
+    use crate::domain::contact::{Channel, Contact, ContactForm};
+    use crate::domain::events::DomainEvent;
+    use crate::domain::ids::{CustomerId, KickboardId, PassId, RentalId};
+    use crate::ports::SystemClock;
+    use async_trait::async_trait;
+    use std::sync::Mutex;
+
+    /// Sends everything, except that the listed channels fail their next send.
+    #[derive(Default)]
+    struct FlakySender {
+        failing: Mutex<Vec<Channel>>,
+        sent: Mutex<Vec<Channel>>,
+    }
+
+    #[async_trait]
+    impl AlertSender for FlakySender {
+        async fn send(&self, alert: &Alert) -> PortResult<()> {
+            let mut failing = self.failing.lock().unwrap();
+            if let Some(index) = failing.iter().position(|channel| *channel == alert.channel) {
+                failing.remove(index);
+                return Err(PortError::Transient("SNS throttled".into()));
+            }
+            self.sent.lock().unwrap().push(alert.channel);
+            Ok(())
+        }
+    }
+
+    fn rented(customer: &CustomerId) -> KickboardEvent {
+        let pass_id = PassId::random();
+        let event = DomainEvent::KickboardRented {
+            rental_id: RentalId::for_pass(&pass_id),
+            pass_id,
+            kickboard_id: KickboardId::try_from("kb-1".to_owned()).unwrap(),
+            started_at: chrono::Utc::now(),
+        };
+        let envelope = crate::domain::events::EventEnvelope::new(
+            chrono::Utc::now(),
+            "rental".into(),
+            1,
+            Some(customer.clone()),
+            event,
+        );
+        let wrapped = serde_json::json!({
+            "version": "0", "id": "1", "detail-type": envelope.detail_type(), "source": "kickboard",
+            "account": "000000000000", "time": envelope.occurred_at, "region": "local", "resources": [],
+            "detail": envelope,
+        });
+        serde_json::from_value(wrapped).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_a_failed_push_sends_only_the_push() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let customer = CustomerId::try_from("alice".to_owned()).unwrap();
+        let form: ContactForm = serde_json::from_value(serde_json::json!({
+            "phone": "+821012345678",
+            "pushEndpointArn": "arn:aws:sns:ap-northeast-2:123456789012:endpoint/GCM/kickboard/1",
+            "channels": ["sms", "push"],
+        }))
+        .unwrap();
+        store.save_contact(&customer, &Contact::try_from(form).unwrap()).await.unwrap();
+        let sender = FlakySender { failing: Mutex::new(vec![Channel::Push]), ..FlakySender::default() };
+        let deps = NotifierDeps { ledger: &store, contacts: &store, sender: &sender, clock: &SystemClock };
+        let event = rented(&customer);
+
+        assert!(notify(&deps, event.clone()).await.is_err(), "the failed push fails the delivery");
+        assert_eq!(*sender.sent.lock().unwrap(), [Channel::Sms]);
+        notify(&deps, event.clone()).await.unwrap();
+        notify(&deps, event).await.unwrap();
+        assert_eq!(*sender.sent.lock().unwrap(), [Channel::Sms, Channel::Push], "the SMS went out once");
+    }
 }

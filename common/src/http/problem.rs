@@ -35,8 +35,12 @@ pub enum ProblemType {
     PaymentUnavailable,
     IdempotencyKeyReused,
     RequestInProgress,
+    ServiceUnavailable,
     Internal,
 }
+
+/// How long a client is asked to wait after a busy backend (`503 service-unavailable`).
+pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
 /// The prefix of every problem `type` URI.
 pub const PROBLEM_TYPE_PREFIX: &str = "urn:kickboard:problem:";
@@ -71,6 +75,7 @@ impl ProblemType {
             PaymentUnavailable => "payment-unavailable",
             IdempotencyKeyReused => "idempotency-key-reused",
             RequestInProgress => "request-in-progress",
+            ServiceUnavailable => "service-unavailable",
             Internal => "internal",
         }
     }
@@ -98,7 +103,7 @@ impl ProblemType {
             }
             RequestInProgress => StatusCode::CONFLICT,
             PaymentDeclined => StatusCode::PAYMENT_REQUIRED,
-            PaymentUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            PaymentUnavailable | ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -132,6 +137,7 @@ impl ProblemType {
             PaymentUnavailable => "Payment is unavailable right now; please pay a little later",
             IdempotencyKeyReused => "This Idempotency-Key was used with another request",
             RequestInProgress => "A request with this Idempotency-Key is being handled",
+            ServiceUnavailable => "We are busy right now; please try again in a moment",
             Internal => "Something went wrong on our side",
         }
     }
@@ -239,6 +245,11 @@ impl From<PortError> for Problem {
     fn from(error: PortError) -> Self {
         match error {
             PortError::Rule(violation) => violation.into(),
+            PortError::Transient(detail) => {
+                // Nothing was written: the client may simply try again.
+                tracing::warn!(%detail, "backend busy");
+                Problem::new(ProblemType::ServiceUnavailable).retry_after(BUSY_RETRY_AFTER_SECS)
+            }
             PortError::Unavailable(detail) => {
                 // The detail may hold SQL or SDK text: it goes to the log, never to the client.
                 tracing::error!(%detail, "backend unavailable");

@@ -3,11 +3,11 @@
 //! run on the items as they were, so callers get the same errors as from the SQLite store.
 
 use super::items::{
-    AVAILABLE, AVAILABLE_INDEX, BY_CUSTOMER_INDEX, BalanceItem, BoardItem, BreakerItem, ContactItem, IdempotencyItem,
-    Item, OutboxItem, PassItem, RentalItem, SEARCH_GEOHASH_PRECISION, SentMarkerItem, balance_key, board_key,
-    breaker_key, contact_key, customer_pk, idempotency_key, parked_sk, pass_key, rental_key, sent_marker_key,
+    AVAILABLE, AVAILABLE_INDEX, AlertLedgerItem, BY_CUSTOMER_INDEX, BalanceItem, BoardItem, BreakerItem, ContactItem,
+    IdempotencyItem, Item, OutboxItem, PassItem, RentalItem, SEARCH_GEOHASH_PRECISION, alert_ledger_key, balance_key,
+    board_key, breaker_key, contact_key, customer_pk, idempotency_key, parked_sk, pass_key, rental_key,
 };
-use super::sdk_error;
+use super::{is_transient_code, sdk_error};
 use crate::domain::breaker::BreakerState;
 use crate::domain::contact::Contact;
 use crate::domain::error::RuleViolation;
@@ -18,12 +18,13 @@ use crate::domain::kickboard::Kickboard;
 use crate::domain::pass::Pass;
 use crate::domain::rental::{self, Rental};
 use crate::ports::{
-    BalanceRecord, BalanceView, BreakerStore, ContactStore, FleetStore, IdempotencyStore, IdempotentAnswer,
-    NotificationLedger, NotificationOutcome, PassStore, PortError, PortResult, RentRequest, RentalStore, ReturnRequest,
-    Versioned,
+    AlertClaim, AlertState, BalanceRecord, BalanceView, BreakerStore, ClaimOutcome, ContactStore, FleetStore,
+    IdempotencyStore, IdempotentAnswer, NotificationLedger, PassStore, PortError, PortResult, RentRequest, RentalStore,
+    ReturnRequest, Versioned,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Get, Put, ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update,
@@ -149,7 +150,17 @@ impl DynamoStore {
                 continue;
             }
             if codes.iter().any(|code| !matches!(*code, "None" | "ConditionalCheckFailed")) {
-                return Err(unavailable(format!("transaction cancelled: {codes:?}")));
+                let detail = format!("transaction cancelled: {codes:?}");
+                // Cancelled as a whole, nothing written: conflicts and throttling pass.
+                return Err(
+                    match codes
+                        .iter()
+                        .all(|code| matches!(*code, "None" | "ConditionalCheckFailed") || is_transient_code(code))
+                    {
+                        true => PortError::Transient(detail),
+                        false => unavailable(detail),
+                    },
+                );
             }
             let reasons = cancelled
                 .cancellation_reasons()
@@ -572,43 +583,87 @@ impl BalanceView for DynamoStore {
 
 #[async_trait]
 impl NotificationLedger for DynamoStore {
-    async fn claim(&self, event_id: &EventId, customer: &CustomerId, now: DateTime<Utc>) -> PortResult<bool> {
+    async fn claim(&self, claim: &AlertClaim) -> PortResult<ClaimOutcome> {
         let put = self
             .client
             .put_item()
             .table_name(&self.tables.views)
-            .set_item(Some(to_item(&SentMarkerItem::new(event_id, customer, now))?))
-            .condition_expression("attribute_not_exists(pk)");
-        conditional_put(put).await
+            .set_item(Some(to_item(&AlertLedgerItem::claimed(claim))?))
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#state = :claimed AND (leaseUntilMs < :now OR claimToken = :token))",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":claimed", s(AlertState::Claimed.as_str()))
+            .expression_attribute_values(":now", n(claim.now.timestamp_millis()))
+            .expression_attribute_values(":token", s(&claim.token))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        match put.send().await {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(error) => match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                    let held: Option<AlertLedgerItem> = failed.item.clone().map(from_item).transpose()?;
+                    let sent = held.is_some_and(|held| held.state == AlertState::Sent.as_str());
+                    Ok(if sent { ClaimOutcome::AlreadySent } else { ClaimOutcome::InProgress })
+                }
+                _ => Err(sdk_error(error)),
+            },
+        }
     }
 
-    async fn release(&self, event_id: &EventId) -> PortResult<()> {
-        self.client
-            .delete_item()
-            .table_name(&self.tables.views)
-            .set_key(Some(sent_marker_key(event_id)))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
-    }
-
-    async fn record_outcome(&self, event_id: &EventId, outcome: &NotificationOutcome) -> PortResult<()> {
-        let (outcome, reason) = match outcome {
-            NotificationOutcome::Sent => ("sent", String::new()),
-            NotificationOutcome::NotSent { reason } => ("not_sent", reason.clone()),
-        };
-        self.client
+    async fn mark_sent(&self, claim: &AlertClaim) -> PortResult<()> {
+        let update = self
+            .client
             .update_item()
             .table_name(&self.tables.views)
-            .set_key(Some(sent_marker_key(event_id)))
-            .update_expression("SET outcome = :outcome, reason = :reason")
-            .expression_attribute_values(":outcome", s(outcome))
-            .expression_attribute_values(":reason", s(reason))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
+            .set_key(Some(alert_ledger_key(&claim.event_id, claim.channel.name())))
+            .update_expression("SET #state = :sent, updatedAt = :now")
+            .condition_expression("claimToken = :token")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sent", s(AlertState::Sent.as_str()))
+            .expression_attribute_values(":now", s(claim.now.to_rfc3339()))
+            .expression_attribute_values(":token", s(&claim.token));
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                tracing::warn!(event_id = %claim.event_id, "the alert's claim was taken over after its lease");
+                Ok(())
+            }
+            Err(error) => Err(sdk_error(error)),
+        }
+    }
+
+    async fn release(&self, claim: &AlertClaim) -> PortResult<()> {
+        let delete = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.views)
+            .set_key(Some(alert_ledger_key(&claim.event_id, claim.channel.name())))
+            .condition_expression("claimToken = :token AND #state = :claimed")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":claimed", s(AlertState::Claimed.as_str()))
+            .expression_attribute_values(":token", s(&claim.token));
+        match delete.send().await {
+            Ok(_) => Ok(()),
+            // Someone else's claim now, or already gone: nothing of ours to give back.
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(error) => Err(sdk_error(error)),
+        }
+    }
+
+    async fn record_not_sent(
+        &self,
+        event_id: &EventId,
+        customer: &CustomerId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<()> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.tables.views)
+            .set_item(Some(to_item(&AlertLedgerItem::not_sent(event_id, customer, reason, now))?))
+            .condition_expression("attribute_not_exists(pk)");
+        conditional_put(put).await.map(|_| ())
     }
 }
 

@@ -17,8 +17,9 @@
 //! | item | pk | sk | extra attributes |
 //! |---|---|---|---|
 //! | balance | `PASS#<passId>` | `BALANCE` | `customerPk = CUSTOMER#<customerId>` |
-//! | alert sent-marker | `EVENT#<eventId>` | `ALERT` | `ttl` |
+//! | alert ledger row | `EVENT#<eventId>` | `ALERT#<sms|push|none>` | `state`, `claimToken`, `leaseUntilMs`, `ttl` |
 //! | circuit breaker | `BREAKER#<name>` | `BREAKER` | `version`, `breaker` |
+//! | stream checkpoint (local pump only) | `CHECKPOINT#<consumer>` | `<shardId>` | `sequenceNumber` |
 //!
 //! Index `by-customer`: `customerPk`, `pk`.
 
@@ -30,7 +31,7 @@ use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, RentalId};
 use crate::domain::kickboard::{Kickboard, KickboardStatus};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::rental::Rental;
-use crate::ports::IdempotentAnswer;
+use crate::ports::{AlertClaim, AlertState, IdempotentAnswer};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -80,6 +81,30 @@ pub fn board_key(kickboard_id: &KickboardId) -> Item {
 
 pub fn rental_key(rental_id: &RentalId) -> Item {
     key(rental_pk(rental_id), RENTAL_SK)
+}
+
+/// Where a stream consumer stands in one shard: the last sequence number it handed on.
+/// Only the local event pump keeps one (on AWS the event source mapping does).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamCheckpointItem {
+    pub pk: String,
+    pub sk: String,
+    pub sequence_number: String,
+}
+
+fn checkpoint_pk(consumer: &str) -> String {
+    format!("CHECKPOINT#{consumer}")
+}
+
+impl StreamCheckpointItem {
+    pub fn new(consumer: &str, shard_id: &str, sequence_number: &str) -> Self {
+        Self { pk: checkpoint_pk(consumer), sk: shard_id.to_owned(), sequence_number: sequence_number.to_owned() }
+    }
+}
+
+pub fn checkpoint_key(consumer: &str, shard_id: &str) -> Item {
+    key(checkpoint_pk(consumer), shard_id)
 }
 
 const CONTACT_SK: &str = "CONTACT";
@@ -134,7 +159,10 @@ impl BreakerItem {
     }
 }
 const BALANCE_SK: &str = "BALANCE";
-const SENT_MARKER_SK: &str = "ALERT";
+/// The sort key of an alert's ledger row: `ALERT#<channel>`.
+fn alert_sk(channel: &str) -> String {
+    format!("ALERT#{channel}")
+}
 
 pub fn contact_key(customer: &CustomerId) -> Item {
     key(customer_pk(customer), CONTACT_SK)
@@ -148,8 +176,8 @@ fn sent_marker_pk(event_id: &EventId) -> String {
     format!("EVENT#{event_id}")
 }
 
-pub fn sent_marker_key(event_id: &EventId) -> Item {
-    key(sent_marker_pk(event_id), SENT_MARKER_SK)
+pub fn alert_ledger_key(event_id: &EventId, channel: &str) -> Item {
+    key(sent_marker_pk(event_id), &alert_sk(channel))
 }
 
 pub fn customer_pk(customer: &CustomerId) -> String {
@@ -274,23 +302,50 @@ pub struct BalanceItem {
     pub balance: PassBalance,
 }
 
+/// One alert's row in the notifier's ledger: an event on one channel (or `none`, for an
+/// event that alerted no one), claimed, sent or not sent.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SentMarkerItem {
+pub struct AlertLedgerItem {
     pub pk: String,
     pub sk: String,
     pub customer_id: CustomerId,
-    pub claimed_at: DateTime<Utc>,
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub updated_at: DateTime<Utc>,
     pub ttl: i64,
 }
 
-impl SentMarkerItem {
-    pub fn new(event_id: &EventId, customer: &CustomerId, now: DateTime<Utc>) -> Self {
+impl AlertLedgerItem {
+    pub fn claimed(claim: &AlertClaim) -> Self {
+        Self {
+            pk: sent_marker_pk(&claim.event_id),
+            sk: alert_sk(claim.channel.name()),
+            customer_id: claim.customer.clone(),
+            state: AlertState::Claimed.as_str().to_owned(),
+            claim_token: Some(claim.token.clone()),
+            lease_until_ms: Some(claim.lease_until.timestamp_millis()),
+            reason: None,
+            updated_at: claim.now,
+            ttl: (claim.now + SENT_MARKER_TTL).timestamp(),
+        }
+    }
+
+    pub fn not_sent(event_id: &EventId, customer: &CustomerId, reason: &str, now: DateTime<Utc>) -> Self {
         Self {
             pk: sent_marker_pk(event_id),
-            sk: SENT_MARKER_SK.to_owned(),
+            sk: alert_sk(AlertState::NO_CHANNEL),
             customer_id: customer.clone(),
-            claimed_at: now,
+            state: AlertState::NotSent.as_str().to_owned(),
+            claim_token: None,
+            lease_until_ms: None,
+            reason: Some(reason.to_owned()),
+            updated_at: now,
             ttl: (now + SENT_MARKER_TTL).timestamp(),
         }
     }

@@ -10,12 +10,50 @@ pub use dynamo::{DynamoStore, Tables};
 pub use eventbridge::EventBridgePublisher;
 pub use sns::SnsAlertSender;
 
+use crate::ports::PortError;
 use aws_sdk_dynamodb::config::SharedHttpClient;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 
-/// An SDK call's failure, with its whole cause chain, as an unavailable backend (for logs).
-pub fn sdk_error(error: impl std::error::Error) -> crate::ports::PortError {
-    crate::ports::PortError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
+/// Error codes by which DynamoDB, EventBridge and SNS say "not now": the request was
+/// throttled or the service failed before doing anything, so trying again can succeed.
+const TRANSIENT_CODES: [&str; 12] = [
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TransactionInProgressException",
+    "InternalServerError",
+    "InternalFailure",
+    "InternalException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "Throttling",
+    "Throttled",
+    "KMSThrottlingException",
+];
+
+/// Whether a cancelled transaction's reason code (or any error code) means "not now".
+pub fn is_transient_code(code: &str) -> bool {
+    TRANSIENT_CODES.contains(&code) || code == "TransactionConflict" || code == "ThrottlingError"
+}
+
+/// An SDK call's failure, with its whole cause chain for the logs: transient (a `503` with
+/// `Retry-After` to an API caller, a retry for an event function) when the service throttled,
+/// timed out or answered 5xx; otherwise unavailable.
+pub fn sdk_error<E>(error: SdkError<E>) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let transient = match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        SdkError::ResponseError(response) => response.raw().status().is_server_error(),
+        SdkError::ServiceError(service) => {
+            service.raw().status().is_server_error() || service.err().code().is_some_and(is_transient_code)
+        }
+        _ => false,
+    };
+    let detail = aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string();
+    if transient { PortError::Transient(detail) } else { PortError::Unavailable(detail) }
 }
 
 /// The roots every AWS service endpoint's certificate chains to: Amazon Trust Services'

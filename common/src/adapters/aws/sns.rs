@@ -1,7 +1,8 @@
 //! Alerts through SNS: SMS with `Publish` to a phone number, push with `Publish` to an
 //! endpoint ARN.
 
-use crate::domain::alerts::{Alert, Channel};
+use crate::domain::alerts::Alert;
+use crate::domain::contact::Channel;
 use crate::ports::{AlertSender, PortError, PortResult};
 use async_trait::async_trait;
 use aws_sdk_sns::Client;

@@ -2,7 +2,8 @@
 //! SNS would deliver it on AWS.
 
 use super::store::{SqliteStore, exec};
-use crate::domain::alerts::{Alert, Channel};
+use crate::domain::alerts::Alert;
+use crate::domain::contact::Channel;
 use crate::domain::ids::CustomerId;
 use crate::ports::Clock;
 use crate::ports::{AlertSender, PortResult};
@@ -51,7 +52,7 @@ impl LocalAlertSender {
                         Ok(LocalAlert {
                             event_id,
                             customer_id,
-                            channel: if channel == "push" { Channel::Push } else { Channel::Sms },
+                            channel: if channel == Channel::Push.name() { Channel::Push } else { Channel::Sms },
                             message,
                             sent_at: DateTime::parse_from_rfc3339(&sent_at)
                                 .map_err(|error| crate::ports::PortError::Unavailable(error.to_string()))?
@@ -67,10 +68,7 @@ impl LocalAlertSender {
 #[async_trait]
 impl AlertSender for LocalAlertSender {
     async fn send(&self, alert: &Alert) -> PortResult<()> {
-        let channel = match alert.channel {
-            Channel::Sms => "sms",
-            Channel::Push => "push",
-        };
+        let channel = alert.channel.name();
         let sent_at = self.clock.now();
         tracing::info!(event_id = %alert.event_id, customer_id = %alert.customer_id, channel, message = %alert.message, "alert sent");
         let alert = alert.clone();

@@ -58,13 +58,18 @@ CREATE TABLE IF NOT EXISTS balance_view (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS balance_view_by_customer ON balance_view (customer_id);
 
--- The notifier's sent-markers: one row per event id.
-CREATE TABLE IF NOT EXISTS notifications (
-    event_id    TEXT PRIMARY KEY,
-    customer_id TEXT NOT NULL,
-    claimed_at  TEXT NOT NULL,
-    outcome     TEXT,
-    reason      TEXT
+-- The notifier's ledger: one row per (event, channel) claimed or sent, so a redelivery
+-- sends only what did not go out; channel 'none' records an event that alerted no one.
+CREATE TABLE IF NOT EXISTS alert_ledger (
+    event_id       TEXT NOT NULL,
+    channel        TEXT NOT NULL,
+    customer_id    TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    claim_token    TEXT,
+    lease_until_ms INTEGER,
+    reason         TEXT,
+    updated_at     TEXT NOT NULL,
+    PRIMARY KEY (event_id, channel)
 ) STRICT;
 
 -- What the local alert sender "sent" (SNS stands here on AWS).

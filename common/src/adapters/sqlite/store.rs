@@ -2,7 +2,7 @@
 //! loads, calls the rule, and writes the outcome plus its outbox event in one transaction.
 
 use crate::domain::breaker::BreakerState;
-use crate::domain::contact::Contact;
+use crate::domain::contact::{Channel, Contact};
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::geo::{Area, Coordinates, geohash};
@@ -11,9 +11,9 @@ use crate::domain::kickboard::{Kickboard, KickboardStatus};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::rental::{self, Rental};
 use crate::ports::{
-    BalanceRecord, BalanceView, BreakerStore, ContactStore, FleetStore, IdempotencyStore, IdempotentAnswer,
-    NotificationLedger, NotificationOutcome, Outbox, OutboxEntry, PassStore, PortError, PortResult, RentRequest,
-    RentalStore, ReturnRequest, Versioned,
+    AlertClaim, AlertState, BalanceRecord, BalanceView, BreakerStore, ClaimOutcome, ContactStore, FleetStore,
+    IdempotencyStore, IdempotentAnswer, NotificationLedger, Outbox, OutboxEntry, PassStore, PortError, PortResult,
+    RentRequest, RentalStore, ReturnRequest, Versioned,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -86,6 +86,7 @@ impl SqliteStore {
     fn init(conn: Connection) -> PortResult<Self> {
         add_board_cells(&conn)?;
         conn.execute_batch(SCHEMA)?;
+        move_sent_markers_to_the_ledger(&conn)?;
         // Room for every statement the store runs, so none is parsed twice.
         conn.set_prepared_statement_cache_capacity(64);
         let (jobs, queue) = mpsc::channel::<Job>();
@@ -166,19 +167,15 @@ impl SqliteStore {
     }
 
     /// The outcome the notifier recorded for an event, if any.
-    pub async fn notification_outcome(&self, event_id: &EventId) -> PortResult<Option<NotificationOutcome>> {
+    /// Why an event alerted no one, when the notifier recorded that.
+    pub async fn not_sent_reason(&self, event_id: &EventId) -> PortResult<Option<String>> {
         let event_id = event_id.to_string();
         self.run(move |conn| {
-            let row: Option<(Option<String>, Option<String>)> = conn
-                .query_row("SELECT outcome, reason FROM notifications WHERE event_id = ?1", [&event_id], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
+            let reason = conn
+                .prepare_cached("SELECT reason FROM alert_ledger WHERE event_id = ?1 AND channel = ?2 AND state = ?3")?
+                .query_row(params![event_id, AlertState::NO_CHANNEL, AlertState::NotSent.as_str()], |row| row.get(0))
                 .optional()?;
-            Ok(match row {
-                Some((Some(outcome), _)) if outcome == "sent" => Some(NotificationOutcome::Sent),
-                Some((Some(_), reason)) => Some(NotificationOutcome::NotSent { reason: reason.unwrap_or_default() }),
-                _ => None,
-            })
+            Ok(reason)
         })
         .await
     }
@@ -208,6 +205,32 @@ fn add_board_cells(conn: &Connection) -> PortResult<()> {
         let cell = board_cell(&Coordinates::new(lat, lon).map_err(unavailable)?);
         conn.execute("UPDATE kickboards SET cell = ?2 WHERE kickboard_id = ?1", params![kickboard_id, cell])?;
     }
+    Ok(())
+}
+
+/// Databases from before the per-channel ledger kept one sent-marker per event: each becomes
+/// a sent row for both channels (what the event alerted on then), or its not-sent reason.
+fn move_sent_markers_to_the_ledger(conn: &Connection) -> PortResult<()> {
+    let has_markers =
+        conn.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'notifications'")?.exists([])?;
+    if !has_markers {
+        return Ok(());
+    }
+    conn.execute_batch(&format!(
+        "INSERT OR IGNORE INTO alert_ledger (event_id, channel, customer_id, state, updated_at)
+             SELECT event_id, channel, customer_id, '{sent}', claimed_at
+             FROM notifications, (SELECT '{sms}' AS channel UNION ALL SELECT '{push}')
+             WHERE outcome = 'sent';
+         INSERT OR IGNORE INTO alert_ledger (event_id, channel, customer_id, state, reason, updated_at)
+             SELECT event_id, '{none}', customer_id, '{not_sent}', reason, claimed_at
+             FROM notifications WHERE outcome = 'not_sent';
+         DROP TABLE notifications;",
+        sent = AlertState::Sent.as_str(),
+        not_sent = AlertState::NotSent.as_str(),
+        none = AlertState::NO_CHANNEL,
+        sms = Channel::Sms.name(),
+        push = Channel::Push.name(),
+    ))?;
     Ok(())
 }
 
@@ -624,40 +647,95 @@ impl BalanceView for SqliteStore {
 
 #[async_trait]
 impl NotificationLedger for SqliteStore {
-    async fn claim(&self, event_id: &EventId, customer: &CustomerId, now: DateTime<Utc>) -> PortResult<bool> {
-        let (event_id, customer) = (event_id.to_string(), customer.to_string());
+    async fn claim(&self, claim: &AlertClaim) -> PortResult<ClaimOutcome> {
+        let claim = claim.clone();
         self.write(move |tx| {
-            let inserted = exec(
+            let (event_id, channel) = (claim.event_id.as_str(), claim.channel.name());
+            let claimed = exec(
                 tx,
-                "INSERT INTO notifications (event_id, customer_id, claimed_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (event_id) DO NOTHING",
-                params![event_id, customer, now.to_rfc3339()],
+                "INSERT INTO alert_ledger (event_id, channel, customer_id, state, claim_token, lease_until_ms, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (event_id, channel) DO UPDATE SET
+                     claim_token = excluded.claim_token, lease_until_ms = excluded.lease_until_ms,
+                     updated_at = excluded.updated_at
+                 WHERE alert_ledger.state = ?4
+                   AND (alert_ledger.lease_until_ms < ?8 OR alert_ledger.claim_token = excluded.claim_token)",
+                params![
+                    event_id,
+                    channel,
+                    claim.customer.as_str(),
+                    AlertState::Claimed.as_str(),
+                    claim.token,
+                    claim.lease_until.timestamp_millis(),
+                    claim.now.to_rfc3339(),
+                    claim.now.timestamp_millis()
+                ],
             )?;
-            Ok(inserted == 1)
+            if claimed == 1 {
+                return Ok(ClaimOutcome::Claimed);
+            }
+            let state: String = tx
+                .prepare_cached("SELECT state FROM alert_ledger WHERE event_id = ?1 AND channel = ?2")?
+                .query_row([event_id, channel], |row| row.get(0))?;
+            Ok(if state == AlertState::Sent.as_str() { ClaimOutcome::AlreadySent } else { ClaimOutcome::InProgress })
         })
         .await
     }
 
-    async fn release(&self, event_id: &EventId) -> PortResult<()> {
-        let event_id = event_id.to_string();
+    async fn mark_sent(&self, claim: &AlertClaim) -> PortResult<()> {
+        let claim = claim.clone();
         self.write(move |tx| {
-            exec(tx, "DELETE FROM notifications WHERE event_id = ?1", [event_id])?;
+            exec(
+                tx,
+                "UPDATE alert_ledger SET state = ?4, updated_at = ?5
+                 WHERE event_id = ?1 AND channel = ?2 AND claim_token = ?3",
+                params![
+                    claim.event_id.as_str(),
+                    claim.channel.name(),
+                    claim.token,
+                    AlertState::Sent.as_str(),
+                    claim.now.to_rfc3339()
+                ],
+            )?;
             Ok(())
         })
         .await
     }
 
-    async fn record_outcome(&self, event_id: &EventId, outcome: &NotificationOutcome) -> PortResult<()> {
-        let event_id = event_id.to_string();
-        let (outcome, reason) = match outcome {
-            NotificationOutcome::Sent => ("sent", None),
-            NotificationOutcome::NotSent { reason } => ("not_sent", Some(reason.clone())),
-        };
+    async fn release(&self, claim: &AlertClaim) -> PortResult<()> {
+        let claim = claim.clone();
         self.write(move |tx| {
             exec(
                 tx,
-                "UPDATE notifications SET outcome = ?2, reason = ?3 WHERE event_id = ?1",
-                params![event_id, outcome, reason],
+                "DELETE FROM alert_ledger WHERE event_id = ?1 AND channel = ?2 AND claim_token = ?3 AND state = ?4",
+                params![claim.event_id.as_str(), claim.channel.name(), claim.token, AlertState::Claimed.as_str()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record_not_sent(
+        &self,
+        event_id: &EventId,
+        customer: &CustomerId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<()> {
+        let (event_id, customer, reason) = (event_id.to_string(), customer.to_string(), reason.to_owned());
+        self.write(move |tx| {
+            exec(
+                tx,
+                "INSERT INTO alert_ledger (event_id, channel, customer_id, state, reason, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (event_id, channel) DO NOTHING",
+                params![
+                    event_id,
+                    AlertState::NO_CHANNEL,
+                    customer,
+                    AlertState::NotSent.as_str(),
+                    reason,
+                    now.to_rfc3339()
+                ],
             )?;
             Ok(())
         })

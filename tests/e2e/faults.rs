@@ -1,0 +1,190 @@
+//! The seed flow, a 100-way race for one board and at-least-once delivery, on the AWS
+//! adapters against moto with faults injected under the SDK (throttling, 500s, timeouts,
+//! transaction conflicts, partial `PutEvents`): every answer is the right one or a `503`
+//! problem with `Retry-After` that writes nothing, exactly one customer rents the board,
+//! every event reaches the balance view and the notifier, and no alert goes out twice.
+//!
+//! Run alone to see the figures (RELIABILITY.md has one run's table):
+//! `cargo nextest run -p kickboard-tests --test e2e faults:: --no-capture`
+
+use aws_config::retry::RetryConfig;
+use hyper::{Method, StatusCode};
+use kickboard_common::domain::events::Subscriber;
+use kickboard_tests::faults::{FaultRates, FaultyAws};
+use kickboard_tests::{Reply, TestServer};
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const RACERS: usize = 100;
+const SEED: u64 = 0x00fa_0175_0000_0011;
+const RATES: FaultRates = FaultRates { dynamodb: 0.1, eventbridge: 0.3, sns: 0.3 };
+
+/// Every answer the clients got, by status.
+#[derive(Default)]
+struct Answers(Mutex<BTreeMap<u16, usize>>);
+
+impl Answers {
+    /// Sends until the answer is not `503`: a busy answer must be a problem with
+    /// `Retry-After`, never a 500.
+    async fn until_done<F, Fut>(&self, call: F) -> Reply
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Reply>,
+    {
+        for _ in 0..100 {
+            let reply = call().await;
+            *self.0.lock().unwrap().entry(reply.status.as_u16()).or_default() += 1;
+            assert_ne!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "{reply:?}");
+            if reply.status != StatusCode::SERVICE_UNAVAILABLE {
+                return reply;
+            }
+            assert_eq!(reply.content_type.as_deref(), Some("application/problem+json"), "{reply:?}");
+            assert!(matches!(reply.problem(), "service-unavailable" | "payment-unavailable"), "{reply:?}");
+            assert!(reply.retry_after.is_some_and(|secs| secs >= 1), "503 without Retry-After: {reply:?}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("still busy after 100 attempts");
+    }
+}
+
+fn phone(i: usize) -> String {
+    format!("+8210{:08}", 30_000_000 + i)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_injected_faults_answers_are_right_or_503_and_no_event_is_lost_or_sent_twice() {
+    let faults = FaultyAws::new(RATES, SEED);
+    let http = faults.http_client();
+    // The SDK's own retries as on Lambda, with shorter pauses so the test stays quick.
+    let retries = RetryConfig::standard()
+        .with_initial_backoff(Duration::from_millis(5))
+        .with_max_backoff(Duration::from_millis(50));
+    let kb = TestServer::start_on_moto_with(true, |config| {
+        config.into_builder().http_client(http).retry_config(retries).build()
+    })
+    .await;
+    let kb = Arc::new(kb);
+    let answers = Arc::new(Answers::default());
+    let admin = kb.admin_token();
+    for board in ["kb-contested", "kb-1"] {
+        let body = serde_json::json!({ "kickboardId": board, "model": "Ninebot Max", "lat": 37.5665, "lon": 126.978 });
+        let reply = answers.until_done(|| kb.post("/kickboards", &admin, body.clone())).await;
+        assert!(matches!(reply.status, StatusCode::CREATED | StatusCode::CONFLICT), "{reply:?}");
+    }
+
+    // A hundred customers set a phone, buy and pay, each command retried on 503 with its key.
+    let mut buyers = tokio::task::JoinSet::new();
+    for i in 0..RACERS {
+        let (kb, answers) = (Arc::clone(&kb), Arc::clone(&answers));
+        buyers.spawn(async move {
+            let token = kb.customer_token(&format!("racer-{i}"));
+            let contact = serde_json::json!({ "phone": phone(i) });
+            let set =
+                answers.until_done(|| kb.call(Method::PUT, "/me/contact", Some(&token), Some(contact.clone()))).await;
+            assert_eq!(set.status, StatusCode::OK, "{set:?}");
+            let body = serde_json::json!({ "planId": "basic-60" });
+            let key = format!("buy-{i}");
+            let bought = answers
+                .until_done(|| kb.call_with_key(Method::POST, "/passes", &token, Some(body.clone()), &key))
+                .await;
+            assert_eq!(bought.status, StatusCode::CREATED, "{bought:?}");
+            let pass = bought.text("passId");
+            let (path, key) = (format!("/passes/{pass}/payment"), format!("pay-{i}"));
+            let paid = answers.until_done(|| kb.call_with_key(Method::POST, &path, &token, None, &key)).await;
+            assert_eq!(paid.status, StatusCode::OK, "{paid:?}");
+            (i, token, pass)
+        });
+    }
+    let renters = buyers.join_all().await;
+    let mut races = tokio::task::JoinSet::new();
+    for (i, token, pass) in renters {
+        let (kb, answers) = (Arc::clone(&kb), Arc::clone(&answers));
+        races.spawn(async move {
+            let body = serde_json::json!({ "passId": pass, "kickboardId": "kb-contested" });
+            let key = format!("rent-{i}");
+            let reply = answers
+                .until_done(|| kb.call_with_key(Method::POST, "/rentals", &token, Some(body.clone()), &key))
+                .await;
+            (token, reply)
+        });
+    }
+    let mut winners = Vec::new();
+    while let Some(raced) = races.join_next().await {
+        let (token, reply) = raced.unwrap();
+        match reply.status {
+            StatusCode::CREATED => winners.push((token, reply.text("rentalId"))),
+            StatusCode::CONFLICT => assert_eq!(reply.problem(), "kickboard-unavailable", "{reply:?}"),
+            _ => panic!("unexpected answer: {reply:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one rental of the contested board");
+    let (winner, rental) = winners.remove(0);
+    let path = format!("/rentals/{rental}/return");
+    let returned = answers.until_done(|| kb.call(Method::POST, &path, Some(&winner), None)).await;
+    assert_eq!(returned.status, StatusCode::OK, "{returned:?}");
+
+    // At-least-once delivery through the faulty bus and SNS, until the pump is idle.
+    tokio::time::timeout(Duration::from_secs(120), kb.server.app.relayed())
+        .await
+        .expect("events delivered within 120 s")
+        .unwrap();
+
+    let events = kb.outbox_events().await;
+    let count = |kind: &str| events.iter().filter(|event| event.detail_type() == kind).count();
+    assert_eq!(
+        (count("PassPaid"), count("KickboardRented"), count("KickboardReturned")),
+        (RACERS, 1, 1),
+        "no half writes"
+    );
+    assert_eq!(kb.simulator().charge_count(), RACERS, "each pass charged once");
+
+    // Every balance event reached the view.
+    let mut lost = 0;
+    for event in events.iter().filter(|event| Subscriber::BalanceView.wants(event)) {
+        let (balance, customer) = (event.balance().unwrap(), event.customer_id.as_ref().unwrap());
+        let token = kb.customer_token(customer.as_str());
+        let path = format!("/passes/{}/balance", balance.pass_id);
+        let viewed = answers.until_done(|| kb.get(&path, &token)).await;
+        if viewed.body["version"].as_u64().is_none_or(|version| version < balance.version) {
+            lost += 1;
+        }
+    }
+    // Every alerting event went out once on its channel, and SNS sent nothing more.
+    let sent = match &kb.server.app.backend {
+        kickboard_local::Backend::Aws { alerts, .. } => alerts.list(None),
+        kickboard_local::Backend::Sqlite { .. } => unreachable!("a moto server"),
+    };
+    let mut per_alert: HashMap<(String, String), usize> = HashMap::new();
+    for alert in &sent {
+        *per_alert.entry((alert.event_id.clone(), alert.channel.name().to_owned())).or_default() += 1;
+    }
+    let alerting = events.iter().filter(|event| Subscriber::Notifier.wants(event)).collect::<Vec<_>>();
+    lost +=
+        alerting.iter().filter(|event| !per_alert.contains_key(&(event.event_id.to_string(), "sms".into()))).count();
+    let duplicates: usize = per_alert.values().map(|sent| sent - 1).sum();
+    let sms = kb.aws.as_ref().unwrap().moto.sms().await.len();
+
+    let injected = faults.injected();
+    println!("\n| faults injected (seed {SEED:#x}) | count |\n|---|---|");
+    for (fault, times) in &injected {
+        println!("| {fault:?} | {times} |");
+    }
+    println!("\n| answers by status | count |\n|---|---|");
+    for (status, times) in answers.0.lock().unwrap().iter() {
+        println!("| {status} | {times} |");
+    }
+    println!("\n| events | count |\n|---|---|");
+    println!("| written to the outbox | {} |", events.len());
+    println!("| alerting events / alerts sent / SMS at SNS | {} / {} / {sms} |", alerting.len(), sent.len());
+    println!("| lost | {lost} |\n| duplicate alerts | {duplicates} |");
+
+    assert!(injected.len() >= 4, "every kind of fault was exercised: {injected:?}");
+    assert!(answers.0.lock().unwrap().contains_key(&503), "some faults reached the clients as 503");
+    assert_eq!(lost, 0, "every event reached the balance view and the notifier");
+    assert_eq!(duplicates, 0, "no alert sent twice on a channel");
+    assert_eq!(sms, sent.len(), "SNS sent exactly the alerts recorded");
+    assert_eq!(sent.len(), alerting.len(), "one alert per alerting event (all SMS)");
+    Arc::into_inner(kb).unwrap().stop().await;
+}
