@@ -84,7 +84,9 @@ async fn every_batch_twice_and_shuffled_still_sends_one_sms_per_event_and_right_
         let alerts = kb.alerts(customer).await;
         let texts: Vec<&str> = alerts.iter().map(|alert| alert["message"].as_str().unwrap()).collect();
         assert_eq!(texts.len(), 3, "paid, rented, returned; once each: {texts:?}");
-        assert!(texts.iter().any(|text| text.contains("rented")) && texts.iter().any(|text| text.contains("returned")));
+        assert!(
+            texts.iter().any(|text| text.contains("대여 시작")) && texts.iter().any(|text| text.contains("반납 완료"))
+        );
     }
     for (token, pass) in &passes {
         let written = kb.get(&format!("/passes/{pass}"), token).await.body;

@@ -49,8 +49,7 @@ pub async fn events_still_flow_after_a_race_a_refused_rent_and_a_restart(backend
 
     // A refused rent: the pass is not paid.
     let carol = kb.customer_token("carol");
-    let contact = json!({ "phone": "+821055556666", "locale": "en" });
-    assert_eq!(kb.call(Method::PUT, "/me/contact", Some(&carol), Some(contact)).await.status, StatusCode::OK);
+    kb.set_contact(&carol, json!({ "phone": "+821055556666", "locale": "en" })).await;
     let unpaid = kb.unpaid_pass(&carol, "basic-60").await;
     let refused = kb.rent(&carol, &unpaid, "kb-spare").await;
     assert_eq!((refused.status, refused.problem()), (StatusCode::UNPROCESSABLE_ENTITY, "pass-not-active"));

@@ -398,7 +398,7 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
     assert_eq!(invoke("notifier", &env), Value::Null);
     let sms = moto.sms().await;
     assert_eq!(sms.len(), 1, "{sms:?}");
-    assert!(sms[0].1.contains("kb-seoul-1 rented"));
+    assert!(sms[0].1.contains("kb-seoul-1 대여 시작"), "{sms:?}");
 
     let relayed = invoke("event-relay", &env);
     assert_eq!(relayed["batchItemFailures"], serde_json::json!([]), "{relayed}");

@@ -24,7 +24,7 @@ async fn the_sample_events_drive_the_notifier_and_the_balance_view() {
     deliver(&kb.server.app, Subscriber::Notifier, rented).await.unwrap();
     let alerts = kb.alerts("customer-1").await;
     assert_eq!(alerts.len(), 1, "{alerts:?}");
-    assert!(alerts[0]["message"].as_str().unwrap().contains("kb-seoul-1 rented at 09:00 UTC"));
+    assert!(alerts[0]["message"].as_str().unwrap().contains("[킥보드] kb-seoul-1 대여 시작 (18:00)"));
 
     let returned = sample("balance-view.json");
     assert!(Subscriber::BalanceView.wants(&returned.detail));

@@ -315,10 +315,15 @@ impl TestServer {
 
     /// Sets the customer's phone so alerts have somewhere to go.
     pub async fn set_phone(&self, token: &str, phone: &str) {
-        let reply = self.call(Method::PUT, "/me/contact", Some(token), Some(json!({ "phone": phone }))).await;
+        self.set_contact(token, json!({ "phone": phone })).await;
+    }
+
+    /// Sets the customer's contact (`PUT /me/contact`), remembering the phone.
+    pub async fn set_contact(&self, token: &str, contact: Value) {
+        let reply = self.call(Method::PUT, "/me/contact", Some(token), Some(contact.clone())).await;
         assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
         let customer = self.server.app.tokens.verify(token).expect("our own token").sub;
-        self.phones.lock().unwrap().insert(customer, phone.to_owned());
+        self.phones.lock().unwrap().insert(customer, contact["phone"].as_str().unwrap_or_default().to_owned());
     }
 
     /// Buys a pass on `plan` and pays it; returns its id.
