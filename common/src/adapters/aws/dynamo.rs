@@ -151,16 +151,11 @@ impl DynamoStore {
             }
             if codes.iter().any(|code| !matches!(*code, "None" | "ConditionalCheckFailed")) {
                 let detail = format!("transaction cancelled: {codes:?}");
-                // Cancelled as a whole, nothing written: conflicts and throttling pass.
-                return Err(
-                    match codes
-                        .iter()
-                        .all(|code| matches!(*code, "None" | "ConditionalCheckFailed") || is_transient_code(code))
-                    {
-                        true => PortError::Transient(detail),
-                        false => unavailable(detail),
-                    },
-                );
+                // Cancelled as a whole, nothing written: throttling or a conflict passes.
+                let transient = codes
+                    .iter()
+                    .all(|code| matches!(*code, "None" | "ConditionalCheckFailed") || is_transient_code(code));
+                return Err(if transient { PortError::Transient(detail) } else { unavailable(detail) });
             }
             let reasons = cancelled
                 .cancellation_reasons()
