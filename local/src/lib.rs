@@ -7,6 +7,7 @@ pub mod aws_setup;
 pub mod config;
 mod gateway;
 pub mod local_routes;
+pub mod migrate;
 mod recording;
 pub mod redrive;
 pub mod relay;

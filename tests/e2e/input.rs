@@ -83,7 +83,7 @@ pub async fn bad_requests_get_problems_and_write_nothing(backend: Backend) {
         case(Method::POST, "/kickboards", admin).json(r#"{"model":"","lat":1,"lon":0}"#).names("model"),
         case(Method::PUT, "/me/contact", customer).json(r#"{"phone":"010-1234-5678"}"#).names("phone"),
         case(Method::GET, "/kickboards?near=north", customer).names("near"),
-        case(Method::GET, "/kickboards?near=37.5,127&radiusM=5001", customer).names("radiusM"),
+        case(Method::GET, "/kickboards?near=37.5,127&radiusM=1501", customer).names("radiusM"),
         case(Method::GET, "/nowhere", customer).answers(StatusCode::NOT_FOUND, "not-found"),
         case(Method::PATCH, "/passes", customer).answers(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed"),
         case(Method::GET, "/me/contact", customer).answers(StatusCode::NOT_FOUND, "contact-not-found"),

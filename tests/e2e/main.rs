@@ -14,6 +14,7 @@ mod fuzz;
 mod idempotency;
 mod identity;
 mod input;
+mod migration;
 mod openapi;
 mod payments;
 mod redrive;

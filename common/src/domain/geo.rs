@@ -13,8 +13,19 @@ pub enum GeoError {
     Radius,
 }
 
-/// Nearby means walking or a short ride; a bound keeps the geohash query fan-out small.
-pub const MAX_RADIUS_M: u32 = 5_000;
+/// Nearby means a walk to the board; the bound keeps a search to a few dozen area cells
+/// (about 24 in Seoul), each one query.
+pub const MAX_RADIUS_M: u32 = 1_500;
+
+/// The area cell boards are grouped by, for nearby search and as the index partition:
+/// geohashes of 6 characters, about 1 km × 0.6 km in Seoul, so a dense city centre puts a
+/// few hundred boards in a cell and no cell takes more than a sliver of a city's writes.
+pub const AREA_CELL_PRECISION: usize = 6;
+
+/// The area cell a position lies in.
+pub fn area_cell(location: &Coordinates) -> String {
+    geohash(location, AREA_CELL_PRECISION)
+}
 const EARTH_RADIUS_M: f64 = 6_371_000.0;
 
 /// A valid WGS 84 position.
@@ -156,6 +167,11 @@ fn steps(from: f64, to: f64, step: f64) -> impl Iterator<Item = f64> {
 }
 
 impl Area {
+    /// The area cells that together cover this area.
+    pub fn cells(&self) -> Vec<String> {
+        self.covering_cells(AREA_CELL_PRECISION)
+    }
+
     /// The geohash cells of `precision` characters that together cover this area.
     pub fn covering_cells(&self, precision: usize) -> Vec<String> {
         let bbox = self.bounding_box();
@@ -192,15 +208,25 @@ mod tests {
     }
 
     #[test]
+    fn the_widest_search_stays_a_few_dozen_cells_wherever_a_city_is() {
+        for lat in [0.0, 37.5663, 51.5, 60.17] {
+            let area = Area::new(Coordinates::new(lat, 126.9779).unwrap(), MAX_RADIUS_M).unwrap();
+            let cells = area.cells().len();
+            assert!(cells <= 48, "{cells} cells at latitude {lat}");
+        }
+        let seoul = Area::new(Coordinates::new(37.5663, 126.9779).unwrap(), MAX_RADIUS_M).unwrap();
+        assert!(seoul.cells().len() <= 30, "{}", seoul.cells().len());
+    }
+
+    #[test]
     fn covering_cells_include_every_point_of_the_area() {
         let centre = Coordinates::new(37.5663, 126.9779).unwrap();
-        let area = Area::new(centre, 3_000).unwrap();
-        let cells = area.covering_cells(5);
-        assert!(cells.len() <= 16, "{cells:?}");
-        for (dlat, dlon) in [(0.026, 0.0), (-0.026, 0.0), (0.0, 0.033), (0.0, -0.033), (0.018, 0.022)] {
+        let area = Area::new(centre, MAX_RADIUS_M).unwrap();
+        let cells = area.cells();
+        for (dlat, dlon) in [(0.0134, 0.0), (-0.0134, 0.0), (0.0, 0.0168), (0.0, -0.0168), (0.0093, 0.0118)] {
             let point = Coordinates::new(centre.lat() + dlat, centre.lon() + dlon).unwrap();
             if area.contains(&point) {
-                assert!(cells.contains(&geohash(&point, 5)), "{point:?} not covered");
+                assert!(cells.contains(&area_cell(&point)), "{point:?} not covered");
             }
         }
     }
@@ -217,7 +243,7 @@ mod tests {
     #[test]
     fn the_bounding_box_holds_the_whole_circle() {
         for (lat, lon, radius_m) in
-            [(37.5665, 126.978, 5_000), (0.0, 0.0, 500), (-33.9, 18.4, 3_000), (69.6, 18.9, 5_000)]
+            [(37.5665, 126.978, 1_500), (0.0, 0.0, 500), (-33.9, 18.4, 1_000), (69.6, 18.9, 1_500)]
         {
             let area = Area::new(Coordinates::new(lat, lon).unwrap(), radius_m).unwrap();
             let bbox = area.bounding_box();

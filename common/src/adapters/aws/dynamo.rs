@@ -3,8 +3,8 @@
 //! run on the items as they were, so callers get the same errors as from the SQLite store.
 
 use super::items::{
-    AVAILABLE, AVAILABLE_INDEX, AlertLedgerItem, BY_CUSTOMER_INDEX, BalanceItem, BoardItem, BreakerItem, ContactItem,
-    IdempotencyItem, Item, OutboxItem, PassItem, RentalItem, SEARCH_GEOHASH_PRECISION, alert_ledger_key, balance_key,
+    AVAILABLE_INDEX, AlertLedgerItem, BY_CUSTOMER_INDEX, BalanceItem, BoardItem, BreakerItem, ContactItem,
+    IdempotencyItem, Item, LEGACY_AVAILABLE_PK, OutboxItem, PassItem, RentalItem, alert_ledger_key, balance_key,
     board_key, breaker_key, contact_key, customer_pk, idempotency_key, parked_sk, pass_key, rental_key,
 };
 use super::{is_transient_code, sdk_error};
@@ -12,7 +12,7 @@ use crate::domain::breaker::BreakerState;
 use crate::domain::contact::Contact;
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
-use crate::domain::geo::Area;
+use crate::domain::geo::{Area, area_cell};
 use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId};
 use crate::domain::kickboard::Kickboard;
 use crate::domain::pass::Pass;
@@ -395,22 +395,26 @@ impl RentalStore for DynamoStore {
             (":rented", s("RENTED")),
             (":available", s("AVAILABLE")),
             (":rental", s(rental_id.as_str())),
-            (":availablePk", s(AVAILABLE)),
+            (":legacy", s(LEGACY_AVAILABLE_PK)),
         ]);
         let park = match finished.release.end_location {
             Some(location) => {
                 board_values.insert(":lat".into(), n(location.lat()));
                 board_values.insert(":lon".into(), n(location.lon()));
                 board_values.insert(":parked".into(), s(parked_sk(&location, &finished.release.kickboard_id)));
-                "lat = :lat, lon = :lon, parkedSk = :parked, availableSk = :parked"
+                board_values.insert(":cell".into(), s(area_cell(&location)));
+                "lat = :lat, lon = :lon, parkedSk = :parked, availableSk = :parked, \
+                 parkedCell = :cell, availablePk = :cell"
             }
-            None => "availableSk = parkedSk",
+            // A board stored before the index was keyed by cell has no `parkedCell` yet: it
+            // goes back under the old key, where `kickboard-ops migrate` finds it.
+            None => "availableSk = parkedSk, availablePk = if_not_exists(parkedCell, :legacy)",
         };
         let release_board = Update::builder()
             .table_name(&self.tables.state)
             .set_key(Some(board_key(&finished.release.kickboard_id)))
             .condition_expression("#status = :rented AND rentalId = :rental")
-            .update_expression(format!("SET #status = :available, availablePk = :availablePk, {park} REMOVE rentalId"))
+            .update_expression(format!("SET #status = :available, {park} REMOVE rentalId"))
             .set_expression_attribute_names(Some(status_name()))
             .set_expression_attribute_values(Some(board_values))
             .build()
@@ -476,16 +480,12 @@ impl FleetStore for DynamoStore {
     }
 
     async fn available_kickboards(&self, area: Option<Area>, limit: usize) -> PortResult<Vec<Kickboard>> {
-        let base = self
-            .client
-            .query()
-            .table_name(&self.tables.state)
-            .index_name(AVAILABLE_INDEX)
-            .expression_attribute_names("#pk", "availablePk")
-            .expression_attribute_values(":pk", s(AVAILABLE));
         let Some(area) = area else {
+            // No place given: any boards, read across the index's partitions rather than
+            // from one of them.
             let limit = i32::try_from(limit).unwrap_or(i32::MAX);
-            let output = base.key_condition_expression("#pk = :pk").limit(limit).send().await.map_err(sdk_error)?;
+            let scan = self.client.scan().table_name(&self.tables.state).index_name(AVAILABLE_INDEX).limit(limit);
+            let output = scan.send().await.map_err(sdk_error)?;
             return output
                 .items
                 .unwrap_or_default()
@@ -494,10 +494,13 @@ impl FleetStore for DynamoStore {
                 .collect();
         };
         let mut cells = tokio::task::JoinSet::new();
-        for cell in area.covering_cells(SEARCH_GEOHASH_PRECISION) {
-            let request = base
-                .clone()
-                .key_condition_expression("#pk = :pk AND begins_with(availableSk, :cell)")
+        for cell in area.cells() {
+            let request = self
+                .client
+                .query()
+                .table_name(&self.tables.state)
+                .index_name(AVAILABLE_INDEX)
+                .key_condition_expression("availablePk = :cell")
                 .expression_attribute_values(":cell", s(cell));
             let store = self.clone();
             cells.spawn(async move { store.query(request).await });

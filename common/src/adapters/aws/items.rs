@@ -5,13 +5,15 @@
 //! | item | pk | sk | extra attributes |
 //! |---|---|---|---|
 //! | pass | `PASS#<passId>` | `PASS` | `expiresAtMs` (numeric, for conditions) |
-//! | kickboard | `BOARD#<kickboardId>` | `BOARD` | `parkedSk`; `availablePk`/`availableSk` only while AVAILABLE |
+//! | kickboard | `BOARD#<kickboardId>` | `BOARD` | `parkedCell`, `parkedSk`; `availablePk`/`availableSk` only while AVAILABLE |
 //! | rental | `RENTAL#<rentalId>` | `RENTAL` | |
 //! | contact | `CUSTOMER#<customerId>` | `CONTACT` | |
 //! | outbox event | `EVENT#<eventId>` | `EVENT` | `kind = outbox`, `ttl` |
 //! | idempotent answer | `IDEMPOTENCY#<customer>/<function>/<key>` | `IDEMPOTENCY` | `ttl` = 24 h |
 //!
-//! Index `available` (sparse): `availablePk = AVAILABLE`, `availableSk = <geohash9>#<kickboardId>`.
+//! Index `available` (sparse): `availablePk = <area cell>` (geohash of 6), `availableSk =
+//! <geohash9>#<kickboardId>`: a search queries the cells around it, and no partition holds
+//! more than a cell's boards.
 //!
 //! View table (no stream, TTL attribute `ttl`), key `pk`/`sk`:
 //! | item | pk | sk | extra attributes |
@@ -26,7 +28,7 @@
 use crate::domain::breaker::BreakerState;
 use crate::domain::contact::Contact;
 use crate::domain::events::EventEnvelope;
-use crate::domain::geo::{Coordinates, geohash};
+use crate::domain::geo::{Coordinates, area_cell, geohash};
 use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, RentalId};
 use crate::domain::kickboard::{Kickboard, KickboardStatus};
 use crate::domain::pass::{Pass, PassBalance};
@@ -40,13 +42,13 @@ use std::collections::HashMap;
 pub type Item = HashMap<String, AttributeValue>;
 
 pub const AVAILABLE_INDEX: &str = "available";
-pub const AVAILABLE: &str = "AVAILABLE";
+/// The one `availablePk` every available board had before the index was keyed by area
+/// cell; only the migration (`kickboard-ops migrate`) still knows it.
+pub const LEGACY_AVAILABLE_PK: &str = "AVAILABLE";
 pub const BY_CUSTOMER_INDEX: &str = "by-customer";
 pub const OUTBOX_KIND: &str = "outbox";
 /// Geohash characters in a board's index key: about 5 m, finer than any query needs.
 pub const BOARD_GEOHASH_PRECISION: usize = 9;
-/// Geohash cells queried for a nearby search: about 4.9 km × 4.9 km.
-pub const SEARCH_GEOHASH_PRECISION: usize = 5;
 /// How long relayed outbox items and sent-markers are kept.
 const OUTBOX_TTL: Duration = Duration::days(7);
 const SENT_MARKER_TTL: Duration = Duration::days(30);
@@ -214,8 +216,11 @@ pub struct BoardItem {
     pub sk: String,
     #[serde(flatten)]
     pub board: Kickboard,
-    /// Where the board is parked, as its `available` index sort key; copied back to
-    /// `availableSk` when a return leaves it where it was.
+    /// Where the board is parked, as its `available` index keys; copied back to
+    /// `availablePk`/`availableSk` when a return leaves it where it was. Boards stored before
+    /// the index was keyed by cell have no `parkedCell` until migrated.
+    #[serde(default)]
+    pub parked_cell: String,
     pub parked_sk: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_pk: Option<String>,
@@ -231,13 +236,15 @@ pub fn parked_sk(location: &Coordinates, kickboard_id: &KickboardId) -> String {
 impl From<&Kickboard> for BoardItem {
     fn from(board: &Kickboard) -> Self {
         let parked = parked_sk(&board.location, &board.kickboard_id);
+        let cell = area_cell(&board.location);
         let available = board.status() == KickboardStatus::Available;
         Self {
             pk: board_pk(&board.kickboard_id),
             sk: BOARD_SK.to_owned(),
             board: board.clone(),
-            available_pk: available.then(|| AVAILABLE.to_owned()),
+            available_pk: available.then(|| cell.clone()),
             available_sk: available.then(|| parked.clone()),
+            parked_cell: cell,
             parked_sk: parked,
         }
     }

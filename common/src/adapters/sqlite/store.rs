@@ -5,7 +5,7 @@ use crate::domain::breaker::BreakerState;
 use crate::domain::contact::{Channel, Contact};
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
-use crate::domain::geo::{Area, Coordinates, geohash};
+use crate::domain::geo::{Area, Coordinates, area_cell};
 use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId};
 use crate::domain::kickboard::{Kickboard, KickboardStatus};
 use crate::domain::pass::{Pass, PassBalance};
@@ -181,13 +181,6 @@ impl SqliteStore {
     }
 }
 
-/// Geohash characters of a board's `cell`.
-const BOARD_CELL_PRECISION: usize = 6;
-
-fn board_cell(location: &Coordinates) -> String {
-    geohash(location, BOARD_CELL_PRECISION)
-}
-
 /// Databases made before boards had a `cell` get the column, filled from each board's place.
 fn add_board_cells(conn: &Connection) -> PortResult<()> {
     let has_table =
@@ -202,7 +195,7 @@ fn add_board_cells(conn: &Connection) -> PortResult<()> {
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
         .collect::<Result<_, _>>()?;
     for (kickboard_id, lat, lon) in boards {
-        let cell = board_cell(&Coordinates::new(lat, lon).map_err(unavailable)?);
+        let cell = area_cell(&Coordinates::new(lat, lon).map_err(unavailable)?);
         conn.execute("UPDATE kickboards SET cell = ?2 WHERE kickboard_id = ?1", params![kickboard_id, cell])?;
     }
     Ok(())
@@ -359,7 +352,7 @@ fn save_board(tx: &Connection, board: &Kickboard) -> PortResult<()> {
             status_name(board.status()),
             board.location.lat(),
             board.location.lon(),
-            board_cell(&board.location),
+            area_cell(&board.location),
             to_json(board)?
         ],
     )?;
@@ -529,7 +522,7 @@ impl FleetStore for SqliteStore {
                     .query_map([limit], |row| row.get(0))?
                     .collect::<Result<_, _>>()?,
                 Some(area) => {
-                    let cells = serde_json::to_string(&area.covering_cells(BOARD_CELL_PRECISION))?;
+                    let cells = serde_json::to_string(&area.cells())?;
                     let bbox = area.bounding_box();
                     // A box across the antimeridian filters on latitude only.
                     let (min_lon, max_lon) = match (bbox.min_lon, bbox.max_lon) {

@@ -1,0 +1,89 @@
+//! Migrations of stored items to the shapes this version writes, run by an operator once
+//! after deploying it (`kickboard-ops migrate`); each is idempotent and safe while the
+//! service runs, so it can be run again at any time.
+//!
+//! Boards from before the `available` index was keyed by area cell carry
+//! `availablePk = AVAILABLE` (one partition for the whole fleet) and no `parkedCell`: each
+//! gets its cell, and, while still listed under the old key, moves under its cell. A board
+//! returned by this version before the migration reached it goes back under the old key
+//! (it has no `parkedCell` to copy), and a second run moves it.
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::AttributeValue;
+use kickboard_common::adapters::aws::items::{BoardItem, LEGACY_AVAILABLE_PK, board_key};
+use kickboard_common::adapters::aws::{Tables, sdk_error};
+use kickboard_common::domain::geo::area_cell;
+use kickboard_common::ports::{PortError, PortResult};
+
+/// What a migration run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Migrated {
+    /// Board items looked at.
+    pub boards: usize,
+    /// Boards that were given their `parkedCell`.
+    pub cells_added: usize,
+    /// Available boards moved from the one legacy partition to their cell's.
+    pub moved: usize,
+}
+
+/// Moves every board of `tables` to the cell-keyed `available` index.
+pub async fn available_index_by_cell(config: &SdkConfig, tables: &Tables) -> PortResult<Migrated> {
+    let client = aws_sdk_dynamodb::Client::new(config);
+    let mut done = Migrated::default();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(&tables.state)
+            .filter_expression("sk = :board")
+            .expression_attribute_values(":board", AttributeValue::S("BOARD".into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        for item in page.items.unwrap_or_default() {
+            let board: BoardItem =
+                serde_dynamo::from_item(item).map_err(|error| PortError::Unavailable(error.to_string()))?;
+            done.boards += 1;
+            let cell = area_cell(&board.board.location);
+            let key = board_key(&board.board.kickboard_id);
+            if board.parked_cell.is_empty() {
+                let update = client
+                    .update_item()
+                    .table_name(&tables.state)
+                    .set_key(Some(key.clone()))
+                    .update_expression("SET parkedCell = :cell")
+                    .condition_expression("attribute_not_exists(parkedCell)")
+                    .expression_attribute_values(":cell", AttributeValue::S(cell.clone()));
+                done.cells_added += usize::from(conditional(update.send().await)?);
+            }
+            if board.available_pk.as_deref() == Some(LEGACY_AVAILABLE_PK) {
+                // Only while still under the old key: a rent since the scan took it out.
+                let update = client
+                    .update_item()
+                    .table_name(&tables.state)
+                    .set_key(Some(key))
+                    .update_expression("SET availablePk = :cell")
+                    .condition_expression("availablePk = :legacy")
+                    .expression_attribute_values(":cell", AttributeValue::S(cell))
+                    .expression_attribute_values(":legacy", AttributeValue::S(LEGACY_AVAILABLE_PK.into()));
+                done.moved += usize::from(conditional(update.send().await)?);
+            }
+        }
+        match page.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return Ok(done),
+        }
+    }
+}
+
+/// Whether a conditional update was applied (`false` when its condition failed).
+fn conditional<T>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError>>,
+) -> PortResult<bool> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+        Err(error) => Err(sdk_error(error)),
+    }
+}
