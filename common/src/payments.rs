@@ -2,14 +2,16 @@
 //! allows it; while it is open the caller is told at once to pay later.
 
 use crate::domain::breaker::{BreakerPolicy, BreakerState, CallOutcome, Permission};
-use crate::ports::{BreakerStore, ChargeOutcome, ChargeRequest, Clock, PaymentError, PaymentProvider, PortResult};
+use crate::ports::{
+    BreakerStore, ChargeOutcome, ChargeRequest, Clock, PaymentError, PaymentProvider, PortResult, Versioned,
+};
 use chrono::Duration;
 use std::sync::Arc;
 
 /// The breaker that guards the payment provider.
 pub const PAYMENT_BREAKER: &str = "payments";
-/// Compare-and-set attempts before a breaker update is given up (and logged).
-const CAS_ATTEMPTS: usize = 16;
+/// Tries at taking the probe when other instances keep changing the state meanwhile.
+const PROBE_ATTEMPTS: usize = 3;
 /// The `Retry-After` for a failed call while the breaker is still closed.
 const RETRY_AFTER_FAILURE_SECS: u64 = 5;
 
@@ -71,47 +73,68 @@ impl GuardedPayments {
 
     /// Charges unless the breaker says not to; records the outcome in the shared breaker.
     pub async fn charge(&self, request: &ChargeRequest) -> PortResult<Result<ChargeOutcome, PaymentRefused>> {
-        let permission = match self.take_permission().await? {
-            Permission::Refuse { retry_after_secs } => {
+        let (stored, permission) = match self.take_permission().await? {
+            (_, Permission::Refuse { retry_after_secs }) => {
                 return Ok(Err(PaymentRefused::BreakerOpen { retry_after_secs }));
             }
-            permission => permission,
+            taken => taken,
         };
         let result = self.provider.charge(request).await;
         let outcome = if result.is_ok() { CallOutcome::Answered } else { CallOutcome::Failed };
-        self.record(permission, outcome).await?;
+        self.record(&stored, permission, outcome).await?;
         Ok(result.map_err(|PaymentError::Unavailable(detail)| {
             tracing::warn!(%detail, "payment provider failed");
             PaymentRefused::ProviderFailed { retry_after_secs: RETRY_AFTER_FAILURE_SECS }
         }))
     }
 
-    async fn take_permission(&self) -> PortResult<Permission> {
-        for _ in 0..CAS_ATTEMPTS {
+    /// The breaker as this call found it (its version after taking the probe, if it did),
+    /// and what the call may do.
+    async fn take_permission(&self) -> PortResult<(Versioned<BreakerState>, Permission)> {
+        for _ in 0..PROBE_ATTEMPTS {
             let stored = self.breakers.load_breaker(PAYMENT_BREAKER).await?;
             let (permission, next) = stored.value.permit(&self.policy, self.clock.now());
-            let Some(next) = next else { return Ok(permission) };
+            let Some(next) = next else { return Ok((stored, permission)) };
             if self.breakers.save_breaker(PAYMENT_BREAKER, &next, stored.version).await? {
                 announce(&stored.value, &next);
-                return Ok(permission);
+                return Ok((Versioned { value: next, version: stored.version + 1 }, permission));
             }
+            // Another instance changed the state first (took the probe, or it reported).
         }
         // Others keep changing the state: do not add load to a struggling provider.
-        Ok(Permission::Refuse { retry_after_secs: 1 })
+        Ok((Versioned { value: BreakerState::default(), version: 0 }, Permission::Refuse { retry_after_secs: 1 }))
     }
 
-    async fn record(&self, permission: Permission, outcome: CallOutcome) -> PortResult<()> {
-        for _ in 0..CAS_ATTEMPTS {
-            let stored = self.breakers.load_breaker(PAYMENT_BREAKER).await?;
-            let Some(next) = stored.value.record(&self.policy, permission, outcome, self.clock.now()) else {
-                return Ok(());
-            };
-            if self.breakers.save_breaker(PAYMENT_BREAKER, &next, stored.version).await? {
-                announce(&stored.value, &next);
-                return Ok(());
+    /// A probe's outcome decides the state. A call's outcome is counted (one atomic
+    /// addition); a failure then reads the window and, past the thresholds, opens the
+    /// breaker with a write conditioned on the state this call saw, so one instance wins.
+    async fn record(
+        &self,
+        stored: &Versioned<BreakerState>,
+        permission: Permission,
+        outcome: CallOutcome,
+    ) -> PortResult<()> {
+        let now = self.clock.now();
+        let next = match (permission, &stored.value) {
+            (Permission::Probe, _) => BreakerState::after_probe(&self.policy, outcome, now),
+            (Permission::Call, BreakerState::Closed { since }) => {
+                let failed = outcome == CallOutcome::Failed;
+                self.breakers.count_call(PAYMENT_BREAKER, self.policy.bucket_of(now), failed).await?;
+                if !failed {
+                    return Ok(());
+                }
+                let window = self.policy.window_buckets(now, *since);
+                let counts = self.breakers.count_window(PAYMENT_BREAKER, &window).await?;
+                if !self.policy.trips(counts) {
+                    return Ok(());
+                }
+                BreakerState::tripped(&self.policy, now)
             }
+            _ => return Ok(()),
+        };
+        if self.breakers.save_breaker(PAYMENT_BREAKER, &next, stored.version).await? {
+            announce(&stored.value, &next);
         }
-        tracing::warn!("breaker outcome not recorded: too many concurrent updates");
         Ok(())
     }
 }

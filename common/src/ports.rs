@@ -2,7 +2,7 @@
 //! each write a single atomic use case (never row CRUD).
 
 use crate::domain::alerts::Alert;
-use crate::domain::breaker::BreakerState;
+use crate::domain::breaker::{BreakerState, WindowCounts};
 use crate::domain::contact::{Channel, Contact};
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
@@ -276,7 +276,9 @@ pub struct Versioned<T> {
     pub version: u64,
 }
 
-/// Where circuit breakers keep their state, shared by every instance of a function.
+/// Where circuit breakers keep their state and count their calls, shared by every instance
+/// of a function. Recording an outcome is an atomic addition to a counter, never a
+/// read-modify-write of a shared item; the state is written only when it changes.
 #[async_trait]
 pub trait BreakerStore: Send + Sync {
     /// The breaker's state (closed and empty when never stored).
@@ -284,6 +286,10 @@ pub trait BreakerStore: Send + Sync {
     /// Stores `state` if the stored version is still `expected`; `false` when another
     /// instance wrote first (never last-writer-wins).
     async fn save_breaker(&self, name: &str, state: &BreakerState, expected: u64) -> PortResult<bool>;
+    /// Counts one call, a failure when `failed`, in the bucket starting at `bucket_ms`.
+    async fn count_call(&self, name: &str, bucket_ms: i64, failed: bool) -> PortResult<()>;
+    /// The calls and failures counted in these buckets.
+    async fn count_window(&self, name: &str, buckets: &[i64]) -> PortResult<WindowCounts>;
 }
 
 /// An outbox event with its position in the log.

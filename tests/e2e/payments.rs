@@ -10,8 +10,8 @@ use kickboard_common::adapters::sqlite::SqliteStore;
 use kickboard_common::domain::breaker::BreakerPolicy;
 use kickboard_common::domain::ids::{CustomerId, PassId};
 use kickboard_common::domain::plan::Won;
-use kickboard_common::payments::{GuardedPayments, PaymentRefused};
-use kickboard_common::ports::{BreakerStore, ChargeRequest};
+use kickboard_common::payments::{GuardedPayments, PAYMENT_BREAKER, PaymentRefused};
+use kickboard_common::ports::{BreakerStore, ChargeRequest, Clock};
 use kickboard_local::config::{LocalConfig, Storage};
 use kickboard_tests::moto::{Moto, deploy};
 use kickboard_tests::{ManualClock, Reply, TestServer};
@@ -196,9 +196,9 @@ async fn a_declined_payment_is_402_and_charges_nothing() {
     assert_eq!(kb.get(&format!("/passes/{pass}"), &alice).await.body["status"], "PENDING_PAYMENT");
     assert_eq!(stats(&provider).charges, 0);
     let mut after = kb.row_counts().await;
-    after.remove("breakers");
+    assert_eq!(after.remove("breaker_counts"), Some(1), "the answered call is counted");
     let mut before = before;
-    before.remove("breakers");
+    before.remove("breaker_counts");
     assert_eq!(after, before, "nothing but the breaker's tally was written");
     kb.stop().await;
     provider.stop();
@@ -249,4 +249,60 @@ async fn two_instances_share_the_breaker_on_dynamodb() {
     let deployment = deploy(&config).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), deployment.tables);
     two_instances_share_one_breaker(Arc::new(store)).await;
+}
+
+/// Thirty instances paying at once against a provider that fails slowly: every outcome is
+/// counted (none lost to a contended write), the breaker opens once past its thresholds and
+/// is then left alone, and after the cool-down exactly one of thirty probes.
+async fn thirty_payers_open_the_breaker_within_its_thresholds(store: Arc<dyn BreakerStore>) {
+    let provider = simulator(Settings { failure_rate: 1.0, latency_ms: 100, ..Settings::default() }).await;
+    let clock = ManualClock::new();
+    let instance = || {
+        let client = Arc::new(HttpPaymentProvider::new(&provider.url(), TIMEOUTS).unwrap());
+        GuardedPayments::new(client, Arc::clone(&store), policy(), clock.clone())
+    };
+    let wave = |name: &'static str| {
+        let mut payers = tokio::task::JoinSet::new();
+        for i in 0..30 {
+            let payments = instance();
+            payers.spawn(async move { payments.charge(&charge(&format!("{name}{i}"))).await.unwrap() });
+        }
+        payers.join_all()
+    };
+
+    let first = wave("a").await;
+    assert!(first.iter().all(|paid| matches!(paid, Err(PaymentRefused::ProviderFailed { .. }))), "{first:?}");
+    let window = policy().window_buckets(clock.now(), None);
+    let counted = store.count_window(PAYMENT_BREAKER, &window).await.unwrap();
+    assert_eq!((counted.calls, counted.failures), (30, 30), "every outcome counted");
+    let state = store.load_breaker(PAYMENT_BREAKER).await.unwrap();
+    assert_eq!(state.value.name(), "OPEN");
+    assert_eq!(state.version, 1, "one instance opened it; the state was written once");
+
+    let second = wave("b").await;
+    assert!(second.iter().all(|paid| matches!(paid, Err(PaymentRefused::BreakerOpen { .. }))), "{second:?}");
+    assert_eq!(stats(&provider).requests, 30, "an open breaker sends nothing");
+
+    // The probe takes long enough for every payer of the wave to find the breaker half-open.
+    provider.simulator.set(Settings { latency_ms: 250, ..Settings::default() });
+    clock.advance(Duration::seconds(11));
+    let third = wave("c").await;
+    assert_eq!(stats(&provider).requests, 31, "exactly one probe");
+    assert_eq!(third.iter().filter(|paid| paid.is_ok()).count(), 1, "{third:?}");
+    assert_eq!(store.load_breaker(PAYMENT_BREAKER).await.unwrap().value.name(), "CLOSED");
+    provider.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_payers_open_the_breaker_within_its_thresholds_on_sqlite() {
+    thirty_payers_open_the_breaker_within_its_thresholds(Arc::new(SqliteStore::open_in_memory().unwrap())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_payers_open_the_breaker_within_its_thresholds_on_dynamodb() {
+    let moto = Moto::start();
+    let config = moto.sdk_config().await;
+    let deployment = deploy(&config).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), deployment.tables);
+    thirty_payers_open_the_breaker_within_its_thresholds(Arc::new(store)).await;
 }

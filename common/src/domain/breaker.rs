@@ -21,29 +21,64 @@ pub struct BreakerPolicy {
     pub probe_timeout: Duration,
 }
 
-/// The window is kept as this many time buckets, so it slides without storing every call.
+/// The window is counted in this many time buckets, so it slides without storing every call.
 const BUCKETS: i64 = 10;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Bucket {
-    /// Start of the bucket, epoch milliseconds.
-    pub start_ms: i64,
-    pub calls: u32,
-    pub failures: u32,
+/// Calls and failures counted over the window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WindowCounts {
+    pub calls: u64,
+    pub failures: u64,
 }
 
+impl BreakerPolicy {
+    fn bucket_width_ms(&self) -> i64 {
+        (self.window.num_milliseconds() / BUCKETS).max(1)
+    }
+
+    /// The bucket a call at `now` is counted in: its start, in epoch milliseconds.
+    pub fn bucket_of(&self, now: DateTime<Utc>) -> i64 {
+        let now_ms = now.timestamp_millis();
+        now_ms - now_ms.rem_euclid(self.bucket_width_ms())
+    }
+
+    /// The buckets whose counts make up the window at `now`, oldest first: the last
+    /// [`BUCKETS`], none from before the breaker last closed (`since`).
+    pub fn window_buckets(&self, now: DateTime<Utc>, since: Option<DateTime<Utc>>) -> Vec<i64> {
+        let width = self.bucket_width_ms();
+        let current = self.bucket_of(now);
+        let oldest = since.map_or(i64::MIN, |since| self.bucket_of(since));
+        (0..BUCKETS).rev().map(|back| current - back * width).filter(|start| *start >= oldest).collect()
+    }
+
+    /// Whether the window's counts open the breaker.
+    pub fn trips(&self, counts: WindowCounts) -> bool {
+        let rate = counts.failures as f64 / counts.calls.max(1) as f64;
+        counts.calls >= u64::from(self.min_calls) && rate >= self.failure_rate
+    }
+}
+
+/// The breaker's state, written only when it changes. While closed, outcomes are counted
+/// apart (atomic additions to per-bucket counters), so recording one never rewrites this.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
 pub enum BreakerState {
-    Closed { buckets: Vec<Bucket> },
-    Open { until: DateTime<Utc> },
-    HalfOpen { probe_started_at: DateTime<Utc> },
+    /// Counting; failures from before `since` (the last time it closed) no longer count.
+    Closed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<DateTime<Utc>>,
+    },
+    Open {
+        until: DateTime<Utc>,
+    },
+    HalfOpen {
+        probe_started_at: DateTime<Utc>,
+    },
 }
 
 impl Default for BreakerState {
     fn default() -> Self {
-        BreakerState::Closed { buckets: Vec::new() }
+        BreakerState::Closed { since: None }
     }
 }
 
@@ -99,50 +134,18 @@ impl BreakerState {
         }
     }
 
-    /// The state after a call's outcome, when it changes.
-    pub fn record(
-        &self,
-        policy: &BreakerPolicy,
-        permission: Permission,
-        outcome: CallOutcome,
-        now: DateTime<Utc>,
-    ) -> Option<BreakerState> {
-        match (self, permission) {
-            (BreakerState::HalfOpen { .. }, Permission::Probe) => Some(match outcome {
-                CallOutcome::Answered => BreakerState::default(),
-                CallOutcome::Failed => BreakerState::Open { until: now + policy.cool_down },
-            }),
-            (BreakerState::Closed { buckets }, Permission::Call) => {
-                let buckets = add_to_window(buckets, policy, outcome, now);
-                let (calls, failures) = buckets.iter().fold((0, 0), |(c, f), b| (c + b.calls, f + b.failures));
-                let rate = f64::from(failures) / f64::from(calls.max(1));
-                if calls >= policy.min_calls && rate >= policy.failure_rate {
-                    Some(BreakerState::Open { until: now + policy.cool_down })
-                } else {
-                    Some(BreakerState::Closed { buckets })
-                }
-            }
-            // A late outcome of a call let through before the state changed: it decides nothing.
-            _ => None,
+    /// The state a probe's outcome leaves: closed (counting afresh) or open again.
+    pub fn after_probe(policy: &BreakerPolicy, outcome: CallOutcome, now: DateTime<Utc>) -> BreakerState {
+        match outcome {
+            CallOutcome::Answered => BreakerState::Closed { since: Some(now) },
+            CallOutcome::Failed => BreakerState::Open { until: now + policy.cool_down },
         }
     }
-}
 
-fn add_to_window(buckets: &[Bucket], policy: &BreakerPolicy, outcome: CallOutcome, now: DateTime<Utc>) -> Vec<Bucket> {
-    let width_ms = (policy.window.num_milliseconds() / BUCKETS).max(1);
-    let now_ms = now.timestamp_millis();
-    let current_start = now_ms - now_ms.rem_euclid(width_ms);
-    let oldest_kept = current_start - width_ms * (BUCKETS - 1);
-    let mut kept: Vec<Bucket> = buckets.iter().copied().filter(|bucket| bucket.start_ms >= oldest_kept).collect();
-    let failed = u32::from(outcome == CallOutcome::Failed);
-    match kept.iter_mut().find(|bucket| bucket.start_ms == current_start) {
-        Some(bucket) => {
-            bucket.calls += 1;
-            bucket.failures += failed;
-        }
-        None => kept.push(Bucket { start_ms: current_start, calls: 1, failures: failed }),
+    /// The open state the breaker trips to at `now`.
+    pub fn tripped(policy: &BreakerPolicy, now: DateTime<Utc>) -> BreakerState {
+        BreakerState::Open { until: now + policy.cool_down }
     }
-    kept
 }
 
 #[cfg(test)]
@@ -164,33 +167,27 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap() + Duration::seconds(seconds)
     }
 
-    fn after(state: &BreakerState, outcome: CallOutcome, now: DateTime<Utc>) -> BreakerState {
-        state.record(&policy(), Permission::Call, outcome, now).unwrap_or_else(|| state.clone())
+    fn counts(calls: u64, failures: u64) -> WindowCounts {
+        WindowCounts { calls, failures }
     }
 
     #[test]
     fn opens_at_the_failure_rate_only_with_enough_calls() {
-        let mut state = BreakerState::default();
-        for second in 0..3 {
-            state = after(&state, CallOutcome::Failed, at(second));
-        }
-        assert_eq!(state.name(), "CLOSED", "three calls are under the minimum");
-        state = after(&state, CallOutcome::Answered, at(3));
-        assert_eq!(state, BreakerState::Open { until: at(13) }, "3 of 4 failed");
+        assert!(!policy().trips(counts(3, 3)), "three calls are under the minimum");
+        assert!(policy().trips(counts(4, 3)), "3 of 4 failed");
+        assert!(policy().trips(counts(4, 2)), "half failed");
+        assert!(!policy().trips(counts(5, 2)));
     }
 
     #[test]
-    fn old_failures_slide_out_of_the_window() {
-        let mut state = BreakerState::default();
-        for second in 0..3 {
-            state = after(&state, CallOutcome::Failed, at(second));
-        }
-        for second in 40..44 {
-            state = after(&state, CallOutcome::Answered, at(second));
-        }
-        assert_eq!(state.name(), "CLOSED");
-        let BreakerState::Closed { buckets } = &state else { unreachable!() };
-        assert_eq!(buckets.iter().map(|b| b.failures).sum::<u32>(), 0);
+    fn the_window_is_the_last_ten_buckets_since_the_breaker_closed() {
+        let buckets = policy().window_buckets(at(40), None);
+        assert_eq!(buckets.len(), 10);
+        assert_eq!(*buckets.last().unwrap(), policy().bucket_of(at(40)));
+        assert_eq!(buckets[0], policy().bucket_of(at(13)), "3 s buckets: 13..42 s");
+        assert!(!buckets.contains(&policy().bucket_of(at(5))), "old failures slide out");
+        let since_closed = policy().window_buckets(at(40), Some(at(34)));
+        assert_eq!(since_closed, [policy().bucket_of(at(33)), policy().bucket_of(at(36)), policy().bucket_of(at(39))]);
     }
 
     #[test]
@@ -202,19 +199,19 @@ mod tests {
         let half_open = next.unwrap();
         assert!(matches!(half_open.permit(&policy(), at(11)).0, Permission::Refuse { .. }), "one probe at a time");
         assert_eq!(
-            half_open.record(&policy(), Permission::Probe, CallOutcome::Answered, at(11)),
-            Some(BreakerState::default())
+            BreakerState::after_probe(&policy(), CallOutcome::Answered, at(11)),
+            BreakerState::Closed { since: Some(at(11)) }
         );
         assert_eq!(
-            half_open.record(&policy(), Permission::Probe, CallOutcome::Failed, at(11)),
-            Some(BreakerState::Open { until: at(21) })
+            BreakerState::after_probe(&policy(), CallOutcome::Failed, at(11)),
+            BreakerState::Open { until: at(21) }
         );
         assert_eq!(half_open.permit(&policy(), at(13)).0, Permission::Probe, "a probe that never reported is replaced");
     }
 
     #[test]
-    fn late_outcomes_change_nothing() {
-        let open = BreakerState::Open { until: at(10) };
-        assert_eq!(open.record(&policy(), Permission::Call, CallOutcome::Answered, at(1)), None);
+    fn a_state_stored_with_the_old_window_reads_as_closed() {
+        let stored = r#"{"state":"CLOSED","buckets":[{"startMs":1,"calls":2,"failures":1}]}"#;
+        assert_eq!(serde_json::from_str::<BreakerState>(stored).unwrap(), BreakerState::default());
     }
 }

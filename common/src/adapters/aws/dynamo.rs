@@ -3,12 +3,13 @@
 //! run on the items as they were, so callers get the same errors as from the SQLite store.
 
 use super::items::{
-    AVAILABLE_INDEX, AlertLedgerItem, BY_CUSTOMER_INDEX, BalanceItem, BoardItem, BreakerItem, ContactItem,
-    IdempotencyItem, Item, LEGACY_AVAILABLE_PK, OutboxItem, PassItem, RentalItem, alert_ledger_key, balance_key,
-    board_key, breaker_key, contact_key, customer_pk, idempotency_key, parked_sk, pass_key, rental_key,
+    AVAILABLE_INDEX, AlertLedgerItem, BREAKER_COUNTER_SHARDS, BY_CUSTOMER_INDEX, BalanceItem, BoardItem,
+    BreakerCountItem, BreakerItem, ContactItem, IdempotencyItem, Item, LEGACY_AVAILABLE_PK, OutboxItem, PassItem,
+    RentalItem, alert_ledger_key, balance_key, board_key, breaker_count_key, breaker_count_ttl, breaker_key,
+    contact_key, customer_pk, idempotency_key, parked_sk, pass_key, rental_key,
 };
 use super::{is_transient_code, sdk_error};
-use crate::domain::breaker::BreakerState;
+use crate::domain::breaker::{BreakerState, WindowCounts};
 use crate::domain::contact::Contact;
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
@@ -27,7 +28,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Get, Put, ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update,
+    AttributeValue, Get, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactGetItem,
+    TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -688,6 +690,58 @@ impl BreakerStore for DynamoStore {
                 .expression_attribute_values(":expected", n(expected)),
         };
         conditional_put(request).await
+    }
+
+    async fn count_call(&self, name: &str, bucket_ms: i64, failed: bool) -> PortResult<()> {
+        // Any shard: spreading a busy bucket's additions over several items.
+        let shard = uuid::Uuid::new_v4().as_bytes()[0] % BREAKER_COUNTER_SHARDS;
+        self.client
+            .update_item()
+            .table_name(&self.tables.views)
+            .set_key(Some(breaker_count_key(name, bucket_ms, shard)))
+            .update_expression("ADD calls :one, failures :failed SET #ttl = :ttl")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":failed", n(u8::from(failed)))
+            .expression_attribute_values(":ttl", n(breaker_count_ttl(bucket_ms)))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn count_window(&self, name: &str, buckets: &[i64]) -> PortResult<WindowCounts> {
+        let mut keys: Vec<Item> = buckets
+            .iter()
+            .flat_map(|bucket| (0..BREAKER_COUNTER_SHARDS).map(move |shard| breaker_count_key(name, *bucket, shard)))
+            .collect();
+        let mut counts = WindowCounts::default();
+        // BatchGetItem takes 100 keys a call and may leave some for the next.
+        while !keys.is_empty() {
+            let batch: Vec<Item> = keys.drain(..keys.len().min(100)).collect();
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(batch))
+                .projection_expression("calls, failures")
+                .consistent_read(true)
+                .build()
+                .map_err(unavailable)?;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.tables.views, request)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in output.responses.unwrap_or_default().remove(&self.tables.views).unwrap_or_default() {
+                let count: BreakerCountItem = from_item(item)?;
+                counts.calls += count.calls;
+                counts.failures += count.failures;
+            }
+            if let Some(left) = output.unprocessed_keys.and_then(|mut left| left.remove(&self.tables.views)) {
+                keys.extend(left.keys);
+            }
+        }
+        Ok(counts)
     }
 }
 

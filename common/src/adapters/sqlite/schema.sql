@@ -91,6 +91,16 @@ CREATE TABLE IF NOT EXISTS breakers (
     item    TEXT NOT NULL
 ) STRICT;
 
+-- Calls and failures per breaker and time bucket: each outcome one atomic addition, so
+-- recording never rewrites the breaker's state.
+CREATE TABLE IF NOT EXISTS breaker_counts (
+    name      TEXT NOT NULL,
+    bucket_ms INTEGER NOT NULL,
+    calls     INTEGER NOT NULL,
+    failures  INTEGER NOT NULL,
+    PRIMARY KEY (name, bucket_ms)
+) STRICT;
+
 -- Answers to requests that carried an Idempotency-Key, written with the write they guard.
 CREATE TABLE IF NOT EXISTS idempotency (
     scope TEXT PRIMARY KEY,

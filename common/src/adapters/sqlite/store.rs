@@ -1,7 +1,7 @@
 //! SQLite implementations of the store ports. Rules come from `domain`; this file only
 //! loads, calls the rule, and writes the outcome plus its outbox event in one transaction.
 
-use crate::domain::breaker::BreakerState;
+use crate::domain::breaker::{BreakerState, WindowCounts};
 use crate::domain::contact::{Channel, Contact};
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
@@ -826,7 +826,46 @@ impl BreakerStore for SqliteStore {
         })
         .await
     }
+
+    async fn count_call(&self, name: &str, bucket_ms: i64, failed: bool) -> PortResult<()> {
+        let name = name.to_owned();
+        self.write(move |tx| {
+            exec(
+                tx,
+                "INSERT INTO breaker_counts (name, bucket_ms, calls, failures) VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT (name, bucket_ms) DO UPDATE SET
+                     calls = calls + 1, failures = failures + excluded.failures",
+                params![name, bucket_ms, i64::from(failed)],
+            )?;
+            // Buckets an hour old are far outside any window.
+            exec(
+                tx,
+                "DELETE FROM breaker_counts WHERE name = ?1 AND bucket_ms < ?2",
+                params![name, bucket_ms - BREAKER_COUNTS_KEPT_MS],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn count_window(&self, name: &str, buckets: &[i64]) -> PortResult<WindowCounts> {
+        let (name, buckets) = (name.to_owned(), serde_json::to_string(buckets)?);
+        self.run(move |conn| {
+            let (calls, failures): (i64, i64) = conn
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(calls), 0), COALESCE(SUM(failures), 0) FROM breaker_counts
+                     WHERE name = ?1 AND bucket_ms IN (SELECT value FROM json_each(?2))",
+                )?
+                .query_row(params![name, buckets], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            let count = |value: i64| u64::try_from(value).map_err(unavailable);
+            Ok(WindowCounts { calls: count(calls)?, failures: count(failures)? })
+        })
+        .await
+    }
 }
+
+/// How long a breaker's call counts are kept: far longer than any window.
+const BREAKER_COUNTS_KEPT_MS: i64 = 3_600_000;
 
 #[async_trait]
 impl IdempotencyStore for SqliteStore {
