@@ -24,6 +24,12 @@ async fn main() -> ExitCode {
         Storage::InMemory => "in memory (nothing is kept)".to_owned(),
         Storage::Aws(aws) => format!("AWS tables {} and {}", aws.tables.state, aws.tables.views),
     };
+    let payments = match &config.payment_url {
+        Some(url) => format!("payments go to the provider at {url}"),
+        None => {
+            "payments go to the built-in simulator, which approves them (--payment-url URL for a provider)".to_owned()
+        }
+    };
     let server = match kickboard_local::start(config, Arc::new(SystemClock)).await {
         Ok(server) => server,
         Err(error) => {
@@ -36,6 +42,7 @@ async fn main() -> ExitCode {
     println!("Kickboard is running on http://{} ({storage})", server.addr);
     println!("customer token (sub customer-1):\n  {customer}");
     println!("admin token (sub admin-1, group admin):\n  {admin}");
+    println!("{payments}");
     println!("Try: curl http://{}/plans", server.addr);
     wait_for_stop_signal().await;
     println!("stopping…");

@@ -26,6 +26,8 @@ fn runs_prints_tokens_serves_and_stops_on_sigterm() {
     let addr = banner.split("http://").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
     let (_, customer_token) = (lines.next(), lines.next().unwrap());
     let (_, admin_token) = (lines.next(), lines.next().unwrap());
+    let payments = lines.next().unwrap();
+    assert!(payments.contains("built-in simulator"), "it says who approves payments: {payments}");
 
     assert!(get(&addr, "/plans", None).contains("basic-60"));
     assert!(get(&addr, "/me/passes", Some(customer_token.trim())).starts_with("HTTP/1.1 200"));

@@ -365,7 +365,13 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
         ("KICKBOARD_STATE_TABLE", deployment.tables.state.clone()),
         ("KICKBOARD_VIEW_TABLE", deployment.tables.views.clone()),
         ("KICKBOARD_EVENT_BUS", deployment.bus.clone()),
+        ("PAYMENT_MODE", "simulator".to_owned()),
     ];
+    // Without a provider or the simulator chosen, payment is refused, never free.
+    let unconfigured: Vec<_> = env.iter().filter(|(name, _)| *name != "PAYMENT_MODE").cloned().collect();
+    let refused = invoke("pay-pass", &unconfigured);
+    assert_eq!(refused["statusCode"], 503, "{refused}");
+    assert!(refused["body"].as_str().unwrap().contains("payment-not-configured"), "{refused}");
 
     // In an order where each sample finds what it needs: the contact before the alert, the
     // balance event before the balance reads.
@@ -374,7 +380,7 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
         ("put-contact", 200),
         ("get-contact", 200),
         ("purchase-pass", 201),
-        ("pay-pass", 200),
+        ("pay-pass", 200), // PAYMENT_MODE=simulator, below
         ("get-pass", 200),
         ("register-kickboard", 201),
         ("list-kickboards", 200),

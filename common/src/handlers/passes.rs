@@ -72,6 +72,15 @@ pub async fn get_pass(passes: &dyn PassStore, clock: &dyn Clock, request: Reques
     )
 }
 
+/// `POST /passes/{passId}/payment` on a deployment with no payment provider and no explicit
+/// choice of the simulator: every payment is refused, never approved for free.
+pub async fn payment_not_configured(_request: Request) -> Response<Body> {
+    tracing::error!("payment refused: no PAYMENT_PROVIDER_URL, and PAYMENT_MODE is not simulator");
+    Problem::new(ProblemType::PaymentNotConfigured)
+        .with_detail("the operator has not configured a payment provider")
+        .into_response()
+}
+
 /// `POST /passes/{passId}/payment`: charges the provider once per pass, then activates it.
 /// While the payment breaker is open the provider is not called: 503, pay later.
 pub async fn pay_pass(

@@ -33,6 +33,7 @@ pub enum ProblemType {
     BalanceNotFound,
     PaymentDeclined,
     PaymentUnavailable,
+    PaymentNotConfigured,
     IdempotencyKeyReused,
     RequestInProgress,
     ServiceUnavailable,
@@ -73,6 +74,7 @@ impl ProblemType {
             BalanceNotFound => "balance-not-found",
             PaymentDeclined => "payment-declined",
             PaymentUnavailable => "payment-unavailable",
+            PaymentNotConfigured => "payment-not-configured",
             IdempotencyKeyReused => "idempotency-key-reused",
             RequestInProgress => "request-in-progress",
             ServiceUnavailable => "service-unavailable",
@@ -103,7 +105,7 @@ impl ProblemType {
             }
             RequestInProgress => StatusCode::CONFLICT,
             PaymentDeclined => StatusCode::PAYMENT_REQUIRED,
-            PaymentUnavailable | ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            PaymentUnavailable | PaymentNotConfigured | ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -135,6 +137,7 @@ impl ProblemType {
             BalanceNotFound => "No balance for this pass yet",
             PaymentDeclined => "The payment was declined",
             PaymentUnavailable => "Payment is unavailable right now; please pay a little later",
+            PaymentNotConfigured => "Payment is not set up on this service yet",
             IdempotencyKeyReused => "This Idempotency-Key was used with another request",
             RequestInProgress => "A request with this Idempotency-Key is being handled",
             ServiceUnavailable => "We are busy right now; please try again in a moment",
