@@ -48,6 +48,10 @@ impl Clock for SystemClock {
     }
 }
 
+/// How long an answer is given again to retries of its request; after that the key is
+/// free, and the expiry is checked on every read (stores delete expired answers lazily).
+pub const ANSWER_KEPT: chrono::Duration = chrono::Duration::hours(24);
+
 /// The answer to a request that carried an `Idempotency-Key`, stored in the same
 /// transaction as the write it guards, to be given again to a retry.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -60,12 +64,53 @@ pub struct IdempotentAnswer {
     pub status: u16,
     pub body: String,
     pub created_at: DateTime<Utc>,
+    /// The claim this answer completes: the write stores it only over that claim.
+    #[serde(default, skip_serializing)]
+    pub token: String,
 }
 
-/// Where idempotent answers are looked up (written by the guarded writes themselves).
+impl IdempotentAnswer {
+    /// Whether the answer is still given again at `now`.
+    pub fn is_kept_at(&self, now: DateTime<Utc>) -> bool {
+        now < self.created_at + ANSWER_KEPT
+    }
+}
+
+/// A request taking its key before doing any work: it holds the key, as in progress, until
+/// `until` (the longest the function can run), so a concurrent retry is told to wait instead
+/// of doing the work twice, and a function that died does not block the key for longer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyClaim {
+    pub scope: String,
+    pub request: String,
+    /// Unique per request; the guarded write stores its answer only over this claim.
+    pub token: String,
+    pub now: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+/// What claiming a key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyClaimed {
+    /// The key is this request's: do the work.
+    Claimed,
+    /// Answered before, and the answer is still kept.
+    Answered(IdempotentAnswer),
+    /// Another request holds it until then.
+    InProgress { until: DateTime<Utc> },
+}
+
+/// Where `Idempotency-Key`s are claimed and their answers looked up (the answers are written
+/// by the guarded writes themselves, over the claim).
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
-    async fn find_answer(&self, scope: &str) -> PortResult<Option<IdempotentAnswer>>;
+    /// Claims the key: free, expired (an old answer, or a claim past its `until`), or already
+    /// this request's.
+    async fn claim_key(&self, claim: &KeyClaim) -> PortResult<KeyClaimed>;
+    /// Gives the key back after the work failed without writing, so a retry can do it.
+    async fn release_key(&self, claim: &KeyClaim) -> PortResult<()>;
+    /// The answer stored under `scope`, if any and still kept at `now`.
+    async fn find_answer(&self, scope: &str, now: DateTime<Utc>) -> PortResult<Option<IdempotentAnswer>>;
 }
 
 /// Passes: buying and paying.

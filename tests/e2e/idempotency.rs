@@ -1,9 +1,13 @@
 //! `Idempotency-Key`: a retry gets the first answer and writes nothing; a reused key with
 //! another body is refused; nothing is charged or rented twice.
 
+use chrono::Duration;
 use hyper::{Method, StatusCode};
+use kickboard_common::adapters::payment_simulator::SimulatorSettings;
+use kickboard_common::ports::{Clock, KeyClaim, KeyClaimed};
 use kickboard_tests::{Backend, TestServer};
 use serde_json::json;
+use std::sync::Arc;
 
 pub async fn retries_with_a_key_get_the_first_answer_and_write_nothing(backend: Backend) {
     let kb = TestServer::start_on(backend).await;
@@ -48,4 +52,60 @@ pub async fn retries_with_a_key_get_the_first_answer_and_write_nothing(backend: 
     let bad = kb.call_with_key(Method::POST, "/passes", &alice, Some(json!({ "planId": "basic-60" })), "a/b").await;
     assert_eq!((bad.status, bad.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("Idempotency-Key")));
     kb.stop().await;
+}
+
+pub async fn a_key_is_held_while_its_request_runs_and_answers_expire(backend: Backend) {
+    let kb = Arc::new(TestServer::start_on(backend).await);
+    let alice = kb.customer_token("alice");
+    let pass = kb.unpaid_pass(&alice, "basic-60").await;
+
+    // Two payments with one key at once: the provider is called once; the other request is
+    // told to wait, or (if it came after) gets the first answer.
+    kb.simulator().set_settings(SimulatorSettings { latency_ms: 300, ..SimulatorSettings::default() });
+    let path = format!("/passes/{pass}/payment");
+    let mut payers = tokio::task::JoinSet::new();
+    for _ in 0..2 {
+        let (kb, alice, path) = (Arc::clone(&kb), alice.clone(), path.clone());
+        payers.spawn(async move { kb.call_with_key(Method::POST, &path, &alice, None, "pay-twice").await });
+    }
+    let mut replies = payers.join_all().await;
+    replies.sort_by_key(|reply| reply.status);
+    assert_eq!(replies[0].status, StatusCode::OK, "{replies:?}");
+    match replies[1].status {
+        StatusCode::CONFLICT => {
+            assert_eq!(replies[1].problem(), "request-in-progress");
+            assert!(replies[1].retry_after.is_some_and(|secs| secs >= 1), "{:?}", replies[1]);
+        }
+        status => assert_eq!((status, &replies[1].body["paymentId"]), (StatusCode::OK, &replies[0].body["paymentId"])),
+    }
+    assert_eq!(kb.simulator().charge_count(), 1, "one provider charge");
+    kb.simulator().set_settings(SimulatorSettings::default());
+
+    // A claim left by a function that died blocks its key only until the claim expires.
+    let body = json!({ "planId": "basic-60" });
+    let now = kb.clock.now();
+    let dead = KeyClaim {
+        scope: "alice/purchase-pass/died".into(),
+        request: body.to_string(),
+        token: "a-function-that-timed-out".into(),
+        now,
+        until: now + Duration::seconds(30),
+    };
+    assert_eq!(kb.server.app.ports.answers.claim_key(&dead).await.unwrap(), KeyClaimed::Claimed);
+    let blocked = kb.call_with_key(Method::POST, "/passes", &alice, Some(body.clone()), "died").await;
+    assert_eq!((blocked.status, blocked.problem()), (StatusCode::CONFLICT, "request-in-progress"));
+    assert!(blocked.retry_after.is_some_and(|secs| (1..=30).contains(&secs)), "{blocked:?}");
+    kb.clock.advance(Duration::seconds(31));
+    let done = kb.call_with_key(Method::POST, "/passes", &alice, Some(body.clone()), "died").await;
+    assert_eq!(done.status, StatusCode::CREATED, "the next retry does the work: {done:?}");
+
+    // An answer is given again for a day, not after.
+    kb.clock.advance(Duration::hours(23));
+    let replayed = kb.call_with_key(Method::POST, "/passes", &alice, Some(body.clone()), "died").await;
+    assert_eq!(replayed.text("passId"), done.text("passId"));
+    kb.clock.advance(Duration::hours(2));
+    let fresh = kb.call_with_key(Method::POST, "/passes", &alice, Some(body), "died").await;
+    assert_eq!(fresh.status, StatusCode::CREATED);
+    assert_ne!(fresh.text("passId"), done.text("passId"), "an expired answer is not replayed");
+    Arc::into_inner(kb).unwrap().stop().await;
 }

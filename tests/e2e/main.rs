@@ -56,4 +56,5 @@ contract!(
     events::events_still_flow_after_a_race_a_refused_rent_and_a_restart,
     input::bad_requests_get_problems_and_write_nothing,
     idempotency::retries_with_a_key_get_the_first_answer_and_write_nothing,
+    idempotency::a_key_is_held_while_its_request_runs_and_answers_expire,
 );

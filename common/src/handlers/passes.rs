@@ -2,15 +2,15 @@
 
 use super::views::PassView;
 use crate::domain::error::RuleViolation;
-use crate::domain::ids::{PassId, PlanId};
+use crate::domain::ids::{CustomerId, PassId, PlanId};
 use crate::domain::pass::Pass;
 use crate::domain::plan::{catalogue, find_plan};
-use crate::http::idempotency::{Idempotent, idempotent, replay_raced};
+use crate::http::idempotency::{HeldKey, guarded};
 use crate::http::request::{identity, json_body, path_id};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType, respond};
 use crate::payments::{GuardedPayments, PaymentRefused};
-use crate::ports::{ChargeOutcome, ChargeRequest, Clock, IdempotencyStore, PassStore, PortError};
+use crate::ports::{ChargeOutcome, ChargeRequest, Clock, IdempotencyStore, PassStore};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -35,21 +35,19 @@ pub async fn purchase_pass(
 ) -> Response<Body> {
     respond(
         async {
-            let customer = identity(&request)?.customer_id;
-            let key = match idempotent(&request, &customer, "purchase-pass", answers).await? {
-                Idempotent::Replay(replayed) => return replayed,
-                Idempotent::Fresh(key) => key,
-            };
-            let body: PurchaseBody = json_body(&request)?;
-            let plan = find_plan(&body.plan_id).ok_or(RuleViolation::UnknownPlan)?;
-            let now = clock.now();
-            let (pass, event) = Pass::purchase(PassId::random(), customer, &plan, now);
-            let response = json(StatusCode::CREATED, &PassView::new(&pass, now));
-            let answer = key.as_ref().map(|key| key.answer(&response, now));
-            match passes.record_purchase(&pass, &event, answer.as_ref()).await {
-                Err(PortError::Rule(RuleViolation::DuplicateRequest)) => replay_raced(answers, key.as_ref()).await,
-                written => written.map(|()| response).map_err(Into::into),
-            }
+            let request = &request;
+            let customer = identity(request)?.customer_id;
+            guarded(request, &customer.clone(), "purchase-pass", answers, clock, |key| async move {
+                let body: PurchaseBody = json_body(request)?;
+                let plan = find_plan(&body.plan_id).ok_or(RuleViolation::UnknownPlan)?;
+                let now = clock.now();
+                let (pass, event) = Pass::purchase(PassId::random(), customer, &plan, now);
+                let response = json(StatusCode::CREATED, &PassView::new(&pass, now));
+                let answer = key.map(|key| key.answer(&response, now));
+                passes.record_purchase(&pass, &event, answer.as_ref()).await?;
+                Ok(response)
+            })
+            .await
         }
         .await,
     )
@@ -102,11 +100,22 @@ async fn pay(
 ) -> HandlerResult {
     let customer = identity(request)?.customer_id;
     let pass_id: PassId = path_id(request, "passId")?;
-    // Checked before the provider is called: a retried payment is answered, not charged.
-    let key = match idempotent(request, &customer, "pay-pass", answers).await? {
-        Idempotent::Replay(replayed) => return replayed,
-        Idempotent::Fresh(key) => key,
-    };
+    // The key is claimed before the provider is called: a retry is answered, or told to
+    // wait while the first is still paying; it is never charged twice.
+    guarded(request, &customer.clone(), "pay-pass", answers, clock, |key| {
+        charge_and_activate(passes, payments, clock, customer, pass_id, key)
+    })
+    .await
+}
+
+async fn charge_and_activate(
+    passes: &dyn PassStore,
+    payments: &GuardedPayments,
+    clock: &dyn Clock,
+    customer: CustomerId,
+    pass_id: PassId,
+    key: Option<HeldKey>,
+) -> HandlerResult {
     let pass = passes
         .find_pass(&pass_id)
         .await?
@@ -143,9 +152,8 @@ async fn pay(
     let now = clock.now();
     let (paid, _) = pass.activate(payment_id.clone(), now)?;
     let response = json(StatusCode::OK, &PassView::new(&paid, now));
-    let answer = key.as_ref().map(|key| key.answer(&response, now));
+    let answer = key.map(|key| key.answer(&response, now));
     match passes.activate_pass(&pass, payment_id, now, answer.as_ref()).await {
-        Err(PortError::Rule(RuleViolation::DuplicateRequest)) => replay_raced(answers, key.as_ref()).await,
         Err(error) => Err(error.into()),
         // The store may have applied the payment to a fresher record: answer with what it stored.
         Ok(stored) if stored == paid => Ok(response),

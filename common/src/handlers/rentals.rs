@@ -5,11 +5,11 @@ use crate::domain::error::RuleViolation;
 use crate::domain::geo::Coordinates;
 use crate::domain::ids::{KickboardId, PassId, RentalId};
 use crate::domain::rental::Rental;
-use crate::http::idempotency::{Idempotent, idempotent, replay_raced};
+use crate::http::idempotency::guarded;
 use crate::http::request::{identity, json_body, optional_json_body, path_id};
 use crate::http::response::json;
 use crate::http::{Problem, respond};
-use crate::ports::{Clock, IdempotencyStore, PortError, RentRequest, RentalStore, ReturnRequest};
+use crate::ports::{Clock, IdempotencyStore, RentRequest, RentalStore, ReturnRequest};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -31,32 +31,34 @@ pub async fn rent_kickboard(
 ) -> Response<Body> {
     respond(
         async {
-            let customer = identity(&request)?.customer_id;
-            let key = match idempotent(&request, &customer, "rent-kickboard", answers).await? {
-                Idempotent::Replay(replayed) => return replayed,
-                Idempotent::Fresh(key) => key,
-            };
-            let body: RentBody = json_body(&request)?;
-            let now = clock.now();
-            let rental_id = RentalId::for_pass(&body.pass_id);
-            // The rental the write will store, so its answer can be stored with it.
-            let (expected, _) =
-                Rental::open(rental_id.clone(), body.pass_id.clone(), body.kickboard_id.clone(), customer.clone(), now);
-            let response = json(StatusCode::CREATED, &RentalView::new(&expected));
-            let answer = key.as_ref().map(|key| key.answer(&response, now));
-            let rent = RentRequest {
-                customer,
-                rental_id,
-                pass_id: body.pass_id,
-                kickboard_id: body.kickboard_id,
-                now,
-                answer,
-            };
-            match rentals.start_rental(rent).await {
-                Err(PortError::Rule(RuleViolation::DuplicateRequest)) => replay_raced(answers, key.as_ref()).await,
-                Err(error) => Err(error.into()),
-                Ok(rental) => Ok(json(StatusCode::CREATED, &RentalView::new(&rental))),
-            }
+            let request = &request;
+            let customer = identity(request)?.customer_id;
+            guarded(request, &customer.clone(), "rent-kickboard", answers, clock, |key| async move {
+                let body: RentBody = json_body(request)?;
+                let now = clock.now();
+                let rental_id = RentalId::for_pass(&body.pass_id);
+                // The rental the write will store, so its answer can be stored with it.
+                let (expected, _) = Rental::open(
+                    rental_id.clone(),
+                    body.pass_id.clone(),
+                    body.kickboard_id.clone(),
+                    customer.clone(),
+                    now,
+                );
+                let response = json(StatusCode::CREATED, &RentalView::new(&expected));
+                let answer = key.map(|key| key.answer(&response, now));
+                let rent = RentRequest {
+                    customer,
+                    rental_id,
+                    pass_id: body.pass_id,
+                    kickboard_id: body.kickboard_id,
+                    now,
+                    answer,
+                };
+                let rental = rentals.start_rental(rent).await?;
+                Ok(json(StatusCode::CREATED, &RentalView::new(&rental)))
+            })
+            .await
         }
         .await,
     )

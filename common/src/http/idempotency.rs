@@ -1,13 +1,17 @@
-//! `Idempotency-Key` handling: the same key with the same body gets the first answer again
-//! and writes nothing; the same key with another body is refused (422).
+//! `Idempotency-Key` handling, as Powertools for AWS Lambda and zero2prod do it: the key is
+//! claimed first, as in progress until the function's deadline; the guarded write stores the
+//! answer over that claim in its own transaction. The same key with the same body gets the
+//! first answer again and writes nothing; with another body it is refused (422); while the
+//! first request still runs, a retry is told to wait (409) instead of doing the work twice.
 
 use super::problem::{Problem, ProblemType};
 use super::{HandlerResult, request};
 use crate::domain::ids::{CustomerId, IdError};
-use crate::ports::{IdempotencyStore, IdempotentAnswer};
-use chrono::{DateTime, Utc};
+use crate::ports::{Clock, IdempotencyStore, IdempotentAnswer, KeyClaim, KeyClaimed};
+use chrono::{DateTime, Duration, Utc};
 use lambda_http::http::{HeaderValue, StatusCode, header};
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
+use std::future::Future;
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
@@ -37,22 +41,6 @@ impl IdempotencyKey {
         &self.scope
     }
 
-    /// The answer to store with the write.
-    pub fn answer(&self, response: &Response<Body>, now: DateTime<Utc>) -> IdempotentAnswer {
-        let body = match response.body() {
-            Body::Text(text) => text.clone(),
-            Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            _ => String::new(),
-        };
-        IdempotentAnswer {
-            scope: self.scope.clone(),
-            request: self.request.clone(),
-            status: response.status().as_u16(),
-            body,
-            created_at: now,
-        }
-    }
-
     /// The stored answer again, if it was given to this same request.
     pub fn replay(&self, stored: &IdempotentAnswer) -> HandlerResult {
         if stored.request != self.request {
@@ -67,41 +55,97 @@ impl IdempotencyKey {
     }
 }
 
-/// Where a request with an optional `Idempotency-Key` stands before any work.
-pub enum Idempotent {
-    /// Answered before: give this again (or 422 when it was for another body).
-    Replay(HandlerResult),
-    /// New: do the work, storing the answer under this key when there is one.
-    Fresh(Option<IdempotencyKey>),
+/// A key this request holds while it works; the guarded write stores the answer over it.
+#[derive(Debug, Clone)]
+pub struct HeldKey {
+    key: IdempotencyKey,
+    claim: KeyClaim,
 }
 
-/// Reads the request's key and, when that key was answered before, the answer.
-pub async fn idempotent(
+impl HeldKey {
+    /// The answer to store with the write.
+    pub fn answer(&self, response: &Response<Body>, now: DateTime<Utc>) -> IdempotentAnswer {
+        let body = match response.body() {
+            Body::Text(text) => text.clone(),
+            Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => String::new(),
+        };
+        IdempotentAnswer {
+            scope: self.key.scope.clone(),
+            request: self.key.request.clone(),
+            status: response.status().as_u16(),
+            body,
+            created_at: now,
+            token: self.claim.token.clone(),
+        }
+    }
+}
+
+/// How long a request holds its key when the runtime does not say how long it may run.
+const DEFAULT_HOLD: Duration = Duration::seconds(30);
+
+/// Until when this request may run: the Lambda invocation's deadline, else [`DEFAULT_HOLD`].
+fn held_until(request: &Request, now: DateTime<Utc>) -> DateTime<Utc> {
+    let deadline = request
+        .lambda_context_ref()
+        .and_then(|context| i64::try_from(context.deadline).ok())
+        .and_then(DateTime::<Utc>::from_timestamp_millis);
+    deadline.filter(|deadline| *deadline > now).unwrap_or(now + DEFAULT_HOLD)
+}
+
+/// Runs a command that takes an `Idempotency-Key`, the way every such command does: the key
+/// is claimed before any work (a retry of an answered request gets the answer again, 422 if
+/// the body differs; a retry while the first is still running gets `409
+/// request-in-progress` with `Retry-After` and does nothing); `work` gets the held key to
+/// store its answer with its write; if `work` fails, the key is given back. Without a key,
+/// `work` just runs.
+pub async fn guarded<F, Fut>(
     request: &Request,
     customer: &CustomerId,
     route: &str,
     answers: &dyn IdempotencyStore,
-) -> Result<Idempotent, Problem> {
-    let key = idempotency_key(request, customer, route)?;
-    match replay(answers, key.as_ref()).await? {
-        Some(replayed) => Ok(Idempotent::Replay(replayed)),
-        None => Ok(Idempotent::Fresh(key)),
+    clock: &dyn Clock,
+    work: F,
+) -> HandlerResult
+where
+    F: FnOnce(Option<HeldKey>) -> Fut,
+    Fut: Future<Output = HandlerResult>,
+{
+    let Some(key) = idempotency_key(request, customer, route)? else {
+        return work(None).await;
+    };
+    let now = clock.now();
+    let claim = KeyClaim {
+        scope: key.scope.clone(),
+        request: key.request.clone(),
+        token: uuid::Uuid::new_v4().to_string(),
+        now,
+        until: held_until(request, now),
+    };
+    match answers.claim_key(&claim).await? {
+        KeyClaimed::Answered(stored) => return key.replay(&stored),
+        KeyClaimed::InProgress { until } => return Err(in_progress(until, now)),
+        KeyClaimed::Claimed => {}
+    }
+    let held = HeldKey { key: key.clone(), claim: claim.clone() };
+    let result = work(Some(held)).await;
+    let Err(problem) = result else { return result };
+    if let Err(error) = answers.release_key(&claim).await {
+        // The claim expires at its `until` anyway; a retry waits until then.
+        tracing::warn!(%error, "could not give an idempotency key back");
+    }
+    if problem.kind != ProblemType::RequestInProgress {
+        return Err(problem);
+    }
+    // Our claim expired and another request answered meanwhile: its answer.
+    match answers.find_answer(&key.scope, clock.now()).await? {
+        Some(stored) => key.replay(&stored),
+        None => Err(problem),
     }
 }
 
-/// The stored answer when this key was answered before (or 422 if it was for another body).
-async fn replay(
-    answers: &dyn IdempotencyStore,
-    key: Option<&IdempotencyKey>,
-) -> Result<Option<HandlerResult>, Problem> {
-    let Some(key) = key else { return Ok(None) };
-    Ok(answers.find_answer(key.scope()).await?.map(|stored| key.replay(&stored)))
-}
-
-/// A concurrent request with the same key wrote first: give its answer.
-pub async fn replay_raced(answers: &dyn IdempotencyStore, key: Option<&IdempotencyKey>) -> HandlerResult {
-    match replay(answers, key).await? {
-        Some(replayed) => replayed,
-        None => Err(Problem::new(ProblemType::RequestInProgress)),
-    }
+/// `409 request-in-progress`, to try again once the other request is done or gave up.
+fn in_progress(until: DateTime<Utc>, now: DateTime<Utc>) -> Problem {
+    let secs = (until - now).num_seconds().clamp(1, 60);
+    Problem::new(ProblemType::RequestInProgress).retry_after(u64::try_from(secs).unwrap_or(1))
 }

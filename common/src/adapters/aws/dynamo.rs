@@ -4,9 +4,9 @@
 
 use super::items::{
     AVAILABLE_INDEX, AlertLedgerItem, BREAKER_COUNTER_SHARDS, BY_CUSTOMER_INDEX, BalanceItem, BoardItem,
-    BreakerCountItem, BreakerItem, ContactItem, IdempotencyItem, Item, LEGACY_AVAILABLE_PK, OutboxItem, PassItem,
-    RentalItem, alert_ledger_key, balance_key, board_key, breaker_count_key, breaker_count_ttl, breaker_key,
-    contact_key, customer_pk, idempotency_key, parked_sk, pass_key, rental_key,
+    BreakerCountItem, BreakerItem, ContactItem, HeldKeyItem, IdempotencyItem, Item, KeyItem, LEGACY_AVAILABLE_PK,
+    OutboxItem, PassItem, RentalItem, alert_ledger_key, balance_key, board_key, breaker_count_key, breaker_count_ttl,
+    breaker_key, contact_key, customer_pk, idempotency_key, parked_sk, pass_key, rental_key,
 };
 use super::{is_transient_code, sdk_error};
 use crate::domain::breaker::{BreakerState, WindowCounts};
@@ -20,8 +20,8 @@ use crate::domain::pass::Pass;
 use crate::domain::rental::{self, Rental};
 use crate::ports::{
     AlertClaim, AlertState, BalanceRecord, BalanceView, BreakerStore, ClaimOutcome, ContactStore, FleetStore,
-    IdempotencyStore, IdempotentAnswer, NotificationLedger, PassStore, PortError, PortResult, RentRequest, RentalStore,
-    ReturnRequest, Versioned,
+    IdempotencyStore, IdempotentAnswer, KeyClaim, KeyClaimed, NotificationLedger, PassStore, PortError, PortResult,
+    RentRequest, RentalStore, ReturnRequest, Versioned,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -117,14 +117,18 @@ impl DynamoStore {
     }
 
     /// The transaction's first item when the request carried an idempotency key: its answer,
-    /// put only if the key was never answered.
+    /// put only over the claim this request holds on the key.
     fn claim_answer(&self, answer: Option<&IdempotentAnswer>) -> PortResult<Vec<TransactWriteItem>> {
-        answer
-            .map(|answer| {
-                self.put(&self.tables.state, to_item(&IdempotencyItem::from(answer))?, Some("attribute_not_exists(pk)"))
-            })
-            .into_iter()
-            .collect()
+        let Some(answer) = answer else { return Ok(Vec::new()) };
+        let mut put = self.put(
+            &self.tables.state,
+            to_item(&IdempotencyItem::from(answer))?,
+            Some("claimToken = :token AND attribute_exists(inProgressUntilMs)"),
+        )?;
+        if let Some(put) = put.put.as_mut() {
+            put.expression_attribute_values = Some(values([(":token", s(&answer.token))]));
+        }
+        Ok(vec![put])
     }
 
     fn put_outbox(&self, event: &EventEnvelope) -> PortResult<TransactWriteItem> {
@@ -747,8 +751,61 @@ impl BreakerStore for DynamoStore {
 
 #[async_trait]
 impl IdempotencyStore for DynamoStore {
-    async fn find_answer(&self, scope: &str) -> PortResult<Option<IdempotentAnswer>> {
-        let item: Option<IdempotencyItem> = self.get(&self.tables.state, idempotency_key(scope)).await?;
-        Ok(item.map(|item| item.answer))
+    async fn claim_key(&self, claim: &KeyClaim) -> PortResult<KeyClaimed> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.tables.state)
+            .set_item(Some(to_item(&HeldKeyItem::from(claim))?))
+            .condition_expression(
+                "attribute_not_exists(pk) \
+                 OR (attribute_exists(inProgressUntilMs) AND (inProgressUntilMs <= :now OR claimToken = :token)) \
+                 OR (attribute_not_exists(inProgressUntilMs) AND #ttl <= :nowSecs)",
+            )
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":now", n(claim.now.timestamp_millis()))
+            .expression_attribute_values(":nowSecs", n(claim.now.timestamp()))
+            .expression_attribute_values(":token", s(&claim.token))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        match put.send().await {
+            Ok(_) => Ok(KeyClaimed::Claimed),
+            Err(error) => match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                    let held = failed.item.clone().map(from_item::<KeyItem>).transpose()?;
+                    Ok(match held {
+                        Some(KeyItem::Answered(item)) => KeyClaimed::Answered(item.answer),
+                        Some(KeyItem::Held(item)) => KeyClaimed::InProgress {
+                            until: DateTime::from_timestamp_millis(item.in_progress_until_ms).unwrap_or(claim.until),
+                        },
+                        None => KeyClaimed::InProgress { until: claim.until },
+                    })
+                }
+                _ => Err(sdk_error(error)),
+            },
+        }
+    }
+
+    async fn release_key(&self, claim: &KeyClaim) -> PortResult<()> {
+        let delete = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.state)
+            .set_key(Some(idempotency_key(&claim.scope)))
+            .condition_expression("claimToken = :token AND attribute_exists(inProgressUntilMs)")
+            .expression_attribute_values(":token", s(&claim.token));
+        match delete.send().await {
+            Ok(_) => Ok(()),
+            // No longer ours (expired and taken, or answered): nothing to give back.
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(error) => Err(sdk_error(error)),
+        }
+    }
+
+    async fn find_answer(&self, scope: &str, now: DateTime<Utc>) -> PortResult<Option<IdempotentAnswer>> {
+        let item: Option<KeyItem> = self.get(&self.tables.state, idempotency_key(scope)).await?;
+        Ok(match item {
+            Some(KeyItem::Answered(item)) if item.answer.is_kept_at(now) => Some(item.answer),
+            _ => None,
+        })
     }
 }

@@ -34,7 +34,7 @@ use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, RentalId};
 use crate::domain::kickboard::{Kickboard, KickboardStatus};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::rental::Rental;
-use crate::ports::{AlertClaim, AlertState, IdempotentAnswer};
+use crate::ports::{ANSWER_KEPT, AlertClaim, AlertState, IdempotentAnswer, KeyClaim};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -113,8 +113,6 @@ pub fn checkpoint_key(consumer: &str, shard_id: &str) -> Item {
 const CONTACT_SK: &str = "CONTACT";
 const BREAKER_SK: &str = "BREAKER";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
-/// How long an idempotent answer is kept for retries.
-const IDEMPOTENCY_TTL: Duration = Duration::hours(24);
 
 pub fn idempotency_key(scope: &str) -> Item {
     key(format!("IDEMPOTENCY#{scope}"), IDEMPOTENCY_SK)
@@ -126,6 +124,7 @@ pub fn idempotency_key(scope: &str) -> Item {
 pub struct IdempotencyItem {
     pub pk: String,
     pub sk: String,
+    /// When DynamoDB may delete it: when the answer is no longer given again.
     pub ttl: i64,
     #[serde(flatten)]
     pub answer: IdempotentAnswer,
@@ -136,10 +135,46 @@ impl From<&IdempotentAnswer> for IdempotencyItem {
         Self {
             pk: format!("IDEMPOTENCY#{}", answer.scope),
             sk: IDEMPOTENCY_SK.to_owned(),
-            ttl: (answer.created_at + IDEMPOTENCY_TTL).timestamp(),
+            ttl: (answer.created_at + ANSWER_KEPT).timestamp(),
             answer: answer.clone(),
         }
     }
+}
+
+/// An `Idempotency-Key` held by a request in progress, until `inProgressUntilMs`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldKeyItem {
+    pub pk: String,
+    pub sk: String,
+    pub scope: String,
+    pub request: String,
+    pub claim_token: String,
+    pub in_progress_until_ms: i64,
+    /// A claim whose function died is deleted a day after it expired.
+    pub ttl: i64,
+}
+
+impl From<&KeyClaim> for HeldKeyItem {
+    fn from(claim: &KeyClaim) -> Self {
+        Self {
+            pk: format!("IDEMPOTENCY#{}", claim.scope),
+            sk: IDEMPOTENCY_SK.to_owned(),
+            scope: claim.scope.clone(),
+            request: claim.request.clone(),
+            claim_token: claim.token.clone(),
+            in_progress_until_ms: claim.until.timestamp_millis(),
+            ttl: (claim.until + Duration::days(1)).timestamp(),
+        }
+    }
+}
+
+/// What an `Idempotency-Key` item holds.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum KeyItem {
+    Held(HeldKeyItem),
+    Answered(IdempotencyItem),
 }
 
 pub fn breaker_key(name: &str) -> Item {

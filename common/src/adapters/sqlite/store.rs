@@ -12,8 +12,8 @@ use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::rental::{self, Rental};
 use crate::ports::{
     AlertClaim, AlertState, BalanceRecord, BalanceView, BreakerStore, ClaimOutcome, ContactStore, FleetStore,
-    IdempotencyStore, IdempotentAnswer, NotificationLedger, Outbox, OutboxEntry, PassStore, PortError, PortResult,
-    RentRequest, RentalStore, ReturnRequest, Versioned,
+    IdempotencyStore, IdempotentAnswer, KeyClaim, KeyClaimed, NotificationLedger, Outbox, OutboxEntry, PassStore,
+    PortError, PortResult, RentRequest, RentalStore, ReturnRequest, Versioned,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -379,17 +379,17 @@ fn append_event(tx: &Connection, event: &EventEnvelope) -> PortResult<()> {
 }
 
 /// Stores the answer of an idempotent request; refuses a scope already answered.
+/// Stores a guarded write's answer over the key its request holds; if the request no longer
+/// holds it (its claim expired and another took it), the write is refused as a duplicate.
 fn claim_answer(tx: &Connection, answer: Option<&IdempotentAnswer>) -> PortResult<()> {
     let Some(answer) = answer else { return Ok(()) };
-    let inserted = exec(
-        tx,
-        "INSERT INTO idempotency (scope, item) VALUES (?1, ?2) ON CONFLICT (scope) DO NOTHING",
-        params![answer.scope, to_json(answer)?],
-    )?;
-    if inserted == 0 {
-        return Err(RuleViolation::DuplicateRequest.into());
+    match load_key(tx, &answer.scope)? {
+        Some(KeyRow::InProgress(held)) if held.token == answer.token => {
+            exec(tx, "UPDATE idempotency SET item = ?2 WHERE scope = ?1", params![answer.scope, to_json(answer)?])?;
+            Ok(())
+        }
+        _ => Err(RuleViolation::DuplicateRequest.into()),
     }
-    Ok(())
 }
 
 fn status_name(status: KickboardStatus) -> &'static str {
@@ -869,10 +869,77 @@ const BREAKER_COUNTS_KEPT_MS: i64 = 3_600_000;
 
 #[async_trait]
 impl IdempotencyStore for SqliteStore {
-    async fn find_answer(&self, scope: &str) -> PortResult<Option<IdempotentAnswer>> {
-        let scope = scope.to_owned();
-        self.run(move |conn| load(conn, "SELECT item FROM idempotency WHERE scope = ?1", &scope)).await
+    async fn claim_key(&self, claim: &KeyClaim) -> PortResult<KeyClaimed> {
+        let claim = claim.clone();
+        self.write(move |tx| {
+            match load_key(tx, &claim.scope)? {
+                Some(KeyRow::Answered(answer)) if answer.is_kept_at(claim.now) => {
+                    return Ok(KeyClaimed::Answered(answer));
+                }
+                Some(KeyRow::InProgress(held)) if held.in_progress_until > claim.now && held.token != claim.token => {
+                    return Ok(KeyClaimed::InProgress { until: held.in_progress_until });
+                }
+                _ => {}
+            }
+            let row = KeyRow::InProgress(HeldKeyRow {
+                scope: claim.scope.clone(),
+                request: claim.request.clone(),
+                token: claim.token.clone(),
+                in_progress_until: claim.until,
+            });
+            exec(
+                tx,
+                "INSERT INTO idempotency (scope, item) VALUES (?1, ?2)
+                 ON CONFLICT (scope) DO UPDATE SET item = excluded.item",
+                params![claim.scope, to_json(&row)?],
+            )?;
+            Ok(KeyClaimed::Claimed)
+        })
+        .await
     }
+
+    async fn release_key(&self, claim: &KeyClaim) -> PortResult<()> {
+        let claim = claim.clone();
+        self.write(move |tx| {
+            if matches!(load_key(tx, &claim.scope)?, Some(KeyRow::InProgress(held)) if held.token == claim.token) {
+                exec(tx, "DELETE FROM idempotency WHERE scope = ?1", [&claim.scope])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_answer(&self, scope: &str, now: DateTime<Utc>) -> PortResult<Option<IdempotentAnswer>> {
+        let scope = scope.to_owned();
+        self.run(move |conn| {
+            Ok(match load_key(conn, &scope)? {
+                Some(KeyRow::Answered(answer)) if answer.is_kept_at(now) => Some(answer),
+                _ => None,
+            })
+        })
+        .await
+    }
+}
+
+/// An `Idempotency-Key`'s row: held by a request in progress, or answered.
+#[derive(Debug, Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum KeyRow {
+    Answered(IdempotentAnswer),
+    InProgress(HeldKeyRow),
+}
+
+#[derive(Debug, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HeldKeyRow {
+    scope: String,
+    request: String,
+    token: String,
+    in_progress_until: DateTime<Utc>,
+}
+
+fn load_key(conn: &Connection, scope: &str) -> PortResult<Option<KeyRow>> {
+    load(conn, "SELECT item FROM idempotency WHERE scope = ?1", scope)
 }
 
 #[cfg(test)]
