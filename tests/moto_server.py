@@ -5,15 +5,80 @@ thread-safe: under a burst of concurrent DynamoDB transactions it answers some w
 500 pages. Real DynamoDB serialises conflicting transactions, so for the contract tests moto
 runs every request under one lock. Connections stay threaded (keep-alive works).
 
+moto also rolls a cancelled transaction back by restoring deep copies of every table it
+touches, taken before each of its items: seconds per transaction once a table holds a city's
+ten thousand boards, and the stream keeps the cancelled writes in a shard the restored copy
+no longer has. Here only the items a transaction touches are copied, and a cancellation puts
+them back and drops what it streamed, as DynamoDB (which streams nothing for it) would.
+
 Usage: python moto_server.py HOST PORT
 """
 
+import copy
 import os
 import sys
 import threading
 
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
+
+
+class _TablesNotCopied:
+    """`copy` for moto's DynamoDB module: tables are not deep-copied (their touched items are)."""
+
+    @staticmethod
+    def deepcopy(value, memo=None):
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def _item_keys(backend, transact_items):
+    """(table, hash, range) of every item a transaction writes or checks."""
+    for entry in transact_items:
+        op_type, op = next(iter(entry.items()))
+        table = backend.get_table(op["TableName"])
+        key = op["Item"] if op_type == "Put" else op["Key"]
+        hash_key = DynamoType(key[table.hash_key_attr])
+        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        yield table, hash_key, range_key
+
+
+def _put_back(table, hash_key, range_key, item):
+    if range_key is None:
+        if item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
+    elif item is None:
+        table.items[hash_key].pop(range_key, None)
+    else:
+        table.items[hash_key][range_key] = item
+
+
+_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def transact_write_items(self, transact_items):
+    try:
+        touched = [(t, h, r, copy.deepcopy(t.get_item(h, r))) for t, h, r in _item_keys(self, transact_items)]
+    except Exception:
+        touched = []  # a malformed request: moto refuses it before writing anything
+    streamed = {id(t): (t, len(t.stream_shard.items)) for t, _, _, _ in touched if t.stream_shard is not None}
+    try:
+        return _transact_write_items(self, transact_items)
+    except Exception:
+        for table, hash_key, range_key, item in reversed(touched):
+            _put_back(table, hash_key, range_key, item)
+        for table, length in streamed.values():
+            del table.stream_shard.items[length:]
+        raise
+
+
+dynamodb_models.copy = _TablesNotCopied
+DynamoDBBackend.transact_write_items = transact_write_items
 
 
 def main() -> None:

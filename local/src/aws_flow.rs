@@ -12,7 +12,7 @@ use aws_sdk_dynamodbstreams::error::SdkError;
 use aws_sdk_dynamodbstreams::operation::get_shard_iterator::{GetShardIteratorError, GetShardIteratorOutput};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use aws_sdk_sqs::types::QueueAttributeName;
-use kickboard_common::adapters::aws::items::{OUTBOX_KIND, StreamCheckpointItem, checkpoint_key};
+use kickboard_common::adapters::aws::items::{StreamCheckpointItem, checkpoint_key};
 use kickboard_common::adapters::aws::{EventBridgePublisher, Tables, sdk_error};
 use kickboard_common::domain::events::Subscriber;
 use kickboard_common::handlers::events::KickboardEvent;
@@ -26,8 +26,6 @@ use tokio::sync::watch;
 const IDLE_POLL: Duration = Duration::from_millis(100);
 /// The pause after a pass that failed (the emulator may be down).
 const RETRY_AFTER: Duration = Duration::from_millis(500);
-/// Reads of a shard in a row that may straddle an emulator's rollback before a pass gives up.
-const STRADDLED_READS: u32 = 3;
 /// When a message whose delivery failed is handed out again.
 const REDELIVERY_DELAY: Duration = Duration::from_secs(1);
 
@@ -62,7 +60,6 @@ const CONSUMER: &str = "event-relay";
 
 pub struct AwsEventPump {
     dynamo: aws_sdk_dynamodb::Client,
-    state_table: String,
     /// Where the checkpoints are kept.
     view_table: String,
     streams: aws_sdk_dynamodbstreams::Client,
@@ -84,7 +81,6 @@ impl AwsEventPump {
             .ok_or_else(|| unavailable(format!("{} has no stream", tables.state)))?;
         Ok(Self {
             dynamo,
-            state_table: tables.state.clone(),
             view_table: tables.views.clone(),
             streams: aws_sdk_dynamodbstreams::Client::new(config),
             sqs: aws_sdk_sqs::Client::new(config),
@@ -103,20 +99,9 @@ impl AwsEventPump {
         let shards = stream.stream_description.and_then(|description| description.shards).unwrap_or_default();
         let mut batches = Vec::new();
         for shard_id in shards.into_iter().filter_map(|shard| shard.shard_id) {
-            let mut attempts = 0;
-            let records = loop {
-                let iterator = self.iterator_after_checkpoint(&shard_id).await?;
-                let output = self.streams.get_records().shard_iterator(iterator).send().await.map_err(sdk_error)?;
-                let records = output.records.unwrap_or_default();
-                if !self.straddles_a_cancellation(&records).await? {
-                    break records;
-                }
-                attempts += 1;
-                if attempts == STRADDLED_READS {
-                    return Err(PortError::Transient(format!("{shard_id}: every read straddled a cancellation")));
-                }
-                tracing::debug!(shard_id, "read a rolled-back copy of the shard; reading again");
-            };
+            let iterator = self.iterator_after_checkpoint(&shard_id).await?;
+            let output = self.streams.get_records().shard_iterator(iterator).send().await.map_err(sdk_error)?;
+            let records = output.records.unwrap_or_default();
             let records: Vec<EventRecord> = records.into_iter().map(lambda_record).collect();
             if !records.is_empty() {
                 let mut batch = StreamBatch::default();
@@ -125,40 +110,6 @@ impl AwsEventPump {
             }
         }
         Ok(batches)
-    }
-
-    /// moto differs from AWS here: it writes a cancelled transaction's items into the table
-    /// and its stream, then puts back a copy of the table taken before. An iterator taken
-    /// before the cancellation still reads the discarded shard, whose last records never
-    /// happened, and whose sequence numbers the restored shard gives out again. AWS streams
-    /// nothing for a cancelled transaction. Every transaction writes an outbox item, so a
-    /// read holding an outbox insert whose item is not stored is such a read: it is thrown
-    /// away whole, without moving the checkpoint, and the next read sees the restored shard.
-    async fn straddles_a_cancellation(&self, records: &[aws_sdk_dynamodbstreams::types::Record]) -> PortResult<bool> {
-        for record in records {
-            let inserted = record.event_name.as_ref().is_some_and(|name| name.as_str() == "INSERT");
-            let Some(change) = record.dynamodb.as_ref().filter(|_| inserted) else { continue };
-            let outbox = change
-                .new_image
-                .as_ref()
-                .and_then(|image| image.get("kind"))
-                .is_some_and(|kind| kind.as_s().is_ok_and(|kind| kind == OUTBOX_KIND));
-            let Some(keys) = change.keys.clone().filter(|_| outbox) else { continue };
-            let key: serde_dynamo::Item = keys.into();
-            let stored = self
-                .dynamo
-                .get_item()
-                .table_name(&self.state_table)
-                .set_key(Some(key.into()))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            if stored.item.is_none() {
-                return Ok(true);
-            }
-        }
-        Ok(false)
     }
 
     async fn iterator_after_checkpoint(&self, shard_id: &str) -> PortResult<String> {

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 
 pub mod faults;
 pub mod moto;
+pub mod tap;
 
 use kickboard_common::domain::events::EventEnvelope;
 use moto::{Deployment, Moto};
