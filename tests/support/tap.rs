@@ -184,10 +184,10 @@ impl State {
                         self.put(put["TableName"].as_str().unwrap_or_default(), &put["Item"], 2.0);
                     } else if let Some(update) = item.get("Update") {
                         self.update(update["TableName"].as_str().unwrap_or_default(), update, 2.0);
-                    } else if let Some(other) = item.get("Delete").or_else(|| item.get("ConditionCheck")) {
-                        if let Some(pk) = string(&other["Key"]["pk"]) {
-                            self.write(other["TableName"].as_str().unwrap_or_default(), &pk, 2.0);
-                        }
+                    } else if let Some(other) = item.get("Delete").or_else(|| item.get("ConditionCheck"))
+                        && let Some(pk) = string(&other["Key"]["pk"])
+                    {
+                        self.write(other["TableName"].as_str().unwrap_or_default(), &pk, 2.0);
                     }
                 }
             }
