@@ -1,6 +1,7 @@
 //! Benchmarks, each a function that runs a measured scenario on loopback and returns its
 //! figures; `src/main.rs` turns them into the tables of BENCHMARKS.md.
 
+pub mod city;
 pub mod lambda;
 
 use chrono::Duration;
@@ -8,7 +9,7 @@ use hyper::{Method, StatusCode};
 use kickboard_common::adapters::http_payments::PaymentTimeouts;
 use kickboard_common::domain::breaker::BreakerPolicy;
 use kickboard_local::config::{LocalConfig, Storage};
-use kickboard_tests::{ManualClock, TestServer};
+use kickboard_tests::{ManualClock, TestServer, Xorshift};
 use payment_simulator::Settings;
 use std::sync::Arc;
 use std::time::Instant;
@@ -178,21 +179,6 @@ mod tests {
 }
 
 /// A small deterministic generator for benchmark inputs.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// What the throughput benchmark measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThroughputReport {
@@ -228,10 +214,10 @@ pub async fn throughput(
         workers.spawn(async move {
             let token = kb.customer_token(&format!("rider-{client}"));
             let mut pass = kb.paid_pass(&token, "plus-120").await;
-            let mut random = XorShift(0x9e37_79b9_7f4a_7c15 ^ (client as u64 + 1));
+            let mut random = Xorshift(0x9e37_79b9_7f4a_7c15 ^ (client as u64 + 1));
             let (mut pairs, mut conflicts, mut samples) = (0u64, 0u64, Vec::new());
             while Instant::now() < deadline {
-                let board = format!("kb-{}", random.next() % clients as u64);
+                let board = format!("kb-{}", random.next_u64() % clients as u64);
                 let sent = Instant::now();
                 let rented = kb.rent(&token, &pass, &board).await;
                 samples.push(sent.elapsed());
@@ -307,8 +293,8 @@ pub async fn nearby(boards: usize, queries: usize) -> NearbyRow {
     let side_km = (boards as f64 / DENSITY_PER_KM2).sqrt();
     let (lat_span, lon_span) = (side_km / 111.32, side_km / (111.32 * 37.5f64.to_radians().cos()));
     let store = SqliteStore::open_in_memory().expect("an in-memory store");
-    let mut random = XorShift(0x2545_f491_4f6c_dd1d);
-    let point = |random: &mut XorShift| {
+    let mut random = Xorshift(0x2545_f491_4f6c_dd1d);
+    let point = |random: &mut Xorshift| {
         Coordinates::new(37.4 + random.unit() * lat_span, 126.8 + random.unit() * lon_span).expect("in range")
     };
     let model = Model::try_from("Ninebot".to_owned()).expect("a valid model");

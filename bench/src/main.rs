@@ -8,7 +8,12 @@
 //!   nearby [--queries Q]                        nearby search at 1k, 10k and 100k boards
 //!   cold-start [--runs N] [--dir D]             first answer under the Lambda RIE, vs hello-lambda
 //!   size [--dir D]                              each bootstrap, zipped as sam build packages it
+//!   hot-keys [--boards N] [--customers C] [--rides R] [--searches S]
+//!                                               a city on DynamoDB (moto): writes and reads per key
+//!   cost [--rides R]                            AWS requests per ride and the cost of 1,000 rides
+//!   nearby-aws [--queries Q]                    nearby search on DynamoDB at 1k, 10k, 100k boards
 
+use kickboard_bench::city::{CityOptions, city, nearby_aws, prices, ride_cost};
 use kickboard_bench::{fallback, lambda, nearby, throughput};
 use std::process::ExitCode;
 
@@ -28,7 +33,11 @@ async fn main() -> ExitCode {
         Some("nearby") => run_nearby(&args[1..]).await,
         Some("cold-start") => run_cold_start(&args[1..]),
         Some("size") => run_size(&args[1..]),
-        _ => Err("usage: bench fallback|throughput|nearby [options] (see src/main.rs)".to_owned()),
+        Some("hot-keys") => run_hot_keys(&args[1..]).await,
+        Some("cost") => run_cost(&args[1..]).await,
+        Some("nearby-aws") => run_nearby_aws(&args[1..]).await,
+        _ => Err("usage: bench fallback|throughput|nearby|cold-start|size|hot-keys|cost|nearby-aws [options] (see src/main.rs)"
+            .to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -138,6 +147,101 @@ fn run_size(args: &[String]) -> Result<(), String> {
     for (function, bytes, zipped) in lambda::artifact_sizes(&dir) {
         let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
         println!("| {function} | {:.2} | {:.2} |", mib(bytes), mib(zipped));
+    }
+    Ok(())
+}
+
+/// A city's peak, for the rate of the hottest key: 10,000 boards, a fifth of them out at a
+/// time on 15-minute rides, is about 2 rides starting a second; this is more than twice that.
+const PEAK_RIDES_PER_SECOND: f64 = 5.0;
+
+async fn run_hot_keys(args: &[String]) -> Result<(), String> {
+    let options = CityOptions {
+        boards: option(args, "--boards", 10_000)?,
+        customers: option(args, "--customers", 200)?,
+        rides: option(args, "--rides", 1_000)?,
+        searches: option(args, "--searches", 1_000)?,
+    };
+    let report = city(options).await;
+    let tally = &report.tally;
+    println!(
+        "a city on the AWS adapters (moto): {} boards over 10 km × 10 km, {} customers, {} rides, {} searches ({:.0} s)",
+        options.boards, options.customers, report.rides, report.searches, report.seconds
+    );
+    let writes_per_ride = tally.total_writes() as f64 / report.rides.max(1) as f64;
+    println!("| | total | hottest key | its count | its share | its writes/s at {PEAK_RIDES_PER_SECOND} rides/s |");
+    println!("|---|---|---|---|---|---|");
+    for (what, total, hottest) in
+        [("writes", tally.total_writes(), tally.hottest_write()), ("reads", tally.total_reads(), tally.hottest_read())]
+    {
+        let (key, count) = hottest.unwrap_or(("-", 0));
+        let share = count as f64 / total.max(1) as f64;
+        let per_ride = total as f64 / report.rides.max(1) as f64;
+        println!(
+            "| {what} | {total} | `{}` | {count} | {:.2} % | {:.1} |",
+            report.key(key),
+            share * 100.0,
+            share * per_ride * PEAK_RIDES_PER_SECOND
+        );
+    }
+    let mut top: Vec<(&String, &u64)> = tally.writes.iter().collect();
+    top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    println!("\nmost written keys ({writes_per_ride:.1} writes a ride):");
+    println!("| key | writes | share |");
+    println!("|---|---|---|");
+    for (key, count) in top.iter().take(5) {
+        println!(
+            "| `{}` | {count} | {:.2} % |",
+            report.key(key),
+            **count as f64 / tally.total_writes().max(1) as f64 * 100.0
+        );
+    }
+    let cells = tally.writes.keys().filter(|key| key.starts_with("available:")).count();
+    println!("\n`available` index partitions written: {cells}");
+    println!(
+        "payment breaker: {} writes for {} payments (one per outcome; no state change)",
+        report.breaker_writes(),
+        report.rides
+    );
+    Ok(())
+}
+
+async fn run_cost(args: &[String]) -> Result<(), String> {
+    let rides = option(args, "--rides", 200)?;
+    let report = city(CityOptions { boards: 500, customers: 20, rides, searches: 0 }).await;
+    let events_per_ride = report.tally.events_put as f64 / report.rides.max(1) as f64;
+    let cost = ride_cost(&report, events_per_ride);
+    println!(
+        "AWS requests per ride (buy, pay, search, rent, return, and the events they cause), {} rides on moto",
+        report.rides
+    );
+    println!("| request | per ride |");
+    println!("|---|---|");
+    for (name, count) in &cost.per_ride {
+        println!("| {name} | {count:.2} |");
+    }
+    println!("| DynamoDB write units | {:.1} |", report.tally.write_units / report.rides.max(1) as f64);
+    println!("| DynamoDB read units | {:.1} |", report.tally.read_units / report.rides.max(1) as f64);
+    println!("\ncost of 1,000 rides, USD, ap-northeast-2 list prices as of {}", prices::AS_OF);
+    println!("| part | with SMS alerts | with push alerts |");
+    println!("|---|---|---|");
+    for (part, sms, push) in &cost.per_thousand {
+        println!("| {part} | {sms:.4} | {push:.4} |");
+    }
+    Ok(())
+}
+
+async fn run_nearby_aws(args: &[String]) -> Result<(), String> {
+    let queries = option(args, "--queries", 100)?;
+    println!("GET /kickboards?near= at the DynamoDB store (moto): 500 m searches, 100 boards per km2");
+    println!("| boards | index queries per search | items read per search | found per search |");
+    println!("|---|---|---|---|");
+    for boards in [1_000, 10_000, 100_000] {
+        let row = nearby_aws(boards, queries).await;
+        println!(
+            "| {} | {:.1} | {:.1} | {:.1} |",
+            row.boards, row.queries_per_search, row.items_read_per_search, row.found_per_search
+        );
     }
     Ok(())
 }

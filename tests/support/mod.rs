@@ -357,9 +357,14 @@ impl TestServer {
 
     /// Waits (at most 10 s) until the relays have delivered every event written so far.
     pub async fn settle(&self) {
-        tokio::time::timeout(std::time::Duration::from_secs(10), self.server.app.relayed())
+        self.settle_within(std::time::Duration::from_secs(10)).await;
+    }
+
+    /// Waits (at most `limit`) until the relays have delivered every event written so far.
+    pub async fn settle_within(&self, limit: std::time::Duration) {
+        tokio::time::timeout(limit, self.server.app.relayed())
             .await
-            .expect("relays caught up within 10 s")
+            .unwrap_or_else(|_| panic!("relays caught up within {limit:?}"))
             .expect("relays running");
     }
 
@@ -440,6 +445,11 @@ impl Xorshift {
         x ^= x << 17;
         self.0 = x;
         x
+    }
+
+    /// A number in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 

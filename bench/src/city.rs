@@ -1,0 +1,336 @@
+//! A synthetic city on the AWS adapters against moto, every AWS request counted by the tap
+//! under the SDK: where the writes and reads land (hot keys), what a ride costs, and what a
+//! nearby search reads as the fleet grows.
+
+use chrono::Duration;
+use hyper::{Method, StatusCode};
+use kickboard_common::adapters::aws::DynamoStore;
+use kickboard_common::adapters::aws::items::BoardItem;
+use kickboard_common::domain::geo::{Area, Coordinates};
+use kickboard_common::domain::ids::KickboardId;
+use kickboard_common::domain::kickboard::{Kickboard, Model};
+use kickboard_common::ports::FleetStore;
+use kickboard_tests::tap::{Tally, Tap};
+use kickboard_tests::{TestServer, Xorshift};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Mutex;
+
+/// The city: 10 km × 10 km from here (south-west corner, in Seoul).
+const CITY_SW: (f64, f64) = (37.50, 126.92);
+const CITY_KM: f64 = 10.0;
+
+fn city_point(random: &mut Xorshift) -> Coordinates {
+    let lat_span = CITY_KM / 111.32;
+    let lon_span = CITY_KM / (111.32 * CITY_SW.0.to_radians().cos());
+    Coordinates::new(CITY_SW.0 + random.unit() * lat_span, CITY_SW.1 + random.unit() * lon_span).expect("in range")
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CityOptions {
+    pub boards: usize,
+    pub customers: usize,
+    pub rides: usize,
+    /// Nearby searches besides the one before each ride.
+    pub searches: usize,
+}
+
+/// What driving the city cost, counted by the tap after the fleet was registered.
+pub struct CityReport {
+    pub options: CityOptions,
+    pub tally: Tally,
+    /// Rides that were bought, paid, rented and returned.
+    pub rides: usize,
+    /// Passes paid (a ride whose boards were all taken meanwhile pays but does not ride).
+    pub payments: usize,
+    /// Nearby searches made, the rides' included.
+    pub searches: usize,
+    /// Wall-clock seconds the rides and searches took on the emulator.
+    pub seconds: f64,
+    /// The table names of the deployment, to print keys without them.
+    pub tables: (String, String),
+}
+
+impl CityReport {
+    /// A partition key as printed: the deployment's table names replaced by `state`/`views`.
+    pub fn key(&self, key: &str) -> String {
+        key.replace(&self.tables.0, "state").replace(&self.tables.1, "views")
+    }
+
+    /// Writes to the breaker's items (its state and its counters).
+    pub fn breaker_writes(&self) -> u64 {
+        self.tally.writes.iter().filter(|(key, _)| key.contains(":BREAKER#")).map(|(_, count)| count).sum()
+    }
+}
+
+async fn admin_register(kb: &TestServer, admin: &str, id: &str, at: Coordinates) {
+    let body = json!({ "kickboardId": id, "model": "Ninebot Max", "lat": at.lat(), "lon": at.lon() });
+    let reply = kb.post("/kickboards", admin, body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+}
+
+/// How one customer's ride went.
+#[derive(Default)]
+struct RideOutcome {
+    searches: usize,
+    paid: bool,
+    rode: bool,
+}
+
+/// One customer's ride: find boards nearby (searching again elsewhere when none is there),
+/// buy and pay a pass, rent one of them, return it elsewhere in the city.
+async fn ride(kb: &TestServer, token: &str, random: &Mutex<Xorshift>) -> RideOutcome {
+    let mut outcome = RideOutcome::default();
+    for _ in 0..10 {
+        let (from, to) = {
+            let mut random = random.lock().await;
+            (city_point(&mut random), city_point(&mut random))
+        };
+        outcome.searches += 1;
+        let near = format!("/kickboards?near={},{}&radiusM=500", from.lat(), from.lon());
+        let found = kb.get(&near, token).await;
+        let candidates: Vec<String> = found
+            .body
+            .as_array()
+            .into_iter()
+            .flatten()
+            .take(3)
+            .filter_map(|board| board["kickboardId"].as_str().map(str::to_owned))
+            .collect();
+        if candidates.is_empty() {
+            continue;
+        }
+        let pass = kb.paid_pass(token, "basic-60").await;
+        outcome.paid = true;
+        for board in candidates {
+            let rented = kb.rent(token, &pass, &board).await;
+            if rented.status != StatusCode::CREATED {
+                continue;
+            }
+            kb.clock.advance(Duration::seconds(1));
+            let path = format!("/rentals/{}/return", rented.text("rentalId"));
+            let body = json!({ "lat": to.lat(), "lon": to.lon() });
+            let returned = kb.call(Method::POST, &path, Some(token), Some(body)).await;
+            assert_eq!(returned.status, StatusCode::OK, "{returned:?}");
+            outcome.rode = true;
+            return outcome;
+        }
+        return outcome;
+    }
+    outcome
+}
+
+/// Registers the fleet through the API, then has `customers` riding `rides` times between
+/// them, concurrently, and makes `searches` more nearby searches, counting what AWS is asked.
+pub async fn city(options: CityOptions) -> CityReport {
+    let tap = Tap::default();
+    let http = tap.http_client();
+    let kb =
+        Arc::new(TestServer::start_on_moto_with(true, |config| config.into_builder().http_client(http).build()).await);
+    let aws = kb.aws.as_ref().expect("on moto");
+    let tables = (aws.deployment.tables.state.clone(), aws.deployment.tables.views.clone());
+    let admin = kb.admin_token();
+    let random = Arc::new(Mutex::new(Xorshift(0x9e37_79b9_7f4a_7c15)));
+    let mut registering = tokio::task::JoinSet::new();
+    for worker in 0..8 {
+        let (kb, admin, random) = (Arc::clone(&kb), admin.clone(), Arc::clone(&random));
+        registering.spawn(async move {
+            for board in (worker..options.boards).step_by(8) {
+                let at = city_point(&mut *random.lock().await);
+                admin_register(&kb, &admin, &format!("kb-{board:05}"), at).await;
+            }
+        });
+    }
+    registering.join_all().await;
+    kb.settle_within(std::time::Duration::from_secs(600)).await;
+    tap.reset();
+
+    let started = Instant::now();
+    let mut riders = tokio::task::JoinSet::new();
+    for customer in 0..options.customers {
+        let (kb, random) = (Arc::clone(&kb), Arc::clone(&random));
+        let rides = (customer..options.rides).step_by(options.customers.max(1)).count();
+        riders.spawn(async move {
+            let token = kb.customer_token(&format!("rider-{customer}"));
+            kb.set_phone(&token, &format!("+8210{:08}", 40_000_000 + customer)).await;
+            let mut total = (0, 0, 0);
+            for _ in 0..rides {
+                let outcome = ride(&kb, &token, &random).await;
+                total.0 += usize::from(outcome.rode);
+                total.1 += usize::from(outcome.paid);
+                total.2 += outcome.searches;
+            }
+            total
+        });
+    }
+    let (mut rides, mut payments, mut searches) = (0, 0, 0);
+    for (rode, paid, made) in riders.join_all().await {
+        rides += rode;
+        payments += paid;
+        searches += made;
+    }
+    let token = kb.customer_token("looker");
+    for _ in 0..options.searches {
+        let at = city_point(&mut *random.lock().await);
+        kb.get(&format!("/kickboards?near={},{}&radiusM=500", at.lat(), at.lon()), &token).await;
+        searches += 1;
+    }
+    kb.settle_within(std::time::Duration::from_secs(600)).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let tally = tap.tally();
+    Arc::into_inner(kb).expect("riders are done").stop().await;
+    CityReport { options, tally, rides, payments, searches, seconds, tables }
+}
+
+/// One row of the nearby search on DynamoDB.
+pub struct NearbyAwsRow {
+    pub boards: usize,
+    pub queries_per_search: f64,
+    pub items_read_per_search: f64,
+    pub found_per_search: f64,
+}
+
+/// `GET /kickboards?near=` at the DynamoDB store on moto: `boards` boards at 100 per km²
+/// (the area grows with the fleet), `queries` searches of 500 m; counts the index queries
+/// and the items they read.
+pub async fn nearby_aws(boards: usize, queries: usize) -> NearbyAwsRow {
+    let tap = Tap::default();
+    let moto = kickboard_tests::moto::Moto::start();
+    let config = moto.sdk_config().await.into_builder().http_client(tap.http_client()).build();
+    let deployment = kickboard_tests::moto::deploy(&config).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let side_km = (boards as f64 / 100.0).sqrt();
+    let (lat_span, lon_span) = (side_km / 111.32, side_km / (111.32 * 37.5f64.to_radians().cos()));
+    let mut random = Xorshift(0x2545_f491_4f6c_dd1d);
+    let mut point = || Coordinates::new(37.4 + random.unit() * lat_span, 126.8 + random.unit() * lon_span).unwrap();
+    let model = Model::try_from("Ninebot".to_owned()).expect("a valid model");
+    // Seeded with batch puts of the items the store writes (the searches are what is measured).
+    let items: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> = (0..boards)
+        .map(|board| {
+            let id = KickboardId::try_from(format!("kb-{board}")).expect("a valid id");
+            let (board, _) = Kickboard::register(id, model.clone(), point(), chrono::Utc::now());
+            serde_dynamo::to_item(BoardItem::from(&board)).expect("an item")
+        })
+        .collect();
+    for chunk in items.chunks(25) {
+        let puts = chunk.iter().map(|item| {
+            let put = aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(item.clone())).build().unwrap();
+            aws_sdk_dynamodb::types::WriteRequest::builder().put_request(put).build()
+        });
+        client.batch_write_item().request_items(&deployment.tables.state, puts.collect()).send().await.expect("seeded");
+    }
+    tap.reset();
+    let store = DynamoStore::new(client, deployment.tables.clone());
+    let mut found = 0;
+    for _ in 0..queries {
+        let area = Area::new(point(), 500).expect("a valid area");
+        found += store.available_kickboards(Some(area), 200).await.expect("a search").len();
+    }
+    let tally = tap.tally();
+    let per = |count: u64| count as f64 / queries.max(1) as f64;
+    NearbyAwsRow {
+        boards,
+        queries_per_search: per(tally.index_queries),
+        items_read_per_search: per(tally.index_items_read),
+        found_per_search: per(found as u64),
+    }
+}
+
+/// List prices in USD, ap-northeast-2 (Seoul), on-demand, as AWS published them after the
+/// 2024-11-01 DynamoDB on-demand price cut. Not fetched from this machine (it reaches no
+/// AWS page): check them against the pricing pages and edit here before relying on them.
+pub mod prices {
+    pub const DYNAMODB_PER_MILLION_WRU: f64 = 0.7068;
+    pub const DYNAMODB_PER_MILLION_RRU: f64 = 0.1414;
+    pub const LAMBDA_PER_MILLION_REQUESTS: f64 = 0.20;
+    /// arm64, per GB-second.
+    pub const LAMBDA_PER_GB_SECOND: f64 = 0.000_013_333_4;
+    pub const HTTP_API_PER_MILLION: f64 = 1.29;
+    pub const EVENTBRIDGE_PER_MILLION_EVENTS: f64 = 1.00;
+    /// One transactional SMS to a Korean number.
+    pub const SNS_SMS_KOREA: f64 = 0.0177;
+    pub const SNS_PUSH_PER_MILLION: f64 = 0.50;
+    /// What one invocation is billed for: 128 MB for 20 ms (the functions answer in a few).
+    pub const LAMBDA_GB_SECONDS_PER_INVOCATION: f64 = 0.125 * 0.020;
+    /// The date these figures are from.
+    pub const AS_OF: &str = "2024-11 (DynamoDB on-demand after the 2024-11-01 cut), unverified here";
+}
+
+/// The cost of 1,000 rides, by part, from a city run's counts.
+pub struct RideCost {
+    /// Per ride: AWS requests by `service.operation` (what the tap counted), plus the API
+    /// requests and Lambda invocations they imply.
+    pub per_ride: BTreeMap<String, f64>,
+    /// USD per 1,000 rides: `(part, with SMS, with push)`.
+    pub per_thousand: Vec<(String, f64, f64)>,
+}
+
+pub fn ride_cost(report: &CityReport, outbox_events_per_ride: f64) -> RideCost {
+    use prices::*;
+    let rides = report.rides.max(1) as f64;
+    let mut per_ride: BTreeMap<String, f64> =
+        report.tally.requests.iter().map(|(name, count)| (name.clone(), *count as f64 / rides)).collect();
+    // Each ride is 5 API calls (a search, buy, pay, rent, return), each one Lambda invocation;
+    // its events invoke event-relay (at most once per write: batched under load), the notifier
+    // (paid, rented, returned) and the balance view (bought, paid, returned).
+    let api_calls = report.searches as f64 / rides + 4.0;
+    let relay = outbox_events_per_ride;
+    let notifier = 3.0;
+    let balance_view = 3.0;
+    let invocations = api_calls + relay + notifier + balance_view;
+    per_ride.insert("API Gateway requests".into(), api_calls);
+    per_ride.insert("Lambda invocations".into(), invocations);
+    let alerts = report.tally.sms as f64 / rides;
+    let thousand = 1_000.0;
+    let dynamodb = (report.tally.write_units * DYNAMODB_PER_MILLION_WRU
+        + report.tally.read_units * DYNAMODB_PER_MILLION_RRU)
+        / 1e6
+        / rides
+        * thousand;
+    let lambda = invocations
+        * (LAMBDA_PER_MILLION_REQUESTS / 1e6 + LAMBDA_GB_SECONDS_PER_INVOCATION * LAMBDA_PER_GB_SECOND)
+        * thousand;
+    let api = api_calls * HTTP_API_PER_MILLION / 1e6 * thousand;
+    let events = report.tally.events_put as f64 / rides * EVENTBRIDGE_PER_MILLION_EVENTS / 1e6 * thousand;
+    let sms = alerts * SNS_SMS_KOREA * thousand;
+    let push = alerts * SNS_PUSH_PER_MILLION / 1e6 * thousand;
+    let parts = vec![
+        ("DynamoDB (on-demand)".to_owned(), dynamodb, dynamodb),
+        ("Lambda (requests + 128 MB × 20 ms)".to_owned(), lambda, lambda),
+        ("API Gateway HTTP API".to_owned(), api, api),
+        ("EventBridge events".to_owned(), events, events),
+        ("SNS alerts (3 a ride)".to_owned(), sms, push),
+    ];
+    let total = parts.iter().fold((0.0, 0.0), |(sms, push), (_, a, b)| (sms + a, push + b));
+    let mut per_thousand = parts;
+    per_thousand.push(("total".to_owned(), total.0, total.1));
+    RideCost { per_ride, per_thousand }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_small_city_runs_and_its_counts_add_up() {
+        let report = city(CityOptions { boards: 400, customers: 3, rides: 6, searches: 3 }).await;
+        assert!(report.rides >= 4, "most rides found a board: {}", report.rides);
+        assert!(report.searches >= report.rides + 3);
+        assert_eq!(report.breaker_writes(), report.payments as u64, "one counter addition a payment, no state change");
+        let cells: Vec<&String> = report.tally.writes.keys().filter(|key| key.starts_with("available:")).collect();
+        assert!(!cells.is_empty() && cells.iter().all(|key| key.len() == "available:".len() + 6), "{cells:?}");
+        let alerts = report.payments + 2 * report.rides;
+        assert_eq!(report.tally.sms, alerts as u64, "paid, rented and returned alerts");
+        let cost = ride_cost(&report, 4.0);
+        assert!(cost.per_thousand.iter().all(|(_, sms, push)| *sms >= *push && *push >= 0.0));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_nearby_search_on_dynamodb_reads_a_few_cells() {
+        let row = nearby_aws(300, 5).await;
+        assert!((1.0..=48.0).contains(&row.queries_per_search), "{}", row.queries_per_search);
+        assert!(row.items_read_per_search >= row.found_per_search);
+    }
+}
