@@ -2,46 +2,11 @@
 //! Entries that fail are reported back as batch item failures, so only they (and what follows
 //! them in their shard) are delivered again.
 
+use crate::adapters::aws::items::outbox_event;
 use crate::domain::events::EventEnvelope;
 use crate::ports::EventPublisher;
 use aws_lambda_events::event::dynamodb::{Event as StreamBatch, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use serde::Deserialize;
-
-/// What kind of item a stream record holds.
-#[derive(Deserialize)]
-struct Kind {
-    #[serde(default)]
-    kind: String,
-}
-
-/// The part of an outbox item the relay needs.
-#[derive(Deserialize)]
-struct OutboxImage {
-    event: EventEnvelope,
-}
-
-const OUTBOX_KIND: &str = "outbox";
-
-/// The outbox event a stream record inserted, if it is one.
-fn outbox_event(record: &EventRecord) -> Option<EventEnvelope> {
-    if record.event_name != "INSERT" {
-        return None;
-    }
-    let image = record.change.new_image.clone();
-    match serde_dynamo::from_item::<_, Kind>(image.clone()) {
-        Ok(Kind { kind }) if kind == OUTBOX_KIND => {}
-        _ => return None,
-    }
-    match serde_dynamo::from_item::<_, OutboxImage>(image) {
-        Ok(image) => Some(image.event),
-        Err(error) => {
-            // Not retried: the same bytes would fail again. The record stays in the stream's log.
-            tracing::error!(%error, event_id = %record.event_id, "outbox insert with an unreadable event; skipped");
-            None
-        }
-    }
-}
 
 fn failure(record: &EventRecord) -> DynamoDbBatchItemFailure {
     let mut failure = DynamoDbBatchItemFailure::default();

@@ -5,8 +5,8 @@
 use super::items::{
     AVAILABLE_INDEX, AlertLedgerItem, BREAKER_COUNTER_SHARDS, BY_CUSTOMER_INDEX, BalanceItem, BoardItem,
     BreakerCountItem, BreakerItem, ContactItem, HeldKeyItem, IdempotencyItem, Item, KeyItem, LEGACY_AVAILABLE_PK,
-    OutboxItem, PassItem, RentalItem, alert_ledger_key, balance_key, board_key, breaker_count_key, breaker_count_ttl,
-    breaker_key, contact_key, customer_pk, idempotency_key, parked_sk, pass_key, rental_key,
+    OutboxItem, PassItem, RentalItem, alert_ledger_key, attr, balance_key, board_key, breaker_count_key,
+    breaker_count_ttl, breaker_key, contact_key, customer_pk, idempotency_key, parked_sk, pass_key, rental_key, stored,
 };
 use super::{is_transient_code, sdk_error};
 use crate::domain::breaker::{BreakerState, WindowCounts};
@@ -15,9 +15,9 @@ use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::geo::{Area, area_cell};
 use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId};
-use crate::domain::kickboard::Kickboard;
-use crate::domain::pass::Pass;
-use crate::domain::rental::{self, Rental};
+use crate::domain::kickboard::{Kickboard, KickboardStatus};
+use crate::domain::pass::{Pass, PassStatus};
+use crate::domain::rental::{self, Rental, RentalStatus};
 use crate::ports::{
     AlertClaim, AlertState, BalanceRecord, BalanceView, BreakerStore, ClaimOutcome, ContactStore, FleetStore,
     IdempotencyStore, IdempotentAnswer, KeyClaim, KeyClaimed, NotificationLedger, PassStore, PortError, PortResult,
@@ -83,9 +83,9 @@ fn values<const N: usize>(pairs: [(&str, AttributeValue); N]) -> HashMap<String,
     pairs.into_iter().map(|(name, value)| (name.to_owned(), value)).collect()
 }
 
-/// `#status` stands for `status`, a reserved word.
-fn status_name() -> HashMap<String, String> {
-    HashMap::from([("#status".to_owned(), "status".to_owned())])
+/// Expression attribute names from `("#placeholder", attribute)` pairs.
+fn names<const N: usize>(pairs: [(&str, &str); N]) -> HashMap<String, String> {
+    pairs.into_iter().map(|(placeholder, name)| (placeholder.to_owned(), name.to_owned())).collect()
 }
 
 /// How one transaction item fared when the transaction was cancelled.
@@ -301,14 +301,20 @@ impl RentalStore for DynamoStore {
             .table_name(&self.tables.state)
             .set_key(Some(pass_key(&pass_id)))
             .condition_expression(
-                "customerId = :customer AND #status = :active AND expiresAtMs > :now \
-                 AND minutesLeft > :zero AND attribute_not_exists(openRentalId)",
+                "#customer = :customer AND #status = :active AND #expires > :now \
+                 AND #minutesLeft > :zero AND attribute_not_exists(#openRental)",
             )
-            .update_expression("SET openRentalId = :rental")
-            .set_expression_attribute_names(Some(status_name()))
+            .update_expression("SET #openRental = :rental")
+            .set_expression_attribute_names(Some(names([
+                ("#customer", attr::CUSTOMER_ID),
+                ("#status", attr::STATUS),
+                ("#expires", attr::EXPIRES_AT_MS),
+                ("#minutesLeft", attr::MINUTES_LEFT),
+                ("#openRental", attr::OPEN_RENTAL_ID),
+            ])))
             .set_expression_attribute_values(Some(values([
                 (":customer", s(customer.as_str())),
-                (":active", s("ACTIVE")),
+                (":active", stored(PassStatus::Active)),
                 (":now", n(now.timestamp_millis())),
                 (":zero", n(0)),
                 (":rental", s(rental_id.as_str())),
@@ -320,11 +326,16 @@ impl RentalStore for DynamoStore {
             .table_name(&self.tables.state)
             .set_key(Some(board_key(&kickboard_id)))
             .condition_expression("#status = :available")
-            .update_expression("SET #status = :rented, rentalId = :rental REMOVE availablePk, availableSk")
-            .set_expression_attribute_names(Some(status_name()))
+            .update_expression("SET #status = :rented, #rental = :rental REMOVE #availablePk, #availableSk")
+            .set_expression_attribute_names(Some(names([
+                ("#status", attr::STATUS),
+                ("#rental", attr::RENTAL_ID),
+                ("#availablePk", attr::AVAILABLE_PK),
+                ("#availableSk", attr::AVAILABLE_SK),
+            ])))
             .set_expression_attribute_values(Some(values([
-                (":available", s("AVAILABLE")),
-                (":rented", s("RENTED")),
+                (":available", stored(KickboardStatus::Available)),
+                (":rented", stored(KickboardStatus::Rented)),
                 (":rental", s(rental_id.as_str())),
             ])))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -391,15 +402,17 @@ impl RentalStore for DynamoStore {
         let mut settle_pass = self.put(
             &self.tables.state,
             to_item(&PassItem::from(&finished.pass))?,
-            Some("version = :version AND openRentalId = :rental"),
+            Some("#version = :version AND #openRental = :rental"),
         )?;
         if let Some(put) = settle_pass.put.as_mut() {
+            put.expression_attribute_names =
+                Some(names([("#version", attr::VERSION), ("#openRental", attr::OPEN_RENTAL_ID)]));
             put.expression_attribute_values =
                 Some(values([(":version", n(pass.version)), (":rental", s(rental_id.as_str()))]));
         }
         let mut board_values = values([
-            (":rented", s("RENTED")),
-            (":available", s("AVAILABLE")),
+            (":rented", stored(KickboardStatus::Rented)),
+            (":available", stored(KickboardStatus::Available)),
             (":rental", s(rental_id.as_str())),
             (":legacy", s(LEGACY_AVAILABLE_PK)),
         ]);
@@ -409,27 +422,38 @@ impl RentalStore for DynamoStore {
                 board_values.insert(":lon".into(), n(location.lon()));
                 board_values.insert(":parked".into(), s(parked_sk(&location, &finished.release.kickboard_id)));
                 board_values.insert(":cell".into(), s(area_cell(&location)));
-                "lat = :lat, lon = :lon, parkedSk = :parked, availableSk = :parked, \
-                 parkedCell = :cell, availablePk = :cell"
+                "#lat = :lat, #lon = :lon, #parkedSk = :parked, #availableSk = :parked, \
+                 #parkedCell = :cell, #availablePk = :cell"
             }
             // A board stored before the index was keyed by cell has no `parkedCell` yet: it
             // goes back under the old key, where `kickboard-ops migrate` finds it.
-            None => "availableSk = parkedSk, availablePk = if_not_exists(parkedCell, :legacy)",
+            None => "#availableSk = #parkedSk, #availablePk = if_not_exists(#parkedCell, :legacy)",
         };
+        let mut board_names = names([
+            ("#status", attr::STATUS),
+            ("#rental", attr::RENTAL_ID),
+            ("#parkedSk", attr::PARKED_SK),
+            ("#parkedCell", attr::PARKED_CELL),
+            ("#availablePk", attr::AVAILABLE_PK),
+            ("#availableSk", attr::AVAILABLE_SK),
+        ]);
+        if finished.release.end_location.is_some() {
+            board_names.extend(names([("#lat", attr::LAT), ("#lon", attr::LON)]));
+        }
         let release_board = Update::builder()
             .table_name(&self.tables.state)
             .set_key(Some(board_key(&finished.release.kickboard_id)))
-            .condition_expression("#status = :rented AND rentalId = :rental")
-            .update_expression(format!("SET #status = :available, {park} REMOVE rentalId"))
-            .set_expression_attribute_names(Some(status_name()))
+            .condition_expression("#status = :rented AND #rental = :rental")
+            .update_expression(format!("SET #status = :available, {park} REMOVE #rental"))
+            .set_expression_attribute_names(Some(board_names))
             .set_expression_attribute_values(Some(board_values))
             .build()
             .map_err(unavailable)?;
         let mut close_rental =
             self.put(&self.tables.state, to_item(&RentalItem::from(&finished.rental))?, Some("#status = :open"))?;
         if let Some(put) = close_rental.put.as_mut() {
-            put.expression_attribute_names = Some(status_name());
-            put.expression_attribute_values = Some(values([(":open", s("OPEN"))]));
+            put.expression_attribute_names = Some(names([("#status", attr::STATUS)]));
+            put.expression_attribute_values = Some(values([(":open", stored(RentalStatus::Open))]));
         }
         let items = vec![
             settle_pass,
@@ -466,14 +490,14 @@ impl FleetStore for DynamoStore {
     }
 
     async fn retire_kickboard(&self, kickboard_id: &KickboardId, now: DateTime<Utc>) -> PortResult<Kickboard> {
-        let stored: Option<BoardItem> = self.get(&self.tables.state, board_key(kickboard_id)).await?;
-        let board = stored.ok_or(RuleViolation::KickboardNotFound)?.board;
+        let found: Option<BoardItem> = self.get(&self.tables.state, board_key(kickboard_id)).await?;
+        let board = found.ok_or(RuleViolation::KickboardNotFound)?.board;
         let (retired, event) = board.retire(now)?;
         let mut retire =
             self.put(&self.tables.state, to_item(&BoardItem::from(&retired))?, Some("#status = :available"))?;
         if let Some(put) = retire.put.as_mut() {
-            put.expression_attribute_names = Some(status_name());
-            put.expression_attribute_values = Some(values([(":available", s("AVAILABLE"))]));
+            put.expression_attribute_names = Some(names([("#status", attr::STATUS)]));
+            put.expression_attribute_values = Some(values([(":available", stored(KickboardStatus::Available))]));
         }
         match self.transact(vec![retire, self.put_outbox(&event)?]).await? {
             Ok(()) => Ok(retired),

@@ -35,12 +35,39 @@ use crate::domain::kickboard::{Kickboard, KickboardStatus};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::rental::Rental;
 use crate::ports::{ANSWER_KEPT, AlertClaim, AlertState, IdempotentAnswer, KeyClaim};
+use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 pub type Item = HashMap<String, AttributeValue>;
+
+/// The attributes the DynamoDB adapter's conditions and updates name, as the item shapes of
+/// this module serialize them (a test below fails if a serde rename changes one).
+pub mod attr {
+    pub const STATUS: &str = "status";
+    pub const CUSTOMER_ID: &str = "customerId";
+    pub const EXPIRES_AT_MS: &str = "expiresAtMs";
+    pub const MINUTES_LEFT: &str = "minutesLeft";
+    pub const OPEN_RENTAL_ID: &str = "openRentalId";
+    pub const RENTAL_ID: &str = "rentalId";
+    pub const VERSION: &str = "version";
+    pub const LAT: &str = "lat";
+    pub const LON: &str = "lon";
+    pub const PARKED_SK: &str = "parkedSk";
+    pub const PARKED_CELL: &str = "parkedCell";
+    pub const AVAILABLE_PK: &str = "availablePk";
+    pub const AVAILABLE_SK: &str = "availableSk";
+}
+
+/// A domain status as the items store it: its serde name (`PassStatus::Active` is `ACTIVE`).
+pub fn stored(status: impl Serialize) -> AttributeValue {
+    match serde_json::to_value(status) {
+        Ok(serde_json::Value::String(name)) => AttributeValue::S(name),
+        other => unreachable!("a status is a unit variant, named by a string: {other:?}"),
+    }
+}
 
 pub const AVAILABLE_INDEX: &str = "available";
 /// The one `availablePk` every available board had before the index was keyed by area
@@ -346,6 +373,26 @@ pub struct OutboxItem {
     pub event: EventEnvelope,
 }
 
+/// The outbox event a stream record inserted, if it inserted one.
+pub fn outbox_event(record: &EventRecord) -> Option<EventEnvelope> {
+    if record.event_name != "INSERT" {
+        return None;
+    }
+    let image = record.change.new_image.clone();
+    let is_outbox = matches!(image.get("kind"), Some(serde_dynamo::AttributeValue::S(kind)) if kind == OUTBOX_KIND);
+    if !is_outbox {
+        return None;
+    }
+    match serde_dynamo::from_item::<_, OutboxItem>(image) {
+        Ok(item) => Some(item.event),
+        Err(error) => {
+            // Not retried: the same bytes would fail again. The record stays in the stream's log.
+            tracing::error!(%error, event_id = %record.event_id, "outbox insert with an unreadable event; skipped");
+            None
+        }
+    }
+}
+
 impl From<&EventEnvelope> for OutboxItem {
     fn from(event: &EventEnvelope) -> Self {
         Self {
@@ -435,5 +482,50 @@ impl BalanceItem {
             updated_at: record.updated_at,
             balance: record.balance.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{PaymentId, RentalId};
+    use crate::domain::kickboard::KickboardStatus;
+    use crate::domain::kickboard::Model;
+    use crate::domain::pass::PassStatus;
+    use crate::domain::plan::catalogue;
+    use crate::domain::rental::{RentalStatus, start_rental};
+
+    fn item(value: impl Serialize) -> Item {
+        serde_dynamo::to_item(value).unwrap()
+    }
+
+    #[test]
+    fn the_attributes_and_statuses_the_conditions_name_are_the_ones_the_items_hold() {
+        let now = Utc::now();
+        let customer = CustomerId::try_from("alice".to_owned()).unwrap();
+        let (pass, _) = Pass::purchase(PassId::random(), customer.clone(), &catalogue()[0], now);
+        let (pass, _) = pass.activate(PaymentId::random(), now).unwrap();
+        let location = Coordinates::new(37.5665, 126.978).unwrap();
+        let id = KickboardId::try_from("kb-1".to_owned()).unwrap();
+        let (board, _) = Kickboard::register(id, Model::try_from("Ninebot".to_owned()).unwrap(), location, now);
+
+        let paid = item(PassItem::from(&pass));
+        assert_eq!(paid[attr::STATUS], stored(PassStatus::Active));
+        for name in [attr::CUSTOMER_ID, attr::EXPIRES_AT_MS, attr::MINUTES_LEFT, attr::VERSION] {
+            assert!(paid.contains_key(name), "a pass has {name}: {paid:?}");
+        }
+        let parked = item(BoardItem::from(&board));
+        assert_eq!(parked[attr::STATUS], stored(KickboardStatus::Available));
+        for name in [attr::LAT, attr::LON, attr::PARKED_SK, attr::PARKED_CELL, attr::AVAILABLE_PK, attr::AVAILABLE_SK] {
+            assert!(parked.contains_key(name), "an available board has {name}: {parked:?}");
+        }
+
+        let started = start_rental(&pass, Some(&board), &customer, RentalId::for_pass(&pass.pass_id), now).unwrap();
+        let renting = item(PassItem::from(&started.pass));
+        assert!(renting.contains_key(attr::OPEN_RENTAL_ID), "{renting:?}");
+        let rented = item(BoardItem::from(&started.board));
+        assert_eq!(rented[attr::STATUS], stored(KickboardStatus::Rented));
+        assert!(rented.contains_key(attr::RENTAL_ID) && !rented.contains_key(attr::AVAILABLE_PK), "{rented:?}");
+        assert_eq!(item(RentalItem::from(&started.rental))[attr::STATUS], stored(RentalStatus::Open));
     }
 }
