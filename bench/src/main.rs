@@ -158,9 +158,9 @@ const PEAK_RIDES_PER_SECOND: f64 = 5.0;
 async fn run_hot_keys(args: &[String]) -> Result<(), String> {
     let options = CityOptions {
         boards: option(args, "--boards", 10_000)?,
-        customers: option(args, "--customers", 200)?,
-        rides: option(args, "--rides", 1_000)?,
-        searches: option(args, "--searches", 1_000)?,
+        customers: option(args, "--customers", 100)?,
+        rides: option(args, "--rides", 400)?,
+        searches: option(args, "--searches", 200)?,
     };
     let report = city(options).await;
     let tally = &report.tally;
@@ -232,7 +232,7 @@ async fn run_cost(args: &[String]) -> Result<(), String> {
 }
 
 async fn run_nearby_aws(args: &[String]) -> Result<(), String> {
-    let queries = option(args, "--queries", 100)?;
+    let queries = option(args, "--queries", 20)?;
     println!("GET /kickboards?near= at the DynamoDB store (moto): 500 m searches, 100 boards per km2");
     println!("| boards | index queries per search | items read per search | found per search |");
     println!("|---|---|---|---|");

@@ -6,6 +6,7 @@ pub mod aws_flow;
 pub mod aws_setup;
 pub mod config;
 mod gateway;
+pub mod local_alerts;
 pub mod local_routes;
 pub mod migrate;
 mod recording;
@@ -19,13 +20,14 @@ use config::{AwsStorage, LocalConfig, Storage};
 use kickboard_common::adapters::aws::{DynamoStore, SnsAlertSender, load_config};
 use kickboard_common::adapters::http_payments::HttpPaymentProvider;
 use kickboard_common::adapters::payment_simulator::PaymentSimulator;
-use kickboard_common::adapters::sqlite::{LocalAlertSender, SqliteStore};
+use kickboard_common::adapters::sqlite::SqliteStore;
 use kickboard_common::domain::events::Subscriber;
 use kickboard_common::payments::GuardedPayments;
 use kickboard_common::ports::{
     AlertSender, BalanceView, BreakerStore, Clock, ContactStore, FleetStore, IdempotencyStore, NotificationLedger,
     PassStore, PaymentProvider, PortError, PortResult, RentalStore,
 };
+use local_alerts::LocalAlertSender;
 use recording::RecordingSender;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -169,7 +171,7 @@ async fn open_backend(
                 Storage::DataDir(dir) => SqliteStore::open(dir).map_err(store_error)?,
                 _ => SqliteStore::open_in_memory().map_err(store_error)?,
             };
-            let alerts = LocalAlertSender::new(store.clone(), Arc::clone(clock));
+            let alerts = LocalAlertSender::open(store.clone(), Arc::clone(clock)).await.map_err(store_error)?;
             let ports = Ports::all_from(&Arc::new(store.clone()), Arc::new(alerts.clone()));
             Ok((ports, Backend::Sqlite { store, alerts }))
         }

@@ -1,7 +1,7 @@
 //! Lists what the server sent through SNS, so `GET /local/alerts` works with `--store aws`
 //! too. Only what this process sent, kept in memory.
 
-use kickboard_common::adapters::sqlite::LocalAlert;
+use crate::local_alerts::LocalAlert;
 use kickboard_common::domain::alerts::Alert;
 use kickboard_common::domain::ids::CustomerId;
 use kickboard_common::ports::{AlertSender, Clock, PortResult};

@@ -18,8 +18,9 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use kickboard_common::adapters::http_payments::{ChargeBody, ChargeReceipt, Decline};
+use kickboard_common::adapters::payment_simulator::{Decision, PaymentSimulator, SimulatedCharge, SimulatorSettings};
+use kickboard_common::domain::plan::Won;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -65,81 +66,60 @@ pub struct Stats {
     pub charges: u64,
 }
 
-struct State {
-    settings: Settings,
-    random: u64,
-    ledger: HashMap<String, ChargeReceipt>,
+/// How the HTTP API fails, on top of the shared simulator's rates.
+#[derive(Clone, Copy)]
+struct Failures {
+    kind: FailureKind,
+    hang_ms: u64,
 }
 
-/// The simulator's shared state; cheap to clone.
+/// The simulator's shared state; cheap to clone. Charging, the ledger and the rates are the
+/// one simulator of `kickboard-common`; this adds the ways an HTTP provider fails.
 #[derive(Clone)]
 pub struct Simulator {
-    state: Arc<Mutex<State>>,
+    core: Arc<PaymentSimulator>,
+    failures: Arc<Mutex<Failures>>,
     requests: Arc<AtomicU64>,
 }
 
-fn next_unit(random: &mut u64) -> f64 {
-    *random ^= *random << 13;
-    *random ^= *random >> 7;
-    *random ^= *random << 17;
-    (*random >> 11) as f64 / (1u64 << 53) as f64
+fn core_settings(settings: &Settings) -> SimulatorSettings {
+    SimulatorSettings {
+        latency_ms: settings.latency_ms,
+        failure_rate: settings.failure_rate,
+        decline_rate: settings.decline_rate,
+    }
 }
 
-enum Decision {
-    Known(String),
-    Approve(String),
-    Decline,
-    Fail(FailureKind, String),
+fn receipt(key: &str, charge: &SimulatedCharge) -> String {
+    let receipt = ChargeReceipt {
+        payment_id: charge.payment_id.to_string(),
+        idempotency_key: key.to_owned(),
+        amount_won: charge.amount.0,
+    };
+    serde_json::to_string(&receipt).expect("receipts serialize")
 }
 
 impl Simulator {
     pub fn new(settings: Settings) -> Self {
-        let seed = uuid::Uuid::new_v4().as_u64_pair().0 | 1;
         Self {
-            state: Arc::new(Mutex::new(State { settings, random: seed, ledger: HashMap::new() })),
+            core: Arc::new(PaymentSimulator::new(core_settings(&settings))),
+            failures: Arc::new(Mutex::new(Failures { kind: settings.failure_kind, hang_ms: settings.hang_ms })),
             requests: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn failures(&self) -> Failures {
+        *self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn set(&self, settings: Settings) {
-        self.lock().settings = settings;
+        self.core.set_settings(core_settings(&settings));
+        *self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Failures { kind: settings.failure_kind, hang_ms: settings.hang_ms };
     }
 
     pub fn stats(&self) -> Stats {
-        Stats { requests: self.requests.load(Ordering::SeqCst), charges: self.lock().ledger.len() as u64 }
-    }
-
-    /// Decides a charge: a known key returns its receipt; otherwise fail, decline or approve.
-    /// Approvals and timeouts (whose charge lands) enter the ledger at once.
-    fn decide(&self, key: &str, body: &ChargeBody) -> Decision {
-        let mut state = self.lock();
-        if let Some(receipt) = state.ledger.get(key) {
-            return Decision::Known(serde_json::to_string(receipt).expect("receipts serialize"));
-        }
-        let settings = state.settings;
-        let receipt = |state: &mut State| {
-            let receipt = ChargeReceipt {
-                payment_id: uuid::Uuid::new_v4().to_string(),
-                idempotency_key: key.to_owned(),
-                amount_won: body.amount_won,
-            };
-            let json = serde_json::to_string(&receipt).expect("receipts serialize");
-            state.ledger.insert(key.to_owned(), receipt);
-            json
-        };
-        if next_unit(&mut state.random) < settings.failure_rate {
-            let landed =
-                if settings.failure_kind == FailureKind::Timeout { receipt(&mut state) } else { String::new() };
-            return Decision::Fail(settings.failure_kind, landed);
-        }
-        if next_unit(&mut state.random) < settings.decline_rate {
-            return Decision::Decline;
-        }
-        Decision::Approve(receipt(&mut state))
+        Stats { requests: self.requests.load(Ordering::SeqCst), charges: self.core.charge_count() as u64 }
     }
 
     async fn handle(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, &'static str> {
@@ -155,7 +135,7 @@ impl Simulator {
         match (&parts.method, path.as_str()) {
             (&Method::POST, "/charges") => {
                 self.requests.fetch_add(1, Ordering::SeqCst);
-                let latency = self.lock().settings.latency_ms;
+                let latency = self.core.settings().latency_ms;
                 tokio::time::sleep(Duration::from_millis(latency)).await;
                 let key = parts.headers.get("idempotency-key").and_then(|value| value.to_str().ok()).unwrap_or("");
                 let Ok(charge) = serde_json::from_slice::<ChargeBody>(&body) else {
@@ -164,28 +144,31 @@ impl Simulator {
                 if key.is_empty() {
                     return answer(StatusCode::BAD_REQUEST, r#"{"error":"Idempotency-Key is required"}"#.into());
                 }
-                match self.decide(key, &charge) {
-                    Decision::Known(receipt) => answer(StatusCode::OK, receipt),
-                    Decision::Approve(receipt) => answer(StatusCode::CREATED, receipt),
-                    Decision::Decline => {
+                let failures = self.failures();
+                // A timeout charges, then answers too late: the charge lands.
+                match self.core.decide(key, Won(charge.amount_won), failures.kind == FailureKind::Timeout) {
+                    Decision::Known(charge) => answer(StatusCode::OK, receipt(key, &charge)),
+                    Decision::Approved(charge) => answer(StatusCode::CREATED, receipt(key, &charge)),
+                    Decision::Declined => {
                         let decline = Decline { reason: "card declined (simulated)".into() };
                         answer(StatusCode::PAYMENT_REQUIRED, serde_json::to_string(&decline).expect("serializes"))
                     }
-                    Decision::Fail(FailureKind::Error, _) => {
+                    Decision::Failed { landed: Some(charge) } => {
+                        tokio::time::sleep(Duration::from_millis(failures.hang_ms)).await;
+                        answer(StatusCode::CREATED, receipt(key, &charge))
+                    }
+                    Decision::Failed { landed: None } if failures.kind == FailureKind::Reset => {
+                        Err("simulated connection reset")
+                    }
+                    Decision::Failed { landed: None } => {
                         answer(StatusCode::SERVICE_UNAVAILABLE, r#"{"error":"overloaded (simulated)"}"#.into())
                     }
-                    Decision::Fail(FailureKind::Timeout, receipt) => {
-                        let hang = self.lock().settings.hang_ms;
-                        tokio::time::sleep(Duration::from_millis(hang)).await;
-                        answer(StatusCode::CREATED, receipt)
-                    }
-                    Decision::Fail(FailureKind::Reset, _) => Err("simulated connection reset"),
                 }
             }
             (&Method::GET, path) if path.starts_with("/charges/") => {
                 let key = &path["/charges/".len()..];
-                match self.lock().ledger.get(key) {
-                    Some(receipt) => answer(StatusCode::OK, serde_json::to_string(receipt).expect("serializes")),
+                match self.core.charge_of(key) {
+                    Some(charge) => answer(StatusCode::OK, receipt(key, &charge)),
                     None => answer(StatusCode::NOT_FOUND, r#"{"error":"no such charge"}"#.into()),
                 }
             }

@@ -36,7 +36,7 @@ async fn duplicated_shuffled_events_give_exact_balances_and_one_alert_each() {
     let unpaid = kb.unpaid_pass(&alice, "plus-120").await;
     passes.push((alice.clone(), unpaid));
 
-    let events = kb.sqlite().outbox_events().await.unwrap();
+    let events = kb.outbox_events().await;
     let mut deliveries: Vec<_> = events.iter().chain(events.iter()).collect();
     shuffle(&mut deliveries, 0x5eed_cafe_f00d);
     for event in deliveries {
@@ -89,7 +89,7 @@ async fn duplicated_shuffled_events_give_exact_balances_and_one_alert_each() {
         .iter()
         .find(|event| event.detail_type() == "PassPaid" && event.customer_id.as_ref().unwrap().as_str() == "dave")
         .unwrap();
-    let reason = kb.sqlite().not_sent_reason(&daves_paid.event_id).await.unwrap();
+    let reason = kickboard_tests::sqlite::not_sent_reason(kb.sqlite(), &daves_paid.event_id).await;
     assert_eq!(reason.as_deref(), Some(NO_CONTACT));
     kb.stop().await;
 }

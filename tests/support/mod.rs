@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 
 pub mod faults;
 pub mod moto;
+pub mod sqlite;
 pub mod tap;
 
 use kickboard_common::domain::events::EventEnvelope;
@@ -390,7 +391,7 @@ impl TestServer {
     pub async fn row_counts(&self) -> BTreeMap<String, i64> {
         self.settle().await;
         match &self.aws {
-            None => self.sqlite().row_counts().await.unwrap(),
+            None => sqlite::row_counts(self.sqlite()).await,
             Some(aws) => {
                 let mut counts = BTreeMap::new();
                 for table in [&aws.deployment.tables.state, &aws.deployment.tables.views] {
@@ -407,7 +408,7 @@ impl TestServer {
     /// Every event in the outbox.
     pub async fn outbox_events(&self) -> Vec<EventEnvelope> {
         match &self.aws {
-            None => self.sqlite().outbox_events().await.unwrap(),
+            None => sqlite::outbox_events(self.sqlite()).await,
             Some(aws) => {
                 let mut events: Vec<EventEnvelope> = scan(&aws.config, &aws.deployment.tables.state)
                     .await

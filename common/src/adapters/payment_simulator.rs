@@ -2,6 +2,7 @@
 //! failure rate and decline rate, that charges each idempotency key at most once.
 
 use crate::domain::ids::PaymentId;
+use crate::domain::plan::Won;
 use crate::ports::{ChargeOutcome, ChargeRequest, PaymentError, PaymentProvider};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -34,13 +35,36 @@ impl SimulatorSettings {
     }
 }
 
+/// A charge the simulator took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimulatedCharge {
+    pub payment_id: PaymentId,
+    pub amount: Won,
+}
+
+/// What the simulator does with a charge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The key was charged before: that charge again.
+    Known(SimulatedCharge),
+    Approved(SimulatedCharge),
+    Declined,
+    /// The provider fails; when the failure is one whose charge lands anyway (a timeout
+    /// after charging), this is the charge taken.
+    Failed {
+        landed: Option<SimulatedCharge>,
+    },
+}
+
 struct State {
     settings: SimulatorSettings,
     random: u64,
-    /// Approved charges by idempotency key: a repeated key returns the first approval.
-    ledger: HashMap<String, PaymentId>,
+    /// Charges by idempotency key: a repeated key gets the first charge.
+    ledger: HashMap<String, SimulatedCharge>,
 }
 
+/// The one payment simulator: in process behind the `PaymentProvider` port, and behind the
+/// `payment-simulator` binary's HTTP API, which adds its ways of failing on top.
 pub struct PaymentSimulator {
     state: Mutex<State>,
 }
@@ -64,6 +88,34 @@ impl PaymentSimulator {
         self.lock().ledger.len()
     }
 
+    /// The charge taken under `key`, if any.
+    pub fn charge_of(&self, key: &str) -> Option<SimulatedCharge> {
+        self.lock().ledger.get(key).cloned()
+    }
+
+    /// Decides a charge of `amount` under `key`: a key charged before gets that charge;
+    /// otherwise it fails (the charge landing anyway when `failures_land`), is declined, or
+    /// is approved, at the set rates. Charges taken enter the ledger at once.
+    pub fn decide(&self, key: &str, amount: Won, failures_land: bool) -> Decision {
+        let mut state = self.lock();
+        if let Some(charge) = state.ledger.get(key) {
+            return Decision::Known(charge.clone());
+        }
+        let settings = state.settings;
+        let take = |state: &mut State| {
+            let charge = SimulatedCharge { payment_id: PaymentId::random(), amount };
+            state.ledger.insert(key.to_owned(), charge.clone());
+            charge
+        };
+        if next_unit(&mut state.random) < settings.failure_rate {
+            return Decision::Failed { landed: failures_land.then(|| take(&mut state)) };
+        }
+        if next_unit(&mut state.random) < settings.decline_rate {
+            return Decision::Declined;
+        }
+        Decision::Approved(take(&mut state))
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -84,19 +136,12 @@ impl PaymentProvider for PaymentSimulator {
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
-        let mut state = self.lock();
-        if let Some(payment_id) = state.ledger.get(&request.idempotency_key) {
-            return Ok(ChargeOutcome::Approved { payment_id: payment_id.clone() });
+        match self.decide(&request.idempotency_key, request.amount, false) {
+            Decision::Known(charge) | Decision::Approved(charge) => {
+                Ok(ChargeOutcome::Approved { payment_id: charge.payment_id })
+            }
+            Decision::Declined => Ok(ChargeOutcome::Declined { reason: "simulated decline".into() }),
+            Decision::Failed { .. } => Err(PaymentError::Unavailable("simulated provider failure".into())),
         }
-        let settings = state.settings;
-        if next_unit(&mut state.random) < settings.failure_rate {
-            return Err(PaymentError::Unavailable("simulated provider failure".into()));
-        }
-        if next_unit(&mut state.random) < settings.decline_rate {
-            return Ok(ChargeOutcome::Declined { reason: "simulated decline".into() });
-        }
-        let payment_id = PaymentId::random();
-        state.ledger.insert(request.idempotency_key.clone(), payment_id.clone());
-        Ok(ChargeOutcome::Approved { payment_id })
     }
 }

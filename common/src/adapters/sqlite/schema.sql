@@ -72,18 +72,6 @@ CREATE TABLE IF NOT EXISTS alert_ledger (
     PRIMARY KEY (event_id, channel)
 ) STRICT;
 
--- What the local alert sender "sent" (SNS stands here on AWS).
-CREATE TABLE IF NOT EXISTS local_alerts (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id    TEXT NOT NULL,
-    customer_id TEXT NOT NULL,
-    channel     TEXT NOT NULL,
-    destination TEXT NOT NULL,
-    message     TEXT NOT NULL,
-    sent_at     TEXT NOT NULL
-) STRICT;
-CREATE INDEX IF NOT EXISTS local_alerts_by_customer ON local_alerts (customer_id);
-
 -- Circuit breaker states, shared by everything that pays.
 CREATE TABLE IF NOT EXISTS breakers (
     name    TEXT PRIMARY KEY,

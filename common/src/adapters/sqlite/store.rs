@@ -20,7 +20,6 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Params, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::mpsc;
@@ -98,8 +97,9 @@ impl SqliteStore {
         self.jobs.send(job).map_err(|_| stopped())
     }
 
-    /// Runs `work` on the connection's thread, outside any transaction.
-    pub(super) async fn run<T, F>(&self, work: F) -> PortResult<T>
+    /// Runs `work` on the connection's thread, outside any transaction. For what shares the
+    /// database without being a port (the local server's own tables, test inspection).
+    pub async fn run<T, F>(&self, work: F) -> PortResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
@@ -112,7 +112,7 @@ impl SqliteStore {
     }
 
     /// Runs `work` as one atomic write: all of it lands, or none. Answers once committed.
-    pub(super) async fn write<T, F>(&self, work: F) -> PortResult<T>
+    pub async fn write<T, F>(&self, work: F) -> PortResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> PortResult<T> + Send + 'static,
@@ -132,50 +132,11 @@ impl SqliteStore {
         answer.await.map_err(|_| stopped())?
     }
 
-    /// Rows per table, to check that refused input wrote nothing.
-    pub async fn row_counts(&self) -> PortResult<BTreeMap<String, i64>> {
-        self.run(|conn| {
-            let tables: Vec<String> = conn
-                .prepare(
-                    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-                )?
-                .query_map([], |row| row.get(0))?
-                .collect::<Result<_, _>>()?;
-            let mut counts = BTreeMap::new();
-            for table in tables {
-                let count = conn.query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |row| row.get(0))?;
-                counts.insert(table, count);
-            }
-            Ok(counts)
-        })
-        .await
-    }
-
     /// The position of the newest outbox event (0 when empty).
     pub async fn outbox_head(&self) -> PortResult<u64> {
         self.run(|conn| {
             let head: i64 = conn.query_row("SELECT COALESCE(MAX(position), 0) FROM outbox", [], |row| row.get(0))?;
             u64::try_from(head).map_err(unavailable)
-        })
-        .await
-    }
-
-    /// Every outbox event, oldest first.
-    pub async fn outbox_events(&self) -> PortResult<Vec<EventEnvelope>> {
-        let entries = self.events_after(0, usize::MAX).await?;
-        Ok(entries.into_iter().map(|entry| entry.event).collect())
-    }
-
-    /// The outcome the notifier recorded for an event, if any.
-    /// Why an event alerted no one, when the notifier recorded that.
-    pub async fn not_sent_reason(&self, event_id: &EventId) -> PortResult<Option<String>> {
-        let event_id = event_id.to_string();
-        self.run(move |conn| {
-            let reason = conn
-                .prepare_cached("SELECT reason FROM alert_ledger WHERE event_id = ?1 AND channel = ?2 AND state = ?3")?
-                .query_row(params![event_id, AlertState::NO_CHANNEL, AlertState::NotSent.as_str()], |row| row.get(0))
-                .optional()?;
-            Ok(reason)
         })
         .await
     }
@@ -305,7 +266,7 @@ fn undo_savepoint(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Runs a statement through the connection's statement cache: parsed once, then reused.
-pub(super) fn exec(conn: &Connection, sql: &str, params: impl Params) -> rusqlite::Result<usize> {
+pub fn exec(conn: &Connection, sql: &str, params: impl Params) -> rusqlite::Result<usize> {
     conn.prepare_cached(sql)?.execute(params)
 }
 

@@ -1,14 +1,13 @@
-//! The local alert sender: records each SMS/push in the database and logs one line, where
-//! SNS would deliver it on AWS.
+//! The local alert sender: records each SMS/push in the embedded database and logs one line,
+//! where SNS would deliver it on AWS. Its table belongs to the local server, not to the store.
 
-use super::store::{SqliteStore, exec};
-use crate::domain::alerts::Alert;
-use crate::domain::contact::Channel;
-use crate::domain::ids::CustomerId;
-use crate::ports::Clock;
-use crate::ports::{AlertSender, PortResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use kickboard_common::adapters::sqlite::{SqliteStore, exec};
+use kickboard_common::domain::alerts::Alert;
+use kickboard_common::domain::contact::Channel;
+use kickboard_common::domain::ids::CustomerId;
+use kickboard_common::ports::{AlertSender, Clock, PortError, PortResult};
 use rusqlite::params;
 use serde::Serialize;
 use std::sync::Arc;
@@ -30,9 +29,25 @@ pub struct LocalAlertSender {
     clock: Arc<dyn Clock>,
 }
 
+/// What the local alert sender "sent" (SNS stands here on AWS).
+const TABLE: &str = "CREATE TABLE IF NOT EXISTS local_alerts (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id    TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    sent_at     TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS local_alerts_by_customer ON local_alerts (customer_id);";
+
 impl LocalAlertSender {
-    pub fn new(store: SqliteStore, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+    /// The sender on `store`'s database, its table created if new.
+    pub async fn open(store: SqliteStore, clock: Arc<dyn Clock>) -> PortResult<Self> {
+        store
+            .write(|conn| conn.execute_batch(TABLE).map_err(|error| PortError::Unavailable(error.to_string())))
+            .await?;
+        Ok(Self { store, clock })
     }
 
     /// Alerts sent, oldest first; only `customer`'s when given.
@@ -55,7 +70,7 @@ impl LocalAlertSender {
                             channel: if channel == Channel::Push.name() { Channel::Push } else { Channel::Sms },
                             message,
                             sent_at: DateTime::parse_from_rfc3339(&sent_at)
-                                .map_err(|error| crate::ports::PortError::Unavailable(error.to_string()))?
+                                .map_err(|error| PortError::Unavailable(error.to_string()))?
                                 .with_timezone(&Utc),
                         })
                     })

@@ -1,0 +1,50 @@
+//! Inspecting the embedded store in tests: what the service never asks of it.
+
+use kickboard_common::adapters::sqlite::SqliteStore;
+use kickboard_common::domain::events::EventEnvelope;
+use kickboard_common::domain::ids::EventId;
+use kickboard_common::ports::{AlertState, Outbox, PortError};
+use rusqlite::OptionalExtension;
+use std::collections::BTreeMap;
+
+fn failed(error: rusqlite::Error) -> PortError {
+    PortError::Unavailable(error.to_string())
+}
+
+/// Rows per table, to check that refused input wrote nothing.
+pub async fn row_counts(store: &SqliteStore) -> BTreeMap<String, i64> {
+    let counts = store.run(|conn| {
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .and_then(|mut names| names.query_map([], |row| row.get(0))?.collect())
+            .map_err(failed)?;
+        let mut counts = BTreeMap::new();
+        for table in tables {
+            let count = conn.query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |row| row.get(0));
+            counts.insert(table, count.map_err(failed)?);
+        }
+        Ok(counts)
+    });
+    counts.await.expect("the store answers")
+}
+
+/// Every outbox event, oldest first.
+pub async fn outbox_events(store: &SqliteStore) -> Vec<EventEnvelope> {
+    let entries = store.events_after(0, usize::MAX).await.expect("the outbox reads");
+    entries.into_iter().map(|entry| entry.event).collect()
+}
+
+/// Why an event alerted no one, when the notifier recorded that.
+pub async fn not_sent_reason(store: &SqliteStore, event_id: &EventId) -> Option<String> {
+    let event_id = event_id.to_string();
+    let reason = store.run(move |conn| {
+        conn.query_row(
+            "SELECT reason FROM alert_ledger WHERE event_id = ?1 AND channel = ?2 AND state = ?3",
+            [event_id.as_str(), AlertState::NO_CHANNEL, AlertState::NotSent.as_str()],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(failed)
+    });
+    reason.await.expect("the store answers")
+}
