@@ -21,6 +21,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// What was injected.
@@ -38,7 +39,8 @@ pub enum Fault {
 pub struct FaultRates {
     /// Share of DynamoDB calls that fail (transactions: half of them as conflicts).
     pub dynamodb: f64,
-    /// Share of `PutEvents` calls that fail (half whole, half partly).
+    /// Share of `PutEvents` calls that fail (half partly, half whole). The first call always
+    /// fails partly, so a short run sees that fault too.
     pub eventbridge: f64,
     /// Share of SNS `Publish` calls that fail.
     pub sns: f64,
@@ -46,6 +48,8 @@ pub struct FaultRates {
 
 struct Injector {
     rates: FaultRates,
+    /// Whether a `PutEvents` call was seen yet.
+    put_events_seen: AtomicBool,
     random: Mutex<Xorshift>,
     injected: Mutex<BTreeMap<Fault, usize>>,
 }
@@ -68,7 +72,12 @@ pub struct FaultyAws {
 
 impl FaultyAws {
     pub fn new(rates: FaultRates, seed: u64) -> Self {
-        let injector = Injector { rates, random: Mutex::new(Xorshift(seed)), injected: Mutex::default() };
+        let injector = Injector {
+            rates,
+            put_events_seen: AtomicBool::new(false),
+            random: Mutex::new(Xorshift(seed)),
+            injected: Mutex::default(),
+        };
         Self { injector: Arc::new(injector) }
     }
 
@@ -181,6 +190,11 @@ impl FaultyConnector {
             Service::Sns if operation == "Publish" => self.injector.rates.sns,
             _ => return None,
         };
+        let first_put_events =
+            service == Service::EventBridge && !self.injector.put_events_seen.swap(true, Ordering::SeqCst);
+        if first_put_events {
+            return Some(Fault::PartialPutEvents);
+        }
         if self.injector.chance() >= rate {
             return None;
         }
