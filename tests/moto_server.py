@@ -9,7 +9,8 @@ moto also rolls a cancelled transaction back by restoring deep copies of every t
 touches, taken before each of its items: seconds per transaction once a table holds a city's
 ten thousand boards, and the stream keeps the cancelled writes in a shard the restored copy
 no longer has. Here only the items a transaction touches are copied, and a cancellation puts
-them back and drops what it streamed, as DynamoDB (which streams nothing for it) would.
+them back and drops what it streamed, as DynamoDB (which streams nothing for it) would. And
+moto sorts a whole table by its key objects for every query; here by their plain values.
 
 Usage: python moto_server.py HOST PORT
 """
@@ -77,8 +78,19 @@ def transact_write_items(self, transact_items):
         raise
 
 
+def all_items(self):
+    """moto's `Table.all_items`, sorted by the keys' plain values: it sorts the whole table for
+    every query and scan, and comparing its key objects made that seconds at a city's size."""
+    if self.range_key_attr:
+        items = [item for hash_set in self.items.values() for item in hash_set.values()]
+    else:
+        items = list(self.items.values())
+    return sorted(items, key=lambda item: (item.hash_key.cast_value, item.range_key.cast_value if item.range_key else ""))
+
+
 dynamodb_models.copy = _TablesNotCopied
 DynamoDBBackend.transact_write_items = transact_write_items
+Table.all_items = all_items
 
 
 def main() -> None:
