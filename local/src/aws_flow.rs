@@ -101,8 +101,7 @@ impl AwsEventPump {
         for shard_id in shards.into_iter().filter_map(|shard| shard.shard_id) {
             let iterator = self.iterator_after_checkpoint(&shard_id).await?;
             let output = self.streams.get_records().shard_iterator(iterator).send().await.map_err(sdk_error)?;
-            let records = output.records.unwrap_or_default();
-            let records: Vec<EventRecord> = records.into_iter().map(lambda_record).collect();
+            let records: Vec<EventRecord> = output.records.unwrap_or_default().into_iter().map(lambda_record).collect();
             if !records.is_empty() {
                 let mut batch = StreamBatch::default();
                 batch.records = records;

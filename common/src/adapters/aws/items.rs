@@ -21,7 +21,7 @@
 //! | balance | `PASS#<passId>` | `BALANCE` | `customerPk = CUSTOMER#<customerId>` |
 //! | alert ledger row | `EVENT#<eventId>` | `ALERT#<sms|push|none>` | `state`, `claimToken`, `leaseUntilMs`, `ttl` |
 //! | circuit breaker | `BREAKER#<name>` | `BREAKER` | `version`, `breaker` (written on a state change only) |
-//! | breaker counts | `BREAKER#<name>#<bucketMs>` | `COUNT#<0..4>` | `calls`, `failures` (`ADD`), `ttl` |
+//! | breaker counts | `BREAKER#<name>#<bucketMs>#<0..3>` | `COUNT` | `calls`, `failures` (`ADD`), `ttl` |
 //! | stream checkpoint (local pump only) | `CHECKPOINT#<consumer>` | `<shardId>` | `sequenceNumber` |
 //!
 //! Index `by-customer`: `customerPk`, `pk`.
@@ -230,9 +230,12 @@ pub const BREAKER_COUNTER_SHARDS: u8 = 4;
 const BREAKER_COUNT_TTL: Duration = Duration::hours(1);
 
 /// One shard of a breaker's counts for one time bucket, added to with `ADD`, never rewritten.
+/// The shard is in the partition key: shards of one key would share its partition.
 pub fn breaker_count_key(name: &str, bucket_ms: i64, shard: u8) -> Item {
-    key(format!("BREAKER#{name}#{bucket_ms}"), &format!("COUNT#{shard}"))
+    key(format!("BREAKER#{name}#{bucket_ms}#{shard}"), BREAKER_COUNT_SK)
 }
+
+const BREAKER_COUNT_SK: &str = "COUNT";
 
 /// When a bucket's counter items expire (epoch seconds).
 pub fn breaker_count_ttl(bucket_ms: i64) -> i64 {
