@@ -11,7 +11,7 @@
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use kickboard_common::adapters::aws::items::{BoardItem, LEGACY_AVAILABLE_PK, board_key};
-use kickboard_common::adapters::aws::{Tables, sdk_error};
+use kickboard_common::adapters::aws::{Tables, applied, sdk_error};
 use kickboard_common::domain::geo::area_cell;
 use kickboard_common::ports::{PortError, PortResult};
 
@@ -55,7 +55,7 @@ pub async fn available_index_by_cell(config: &SdkConfig, tables: &Tables) -> Por
                     .update_expression("SET parkedCell = :cell")
                     .condition_expression("attribute_not_exists(parkedCell)")
                     .expression_attribute_values(":cell", AttributeValue::S(cell.clone()));
-                done.cells_added += usize::from(conditional(update.send().await)?);
+                done.cells_added += usize::from(applied(update.send().await)?);
             }
             if board.available_pk.as_deref() == Some(LEGACY_AVAILABLE_PK) {
                 // Only while still under the old key: a rent since the scan took it out.
@@ -67,23 +67,12 @@ pub async fn available_index_by_cell(config: &SdkConfig, tables: &Tables) -> Por
                     .condition_expression("availablePk = :legacy")
                     .expression_attribute_values(":cell", AttributeValue::S(cell))
                     .expression_attribute_values(":legacy", AttributeValue::S(LEGACY_AVAILABLE_PK.into()));
-                done.moved += usize::from(conditional(update.send().await)?);
+                done.moved += usize::from(applied(update.send().await)?);
             }
         }
         match page.last_evaluated_key {
             Some(key) if !key.is_empty() => start = Some(key),
             _ => return Ok(done),
         }
-    }
-}
-
-/// Whether a conditional update was applied (`false` when its condition failed).
-fn conditional<T>(
-    result: Result<T, aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError>>,
-) -> PortResult<bool> {
-    match result {
-        Ok(_) => Ok(true),
-        Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
-        Err(error) => Err(sdk_error(error)),
     }
 }

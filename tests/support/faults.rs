@@ -10,12 +10,10 @@
 //! A partial `PutEvents` sends only the entries that "succeed" and reports the others failed.
 
 use super::Xorshift;
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
-};
+use super::under_sdk::{self, Stand};
+use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorFuture, SharedHttpClient, SharedHttpConnector};
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::result::ConnectorError;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
@@ -83,48 +81,12 @@ impl FaultyAws {
 
     /// An HTTP client that injects faults in front of plain HTTP to the emulator.
     pub fn http_client(&self) -> SharedHttpClient {
-        SharedHttpClient::new(FaultyClient {
-            inner: aws_smithy_http_client::Builder::new().build_http(),
-            injector: Arc::clone(&self.injector),
-        })
+        under_sdk::client(Arc::clone(&self.injector) as Arc<dyn Stand>)
     }
 
     /// Faults injected so far, by kind.
     pub fn injected(&self) -> BTreeMap<Fault, usize> {
         self.injector.injected.lock().unwrap().clone()
-    }
-}
-
-#[derive(Clone)]
-struct FaultyClient {
-    inner: SharedHttpClient,
-    injector: Arc<Injector>,
-}
-
-impl std::fmt::Debug for FaultyClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("FaultyClient")
-    }
-}
-
-impl HttpClient for FaultyClient {
-    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
-        SharedHttpConnector::new(FaultyConnector {
-            inner: self.inner.http_connector(settings, components),
-            injector: Arc::clone(&self.injector),
-        })
-    }
-}
-
-#[derive(Clone)]
-struct FaultyConnector {
-    inner: SharedHttpConnector,
-    injector: Arc<Injector>,
-}
-
-impl std::fmt::Debug for FaultyConnector {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("FaultyConnector")
     }
 }
 
@@ -182,23 +144,22 @@ fn sns_error(status: u16, code: &str) -> HttpResponse {
 const DYNAMODB_JSON: &str = "application/x-amz-json-1.0";
 const EVENTBRIDGE_JSON: &str = "application/x-amz-json-1.1";
 
-impl FaultyConnector {
+impl Injector {
     fn decide(&self, service: Service, operation: &str) -> Option<Fault> {
         let rate = match service {
-            Service::DynamoDb => self.injector.rates.dynamodb,
-            Service::EventBridge if operation == "PutEvents" => self.injector.rates.eventbridge,
-            Service::Sns if operation == "Publish" => self.injector.rates.sns,
+            Service::DynamoDb => self.rates.dynamodb,
+            Service::EventBridge if operation == "PutEvents" => self.rates.eventbridge,
+            Service::Sns if operation == "Publish" => self.rates.sns,
             _ => return None,
         };
-        let first_put_events =
-            service == Service::EventBridge && !self.injector.put_events_seen.swap(true, Ordering::SeqCst);
+        let first_put_events = service == Service::EventBridge && !self.put_events_seen.swap(true, Ordering::SeqCst);
         if first_put_events {
             return Some(Fault::PartialPutEvents);
         }
-        if self.injector.chance() >= rate {
+        if self.chance() >= rate {
             return None;
         }
-        let pick = self.injector.chance();
+        let pick = self.chance();
         Some(match (service, operation) {
             (Service::DynamoDb, "TransactWriteItems") if pick < 0.5 => Fault::TransactionConflict,
             (Service::EventBridge, _) if pick < 0.5 => Fault::PartialPutEvents,
@@ -259,16 +220,16 @@ async fn partial_put_events(
     Ok(response(200, EVENTBRIDGE_JSON, json!({ "FailedEntryCount": failures, "Entries": entries }).to_string()))
 }
 
-impl HttpConnector for FaultyConnector {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+impl Stand for Injector {
+    fn call(&self, inner: &SharedHttpConnector, request: HttpRequest) -> HttpConnectorFuture {
         let (service, operation) = operation(&request);
         let Some(fault) = self.decide(service, &operation) else {
-            return self.inner.call(request);
+            return inner.call(request);
         };
-        self.injector.count(fault);
+        self.count(fault);
         let answer = match (fault, service) {
             (Fault::PartialPutEvents, _) => {
-                return HttpConnectorFuture::new(partial_put_events(self.inner.clone(), request));
+                return HttpConnectorFuture::new(partial_put_events(inner.clone(), request));
             }
             (Fault::Timeout, _) => Err(ConnectorError::timeout("injected timeout before sending".into())),
             (Fault::TransactionConflict, _) => Ok(conflict(&request)),

@@ -20,6 +20,7 @@ pub mod faults;
 pub mod moto;
 pub mod sqlite;
 pub mod tap;
+pub mod under_sdk;
 
 use kickboard_common::domain::events::EventEnvelope;
 use moto::{Deployment, Moto};

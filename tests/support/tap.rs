@@ -3,12 +3,10 @@
 //! key (of the table and of the `available` index), with the capacity it would be billed.
 //! The benchmarks read hot keys and the cost of a ride from it.
 
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
-};
+use super::under_sdk::{self, Stand};
+use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorFuture, SharedHttpClient, SharedHttpConnector};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::result::ConnectorError;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
 use kickboard_common::adapters::aws::items::AVAILABLE_INDEX;
@@ -65,6 +63,10 @@ struct State {
     board_cells: HashMap<String, String>,
 }
 
+/// What the tap counts with.
+#[derive(Default)]
+struct Counter(Arc<Mutex<State>>);
+
 /// The tap, and what it counted so far.
 #[derive(Clone, Default)]
 pub struct Tap {
@@ -74,10 +76,7 @@ pub struct Tap {
 impl Tap {
     /// An HTTP client for the emulator that counts as it goes.
     pub fn http_client(&self) -> SharedHttpClient {
-        SharedHttpClient::new(TapClient {
-            inner: aws_smithy_http_client::Builder::new().build_http(),
-            state: Arc::clone(&self.state),
-        })
+        under_sdk::client(Arc::new(Counter(Arc::clone(&self.state))))
     }
 
     pub fn tally(&self) -> Tally {
@@ -87,39 +86,6 @@ impl Tap {
     /// Starts counting afresh (after setting a city up, say).
     pub fn reset(&self) {
         self.state.lock().unwrap().tally = Tally::default();
-    }
-}
-
-#[derive(Clone)]
-struct TapClient {
-    inner: SharedHttpClient,
-    state: Arc<Mutex<State>>,
-}
-
-impl std::fmt::Debug for TapClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TapClient")
-    }
-}
-
-impl HttpClient for TapClient {
-    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
-        SharedHttpConnector::new(TapConnector {
-            inner: self.inner.http_connector(settings, components),
-            state: Arc::clone(&self.state),
-        })
-    }
-}
-
-#[derive(Clone)]
-struct TapConnector {
-    inner: SharedHttpConnector,
-    state: Arc<Mutex<State>>,
-}
-
-impl std::fmt::Debug for TapConnector {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TapConnector")
     }
 }
 
@@ -269,17 +235,17 @@ fn local_wiring(service: &str, body: &Value) -> bool {
     service.starts_with("DynamoDBStreams") || service == "AmazonSQS" || checkpoint
 }
 
-impl HttpConnector for TapConnector {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+impl Stand for Counter {
+    fn call(&self, inner: &SharedHttpConnector, request: HttpRequest) -> HttpConnectorFuture {
         let (service, operation) = operation(&request);
         let body: Value =
             request.body().bytes().and_then(|bytes| serde_json::from_slice(bytes).ok()).unwrap_or_default();
         if local_wiring(&service, &body) {
-            return self.inner.call(request);
+            return inner.call(request);
         }
         let index = body["IndexName"].as_str().map(str::to_owned);
         {
-            let mut state = self.state.lock().unwrap();
+            let mut state = self.0.lock().unwrap();
             if service == "SNS" {
                 *state.tally.requests.entry(format!("SNS.{operation}")).or_default() += 1;
                 let form = request.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
@@ -295,9 +261,9 @@ impl HttpConnector for TapConnector {
             }
         }
         if !matches!(operation.as_str(), "Query" | "Scan") {
-            return self.inner.call(request);
+            return inner.call(request);
         }
-        let (inner, state) = (self.inner.clone(), Arc::clone(&self.state));
+        let (inner, state) = (inner.clone(), Arc::clone(&self.0));
         HttpConnectorFuture::new(async move {
             let mut response = inner.call(request).await?;
             let body = std::mem::replace(response.body_mut(), SdkBody::empty());

@@ -8,7 +8,7 @@ use super::items::{
     OutboxItem, PassItem, RentalItem, alert_ledger_key, attr, balance_key, board_key, breaker_count_key,
     breaker_count_ttl, breaker_key, contact_key, customer_pk, idempotency_key, parked_sk, pass_key, rental_key, stored,
 };
-use super::{is_transient_code, sdk_error};
+use super::{applied, is_transient_code, sdk_error};
 use crate::domain::breaker::{BreakerState, WindowCounts};
 use crate::domain::contact::Contact;
 use crate::domain::error::RuleViolation;
@@ -226,11 +226,7 @@ fn duplicate(answer: Option<&IdempotentAnswer>, reasons: &[Reason]) -> Option<Po
 async fn conditional_put(
     put: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
 ) -> PortResult<bool> {
-    match put.send().await {
-        Ok(_) => Ok(true),
-        Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
-        Err(error) => Err(sdk_error(error)),
-    }
+    applied(put.send().await)
 }
 
 fn pass_of(item: Option<PassItem>) -> Option<Pass> {
@@ -650,14 +646,10 @@ impl NotificationLedger for DynamoStore {
             .expression_attribute_values(":sent", s(AlertState::Sent.as_str()))
             .expression_attribute_values(":now", s(claim.now.to_rfc3339()))
             .expression_attribute_values(":token", s(&claim.token));
-        match update.send().await {
-            Ok(_) => Ok(()),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                tracing::warn!(event_id = %claim.event_id, "the alert's claim was taken over after its lease");
-                Ok(())
-            }
-            Err(error) => Err(sdk_error(error)),
+        if !applied(update.send().await)? {
+            tracing::warn!(event_id = %claim.event_id, "the alert's claim was taken over after its lease");
         }
+        Ok(())
     }
 
     async fn release(&self, claim: &AlertClaim) -> PortResult<()> {
@@ -670,12 +662,8 @@ impl NotificationLedger for DynamoStore {
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":claimed", s(AlertState::Claimed.as_str()))
             .expression_attribute_values(":token", s(&claim.token));
-        match delete.send().await {
-            Ok(_) => Ok(()),
-            // Someone else's claim now, or already gone: nothing of ours to give back.
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
-            Err(error) => Err(sdk_error(error)),
-        }
+        // Not applied: someone else's claim now, or already gone; nothing of ours to give back.
+        applied(delete.send().await).map(|_| ())
     }
 
     async fn record_not_sent(
@@ -817,12 +805,8 @@ impl IdempotencyStore for DynamoStore {
             .set_key(Some(idempotency_key(&claim.scope)))
             .condition_expression("claimToken = :token AND attribute_exists(inProgressUntilMs)")
             .expression_attribute_values(":token", s(&claim.token));
-        match delete.send().await {
-            Ok(_) => Ok(()),
-            // No longer ours (expired and taken, or answered): nothing to give back.
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
-            Err(error) => Err(sdk_error(error)),
-        }
+        // Not applied: no longer ours (expired and taken, or answered); nothing to give back.
+        applied(delete.send().await).map(|_| ())
     }
 
     async fn find_answer(&self, scope: &str, now: DateTime<Utc>) -> PortResult<Option<IdempotentAnswer>> {

@@ -56,6 +56,21 @@ where
     if transient { PortError::Transient(detail) } else { PortError::Unavailable(detail) }
 }
 
+/// Whether a conditional write was applied: `false` when its condition failed (an answer,
+/// not an error), the SDK's error otherwise.
+pub fn applied<T, E>(result: Result<T, SdkError<E>>) -> Result<bool, PortError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) if error.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException") => {
+            Ok(false)
+        }
+        Err(error) => Err(sdk_error(error)),
+    }
+}
+
 /// The roots every AWS service endpoint's certificate chains to: Amazon Trust Services'
 /// four, and the Starfield root that cross-signs them.
 const AWS_TRUST_ROOTS: [&str; 5] = [
