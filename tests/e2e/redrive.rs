@@ -147,3 +147,32 @@ async fn parked_events_are_redriven_once_each_from_every_kind_of_queue() {
     assert!(matches!(missing, RedriveError::NoSuchQueue(_)), "{missing}");
     kb.stop().await;
 }
+
+/// `kickboard-ops redrive` as an operator runs it: an empty queue moves nothing and exits 0;
+/// a queue that does not exist is an error and a failed exit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redrive_command_says_what_it_moved_and_fails_on_a_missing_queue() {
+    let kb = TestServer::start_on_moto(false).await;
+    let aws = kb.aws.as_ref().unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&aws.config);
+    let empty = queue(&sqs, "kickboard-notifier-failures").await;
+    let binary = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/kickboard-ops");
+    assert!(binary.exists(), "{} is built with the workspace", binary.display());
+    let redrive = |queue: &str| {
+        std::process::Command::new(&binary)
+            .args(["redrive", queue])
+            .env("AWS_ENDPOINT_URL", &aws.moto.endpoint)
+            .env("KICKBOARD_STATE_TABLE", &aws.deployment.tables.state)
+            .env("KICKBOARD_VIEW_TABLE", &aws.deployment.tables.views)
+            .env("KICKBOARD_EVENT_BUS", &aws.deployment.bus)
+            .output()
+            .expect("kickboard-ops runs")
+    };
+    let moved = redrive(&empty);
+    assert!(moved.status.success(), "{moved:?}");
+    assert!(String::from_utf8_lossy(&moved.stdout).starts_with("moved 0 message(s)"), "{moved:?}");
+    let missing = redrive("no-such-queue");
+    assert_eq!(missing.status.code(), Some(1), "{missing:?}");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("there is no queue no-such-queue"), "{missing:?}");
+    kb.stop().await;
+}
