@@ -90,23 +90,16 @@ impl FaultyAws {
     }
 }
 
-/// The service and operation of a request: `X-Amz-Target` for the JSON protocols, the
-/// form's `Action` for SNS.
+/// The service and operation of a request, as far as faults go.
 fn operation(request: &HttpRequest) -> (Service, String) {
-    if let Some(target) = request.headers().get("x-amz-target") {
-        let (prefix, name) = target.split_once('.').unwrap_or(("", target));
-        let service = match prefix {
-            p if p.starts_with("DynamoDB_") => Service::DynamoDb,
-            "AWSEvents" => Service::EventBridge,
-            _ => Service::Other,
-        };
-        return (service, name.to_owned());
-    }
-    let body = request.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
-    match body.split('&').find_map(|pair| pair.strip_prefix("Action=")) {
-        Some(action) if body.contains("Version=2010-03-31") => (Service::Sns, action.to_owned()),
-        _ => (Service::Other, String::new()),
-    }
+    let (service, operation) = under_sdk::operation(request);
+    let service = match service.as_str() {
+        "DynamoDB" => Service::DynamoDb,
+        "AWSEvents" => Service::EventBridge,
+        "SNS" => Service::Sns,
+        _ => Service::Other,
+    };
+    (service, operation)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -213,18 +213,6 @@ impl State {
     }
 }
 
-/// `(service, operation)` of a request: `X-Amz-Target` for JSON protocols, `Action` for SNS.
-fn operation(request: &HttpRequest) -> (String, String) {
-    if let Some(target) = request.headers().get("x-amz-target") {
-        let (service, operation) = target.split_once('.').unwrap_or(("", target));
-        let service = if service.starts_with("DynamoDB_") { "DynamoDB" } else { service };
-        return (service.to_owned(), operation.to_owned());
-    }
-    let body = request.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
-    let action = body.split('&').find_map(|pair| pair.strip_prefix("Action=")).unwrap_or_default();
-    ("SNS".to_owned(), action.to_owned())
-}
-
 /// What the local event pump asks for on its own: the Streams and SQS calls that stand in for
 /// Lambda's event source mapping and asynchronous invocation, and its stream checkpoints. On
 /// AWS, Lambda does these, unbilled; they are not counted.
@@ -237,7 +225,7 @@ fn local_wiring(service: &str, body: &Value) -> bool {
 
 impl Stand for Counter {
     fn call(&self, inner: &SharedHttpConnector, request: HttpRequest) -> HttpConnectorFuture {
-        let (service, operation) = operation(&request);
+        let (service, operation) = under_sdk::operation(&request);
         let body: Value =
             request.body().bytes().and_then(|bytes| serde_json::from_slice(bytes).ok()).unwrap_or_default();
         if local_wiring(&service, &body) {

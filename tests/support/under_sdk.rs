@@ -14,6 +14,22 @@ pub trait Stand: Send + Sync + 'static {
     fn call(&self, inner: &SharedHttpConnector, request: HttpRequest) -> HttpConnectorFuture;
 }
 
+/// The service and operation a request asks for: `X-Amz-Target` for the JSON protocols
+/// (`DynamoDB` for any DynamoDB API version, else the target's prefix), the form's `Action`
+/// for SNS (whose query protocol has no target); empty for anything else.
+pub fn operation(request: &HttpRequest) -> (String, String) {
+    if let Some(target) = request.headers().get("x-amz-target") {
+        let (service, operation) = target.split_once('.').unwrap_or(("", target));
+        let service = if service.starts_with("DynamoDB_") { "DynamoDB" } else { service };
+        return (service.to_owned(), operation.to_owned());
+    }
+    let body = request.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
+    match body.split('&').find_map(|pair| pair.strip_prefix("Action=")) {
+        Some(action) if body.contains("Version=2010-03-31") => ("SNS".to_owned(), action.to_owned()),
+        _ => (String::new(), String::new()),
+    }
+}
+
 /// An HTTP client to the emulator (plain HTTP) with `stand` in front of it.
 pub fn client(stand: Arc<dyn Stand>) -> SharedHttpClient {
     SharedHttpClient::new(Client { inner: aws_smithy_http_client::Builder::new().build_http(), stand })
