@@ -10,7 +10,7 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
-use kickboard_common::adapters::aws::items::{BoardItem, LEGACY_AVAILABLE_PK, board_key};
+use kickboard_common::adapters::aws::items::{BoardItem, LEGACY_AVAILABLE_PK, attr, board_key};
 use kickboard_common::adapters::aws::{Tables, applied, sdk_error};
 use kickboard_common::domain::geo::area_cell;
 use kickboard_common::ports::{PortError, PortResult};
@@ -52,8 +52,9 @@ pub async fn available_index_by_cell(config: &SdkConfig, tables: &Tables) -> Por
                     .update_item()
                     .table_name(&tables.state)
                     .set_key(Some(key.clone()))
-                    .update_expression("SET parkedCell = :cell")
-                    .condition_expression("attribute_not_exists(parkedCell)")
+                    .update_expression("SET #parkedCell = :cell")
+                    .condition_expression("attribute_not_exists(#parkedCell)")
+                    .expression_attribute_names("#parkedCell", attr::PARKED_CELL)
                     .expression_attribute_values(":cell", AttributeValue::S(cell.clone()));
                 done.cells_added += usize::from(applied(update.send().await)?);
             }
@@ -63,8 +64,9 @@ pub async fn available_index_by_cell(config: &SdkConfig, tables: &Tables) -> Por
                     .update_item()
                     .table_name(&tables.state)
                     .set_key(Some(key))
-                    .update_expression("SET availablePk = :cell")
-                    .condition_expression("availablePk = :legacy")
+                    .update_expression("SET #availablePk = :cell")
+                    .condition_expression("#availablePk = :legacy")
+                    .expression_attribute_names("#availablePk", attr::AVAILABLE_PK)
                     .expression_attribute_values(":cell", AttributeValue::S(cell))
                     .expression_attribute_values(":legacy", AttributeValue::S(LEGACY_AVAILABLE_PK.into()));
                 done.moved += usize::from(applied(update.send().await)?);

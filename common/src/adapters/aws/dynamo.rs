@@ -229,6 +229,21 @@ async fn conditional_put(
     applied(put.send().await)
 }
 
+/// Runs a conditional put that claims something: `Err` with the item that held it (when
+/// DynamoDB returned one) if its condition failed.
+async fn claiming_put(
+    put: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
+) -> PortResult<Result<(), Option<Item>>> {
+    let put = put.return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    match put.send().await {
+        Ok(_) => Ok(Ok(())),
+        Err(error) => match error.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(failed)) => Ok(Err(failed.item.clone())),
+            _ => Err(sdk_error(error)),
+        },
+    }
+}
+
 fn pass_of(item: Option<PassItem>) -> Option<Pass> {
     item.map(|item| item.pass)
 }
@@ -526,7 +541,8 @@ impl FleetStore for DynamoStore {
                 .query()
                 .table_name(&self.tables.state)
                 .index_name(AVAILABLE_INDEX)
-                .key_condition_expression("availablePk = :cell")
+                .key_condition_expression("#cell = :cell")
+                .expression_attribute_names("#cell", attr::AVAILABLE_PK)
                 .expression_attribute_values(":cell", s(cell));
             let store = self.clone();
             cells.spawn(async move { store.query(request).await });
@@ -619,19 +635,17 @@ impl NotificationLedger for DynamoStore {
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":claimed", s(AlertState::Claimed.as_str()))
             .expression_attribute_values(":now", n(claim.now.timestamp_millis()))
-            .expression_attribute_values(":token", s(&claim.token))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        match put.send().await {
-            Ok(_) => Ok(ClaimOutcome::Claimed),
-            Err(error) => match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
-                    let held: Option<AlertLedgerItem> = failed.item.clone().map(from_item).transpose()?;
-                    let sent = held.is_some_and(|held| held.state == AlertState::Sent.as_str());
-                    Ok(if sent { ClaimOutcome::AlreadySent } else { ClaimOutcome::InProgress })
+            .expression_attribute_values(":token", s(&claim.token));
+        Ok(match claiming_put(put).await? {
+            Ok(()) => ClaimOutcome::Claimed,
+            Err(held) => {
+                let held: Option<AlertLedgerItem> = held.map(from_item).transpose()?;
+                match held.is_some_and(|held| held.state == AlertState::Sent.as_str()) {
+                    true => ClaimOutcome::AlreadySent,
+                    false => ClaimOutcome::InProgress,
                 }
-                _ => Err(sdk_error(error)),
-            },
-        }
+            }
+        })
     }
 
     async fn mark_sent(&self, claim: &AlertClaim) -> PortResult<()> {
@@ -777,24 +791,17 @@ impl IdempotencyStore for DynamoStore {
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":now", n(claim.now.timestamp_millis()))
             .expression_attribute_values(":nowSecs", n(claim.now.timestamp()))
-            .expression_attribute_values(":token", s(&claim.token))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        match put.send().await {
-            Ok(_) => Ok(KeyClaimed::Claimed),
-            Err(error) => match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
-                    let held = failed.item.clone().map(from_item::<KeyItem>).transpose()?;
-                    Ok(match held {
-                        Some(KeyItem::Answered(item)) => KeyClaimed::Answered(item.answer),
-                        Some(KeyItem::Held(item)) => KeyClaimed::InProgress {
-                            until: DateTime::from_timestamp_millis(item.in_progress_until_ms).unwrap_or(claim.until),
-                        },
-                        None => KeyClaimed::InProgress { until: claim.until },
-                    })
-                }
-                _ => Err(sdk_error(error)),
+            .expression_attribute_values(":token", s(&claim.token));
+        Ok(match claiming_put(put).await? {
+            Ok(()) => KeyClaimed::Claimed,
+            Err(held) => match held.map(from_item::<KeyItem>).transpose()? {
+                Some(KeyItem::Answered(item)) => KeyClaimed::Answered(item.answer),
+                Some(KeyItem::Held(item)) => KeyClaimed::InProgress {
+                    until: DateTime::from_timestamp_millis(item.in_progress_until_ms).unwrap_or(claim.until),
+                },
+                None => KeyClaimed::InProgress { until: claim.until },
             },
-        }
+        })
     }
 
     async fn release_key(&self, claim: &KeyClaim) -> PortResult<()> {
