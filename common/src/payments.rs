@@ -74,10 +74,8 @@ impl GuardedPayments {
     /// Charges unless the breaker says not to; records the outcome in the shared breaker.
     pub async fn charge(&self, request: &ChargeRequest) -> PortResult<Result<ChargeOutcome, PaymentRefused>> {
         let (stored, permission) = match self.take_permission().await? {
-            (_, Permission::Refuse { retry_after_secs }) => {
-                return Ok(Err(PaymentRefused::BreakerOpen { retry_after_secs }));
-            }
-            taken => taken,
+            Err(retry_after_secs) => return Ok(Err(PaymentRefused::BreakerOpen { retry_after_secs })),
+            Ok(taken) => taken,
         };
         let result = self.provider.charge(request).await;
         let outcome = if result.is_ok() { CallOutcome::Answered } else { CallOutcome::Failed };
@@ -88,21 +86,24 @@ impl GuardedPayments {
         }))
     }
 
-    /// The breaker as this call found it (its version after taking the probe, if it did),
-    /// and what the call may do.
-    async fn take_permission(&self) -> PortResult<(Versioned<BreakerState>, Permission)> {
+    /// What the call may do (call, or probe) and the breaker as it found it (its version
+    /// after taking the probe, if it did); `Err` with the seconds to wait when refused.
+    async fn take_permission(&self) -> PortResult<Result<(Versioned<BreakerState>, Permission), u64>> {
         for _ in 0..PROBE_ATTEMPTS {
             let stored = self.breakers.load_breaker(PAYMENT_BREAKER).await?;
             let (permission, next) = stored.value.permit(&self.policy, self.clock.now());
-            let Some(next) = next else { return Ok((stored, permission)) };
+            if let Permission::Refuse { retry_after_secs } = permission {
+                return Ok(Err(retry_after_secs));
+            }
+            let Some(next) = next else { return Ok(Ok((stored, permission))) };
             if self.breakers.save_breaker(PAYMENT_BREAKER, &next, stored.version).await? {
                 announce(&stored.value, &next);
-                return Ok((Versioned { value: next, version: stored.version + 1 }, permission));
+                return Ok(Ok((Versioned { value: next, version: stored.version + 1 }, permission)));
             }
             // Another instance changed the state first (took the probe, or it reported).
         }
         // Others keep changing the state: do not add load to a struggling provider.
-        Ok((Versioned { value: BreakerState::default(), version: 0 }, Permission::Refuse { retry_after_secs: 1 }))
+        Ok(Err(1))
     }
 
     /// A probe's outcome decides the state. A call's outcome is counted (one atomic
