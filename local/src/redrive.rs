@@ -32,6 +32,22 @@ pub enum RedriveError {
     Stopped { moved: usize, error: PortError },
 }
 
+impl From<PortError> for RedriveError {
+    fn from(error: PortError) -> Self {
+        RedriveError::Stopped { moved: 0, error }
+    }
+}
+
+impl RedriveError {
+    /// The same failure, once `moved` messages had been moved.
+    fn after(self, moved: usize) -> Self {
+        match self {
+            RedriveError::Stopped { error, .. } => RedriveError::Stopped { moved, error },
+            other => other,
+        }
+    }
+}
+
 /// What one redrive did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Redriven {
@@ -99,41 +115,34 @@ impl Redrive {
     pub async fn queue(&self, queue: &str) -> Result<Redriven, RedriveError> {
         let url = self.queue_url(queue).await?;
         let mut done = Redriven { messages: 0, events: 0 };
-        let stopped = |done: Redriven| move |error: PortError| RedriveError::Stopped { moved: done.messages, error };
-        loop {
-            let received = self
-                .sqs
-                .receive_message()
-                .queue_url(&url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(0)
-                .send()
-                .await
-                .map_err(|error| stopped(done)(sdk_error(error)))?;
-            let messages = received.messages.unwrap_or_default();
-            if messages.is_empty() {
-                return Ok(done);
-            }
-            for message in messages {
-                let message_id = message.message_id.unwrap_or_default();
-                let parked: Parked = serde_json::from_str(message.body.as_deref().unwrap_or_default())
-                    .map_err(|error| RedriveError::Unreadable { message_id, reason: error.to_string() })?;
-                let events = self.events_of(parked).await.map_err(|error| match error {
-                    RedriveError::Stopped { error, .. } => stopped(done)(error),
-                    other => other,
-                })?;
-                self.publish(&events).await.map_err(stopped(done))?;
-                self.sqs
-                    .delete_message()
-                    .queue_url(&url)
-                    .receipt_handle(message.receipt_handle.unwrap_or_default())
-                    .send()
-                    .await
-                    .map_err(|error| stopped(done)(sdk_error(error)))?;
-                done.messages += 1;
-                done.events += events.len();
-            }
+        while self.move_some(&url, &mut done).await.map_err(|error| error.after(done.messages))? {}
+        Ok(done)
+    }
+
+    /// Moves up to ten messages, counting them in `done`; `false` once the queue is empty.
+    async fn move_some(&self, url: &str, done: &mut Redriven) -> Result<bool, RedriveError> {
+        let received = self
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let messages = received.messages.unwrap_or_default();
+        for message in &messages {
+            let message_id = message.message_id.clone().unwrap_or_default();
+            let parked: Parked = serde_json::from_str(message.body.as_deref().unwrap_or_default())
+                .map_err(|error| RedriveError::Unreadable { message_id, reason: error.to_string() })?;
+            let events = self.events_of(parked).await?;
+            self.publish(&events).await?;
+            let receipt = message.receipt_handle.clone().unwrap_or_default();
+            self.sqs.delete_message().queue_url(url).receipt_handle(receipt).send().await.map_err(sdk_error)?;
+            done.messages += 1;
+            done.events += events.len();
         }
+        Ok(!messages.is_empty())
     }
 
     async fn events_of(&self, parked: Parked) -> Result<Vec<EventEnvelope>, RedriveError> {
@@ -146,7 +155,6 @@ impl Redrive {
     /// The outbox events a stream range inserted, read again from the table (an event whose
     /// item has expired is gone: the outbox keeps 7 days).
     async fn outbox_events_in(&self, batch: &StreamBatchInfo) -> Result<Vec<EventEnvelope>, RedriveError> {
-        let port = |error: PortError| RedriveError::Stopped { moved: 0, error };
         let gone = || RedriveError::StreamRangeGone {
             shard_id: batch.shard_id.clone(),
             start: batch.start_sequence_number.clone(),
@@ -166,13 +174,12 @@ impl Redrive {
             Err(error) if error.as_service_error().is_some_and(|e| e.is_trimmed_data_access_exception()) => {
                 return Err(gone());
             }
-            Err(error) => return Err(port(sdk_error(error))),
+            Err(error) => return Err(sdk_error(error).into()),
         };
         let end = sequence_order(&batch.end_sequence_number);
         let mut keys = Vec::new();
         while let Some(current) = iterator {
-            let output =
-                self.streams.get_records().shard_iterator(current).send().await.map_err(|e| port(sdk_error(e)))?;
+            let output = self.streams.get_records().shard_iterator(current).send().await.map_err(sdk_error)?;
             let records = output.records.unwrap_or_default();
             if records.is_empty() {
                 break;
@@ -205,7 +212,7 @@ impl Redrive {
                 .consistent_read(true)
                 .send()
                 .await
-                .map_err(|error| port(sdk_error(error)))?;
+                .map_err(sdk_error)?;
             // Only outbox items are events; the range holds the state items written with them.
             if let Some(Ok(outbox)) = output.item.map(serde_dynamo::from_item::<_, OutboxItem>) {
                 events.push(outbox.event);
