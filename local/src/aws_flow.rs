@@ -172,7 +172,7 @@ impl AwsEventPump {
     /// on: up to the record before the first reported failure, as Lambda does, so the next
     /// read starts there. Returns how many records failed.
     pub async fn relay(&self, shard: ShardBatch) -> PortResult<usize> {
-        let response = relay_stream(&self.publisher, shard.batch.clone()).await;
+        let response = relay_stream(&self.publisher, &shard.batch).await;
         let failed: Vec<&str> =
             response.batch_item_failures.iter().filter_map(|failure| failure.item_identifier.as_deref()).collect();
         let records = &shard.batch.records;

@@ -56,7 +56,7 @@ async fn every_batch_twice_and_shuffled_still_sends_one_sms_per_event_and_right_
     batches.extend(batches.clone());
     shuffle(&mut batches, 0xbadc0ffee);
     for batch in batches {
-        let response = relay_stream(&pump.publisher, batch).await;
+        let response = relay_stream(&pump.publisher, &batch).await;
         assert!(response.batch_item_failures.is_empty(), "{response:?}");
     }
 
@@ -110,14 +110,14 @@ async fn a_bus_that_refuses_entries_gets_them_again_and_nothing_is_lost() {
 
     let aws = kb.aws.as_ref().unwrap();
     let missing_bus = EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&aws.config), "no-such-bus".into());
-    let refused = relay_stream(&missing_bus, batch.clone()).await;
+    let refused = relay_stream(&missing_bus, &batch).await;
     assert!(!refused.batch_item_failures.is_empty(), "an unavailable bus fails the entries");
     assert!(refused.batch_item_failures.len() <= outbox_records);
     let retried: Vec<_> = refused.batch_item_failures.iter().filter_map(|f| f.item_identifier.clone()).collect();
     let mut retry = batch.clone();
     retry.records.retain(|record| record.change.sequence_number.as_ref().is_some_and(|seq| retried.contains(seq)));
 
-    let delivered = relay_stream(&pump.publisher, retry).await;
+    let delivered = relay_stream(&pump.publisher, &retry).await;
     assert!(delivered.batch_item_failures.is_empty());
     let (_, paid) = pump.receive(Subscriber::Notifier).await.unwrap().pop().expect("PassPaid reached the notifier");
     assert_eq!(paid.detail_type, "PassPaid");

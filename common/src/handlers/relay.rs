@@ -15,7 +15,7 @@ fn failure(record: &EventRecord) -> DynamoDbBatchItemFailure {
 }
 
 /// Publishes the batch's outbox events in stream order, in chunks the bus accepts.
-pub async fn relay_stream(publisher: &dyn EventPublisher, batch: StreamBatch) -> DynamoDbEventResponse {
+pub async fn relay_stream(publisher: &dyn EventPublisher, batch: &StreamBatch) -> DynamoDbEventResponse {
     let pending: Vec<(&EventRecord, EventEnvelope)> =
         batch.records.iter().filter_map(|record| outbox_event(record).map(|event| (record, event))).collect();
     let mut response = DynamoDbEventResponse::default();
@@ -93,7 +93,7 @@ mod tests {
     #[tokio::test]
     async fn publishes_outbox_inserts_in_order_and_skips_other_records() {
         let bus = FlakyBus::new(10, vec![]);
-        let response = relay_stream(&bus, sample_batch()).await;
+        let response = relay_stream(&bus, &sample_batch()).await;
         assert!(response.batch_item_failures.is_empty());
         assert_eq!(*bus.calls.lock().unwrap(), [["e-0001", "e-0002", "e-0003"]]);
     }
@@ -101,7 +101,7 @@ mod tests {
     #[tokio::test]
     async fn reports_only_the_entries_the_bus_refused() {
         let bus = FlakyBus::new(2, vec!["e-0002"]);
-        let response = relay_stream(&bus, sample_batch()).await;
+        let response = relay_stream(&bus, &sample_batch()).await;
         assert_eq!(bus.calls.lock().unwrap().len(), 2, "three events in chunks of two");
         assert_eq!(failed(&response), ["000000000000000000300"], "the record of e-0002 only");
     }
@@ -109,7 +109,7 @@ mod tests {
     #[tokio::test]
     async fn reports_every_entry_of_a_call_that_failed() {
         let bus = FlakyBus { down: true, ..FlakyBus::new(10, vec![]) };
-        let response = relay_stream(&bus, sample_batch()).await;
+        let response = relay_stream(&bus, &sample_batch()).await;
         assert_eq!(failed(&response), ["000000000000000000200", "000000000000000000300", "000000000000000000500"]);
     }
 }

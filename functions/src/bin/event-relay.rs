@@ -13,8 +13,9 @@ async fn main() -> Result<(), Error> {
     let config = aws_config().await;
     let publisher =
         EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&config), EventBridgePublisher::bus_from_env()?);
-    lambda_runtime::run(service_fn(|event: LambdaEvent<aws_lambda_events::event::dynamodb::Event>| async {
-        Ok::<_, Error>(relay_stream(&publisher, event.payload).await)
+    let publisher = &publisher;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<aws_lambda_events::event::dynamodb::Event>| async move {
+        Ok::<_, Error>(relay_stream(publisher, &event.payload).await)
     }))
     .await
 }
