@@ -9,6 +9,7 @@ use kickboard_common::adapters::aws::items::BoardItem;
 use kickboard_common::domain::geo::{Area, Coordinates};
 use kickboard_common::domain::ids::KickboardId;
 use kickboard_common::domain::kickboard::{Kickboard, Model};
+use kickboard_common::domain::vehicle::{BatteryPct, default_vehicle_type_id};
 use kickboard_common::ports::FleetStore;
 use kickboard_tests::tap::{Tally, Tap};
 use kickboard_tests::{TestServer, Xorshift};
@@ -210,7 +211,8 @@ pub async fn nearby_aws(boards: usize, queries: usize) -> NearbyAwsRow {
     let items: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> = (0..boards)
         .map(|board| {
             let id = KickboardId::try_from(format!("kb-{board}")).expect("a valid id");
-            let (board, _) = Kickboard::register(id, model.clone(), point(), chrono::Utc::now());
+            let (board, _) =
+                Kickboard::register(id, model.clone(), default_vehicle_type_id(), point(), chrono::Utc::now());
             serde_dynamo::to_item(BoardItem::from(&board)).expect("an item")
         })
         .collect();
@@ -226,7 +228,7 @@ pub async fn nearby_aws(boards: usize, queries: usize) -> NearbyAwsRow {
     let mut found = 0;
     for _ in 0..queries {
         let area = Area::new(point(), 500).expect("a valid area");
-        found += store.available_kickboards(Some(area), 200).await.expect("a search").len();
+        found += store.available_kickboards(Some(area), BatteryPct::FULL, 200).await.expect("a search").len();
     }
     let tally = tap.tally();
     let per = |count: u64| count as f64 / queries.max(1) as f64;

@@ -8,6 +8,7 @@ use chrono::Duration;
 use hyper::{Method, StatusCode};
 use kickboard_common::adapters::http_payments::PaymentTimeouts;
 use kickboard_common::domain::breaker::BreakerPolicy;
+use kickboard_common::domain::vehicle::{BatteryPct, default_vehicle_type_id};
 use kickboard_local::config::{LocalConfig, Storage};
 use kickboard_tests::{ManualClock, TestServer, Xorshift};
 use payment_simulator::Settings;
@@ -300,14 +301,15 @@ pub async fn nearby(boards: usize, queries: usize) -> NearbyRow {
     let model = Model::try_from("Ninebot".to_owned()).expect("a valid model");
     for board in 0..boards {
         let id = KickboardId::try_from(format!("kb-{board}")).expect("a valid id");
-        let (board, event) = Kickboard::register(id, model.clone(), point(&mut random), chrono::Utc::now());
+        let (board, event) =
+            Kickboard::register(id, model.clone(), default_vehicle_type_id(), point(&mut random), chrono::Utc::now());
         store.register_kickboard(&board, &event).await.expect("registered");
     }
     let (mut samples, mut found) = (Vec::with_capacity(queries), 0usize);
     for _ in 0..queries {
         let area = Area::new(point(&mut random), 500).expect("a valid area");
         let started = Instant::now();
-        found += store.available_kickboards(Some(area), 200).await.expect("a query").len();
+        found += store.available_kickboards(Some(area), BatteryPct::FULL, 200).await.expect("a query").len();
         samples.push(started.elapsed());
     }
     NearbyRow { boards, latencies: Latencies::of(samples), found: found as f64 / queries.max(1) as f64 }

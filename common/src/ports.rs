@@ -6,12 +6,13 @@ use crate::domain::breaker::{BreakerState, WindowCounts};
 use crate::domain::contact::{Channel, Contact};
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
-use crate::domain::geo::{Area, Coordinates};
+use crate::domain::geo::Area;
 use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId};
-use crate::domain::kickboard::Kickboard;
+use crate::domain::kickboard::{Kickboard, ServiceStatus};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::plan::Won;
-use crate::domain::rental::Rental;
+use crate::domain::rental::{Rental, ReturnReport};
+use crate::domain::vehicle::{BatteryPct, BatteryRules, Telemetry};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -147,6 +148,7 @@ pub struct RentRequest {
     pub now: DateTime<Utc>,
     /// Stored with the rental when the request carried an idempotency key.
     pub answer: Option<IdempotentAnswer>,
+    pub rules: BatteryRules,
 }
 
 /// What a return asks for.
@@ -154,7 +156,8 @@ pub struct RentRequest {
 pub struct ReturnRequest {
     pub customer: CustomerId,
     pub rental_id: RentalId,
-    pub end_location: Option<Coordinates>,
+    pub report: ReturnReport,
+    pub rules: BatteryRules,
     pub now: DateTime<Utc>,
 }
 
@@ -171,10 +174,37 @@ pub trait RentalStore: Send + Sync {
 pub trait FleetStore: Send + Sync {
     /// Stores a new board and its event atomically; refuses a taken id.
     async fn register_kickboard(&self, board: &Kickboard, event: &EventEnvelope) -> PortResult<()>;
-    /// Retires an available board and writes its event atomically.
+    /// Retires an available board or one in maintenance and writes its event atomically.
     async fn retire_kickboard(&self, kickboard_id: &KickboardId, now: DateTime<Utc>) -> PortResult<Kickboard>;
-    /// Available boards, in `area` when given, at most `limit`.
-    async fn available_kickboards(&self, area: Option<Area>, limit: usize) -> PortResult<Vec<Kickboard>>;
+    /// Boards customers can rent (available and charged to `min_battery`), in `area` when
+    /// given (nearest first), at most `limit`.
+    async fn available_kickboards(
+        &self,
+        area: Option<Area>,
+        min_battery: BatteryPct,
+        limit: usize,
+    ) -> PortResult<Vec<Kickboard>>;
+    /// Takes a vehicle's report, with the low-battery event when it crossed the mark, in one
+    /// atomic write; a stale report changes nothing.
+    async fn report_telemetry(
+        &self,
+        kickboard_id: &KickboardId,
+        telemetry: &Telemetry,
+        rules: &BatteryRules,
+    ) -> PortResult<ReportOutcome>;
+    /// Puts a board in or out of service.
+    async fn set_service(&self, kickboard_id: &KickboardId, target: ServiceStatus) -> PortResult<Kickboard>;
+    /// Every board parked where the public can see it: available or in maintenance, never
+    /// rented or retired (the public feed's fleet).
+    async fn parked_kickboards(&self) -> PortResult<Vec<Kickboard>>;
+}
+
+/// What a vehicle's report left stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportOutcome {
+    pub board: Kickboard,
+    /// `false` when the report was older than the stored one and changed nothing.
+    pub applied: bool,
 }
 
 /// Customers' contact details, where alerts go.

@@ -123,6 +123,17 @@ pub async fn create_resources(config: &SdkConfig, tables: &Tables, bus: &str) ->
     Ok(EventQueues { notifier, balance_view })
 }
 
+/// The crew's SNS topic (on an emulator), which crew alerts are published to.
+pub async fn create_crew_topic(config: &SdkConfig) -> Result<String, String> {
+    let created = aws_sdk_sns::Client::new(config)
+        .create_topic()
+        .name("kickboard-crew")
+        .send()
+        .await
+        .map_err(|error| failed("crew topic", error))?;
+    created.topic_arn.ok_or_else(|| "the crew topic has no ARN".into())
+}
+
 fn failed(what: &str, error: impl std::error::Error) -> String {
     format!("cannot create the {what}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(error))
 }

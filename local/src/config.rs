@@ -5,6 +5,9 @@ use kickboard_common::adapters::aws::{EventBridgePublisher, Tables};
 use kickboard_common::adapters::http_payments::PaymentTimeouts;
 use kickboard_common::adapters::payment_simulator::SimulatorSettings;
 use kickboard_common::domain::breaker::BreakerPolicy;
+use kickboard_common::domain::vehicle::BatteryRules;
+use kickboard_common::handlers::fleet::battery_rules_from_env;
+use kickboard_common::handlers::gbfs::GbfsSettings;
 use kickboard_common::payments::policy_from_env;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +30,8 @@ OPTIONS:
     --payment-latency-ms MS        simulated payment provider latency [default: 0]
     --payment-failure-rate RATE    share of payments that fail as unavailable, 0..1 [default: 0]
     --payment-decline-rate RATE    share of payments that are declined, 0..1 [default: 0]
+    --gbfs-ttl SECS                how long the GBFS feed keeps a fleet snapshot, 0..300 [default: 0
+                                   here, GBFS_TTL_SECONDS when set; 60 on AWS]
     --payment-url URL              call this payment provider API (e.g. the payment-simulator
                                    binary) instead of the in-process simulator; timeouts from
                                    PAYMENT_CONNECT_TIMEOUT_MS / PAYMENT_TIMEOUT_MS, breaker from
@@ -57,11 +62,14 @@ pub struct AwsStorage {
     /// Create the tables, bus, rules and queues first (on an emulator), and play the event
     /// wiring with those queues.
     pub create_resources: bool,
+    /// The crew's SNS topic (`CREW_TOPIC_ARN`), where low-battery alerts go.
+    pub crew_topic: Option<String>,
 }
 
 impl AwsStorage {
     /// From `KICKBOARD_STATE_TABLE`, `KICKBOARD_VIEW_TABLE`, `KICKBOARD_EVENT_BUS` and, both
-    /// or neither, `KICKBOARD_NOTIFIER_QUEUE_URL` and `KICKBOARD_BALANCE_VIEW_QUEUE_URL`.
+    /// or neither, `KICKBOARD_NOTIFIER_QUEUE_URL` and `KICKBOARD_BALANCE_VIEW_QUEUE_URL`, and
+    /// `CREW_TOPIC_ARN` if set.
     pub fn from_env() -> Result<Self, String> {
         let optional = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
         let queues = match (optional("KICKBOARD_NOTIFIER_QUEUE_URL"), optional("KICKBOARD_BALANCE_VIEW_QUEUE_URL")) {
@@ -75,6 +83,7 @@ impl AwsStorage {
             event_bus: EventBridgePublisher::bus_from_env()?,
             queues,
             create_resources: false,
+            crew_topic: optional("CREW_TOPIC_ARN"),
         })
     }
 }
@@ -91,7 +100,15 @@ pub struct LocalConfig {
     pub breaker: BreakerPolicy,
     /// Whether the outbox relay runs. Off only to test a crash between a write and its relay.
     pub relay: bool,
+    /// `KICKBOARD_MIN_BATTERY_PCT` and `KICKBOARD_LOW_BATTERY_PCT`, as on AWS.
+    pub rules: BatteryRules,
+    /// The GBFS feed's settings (`GBFS_*`, as on AWS), with its own `ttl`.
+    pub gbfs: GbfsSettings,
 }
+
+/// The embedded server reads the fleet from its own file: its feed is read afresh each time
+/// unless a `ttl` is asked for.
+pub const LOCAL_GBFS_TTL_SECS: u32 = 0;
 
 impl Default for LocalConfig {
     fn default() -> Self {
@@ -103,6 +120,8 @@ impl Default for LocalConfig {
             payment_timeouts: PaymentTimeouts::from_env(),
             breaker: policy_from_env(PaymentTimeouts::from_env().total),
             relay: true,
+            rules: BatteryRules::default(),
+            gbfs: GbfsSettings { ttl_secs: LOCAL_GBFS_TTL_SECS, ..GbfsSettings::default() },
         }
     }
 }
@@ -120,7 +139,13 @@ fn value<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, S
 }
 
 pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
-    let mut config = LocalConfig::default();
+    let mut config = LocalConfig { rules: battery_rules_from_env()?, ..LocalConfig::default() };
+    let ttl_secs = match std::env::var_os("GBFS_TTL_SECONDS") {
+        Some(_) => None,
+        None => Some(LOCAL_GBFS_TTL_SECS),
+    };
+    config.gbfs = GbfsSettings::from_env()?;
+    config.gbfs.ttl_secs = ttl_secs.unwrap_or(config.gbfs.ttl_secs);
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -141,6 +166,10 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
             "--payment-failure-rate" => config.payment.failure_rate = value(&arg, args.next())?,
             "--payment-decline-rate" => config.payment.decline_rate = value(&arg, args.next())?,
             "--payment-url" => config.payment_url = Some(value(&arg, args.next())?),
+            "--gbfs-ttl" => match value::<u32>(&arg, args.next())? {
+                secs @ 0..=300 => config.gbfs.ttl_secs = secs,
+                _ => return Err("--gbfs-ttl takes 0 to 300 seconds".into()),
+            },
             other => return Err(format!("unknown argument {other:?}")),
         }
     }

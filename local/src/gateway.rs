@@ -11,7 +11,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use kickboard_common::handlers::{customers, fleet, passes, rentals};
+use kickboard_common::handlers::{customers, fleet, gbfs, passes, rentals};
 use kickboard_common::http::request::MAX_BODY_BYTES;
 use kickboard_common::http::routes::{Access, Route, RouteId, RouteMatch, match_route};
 use kickboard_common::http::{Problem, ProblemType};
@@ -80,7 +80,7 @@ async fn route(app: &App, peer: SocketAddr, parts: &Parts, body: Bytes) -> Respo
     };
     let claims = match route.access {
         Access::Anyone => None,
-        Access::Customer | Access::Admin => match verified_claims(app, parts) {
+        Access::Customer | Access::Vehicle | Access::Admin => match verified_claims(app, parts) {
             Some(claims) => Some(claims),
             None => return Problem::new(ProblemType::Unauthorized).into_response(),
         },
@@ -114,16 +114,29 @@ async fn dispatch(app: &App, route: RouteId, request: Request) -> Response<Body>
         RouteId::GetPass => passes::get_pass(ports.passes.as_ref(), clock, request).await,
         RouteId::GetBalance => customers::get_balance(ports.balances.as_ref(), clock, request).await,
         RouteId::ListBalances => customers::list_balances(ports.balances.as_ref(), clock, request).await,
-        RouteId::ListKickboards => fleet::list_kickboards(ports.fleet.as_ref(), request).await,
+        RouteId::ListKickboards => fleet::list_kickboards(ports.fleet.as_ref(), &app.rules, request).await,
         RouteId::RegisterKickboard => fleet::register_kickboard(ports.fleet.as_ref(), clock, request).await,
         RouteId::DeleteKickboard => fleet::delete_kickboard(ports.fleet.as_ref(), clock, request).await,
         RouteId::RentKickboard => {
-            rentals::rent_kickboard(ports.rentals.as_ref(), ports.answers.as_ref(), clock, request).await
+            rentals::rent_kickboard(ports.rentals.as_ref(), ports.answers.as_ref(), clock, &app.rules, request).await
         }
-        RouteId::ReturnKickboard => rentals::return_kickboard(ports.rentals.as_ref(), clock, request).await,
+        RouteId::ReturnKickboard => rentals::return_kickboard(ports.rentals.as_ref(), clock, &app.rules, request).await,
         RouteId::GetRental => rentals::get_rental(ports.rentals.as_ref(), request).await,
         RouteId::PutContact => customers::put_contact(ports.contacts.as_ref(), request).await,
         RouteId::GetContact => customers::get_contact(ports.contacts.as_ref(), request).await,
+        RouteId::ListVehicleTypes => fleet::list_vehicle_types(request).await,
+        RouteId::ReportTelemetry => fleet::report_telemetry(ports.fleet.as_ref(), clock, &app.rules, request).await,
+        RouteId::SetKickboardStatus => fleet::set_kickboard_status(ports.fleet.as_ref(), request).await,
+        RouteId::GbfsFeed => {
+            let deps = gbfs::GbfsDeps {
+                fleet: ports.fleet.as_ref(),
+                snapshots: &app.snapshots,
+                clock,
+                settings: &app.gbfs,
+                rules: &app.rules,
+            };
+            gbfs::gbfs_feed(&deps, request).await
+        }
     }
 }
 
@@ -166,6 +179,8 @@ fn api_gateway_event(
             }
         }
     }
+    // API Gateway tells the function which scheme the client used; here it is plain HTTP.
+    headers.insert("x-forwarded-proto".to_owned(), Value::String("http".to_owned()));
     let path_parameters: Map<String, Value> =
         params.iter().map(|(name, value)| (name.clone(), Value::String(value.clone()))).collect();
     let route_key = format!("{} {}", route.method, route.path);

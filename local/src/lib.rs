@@ -22,6 +22,8 @@ use kickboard_common::adapters::http_payments::HttpPaymentProvider;
 use kickboard_common::adapters::payment_simulator::PaymentSimulator;
 use kickboard_common::adapters::sqlite::SqliteStore;
 use kickboard_common::domain::events::Subscriber;
+use kickboard_common::domain::vehicle::BatteryRules;
+use kickboard_common::handlers::gbfs::{FleetSnapshots, GbfsSettings};
 use kickboard_common::payments::GuardedPayments;
 use kickboard_common::ports::{
     AlertSender, BalanceView, BreakerStore, Clock, ContactStore, FleetStore, IdempotencyStore, NotificationLedger,
@@ -95,6 +97,11 @@ pub struct App {
     /// The in-process simulator, when payments go to it.
     pub simulator: Option<Arc<PaymentSimulator>>,
     pub tokens: TokenAuthority,
+    pub rules: BatteryRules,
+    pub gbfs: GbfsSettings,
+    pub snapshots: FleetSnapshots,
+    /// Where crew alerts go: the local alert list, or an SNS topic with `--store aws`.
+    pub crew_topic: Option<String>,
     /// Bumped after every write, so relays wake at once instead of at their next poll.
     outbox_written: watch::Sender<u64>,
     /// Each SQLite relay's cursor, published after every pass over the outbox.
@@ -158,12 +165,15 @@ impl RunningServer {
     }
 }
 
+/// Where crew alerts go on the SQLite store: listed with the others, for the operators.
+pub const LOCAL_CREW_TOPIC: &str = "local:crew";
+
 async fn open_backend(
     storage: &Storage,
     relay: bool,
     clock: &Arc<dyn Clock>,
     aws_config: Option<SdkConfig>,
-) -> Result<(Ports, Backend), StartError> {
+) -> Result<(Ports, Backend, Option<String>), StartError> {
     let store_error = |error: PortError| StartError::Store(error.to_string());
     match storage {
         Storage::DataDir(_) | Storage::InMemory => {
@@ -173,9 +183,9 @@ async fn open_backend(
             };
             let alerts = LocalAlertSender::open(store.clone(), Arc::clone(clock)).await.map_err(store_error)?;
             let ports = Ports::all_from(&Arc::new(store.clone()), Arc::new(alerts.clone()));
-            Ok((ports, Backend::Sqlite { store, alerts }))
+            Ok((ports, Backend::Sqlite { store, alerts }, Some(LOCAL_CREW_TOPIC.to_owned())))
         }
-        Storage::Aws(AwsStorage { endpoint_url, tables, event_bus, queues, create_resources }) => {
+        Storage::Aws(AwsStorage { endpoint_url, tables, event_bus, queues, create_resources, crew_topic }) => {
             let config = match aws_config {
                 Some(config) => config,
                 None => load_config(endpoint_url.as_deref()).await,
@@ -183,6 +193,10 @@ async fn open_backend(
             let created = match create_resources {
                 true => Some(aws_setup::create_resources(&config, tables, event_bus).await.map_err(StartError::Store)?),
                 false => None,
+            };
+            let crew_topic = match create_resources {
+                true => Some(aws_setup::create_crew_topic(&config).await.map_err(StartError::Store)?),
+                false => crew_topic.clone(),
             };
             let queues = created.as_ref().or(queues.as_ref());
             let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), tables.clone());
@@ -195,7 +209,7 @@ async fn open_backend(
                 _ => None,
             };
             let ports = Ports::all_from(&Arc::new(store.clone()), alerts.clone());
-            Ok((ports, Backend::Aws { store, pump, alerts }))
+            Ok((ports, Backend::Aws { store, pump, alerts }, crew_topic))
         }
     }
 }
@@ -219,7 +233,7 @@ pub async fn start_with_aws_config(
         }
         Storage::InMemory | Storage::Aws(_) => TokenAuthority::ephemeral()?,
     };
-    let (ports, backend) = open_backend(&config.storage, config.relay, &clock, aws_config).await?;
+    let (ports, backend, crew_topic) = open_backend(&config.storage, config.relay, &clock, aws_config).await?;
     let (provider, simulator): (Arc<dyn PaymentProvider>, _) = match &config.payment_url {
         Some(url) => (Arc::new(HttpPaymentProvider::new(url, config.payment_timeouts)?), None),
         None => {
@@ -239,6 +253,10 @@ pub async fn start_with_aws_config(
         payments,
         simulator,
         tokens,
+        rules: config.rules,
+        gbfs: config.gbfs,
+        snapshots: FleetSnapshots::default(),
+        crew_topic,
         outbox_written,
         relayed: Subscriber::ALL
             .into_iter()

@@ -64,10 +64,11 @@ impl LocalAlertSender {
                     .collect::<Result<_, _>>()?;
                 rows.into_iter()
                     .map(|(event_id, customer_id, channel, message, sent_at)| {
+                        let unreadable = |error: serde_json::Error| PortError::Unavailable(error.to_string());
                         Ok(LocalAlert {
                             event_id,
                             customer_id,
-                            channel: if channel == Channel::Push.name() { Channel::Push } else { Channel::Sms },
+                            channel: serde_json::from_value(serde_json::Value::String(channel)).map_err(unreadable)?,
                             message,
                             sent_at: DateTime::parse_from_rfc3339(&sent_at)
                                 .map_err(|error| PortError::Unavailable(error.to_string()))?

@@ -41,6 +41,7 @@ pub async fn deliver(app: &App, subscriber: Subscriber, event: KickboardEvent) -
                 contacts: app.ports.contacts.as_ref(),
                 sender: app.ports.sender.as_ref(),
                 clock: app.clock.as_ref(),
+                crew_topic: app.crew_topic.as_deref(),
             };
             notify(&deps, event).await
         }

@@ -15,6 +15,8 @@ use kickboard_common::domain::ids::{CustomerId, KickboardId, PassId, PaymentId, 
 use kickboard_common::domain::kickboard::{Kickboard, Model};
 use kickboard_common::domain::pass::Pass;
 use kickboard_common::domain::plan::catalogue;
+use kickboard_common::domain::rental::ReturnReport;
+use kickboard_common::domain::vehicle::{BatteryRules, default_vehicle_type_id};
 use kickboard_common::handlers::relay::relay_stream;
 use kickboard_common::ports::{FleetStore, PassStore, RentRequest, RentalStore, ReturnRequest};
 use kickboard_local::aws_flow::AwsEventPump;
@@ -160,7 +162,13 @@ async fn commands_take_the_promised_dynamodb_round_trips() {
     let start = count.load(Ordering::SeqCst);
     let location = Coordinates::new(37.5665, 126.978).unwrap();
     let board_id = KickboardId::try_from("kb-1").unwrap();
-    let (board, event) = Kickboard::register(board_id.clone(), Model::try_from("X".to_owned()).unwrap(), location, now);
+    let (board, event) = Kickboard::register(
+        board_id.clone(),
+        Model::try_from("X".to_owned()).unwrap(),
+        default_vehicle_type_id(),
+        location,
+        now,
+    );
     store.register_kickboard(&board, &event).await.unwrap();
     let register = trips(start);
 
@@ -183,13 +191,20 @@ async fn commands_take_the_promised_dynamodb_round_trips() {
         rental_id,
         now,
         answer: None,
+        rules: BatteryRules::default(),
     };
     let rental = store.start_rental(rent).await.unwrap();
     let rent = trips(start);
 
     let start = count.load(Ordering::SeqCst);
     let later = now + Duration::minutes(8);
-    let back = ReturnRequest { customer: alice, rental_id: rental.rental_id, end_location: None, now: later };
+    let back = ReturnRequest {
+        customer: alice,
+        rental_id: rental.rental_id,
+        report: ReturnReport::default(),
+        rules: BatteryRules::default(),
+        now: later,
+    };
     store.finish_rental(back).await.unwrap();
     let give_back = trips(start);
 
@@ -197,7 +212,10 @@ async fn commands_take_the_promised_dynamodb_round_trips() {
         "DynamoDB round trips: register {register}, purchase {purchase}, pay {pay}, rent {rent}, return {give_back}"
     );
     assert_eq!(rent, 1, "rent is one transaction");
-    assert!(give_back <= 2, "return reads rental and pass together, then one transaction: {give_back}");
+    assert!(
+        give_back <= 3,
+        "return reads rental and pass together, then the board it frees, then one transaction: {give_back}"
+    );
     assert!(pay <= 2, "pay reads the pass, then one transaction: {pay}");
     assert_eq!((register, purchase), (1, 1));
 }

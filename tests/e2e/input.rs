@@ -1,6 +1,8 @@
 //! Bad input is answered with the right problem and writes nothing.
 
+use chrono::Duration;
 use hyper::{Method, StatusCode};
+use kickboard_common::ports::Clock;
 use kickboard_tests::{Backend, TestServer};
 
 /// One hostile request and the answer it must get.
@@ -54,7 +56,10 @@ pub async fn bad_requests_get_problems_and_write_nothing(backend: Backend) {
     let pass = kb.paid_pass(&alice, "basic-60").await;
     let before = kb.row_counts().await;
 
-    let (customer, admin) = (Some(alice.as_str()), Some(admin.as_str()));
+    let vehicle = kb.vehicle_token("kb-1");
+    let (customer, admin, vehicle) = (Some(alice.as_str()), Some(admin.as_str()), Some(vehicle.as_str()));
+    let telemetry = "/kickboards/kb-1/telemetry";
+    let in_ten_minutes = (kb.clock.now() + Duration::minutes(10)).to_rfc3339();
     let long_id = "p".repeat(65);
     let cases = [
         case(Method::POST, "/passes", customer).json("{not json"),
@@ -138,6 +143,43 @@ pub async fn bad_requests_get_problems_and_write_nothing(backend: Backend) {
             .json(r#"{"phone":"+821012345678","channels":["push"]}"#)
             .names("channels"),
         case(Method::GET, "/plans?x=1", None).answers(StatusCode::OK, ""),
+        // Vehicles, their reports and their service status.
+        case(Method::POST, "/kickboards", admin)
+            .json(r#"{"model":"X","lat":1,"lon":1,"vehicleTypeId":"hoverboard"}"#)
+            .names("vehicleTypeId"),
+        case(Method::PUT, telemetry, vehicle).json(r#"{"lat":37.5,"lon":127,"batteryPct":101}"#).names("batteryPct"),
+        case(Method::PUT, telemetry, vehicle).json(r#"{"lat":37.5,"lon":127,"batteryPct":-1}"#).names("batteryPct"),
+        case(Method::PUT, telemetry, vehicle).json(r#"{"lat":37.5,"lon":127,"batteryPct":50.5}"#).names("batteryPct"),
+        case(Method::PUT, telemetry, vehicle).json(r#"{"lat":37.5,"lon":127,"batteryPct":"50"}"#).names("batteryPct"),
+        case(Method::PUT, telemetry, vehicle).json(r#"{"lat":91,"lon":127,"batteryPct":50}"#).names("lat"),
+        case(Method::PUT, telemetry, vehicle).json(r#"{"lat":37.5,"lon":-181,"batteryPct":50}"#).names("lon"),
+        case(Method::PUT, telemetry, vehicle).json(r#"{"lat":37.5,"batteryPct":50}"#),
+        case(Method::PUT, telemetry, vehicle)
+            .json(format!(r#"{{"lat":37.5,"lon":127,"batteryPct":50,"reportedAt":"{in_ten_minutes}"}}"#))
+            .names("reportedAt"),
+        case(Method::PUT, telemetry, vehicle)
+            .json(r#"{"lat":37.5,"lon":127,"batteryPct":50,"reportedAt":"yesterday"}"#)
+            .names("reportedAt"),
+        case(Method::PUT, telemetry, vehicle).json(r#"{"lat":37.5,"lon":127,"batteryPct":50,"speed":12}"#),
+        case(Method::PUT, telemetry, customer)
+            .json(r#"{"lat":37.5,"lon":127,"batteryPct":50}"#)
+            .answers(StatusCode::FORBIDDEN, "forbidden"),
+        case(Method::PUT, telemetry, None)
+            .json(r#"{"lat":37.5,"lon":127,"batteryPct":50}"#)
+            .answers(StatusCode::UNAUTHORIZED, "unauthorized"),
+        case(Method::PUT, "/kickboards/no-such-board/telemetry", vehicle)
+            .json(r#"{"lat":37.5,"lon":127,"batteryPct":50}"#)
+            .answers(StatusCode::NOT_FOUND, "kickboard-not-found"),
+        case(Method::PUT, "/kickboards/kb-1/status", admin).json(r#"{"status":"BROKEN"}"#).names("status"),
+        case(Method::PUT, "/kickboards/kb-1/status", admin).json(r#"{"status":"RETIRED"}"#).names("status"),
+        case(Method::PUT, "/kickboards/kb-1/status", customer)
+            .json(r#"{"status":"MAINTENANCE"}"#)
+            .answers(StatusCode::FORBIDDEN, "forbidden"),
+        case(Method::PUT, "/kickboards/no-such-board/status", admin)
+            .json(r#"{"status":"MAINTENANCE"}"#)
+            .answers(StatusCode::NOT_FOUND, "kickboard-not-found"),
+        case(Method::POST, "/rentals/p-1.0a1b2c3d/return", customer).json(r#"{"batteryPct":120}"#).names("batteryPct"),
+        case(Method::GET, "/gbfs/v3/free_bike_status.json", None).answers(StatusCode::NOT_FOUND, "not-found"),
     ];
     for case in cases {
         let name = format!("{} {}", case.method, case.path);

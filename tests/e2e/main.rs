@@ -11,6 +11,7 @@ mod events;
 mod faults;
 mod flow;
 mod fuzz;
+mod gbfs;
 mod idempotency;
 mod identity;
 mod input;
@@ -21,6 +22,7 @@ mod redrive;
 mod rules;
 mod sam;
 mod samples;
+mod vehicles;
 
 /// Runs each listed scenario on every adapter set, as `on_sqlite::…` and `on_moto::…`.
 macro_rules! contract {
@@ -57,4 +59,13 @@ contract!(
     input::bad_requests_get_problems_and_write_nothing,
     idempotency::retries_with_a_key_get_the_first_answer_and_write_nothing,
     idempotency::a_key_is_held_while_its_request_runs_and_answers_expire,
+    vehicles::low_batteries_are_not_rented_nor_listed_and_the_crew_hears_once,
+    vehicles::maintenance_takes_a_board_out_of_service_until_it_is_back,
+    vehicles::racing_reports_and_a_rent_keep_the_newest_report,
+    gbfs::the_public_feed_is_valid_gbfs_and_never_shows_a_ride,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gbfs_fleet_is_read_once_per_ttl_and_the_files_say_how_old_they_are() {
+    gbfs::the_fleet_is_read_once_per_ttl_and_the_files_say_how_old_they_are().await;
+}

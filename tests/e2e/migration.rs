@@ -10,6 +10,7 @@ use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BoardItem, LEGACY_
 use kickboard_common::domain::geo::Coordinates;
 use kickboard_common::domain::ids::KickboardId;
 use kickboard_common::domain::kickboard::{Kickboard, Model};
+use kickboard_common::domain::vehicle::default_vehicle_type_id;
 use kickboard_local::migrate::{Migrated, available_index_by_cell};
 use kickboard_tests::TestServer;
 
@@ -19,13 +20,17 @@ fn legacy_board(id: &str, lat: f64, lon: f64) -> std::collections::HashMap<Strin
     let (board, _) = Kickboard::register(
         KickboardId::try_from(id.to_owned()).unwrap(),
         Model::try_from("Ninebot Max".to_owned()).unwrap(),
+        default_vehicle_type_id(),
         Coordinates::new(lat, lon).unwrap(),
         at,
     );
     let mut item = BoardItem::from(&board);
     item.available_pk = Some(LEGACY_AVAILABLE_PK.to_owned());
     let mut item: std::collections::HashMap<String, AttributeValue> = serde_dynamo::to_item(item).unwrap();
-    item.remove("parkedCell");
+    // Nor did it know vehicle types, batteries, reports, public ids or revisions.
+    for newer in ["parkedCell", "vehicleTypeId", "batteryPct", "lastReportedAt", "publicId", "revision"] {
+        item.remove(newer);
+    }
     item
 }
 
@@ -66,15 +71,17 @@ async fn boards_in_the_old_shape_move_to_their_cells_and_stay_findable() {
     };
     assert_eq!(found(&kb.get(near, &alice).await), ["kb-new"], "old-shape boards are under the old key");
 
-    // A ride on an old board before the migration: it goes back under the old key.
+    // A ride on an old board before the migration: the return writes the board in the new
+    // shape, under its cell.
     let pass = kb.paid_pass(&alice, "basic-60").await;
     let ride = kb.rent(&alice, &pass, "kb-old-3").await;
     assert_eq!(ride.status, StatusCode::CREATED, "{ride:?}");
     assert_eq!(kb.give_back(&alice, &ride.text("rentalId")).await.status, StatusCode::OK);
+    assert_eq!(found(&kb.get(near, &alice).await), ["kb-new", "kb-old-3"], "a ride moves an old board");
 
     let tables = &aws.deployment.tables;
     let first = available_index_by_cell(&aws.config, tables).await.unwrap();
-    assert_eq!(first, Migrated { boards: 4, cells_added: 3, moved: 3 });
+    assert_eq!(first, Migrated { boards: 4, cells_added: 2, moved: 2 });
     assert!(!index_partitions(&kb).await.contains(&LEGACY_AVAILABLE_PK.to_owned()), "nothing left under the old key");
     assert_eq!(found(&kb.get(near, &alice).await), ["kb-new", "kb-old-1", "kb-old-2", "kb-old-3"]);
 

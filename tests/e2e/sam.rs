@@ -12,6 +12,7 @@ use kickboard_common::domain::ids::{CustomerId, KickboardId, PassId, PaymentId, 
 use kickboard_common::domain::kickboard::{Kickboard, Model};
 use kickboard_common::domain::pass::Pass;
 use kickboard_common::domain::plan::catalogue;
+use kickboard_common::domain::vehicle::{BatteryRules, default_vehicle_type_id};
 use kickboard_common::http::routes::{Access, ROUTES};
 use kickboard_common::ports::{FleetStore, PassStore, RentRequest, RentalStore};
 use kickboard_local::aws_setup::rule_pattern;
@@ -328,8 +329,14 @@ async fn seed(store: &DynamoStore) {
     let plan = &catalogue()[0];
     let location = Coordinates::new(37.5665, 126.978).unwrap();
     let model = Model::try_from("Ninebot Max".to_owned()).unwrap();
-    for id in ["kb-seoul-1", "kb-retire-1", "kb-riding-1"] {
-        let (board, event) = Kickboard::register(KickboardId::try_from(id).unwrap(), model.clone(), location, now);
+    for id in ["kb-seoul-1", "kb-retire-1", "kb-riding-1", "kb-repair-1"] {
+        let (board, event) = Kickboard::register(
+            KickboardId::try_from(id).unwrap(),
+            model.clone(),
+            default_vehicle_type_id(),
+            location,
+            now,
+        );
         store.register_kickboard(&board, &event).await.unwrap();
     }
     for id in ["p-pending", "p-active", "p-riding"] {
@@ -346,6 +353,7 @@ async fn seed(store: &DynamoStore) {
         rental_id: RentalId::try_from("p-riding.0a1b2c3d").unwrap(),
         now,
         answer: None,
+        rules: BatteryRules::default(),
     };
     store.start_rental(rent).await.unwrap();
 }
@@ -374,16 +382,20 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
     assert!(refused["body"].as_str().unwrap().contains("payment-not-configured"), "{refused}");
 
     // In an order where each sample finds what it needs: the contact before the alert, the
-    // balance event before the balance reads.
+    // balance event before the balance reads, kb-seoul-1's report (80 %) before it is rented.
     let http = [
         ("list-plans", 200),
+        ("list-vehicle-types", 200),
         ("put-contact", 200),
         ("get-contact", 200),
         ("purchase-pass", 201),
         ("pay-pass", 200), // PAYMENT_MODE=simulator, below
         ("get-pass", 200),
         ("register-kickboard", 201),
+        ("report-telemetry", 200),     // kb-seoul-1, a vehicle token
+        ("set-kickboard-status", 200), // kb-repair-1 into MAINTENANCE
         ("list-kickboards", 200),
+        ("gbfs-feed", 200), // vehicle_status.json
         ("rent-kickboard", 201),
         ("get-rental", 200),
         ("return-kickboard", 200),
@@ -408,4 +420,8 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
 
     let relayed = invoke("event-relay", &env);
     assert_eq!(relayed["batchItemFailures"], serde_json::json!([]), "{relayed}");
+
+    // An IoT telemetry report: applied (or dropped and logged), never a failed invocation.
+    let ingested = invoke("ingest-telemetry", &env);
+    assert!(ingested["errorType"].is_null(), "{ingested}");
 }

@@ -67,6 +67,7 @@ pub struct Reply {
     pub content_type: Option<String>,
     /// `Retry-After`, in seconds.
     pub retry_after: Option<u64>,
+    pub cache_control: Option<String>,
     pub body: Value,
 }
 
@@ -236,8 +237,24 @@ impl TestServer {
         self.server.shutdown().await;
     }
 
+    /// The server's address as a URL, `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     pub fn customer_token(&self, sub: &str) -> String {
         self.server.app.tokens.mint(sub, &[])
+    }
+
+    /// A vehicle's own token (group `vehicle`), as its firmware would hold.
+    pub fn vehicle_token(&self, kickboard_id: &str) -> String {
+        self.server.app.tokens.mint(kickboard_id, &["vehicle".to_owned()])
+    }
+
+    /// Reports a vehicle's position and battery; answers the board.
+    pub async fn report(&self, kickboard_id: &str, report: Value) -> Reply {
+        let path = format!("/kickboards/{kickboard_id}/telemetry");
+        self.call(Method::PUT, &path, Some(&self.vehicle_token(kickboard_id)), Some(report)).await
     }
 
     pub fn admin_token(&self) -> String {
@@ -294,13 +311,15 @@ impl TestServer {
             response.headers().get("content-type").and_then(|value| value.to_str().ok()).map(str::to_owned);
         let retry_after =
             response.headers().get("retry-after").and_then(|value| value.to_str().ok()).and_then(|v| v.parse().ok());
+        let cache_control =
+            response.headers().get("cache-control").and_then(|value| value.to_str().ok()).map(str::to_owned);
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
         };
-        Reply { status, content_type, retry_after, body }
+        Reply { status, content_type, retry_after, cache_control, body }
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {

@@ -4,7 +4,7 @@
 use aws_config::SdkConfig;
 use kickboard_common::adapters::aws::Tables;
 use kickboard_local::aws_flow::EventQueues;
-use kickboard_local::aws_setup::create_resources;
+use kickboard_local::aws_setup::{create_crew_topic, create_resources};
 use kickboard_local::config::AwsStorage;
 use serde_json::Value;
 use std::net::TcpListener;
@@ -112,6 +112,7 @@ pub struct Deployment {
     pub tables: Tables,
     pub bus: String,
     pub queues: EventQueues,
+    pub crew_topic: String,
 }
 
 impl Deployment {
@@ -122,6 +123,7 @@ impl Deployment {
             event_bus: self.bus.clone(),
             queues: with_queues.then(|| self.queues.clone()),
             create_resources: false,
+            crew_topic: Some(self.crew_topic.clone()),
         }
     }
 }
@@ -132,5 +134,6 @@ pub async fn deploy(config: &SdkConfig) -> Deployment {
     let tables = Tables { state: format!("kickboard-state-{suffix}"), views: format!("kickboard-views-{suffix}") };
     let bus = format!("kickboard-{suffix}");
     let queues = create_resources(config, &tables, &bus).await.expect("resources created");
-    Deployment { tables, bus, queues }
+    let crew_topic = create_crew_topic(config).await.expect("crew topic created");
+    Deployment { tables, bus, queues, crew_topic }
 }

@@ -74,6 +74,23 @@ pub fn alert_text(envelope: &EventEnvelope, locale: Locale) -> Option<String> {
     Some(text)
 }
 
+/// Who crew alerts are recorded for: the operators, not a customer.
+pub const OPERATORS: &str = "ops";
+
+/// The crew's alert for an event that needs someone on the street, if it is one: which
+/// board, how charged and where, in Korean (the crew's language).
+pub fn crew_alert_text(envelope: &EventEnvelope) -> Option<String> {
+    match &envelope.event {
+        DomainEvent::KickboardBatteryLow { kickboard_id, battery_pct, location } => Some(format!(
+            "[킥보드 운영] {kickboard_id} 배터리 {}% ({:.5}, {:.5}) 충전 필요",
+            battery_pct.get(),
+            location.lat(),
+            location.lon()
+        )),
+        _ => None,
+    }
+}
+
 /// The alerts to send for an event to a customer's contact, one per chosen channel.
 pub fn alerts_for(envelope: &EventEnvelope, customer_id: &CustomerId, contact: &Contact, text: &str) -> Vec<Alert> {
     contact
@@ -83,6 +100,7 @@ pub fn alerts_for(envelope: &EventEnvelope, customer_id: &CustomerId, contact: &
             let destination = match channel {
                 Channel::Sms => contact.phone.as_str(),
                 Channel::Push => contact.push_endpoint_arn.as_ref()?.as_str(),
+                Channel::Crew => return None,
             };
             Some(Alert {
                 event_id: envelope.event_id.clone(),
@@ -160,6 +178,21 @@ mod tests {
             assert!(is_gsm7_basic(&english), "plain GSM-7: {english}");
             assert!(english.len() <= SMS_SEGMENT_GSM7, "{} characters: {english}", english.len());
         }
+    }
+
+    #[test]
+    fn the_crew_is_told_which_board_how_charged_and_where() {
+        let location = crate::domain::geo::Coordinates::new(37.5665, 126.978).unwrap();
+        let low = DomainEvent::KickboardBatteryLow {
+            kickboard_id: KickboardId::try_from(LONG_BOARD_ID).unwrap(),
+            battery_pct: crate::domain::vehicle::BatteryPct::try_from(12).unwrap(),
+            location,
+        };
+        let envelope = EventEnvelope::new(Utc::now(), "a".into(), 1, None, low);
+        let text = crew_alert_text(&envelope).unwrap();
+        assert!(text.contains(LONG_BOARD_ID) && text.contains("12%") && text.contains("37.56650"), "{text}");
+        assert!(text.encode_utf16().count() <= SMS_SEGMENT_UCS2, "{text}");
+        assert_eq!(alert_text(&envelope, Locale::Ko), None, "no customer is alerted");
     }
 
     #[test]

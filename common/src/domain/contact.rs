@@ -12,6 +12,8 @@ pub enum ContactError {
     NoChannel,
     #[error("push needs a pushEndpointArn")]
     PushWithoutEndpoint,
+    #[error("crew alerts go to the operators, not to customers")]
+    CrewChannel,
 }
 
 /// A phone number in E.164 form: `+`, then 8 to 15 digits, no leading zero.
@@ -90,6 +92,8 @@ pub enum Locale {
 pub enum Channel {
     Sms,
     Push,
+    /// The operators' crew topic (SNS on AWS), never a customer's.
+    Crew,
 }
 
 impl Channel {
@@ -97,6 +101,7 @@ impl Channel {
         match self {
             Channel::Sms => "sms",
             Channel::Push => "push",
+            Channel::Crew => "crew",
         }
     }
 }
@@ -139,6 +144,9 @@ impl TryFrom<ContactForm> for Contact {
                 channels.dedup();
                 if channels.is_empty() {
                     return Err(ContactError::NoChannel);
+                }
+                if channels.contains(&Channel::Crew) {
+                    return Err(ContactError::CrewChannel);
                 }
                 if channels.contains(&Channel::Push) && form.push_endpoint_arn.is_none() {
                     return Err(ContactError::PushWithoutEndpoint);
@@ -200,5 +208,6 @@ mod tests {
         assert_eq!(channels(Some(arn), both), Ok(vec![Channel::Sms, Channel::Push]));
         assert_eq!(channels(None, Some(vec![Channel::Push])), Err(ContactError::PushWithoutEndpoint));
         assert_eq!(channels(None, Some(vec![])), Err(ContactError::NoChannel));
+        assert_eq!(channels(None, Some(vec![Channel::Crew])), Err(ContactError::CrewChannel));
     }
 }

@@ -21,7 +21,9 @@ pub enum RuleViolation {
     KickboardNotFound,
     #[error("the kickboard is not available")]
     KickboardUnavailable,
-    #[error("the kickboard is rented and cannot be retired")]
+    #[error("the kickboard's battery is too low to rent")]
+    BatteryTooLow,
+    #[error("the kickboard is rented")]
     KickboardRented,
     #[error("a kickboard with this id already exists")]
     KickboardIdTaken,

@@ -4,6 +4,7 @@ use super::geo::Coordinates;
 use super::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId};
 use super::kickboard::Model;
 use super::pass::PassBalance;
+use super::vehicle::BatteryPct;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +64,13 @@ pub enum DomainEvent {
     KickboardRetired {
         kickboard_id: KickboardId,
     },
+    /// A vehicle's battery went below the low mark: the crew should charge it.
+    KickboardBatteryLow {
+        kickboard_id: KickboardId,
+        battery_pct: BatteryPct,
+        #[serde(flatten)]
+        location: Coordinates,
+    },
 }
 
 impl EventEnvelope {
@@ -85,6 +93,7 @@ impl EventEnvelope {
             DomainEvent::KickboardReturned { .. } => "KickboardReturned",
             DomainEvent::KickboardRegistered { .. } => "KickboardRegistered",
             DomainEvent::KickboardRetired { .. } => "KickboardRetired",
+            DomainEvent::KickboardBatteryLow { .. } => "KickboardBatteryLow",
         }
     }
 
@@ -119,7 +128,7 @@ impl Subscriber {
     /// The detail types this subscriber's rule routes to it.
     pub fn detail_types(&self) -> &'static [&'static str] {
         match self {
-            Subscriber::Notifier => &["PassPaid", "KickboardRented", "KickboardReturned"],
+            Subscriber::Notifier => &["PassPaid", "KickboardRented", "KickboardReturned", "KickboardBatteryLow"],
             Subscriber::BalanceView => &["PassPurchased", "PassPaid", "KickboardReturned"],
         }
     }

@@ -89,6 +89,12 @@ id_type!(
     EventId
 );
 id_type!(PlanId);
+id_type!(VehicleTypeId);
+id_type!(
+    /// The id a board is published under in the public GBFS feed: never its internal id, and
+    /// a new one after every rental, so riders' trips cannot be followed in the feed.
+    PublicVehicleId
+);
 id_type!(PaymentId);
 
 impl RentalId {

@@ -1,9 +1,11 @@
-//! A kickboard of the fleet: available, rented by one rental, or retired for good.
+//! A kickboard of the fleet: available, rented by one rental, in maintenance, or retired for
+//! good; where it last was and how charged.
 
 use super::error::RuleViolation;
 use super::events::{DomainEvent, EventEnvelope};
 use super::geo::Coordinates;
-use super::ids::{KickboardId, RentalId};
+use super::ids::{KickboardId, PublicVehicleId, RentalId, VehicleTypeId};
+use super::vehicle::{BatteryPct, BatteryRules, Telemetry, default_vehicle_type_id, find_vehicle_type};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +46,7 @@ impl Model {
 pub enum KickboardStatus {
     Available,
     Rented,
+    Maintenance,
     Retired,
 }
 
@@ -52,8 +55,22 @@ pub enum KickboardStatus {
 #[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
 pub enum KickboardState {
     Available,
-    Rented { rental_id: RentalId },
-    Retired { retired_at: DateTime<Utc> },
+    Rented {
+        rental_id: RentalId,
+    },
+    /// Taken out of service by the crew: not rented, not listed, disabled in the feed.
+    Maintenance,
+    Retired {
+        retired_at: DateTime<Utc>,
+    },
+}
+
+/// The states an admin can put a board in by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ServiceStatus {
+    Available,
+    Maintenance,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,29 +78,68 @@ pub enum KickboardState {
 pub struct Kickboard {
     pub kickboard_id: KickboardId,
     pub model: Model,
+    #[serde(default = "default_vehicle_type_id")]
+    pub vehicle_type_id: VehicleTypeId,
     #[serde(flatten)]
     pub location: Coordinates,
+    #[serde(default)]
+    pub battery_pct: BatteryPct,
+    /// When the vehicle last said where it is; `None` for boards stored before vehicles
+    /// reported, which count as reported when registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reported_at: Option<DateTime<Utc>>,
+    /// The board's id in the public feed; a new one after every rental. A board stored
+    /// before the feed existed gets one when it is next written.
+    #[serde(default = "PublicVehicleId::random")]
+    pub public_id: PublicVehicleId,
+    /// Counts the board's changes, so a write can require that nothing changed since it read
+    /// the board, and board events are numbered by it.
+    #[serde(default = "legacy_revision")]
+    pub revision: u64,
     pub registered_at: DateTime<Utc>,
     #[serde(flatten)]
     pub state: KickboardState,
 }
 
-/// A board has two lifecycle events, so their versions are fixed.
-const REGISTERED_VERSION: u64 = 1;
-const RETIRED_VERSION: u64 = 2;
+/// Boards stored before revisions were counted have been registered, nothing more is known.
+pub const LEGACY_REVISION: u64 = 1;
+
+fn legacy_revision() -> u64 {
+    LEGACY_REVISION
+}
+
+/// A vehicle's report, taken.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reported {
+    pub board: Kickboard,
+    /// `KickboardBatteryLow` when the report took the battery below the low mark.
+    pub battery_low: Option<EventEnvelope>,
+}
 
 impl Kickboard {
     pub fn register(
         kickboard_id: KickboardId,
         model: Model,
+        vehicle_type_id: VehicleTypeId,
         location: Coordinates,
         now: DateTime<Utc>,
     ) -> (Kickboard, EventEnvelope) {
-        let board = Kickboard { kickboard_id, model, location, registered_at: now, state: KickboardState::Available };
+        let board = Kickboard {
+            kickboard_id,
+            model,
+            vehicle_type_id,
+            location,
+            battery_pct: BatteryPct::FULL,
+            last_reported_at: Some(now),
+            public_id: PublicVehicleId::random(),
+            revision: 1,
+            registered_at: now,
+            state: KickboardState::Available,
+        };
         let event = EventEnvelope::new(
             now,
             board.kickboard_id.to_string(),
-            REGISTERED_VERSION,
+            board.revision,
             None,
             DomainEvent::KickboardRegistered {
                 kickboard_id: board.kickboard_id.clone(),
@@ -98,31 +154,123 @@ impl Kickboard {
         match self.state {
             KickboardState::Available => KickboardStatus::Available,
             KickboardState::Rented { .. } => KickboardStatus::Rented,
+            KickboardState::Maintenance => KickboardStatus::Maintenance,
             KickboardState::Retired { .. } => KickboardStatus::Retired,
         }
     }
 
-    /// Refuses to rent a board that is busy or gone.
-    pub fn ensure_rentable(&self) -> Result<(), RuleViolation> {
+    /// How far the board goes on its charge (0 for a type no longer in the catalogue).
+    pub fn range_meters(&self) -> u32 {
+        find_vehicle_type(&self.vehicle_type_id).map_or(0, |kind| self.battery_pct.range_meters(&kind))
+    }
+
+    pub fn last_reported_at(&self) -> DateTime<Utc> {
+        self.last_reported_at.unwrap_or(self.registered_at)
+    }
+
+    /// Refuses to rent a board that is busy, out of service, too empty, or gone.
+    pub fn ensure_rentable(&self, rules: &BatteryRules) -> Result<(), RuleViolation> {
         match self.state {
+            KickboardState::Available if self.battery_pct < rules.min_to_rent => Err(RuleViolation::BatteryTooLow),
             KickboardState::Available => Ok(()),
-            KickboardState::Rented { .. } => Err(RuleViolation::KickboardUnavailable),
+            KickboardState::Rented { .. } | KickboardState::Maintenance => Err(RuleViolation::KickboardUnavailable),
             KickboardState::Retired { .. } => Err(RuleViolation::KickboardNotFound),
         }
+    }
+
+    /// Whether customers see the board when they look for one.
+    pub fn is_listed(&self, rules: &BatteryRules) -> bool {
+        self.ensure_rentable(rules).is_ok()
+    }
+
+    /// Whether the board is parked where the public can see it (available, or out of
+    /// service), as opposed to being ridden or gone.
+    pub fn is_parked(&self) -> bool {
+        matches!(self.state, KickboardState::Available | KickboardState::Maintenance)
+    }
+
+    /// Takes a vehicle's report: where it is and how charged; `None` for a report older than
+    /// the stored one, which changes nothing. A rented board's position follows its rider.
+    pub fn report(&self, telemetry: &Telemetry, rules: &BatteryRules) -> Result<Option<Reported>, RuleViolation> {
+        if let KickboardState::Retired { .. } = self.state {
+            return Err(RuleViolation::KickboardNotFound);
+        }
+        if telemetry.reported_at < self.last_reported_at() {
+            return Ok(None);
+        }
+        let board = Kickboard {
+            location: telemetry.location,
+            battery_pct: telemetry.battery,
+            last_reported_at: Some(telemetry.reported_at),
+            revision: self.revision + 1,
+            ..self.clone()
+        };
+        let battery_low = rules
+            .crossed_low(self.battery_pct, telemetry.battery)
+            .then(|| board.battery_low_event(telemetry.reported_at));
+        Ok(Some(Reported { board, battery_low }))
+    }
+
+    /// The board after a return's report of its battery (if the vehicle gave one), and the
+    /// low-battery event if that crossed the mark.
+    pub fn with_returned_battery(
+        &self,
+        battery: Option<BatteryPct>,
+        rules: &BatteryRules,
+        now: DateTime<Utc>,
+    ) -> (Kickboard, Option<EventEnvelope>) {
+        let Some(battery) = battery else {
+            return (self.clone(), None);
+        };
+        let board = Kickboard { battery_pct: battery, last_reported_at: Some(now), ..self.clone() };
+        let event = rules.crossed_low(self.battery_pct, battery).then(|| board.battery_low_event(now));
+        (board, event)
+    }
+
+    fn battery_low_event(&self, now: DateTime<Utc>) -> EventEnvelope {
+        EventEnvelope::new(
+            now,
+            self.kickboard_id.to_string(),
+            self.revision,
+            None,
+            DomainEvent::KickboardBatteryLow {
+                kickboard_id: self.kickboard_id.clone(),
+                battery_pct: self.battery_pct,
+                location: self.location,
+            },
+        )
+    }
+
+    /// Puts the board in or out of service; `None` when it already is in `target`.
+    /// A rented board must come back first.
+    pub fn set_service(&self, target: ServiceStatus) -> Result<Option<Kickboard>, RuleViolation> {
+        let state = match (&self.state, target) {
+            (KickboardState::Retired { .. }, _) => return Err(RuleViolation::KickboardNotFound),
+            (KickboardState::Rented { .. }, _) => return Err(RuleViolation::KickboardRented),
+            (KickboardState::Available, ServiceStatus::Available)
+            | (KickboardState::Maintenance, ServiceStatus::Maintenance) => return Ok(None),
+            (_, ServiceStatus::Available) => KickboardState::Available,
+            (_, ServiceStatus::Maintenance) => KickboardState::Maintenance,
+        };
+        Ok(Some(Kickboard { state, revision: self.revision + 1, ..self.clone() }))
     }
 
     /// Retires the board; history keeps pointing at it. A rented board must come back first.
     pub fn retire(&self, now: DateTime<Utc>) -> Result<(Kickboard, EventEnvelope), RuleViolation> {
         match self.state {
-            KickboardState::Available => {}
+            KickboardState::Available | KickboardState::Maintenance => {}
             KickboardState::Rented { .. } => return Err(RuleViolation::KickboardRented),
             KickboardState::Retired { .. } => return Err(RuleViolation::KickboardNotFound),
         }
-        let retired = Kickboard { state: KickboardState::Retired { retired_at: now }, ..self.clone() };
+        let retired = Kickboard {
+            state: KickboardState::Retired { retired_at: now },
+            revision: self.revision + 1,
+            ..self.clone()
+        };
         let event = EventEnvelope::new(
             now,
             retired.kickboard_id.to_string(),
-            RETIRED_VERSION,
+            retired.revision,
             None,
             DomainEvent::KickboardRetired { kickboard_id: retired.kickboard_id.clone() },
         );

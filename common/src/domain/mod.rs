@@ -11,6 +11,7 @@ pub mod kickboard;
 pub mod pass;
 pub mod plan;
 pub mod rental;
+pub mod vehicle;
 
 #[cfg(test)]
 mod tests;

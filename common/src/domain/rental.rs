@@ -3,9 +3,10 @@
 use super::error::RuleViolation;
 use super::events::{DomainEvent, EventEnvelope};
 use super::geo::Coordinates;
-use super::ids::{CustomerId, KickboardId, PassId, RentalId};
+use super::ids::{CustomerId, KickboardId, PassId, PublicVehicleId, RentalId};
 use super::kickboard::{Kickboard, KickboardState};
 use super::pass::{Pass, PassState};
+use super::vehicle::{BatteryPct, BatteryRules};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -103,30 +104,40 @@ pub struct RentalStarted {
 pub struct RentalFinished {
     pub pass: Pass,
     pub rental: Rental,
-    pub release: BoardRelease,
+    /// The board, free again where the ride ended, under a new public id.
+    pub board: Kickboard,
     pub event: EventEnvelope,
+    /// `KickboardBatteryLow` when the battery the vehicle reported crossed the low mark.
+    pub battery_low: Option<EventEnvelope>,
 }
 
-/// What a return does to its board: the rental lets go of it, parked where it ended.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BoardRelease {
-    pub kickboard_id: KickboardId,
-    pub rental_id: RentalId,
-    pub end_location: Option<Coordinates>,
+/// What the vehicle says when it is returned.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ReturnReport {
+    pub location: Option<Coordinates>,
+    pub battery: Option<BatteryPct>,
 }
 
-impl BoardRelease {
-    /// The board once released; refuses a board this rental does not hold.
-    pub fn apply(&self, board: &Kickboard) -> Result<Kickboard, RuleViolation> {
-        if board.state != (KickboardState::Rented { rental_id: self.rental_id.clone() }) {
-            return Err(RuleViolation::Inconsistent("an open rental's board is not rented by it"));
-        }
-        Ok(Kickboard {
-            location: self.end_location.unwrap_or(board.location),
-            state: KickboardState::Available,
-            ..board.clone()
-        })
+/// The board once this rental lets go of it: parked where the ride ended (or where it last
+/// reported), under a new public id so the ride cannot be followed in the public feed.
+fn release(
+    board: &Kickboard,
+    rental_id: &RentalId,
+    report: &ReturnReport,
+    rules: &BatteryRules,
+    now: DateTime<Utc>,
+) -> Result<(Kickboard, Option<EventEnvelope>), RuleViolation> {
+    if board.state != (KickboardState::Rented { rental_id: rental_id.clone() }) {
+        return Err(RuleViolation::Inconsistent("an open rental's board is not rented by it"));
     }
+    let released = Kickboard {
+        location: report.location.unwrap_or(board.location),
+        state: KickboardState::Available,
+        public_id: PublicVehicleId::random(),
+        revision: board.revision + 1,
+        ..board.clone()
+    };
+    Ok(released.with_returned_battery(report.battery, rules, now))
 }
 
 /// Rental events: 1 when it starts, 2 when it ends.
@@ -140,6 +151,7 @@ pub fn start_rental(
     board: Option<&Kickboard>,
     customer: &CustomerId,
     rental_id: RentalId,
+    rules: &BatteryRules,
     now: DateTime<Utc>,
 ) -> Result<RentalStarted, RuleViolation> {
     if &pass.customer_id != customer {
@@ -147,7 +159,7 @@ pub fn start_rental(
     }
     pass.ensure_rentable(now)?;
     let board = board.ok_or(RuleViolation::KickboardNotFound)?;
-    board.ensure_rentable()?;
+    board.ensure_rentable(rules)?;
     let PassState::Active { payment, .. } = &pass.state else {
         return Err(RuleViolation::PassNotActive);
     };
@@ -157,7 +169,8 @@ pub fn start_rental(
         state: PassState::Active { payment: payment.clone(), open_rental_id: Some(rental_id.clone()) },
         ..pass.clone()
     };
-    let board = Kickboard { state: KickboardState::Rented { rental_id }, ..board.clone() };
+    let board =
+        Kickboard { state: KickboardState::Rented { rental_id }, revision: board.revision + 1, ..board.clone() };
     Ok(RentalStarted { pass, board, rental, event })
 }
 
@@ -168,13 +181,14 @@ pub fn minutes_billed(started_at: DateTime<Utc>, ended_at: DateTime<Utc>) -> u32
     u32::try_from(minutes).unwrap_or(u32::MAX).max(1)
 }
 
-/// Returns the rental: bills the minutes, exhausts the pass at zero, and says how the board
-/// is released.
+/// Returns the rental: bills the minutes, exhausts the pass at zero, and frees the board.
 pub fn finish_rental(
     rental: &Rental,
     pass: &Pass,
+    board: &Kickboard,
     customer: &CustomerId,
-    end_location: Option<Coordinates>,
+    report: &ReturnReport,
+    rules: &BatteryRules,
     now: DateTime<Utc>,
 ) -> Result<RentalFinished, RuleViolation> {
     if &rental.customer_id != customer {
@@ -207,10 +221,14 @@ pub fn finish_rental(
         state,
         ..pass.clone()
     };
-    let release =
-        BoardRelease { kickboard_id: rental.kickboard_id.clone(), rental_id: rental.rental_id.clone(), end_location };
-    let settlement =
-        Settlement { ended_at: now, minutes_billed: billed, overage_minutes: overage, minutes_left, end_location };
+    let (board, battery_low) = release(board, &rental.rental_id, report, rules, now)?;
+    let settlement = Settlement {
+        ended_at: now,
+        minutes_billed: billed,
+        overage_minutes: overage,
+        minutes_left,
+        end_location: report.location,
+    };
     let rental = Rental { state: RentalState::Closed(settlement.clone()), ..rental.clone() };
     let event = EventEnvelope::new(
         now,
@@ -228,5 +246,5 @@ pub fn finish_rental(
             balance: pass.balance(),
         },
     );
-    Ok(RentalFinished { pass, rental, release, event })
+    Ok(RentalFinished { pass, rental, board, event, battery_low })
 }

@@ -4,11 +4,21 @@ use super::error::RuleViolation;
 use super::events::{DomainEvent, EventEnvelope, Subscriber};
 use super::geo::Coordinates;
 use super::ids::{CustomerId, KickboardId, PassId, PaymentId, RentalId};
-use super::kickboard::{Kickboard, Model};
+use super::kickboard::{Kickboard, KickboardStatus, Model, Reported, ServiceStatus};
 use super::pass::{Pass, PassState, PassStatus};
 use super::plan::{catalogue, find_plan};
-use super::rental::{finish_rental, minutes_billed, start_rental};
+use super::rental::{ReturnReport, finish_rental, minutes_billed, start_rental};
+use super::vehicle::{BatteryPct, BatteryRules, Telemetry, default_vehicle_type_id};
 use chrono::{DateTime, Duration, TimeZone, Utc};
+
+const RULES: BatteryRules = BatteryRules { min_to_rent: pct(15), low: pct(20) };
+
+const fn pct(value: u8) -> BatteryPct {
+    match BatteryPct::new(value) {
+        Some(battery) => battery,
+        None => panic!("a percentage"),
+    }
+}
 
 fn at(minute: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap() + Duration::minutes(minute)
@@ -26,7 +36,8 @@ fn paid_pass(owner: &str) -> Pass {
 
 fn board() -> Kickboard {
     let location = Coordinates::new(37.5, 127.0).unwrap();
-    Kickboard::register(KickboardId::random(), Model::try_from("Ninebot".to_owned()).unwrap(), location, at(0)).0
+    let model = Model::try_from("Ninebot".to_owned()).unwrap();
+    Kickboard::register(KickboardId::random(), model, default_vehicle_type_id(), location, at(0)).0
 }
 
 #[test]
@@ -61,22 +72,25 @@ fn renting_checks_the_pass_before_the_board() {
     let alice = customer("alice");
     let mallory = customer("mallory");
     assert_eq!(
-        start_rental(&pass, Some(&board), &mallory, RentalId::random(), at(2)),
+        start_rental(&pass, Some(&board), &mallory, RentalId::random(), &RULES, at(2)),
         Err(RuleViolation::PassNotFound)
     );
-    assert_eq!(start_rental(&pass, None, &alice, RentalId::random(), at(2)), Err(RuleViolation::KickboardNotFound));
+    assert_eq!(
+        start_rental(&pass, None, &alice, RentalId::random(), &RULES, at(2)),
+        Err(RuleViolation::KickboardNotFound)
+    );
     let late = at(1) + Duration::days(30);
-    assert_eq!(start_rental(&pass, None, &alice, RentalId::random(), late), Err(RuleViolation::PassExpired));
+    assert_eq!(start_rental(&pass, None, &alice, RentalId::random(), &RULES, late), Err(RuleViolation::PassExpired));
 
-    let started = start_rental(&pass, Some(&board), &alice, RentalId::random(), at(2)).unwrap();
+    let started = start_rental(&pass, Some(&board), &alice, RentalId::random(), &RULES, at(2)).unwrap();
     assert_eq!(started.event.detail_type(), "KickboardRented");
     assert_eq!(
-        start_rental(&started.pass, Some(&board), &alice, RentalId::random(), at(3)),
+        start_rental(&started.pass, Some(&board), &alice, RentalId::random(), &RULES, at(3)),
         Err(RuleViolation::PassHasOpenRental)
     );
     let other = paid_pass("bob");
     assert_eq!(
-        start_rental(&other, Some(&started.board), &customer("bob"), RentalId::random(), at(3)),
+        start_rental(&other, Some(&started.board), &customer("bob"), RentalId::random(), &RULES, at(3)),
         Err(RuleViolation::KickboardUnavailable)
     );
     assert_eq!(started.board.retire(at(3)).unwrap_err(), RuleViolation::KickboardRented);
@@ -86,11 +100,17 @@ fn renting_checks_the_pass_before_the_board() {
 fn a_return_past_the_last_minute_records_overage_and_exhausts_the_pass() {
     let alice = customer("alice");
     let pass = Pass { minutes_left: 2, ..paid_pass("alice") };
-    let started = start_rental(&pass, Some(&board()), &alice, RentalId::random(), at(2)).unwrap();
-    let finished = finish_rental(&started.rental, &started.pass, &alice, None, at(7)).unwrap();
-    let board = finished.release.apply(&started.board).unwrap();
-    assert_eq!(board.status(), super::kickboard::KickboardStatus::Available);
-    assert!(finished.release.apply(&board).is_err(), "a free board cannot be released again");
+    let started = start_rental(&pass, Some(&board()), &alice, RentalId::random(), &RULES, at(2)).unwrap();
+    let no_report = ReturnReport::default();
+    let finished =
+        finish_rental(&started.rental, &started.pass, &started.board, &alice, &no_report, &RULES, at(7)).unwrap();
+    assert_eq!(finished.board.status(), KickboardStatus::Available);
+    assert_ne!(finished.board.public_id, started.board.public_id, "a new public id after the ride");
+    assert_eq!(
+        finish_rental(&started.rental, &started.pass, &finished.board, &alice, &no_report, &RULES, at(7)),
+        Err(RuleViolation::Inconsistent("an open rental's board is not rented by it")),
+        "a free board cannot be released again"
+    );
     assert_eq!(finished.pass.minutes_left, 0);
     assert_eq!(finished.pass.overage_minutes, 3);
     assert!(matches!(finished.pass.state, PassState::Exhausted { .. }));
@@ -100,7 +120,8 @@ fn a_return_past_the_last_minute_records_overage_and_exhausts_the_pass() {
     };
     assert_eq!((*minutes_billed, *overage_minutes), (5, 3));
     assert_eq!(
-        finish_rental(&finished.rental, &finished.pass, &alice, None, at(8)).unwrap_err(),
+        finish_rental(&finished.rental, &finished.pass, &finished.board, &alice, &no_report, &RULES, at(8))
+            .unwrap_err(),
         RuleViolation::RentalAlreadyReturned
     );
 }
@@ -108,7 +129,7 @@ fn a_return_past_the_last_minute_records_overage_and_exhausts_the_pass() {
 #[test]
 fn stored_shapes_round_trip_through_json() {
     let pass = paid_pass("alice");
-    let started = start_rental(&pass, Some(&board()), &customer("alice"), RentalId::random(), at(2)).unwrap();
+    let started = start_rental(&pass, Some(&board()), &customer("alice"), RentalId::random(), &RULES, at(2)).unwrap();
     let json = serde_json::to_value(&started.pass).unwrap();
     assert_eq!(json["status"], "ACTIVE");
     assert!(json["openRentalId"].is_string() && json["expiresAt"].is_string(), "flat attributes: {json}");
@@ -126,4 +147,94 @@ fn each_subscriber_gets_the_events_its_rule_names() {
     let (_, purchased) = Pass::purchase(PassId::random(), customer("a"), &catalogue()[0], at(0));
     assert!(Subscriber::BalanceView.wants(&purchased));
     assert!(!Subscriber::Notifier.wants(&purchased), "buying alone alerts no one");
+}
+
+fn report(board: &Kickboard, battery: u8, minute: i64) -> Result<Option<Reported>, RuleViolation> {
+    let here = Coordinates::new(37.51, 127.01).unwrap();
+    board.report(&Telemetry::new(here, pct(battery), Some(at(minute)), at(minute)).unwrap(), &RULES)
+}
+
+fn applied(outcome: Result<Option<Reported>, RuleViolation>) -> (Kickboard, Option<EventEnvelope>) {
+    match outcome {
+        Ok(Some(Reported { board, battery_low })) => (board, battery_low),
+        other => panic!("not applied: {other:?}"),
+    }
+}
+
+#[test]
+fn reports_move_the_board_and_older_ones_are_ignored() {
+    let (moved, event) = applied(report(&board(), 80, 5));
+    assert_eq!((moved.battery_pct, moved.location.lat(), moved.last_reported_at()), (pct(80), 37.51, at(5)));
+    assert_eq!(moved.revision, board().revision + 1);
+    assert!(event.is_none());
+    assert_eq!(report(&moved, 10, 4), Ok(None), "older than the stored report");
+    let (again, event) = applied(report(&moved, 80, 5));
+    assert_eq!((again.battery_pct, event), (pct(80), None), "the same report again changes nothing more");
+    let (retired, _) = moved.retire(at(6)).unwrap();
+    assert_eq!(report(&retired, 10, 7), Err(RuleViolation::KickboardNotFound));
+}
+
+#[test]
+fn the_crew_hears_once_per_fall_below_the_low_mark() {
+    let (low, event) = applied(report(&board(), 19, 1));
+    let event = event.expect("crossed below 20");
+    assert_eq!(event.detail_type(), "KickboardBatteryLow");
+    assert!(Subscriber::Notifier.wants(&event));
+    let (lower, again) = applied(report(&low, 12, 2));
+    assert!(again.is_none(), "still low: no second alert");
+    let (charged, _) = applied(report(&lower, 90, 3));
+    assert!(applied(report(&charged, 18, 4)).1.is_some(), "a new crossing after charging");
+}
+
+#[test]
+fn empty_or_serviced_boards_are_not_rented() {
+    let pass = paid_pass("alice");
+    let alice = customer("alice");
+    let (empty, _) = applied(report(&board(), 14, 1));
+    assert_eq!(
+        start_rental(&pass, Some(&empty), &alice, RentalId::random(), &RULES, at(2)),
+        Err(RuleViolation::BatteryTooLow)
+    );
+    assert!(!empty.is_listed(&RULES) && empty.is_parked());
+    let (enough, _) = applied(report(&board(), 15, 1));
+    assert!(start_rental(&pass, Some(&enough), &alice, RentalId::random(), &RULES, at(2)).is_ok());
+
+    let serviced = board().set_service(ServiceStatus::Maintenance).unwrap().unwrap();
+    assert_eq!(serviced.status(), KickboardStatus::Maintenance);
+    assert_eq!(serviced.set_service(ServiceStatus::Maintenance), Ok(None), "already in maintenance");
+    assert_eq!(
+        start_rental(&pass, Some(&serviced), &alice, RentalId::random(), &RULES, at(2)),
+        Err(RuleViolation::KickboardUnavailable)
+    );
+    assert!(serviced.retire(at(3)).is_ok(), "retiring works from maintenance");
+    let back = serviced.set_service(ServiceStatus::Available).unwrap().unwrap();
+    assert!(back.is_listed(&RULES));
+
+    let started = start_rental(&pass, Some(&board()), &alice, RentalId::random(), &RULES, at(2)).unwrap();
+    assert_eq!(started.board.set_service(ServiceStatus::Maintenance), Err(RuleViolation::KickboardRented));
+}
+
+#[test]
+fn a_return_takes_the_reported_battery_and_may_alert_the_crew() {
+    let alice = customer("alice");
+    let pass = paid_pass("alice");
+    let started = start_rental(&pass, Some(&board()), &alice, RentalId::random(), &RULES, at(2)).unwrap();
+    let report = ReturnReport { location: None, battery: Some(pct(9)) };
+    let finished =
+        finish_rental(&started.rental, &started.pass, &started.board, &alice, &report, &RULES, at(9)).unwrap();
+    assert_eq!(finished.board.battery_pct, pct(9));
+    assert_eq!(finished.battery_low.map(|event| event.detail_type()), Some("KickboardBatteryLow"));
+}
+
+#[test]
+fn boards_stored_before_vehicles_reported_read_as_charged_standard_boards() {
+    let stored = serde_json::json!({
+        "kickboardId": "kb-old", "model": "Ninebot", "lat": 37.5, "lon": 127.0,
+        "registeredAt": "2026-11-01T00:00:00Z", "status": "AVAILABLE",
+    });
+    let board: Kickboard = serde_json::from_value(stored).unwrap();
+    assert_eq!((board.battery_pct, board.revision), (BatteryPct::FULL, super::kickboard::LEGACY_REVISION));
+    assert_eq!(board.vehicle_type_id, default_vehicle_type_id());
+    assert_eq!(board.last_reported_at(), board.registered_at);
+    assert_eq!(board.range_meters(), 25_000);
 }

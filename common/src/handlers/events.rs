@@ -1,14 +1,16 @@
 //! The event functions: the notifier (alerts) and the balance view projector. Delivery is
 //! at least once and unordered, so both are idempotent.
 
-use crate::domain::alerts::{alert_text, alerts_for};
-use crate::domain::contact::Locale;
+use crate::domain::alerts::{Alert, OPERATORS, alert_text, alerts_for, crew_alert_text};
+use crate::domain::contact::{Channel, Locale};
 use crate::domain::events::EventEnvelope;
+use crate::domain::ids::CustomerId;
 use crate::ports::{
     AlertClaim, AlertSender, BalanceRecord, BalanceView, ClaimOutcome, Clock, ContactStore, NotificationLedger,
     PortError, PortResult,
 };
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Utc};
 
 /// What EventBridge hands the event functions.
 pub type KickboardEvent = EventBridgeEvent<EventEnvelope>;
@@ -19,6 +21,8 @@ pub struct NotifierDeps<'a> {
     pub contacts: &'a dyn ContactStore,
     pub sender: &'a dyn AlertSender,
     pub clock: &'a dyn Clock,
+    /// Where crew alerts go (the crew's SNS topic on AWS); `None`: not set up.
+    pub crew_topic: Option<&'a str>,
 }
 
 /// How long a delivery holds its claim on an alert: longer than the notifier can run
@@ -29,12 +33,27 @@ pub const ALERT_CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(30);
 /// is a duplicate SMS after the claim's lease.
 const MARK_SENT_ATTEMPTS: u32 = 3;
 
-/// Alerts the customer about an event on each of their channels, at most once per (event,
-/// channel): a redelivery sends only what did not go out. With no contact on file the event
-/// is recorded as not sent, with the reason. A failed send gives its claim back and fails
-/// the delivery (after trying the other channels), so only that channel is retried.
+/// Alerts the customer about an event on each of their channels (or the crew, about a board
+/// that needs them), at most once per (event, channel): a redelivery sends only what did not
+/// go out. With no contact on file the event is recorded as not sent, with the reason.
 pub async fn notify(deps: &NotifierDeps<'_>, event: KickboardEvent) -> PortResult<()> {
     let envelope = event.detail;
+    let now = deps.clock.now();
+    if let Some(text) = crew_alert_text(&envelope) {
+        let crew = CustomerId::try_from(OPERATORS).map_err(|error| PortError::Unavailable(error.to_string()))?;
+        let Some(topic) = deps.crew_topic else {
+            tracing::warn!(event_id = %envelope.event_id, "crew alert not sent: no crew topic configured");
+            return deps.ledger.record_not_sent(&envelope.event_id, &crew, NO_CREW_TOPIC, now).await;
+        };
+        let alert = Alert {
+            event_id: envelope.event_id.clone(),
+            customer_id: crew.clone(),
+            channel: Channel::Crew,
+            destination: topic.to_owned(),
+            message: text,
+        };
+        return deliver(deps, &envelope, &crew, vec![alert], now).await;
+    }
     let customer = match (&envelope.customer_id, alert_text(&envelope, Locale::default())) {
         (Some(customer), Some(_)) => customer,
         _ => {
@@ -42,15 +61,27 @@ pub async fn notify(deps: &NotifierDeps<'_>, event: KickboardEvent) -> PortResul
             return Ok(());
         }
     };
-    let now = deps.clock.now();
     let Some(contact) = deps.contacts.find_contact(customer).await? else {
         tracing::warn!(event_id = %envelope.event_id, %customer, "alert not sent: no contact on file");
         return deps.ledger.record_not_sent(&envelope.event_id, customer, NO_CONTACT, now).await;
     };
     let text = alert_text(&envelope, contact.locale).unwrap_or_default();
+    deliver(deps, &envelope, customer, alerts_for(&envelope, customer, &contact, &text), now).await
+}
+
+/// Sends each alert whose (event, channel) this delivery can claim. A failed send gives its
+/// claim back and fails the delivery (after trying the other channels), so only that
+/// channel is retried.
+async fn deliver(
+    deps: &NotifierDeps<'_>,
+    envelope: &EventEnvelope,
+    customer: &CustomerId,
+    alerts: Vec<Alert>,
+    now: DateTime<Utc>,
+) -> PortResult<()> {
     let token = uuid::Uuid::new_v4().to_string();
     let mut failure = None;
-    for alert in alerts_for(&envelope, customer, &contact, &text) {
+    for alert in alerts {
         let claim = AlertClaim {
             event_id: envelope.event_id.clone(),
             channel: alert.channel,
@@ -80,6 +111,9 @@ pub async fn notify(deps: &NotifierDeps<'_>, event: KickboardEvent) -> PortResul
     }
     failure.map_or(Ok(()), Err)
 }
+
+/// The reason recorded for a crew alert when no crew topic is configured.
+pub const NO_CREW_TOPIC: &str = "no crew topic configured";
 
 /// The reason recorded for an event whose customer gave no contact.
 pub const NO_CONTACT: &str = "no contact on file";
@@ -176,7 +210,8 @@ mod tests {
         .unwrap();
         store.save_contact(&customer, &Contact::try_from(form).unwrap()).await.unwrap();
         let sender = FlakySender { failing: Mutex::new(vec![Channel::Push]), ..FlakySender::default() };
-        let deps = NotifierDeps { ledger: &store, contacts: &store, sender: &sender, clock: &SystemClock };
+        let deps =
+            NotifierDeps { ledger: &store, contacts: &store, sender: &sender, clock: &SystemClock, crew_topic: None };
         let event = rented(&customer);
 
         assert!(notify(&deps, event.clone()).await.is_err(), "the failed push fails the delivery");

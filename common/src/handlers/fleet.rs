@@ -1,16 +1,49 @@
-//! Fleet routes: admins register and retire boards; customers find available ones.
+//! Fleet routes: admins register, service and retire boards; vehicles report where they are
+//! and how charged; customers find available ones.
 
 use super::views::KickboardView;
-use crate::domain::geo::{Area, Coordinates};
-use crate::domain::ids::KickboardId;
-use crate::domain::kickboard::{Kickboard, Model};
-use crate::http::request::{admin, identity, json_body, path_id, query_param};
+use crate::domain::geo::{Area, Coordinates, GeoError};
+use crate::domain::ids::{KickboardId, VehicleTypeId};
+use crate::domain::kickboard::{Kickboard, Model, ServiceStatus};
+use crate::domain::vehicle::{
+    BatteryPct, BatteryRules, Telemetry, default_vehicle_type_id, find_vehicle_type, vehicle_types,
+};
+use crate::http::request::{admin, identity, json_body, path_id, query_param, vehicle};
 use crate::http::response::{json, no_content};
 use crate::http::{Problem, respond};
-use crate::ports::{Clock, FleetStore};
+use crate::ports::{Clock, FleetStore, PortError, ReportOutcome};
+use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
+
+/// The operator's battery rules from `KICKBOARD_MIN_BATTERY_PCT` and
+/// `KICKBOARD_LOW_BATTERY_PCT` (defaults 15 and 20).
+pub fn battery_rules_from_env() -> Result<BatteryRules, String> {
+    let defaults = BatteryRules::default();
+    let read = |name: &str, default: BatteryPct| match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(value) => value
+            .trim()
+            .parse::<u8>()
+            .ok()
+            .and_then(|value| BatteryPct::try_from(value).ok())
+            .ok_or_else(|| format!("{name} must be a whole percentage from 0 to 100, not {value:?}")),
+    };
+    Ok(BatteryRules {
+        min_to_rent: read("KICKBOARD_MIN_BATTERY_PCT", defaults.min_to_rent)?,
+        low: read("KICKBOARD_LOW_BATTERY_PCT", defaults.low)?,
+    })
+}
+
+/// A coordinate error, named by the field it is about.
+pub(crate) fn invalid_position(error: GeoError) -> Problem {
+    let field = match error {
+        GeoError::Longitude => "lon",
+        _ => "lat",
+    };
+    Problem::invalid_field(field, error.to_string())
+}
 
 /// The search radius when `near` is given without `radiusM`.
 const DEFAULT_RADIUS_M: u32 = 500;
@@ -22,6 +55,7 @@ const MAX_LISTED: usize = 200;
 struct RegisterBody {
     kickboard_id: Option<KickboardId>,
     model: Model,
+    vehicle_type_id: Option<VehicleTypeId>,
     lat: f64,
     lon: f64,
 }
@@ -32,10 +66,13 @@ pub async fn register_kickboard(fleet: &dyn FleetStore, clock: &dyn Clock, reque
         async {
             admin(&request)?;
             let body: RegisterBody = json_body(&request)?;
-            let location = Coordinates::new(body.lat, body.lon)
-                .map_err(|error| Problem::invalid_field("lat", error.to_string()))?;
+            let location = Coordinates::new(body.lat, body.lon).map_err(invalid_position)?;
+            let vehicle_type_id = body.vehicle_type_id.unwrap_or_else(default_vehicle_type_id);
+            if find_vehicle_type(&vehicle_type_id).is_none() {
+                return Err(Problem::invalid_field("vehicleTypeId", "is not a vehicle type of GET /vehicle-types"));
+            }
             let kickboard_id = body.kickboard_id.unwrap_or_else(KickboardId::random);
-            let (board, event) = Kickboard::register(kickboard_id, body.model, location, clock.now());
+            let (board, event) = Kickboard::register(kickboard_id, body.model, vehicle_type_id, location, clock.now());
             fleet.register_kickboard(&board, &event).await?;
             Ok(json(StatusCode::CREATED, &KickboardView::new(&board)))
         }
@@ -77,16 +114,162 @@ fn parse_area(near: Option<String>, radius: Option<String>) -> Result<Option<Are
     Area::new(centre, radius_m).map(Some).map_err(|error| Problem::invalid_field("radiusM", error.to_string()))
 }
 
-/// `GET /kickboards[?near=lat,lon&radiusM=]`: available boards, nearest first when `near` is given.
-pub async fn list_kickboards(fleet: &dyn FleetStore, request: Request) -> Response<Body> {
+/// `GET /kickboards[?near=lat,lon&radiusM=]`: boards a customer can rent (not in
+/// maintenance, charged enough), nearest first when `near` is given.
+pub async fn list_kickboards(fleet: &dyn FleetStore, rules: &BatteryRules, request: Request) -> Response<Body> {
     respond(
         async {
             identity(&request)?;
             let area = parse_area(query_param(&request, "near"), query_param(&request, "radiusM"))?;
-            let boards = fleet.available_kickboards(area, MAX_LISTED).await?;
+            let boards = fleet.available_kickboards(area, rules.min_to_rent, MAX_LISTED).await?;
             let views: Vec<_> = boards.iter().map(KickboardView::new).collect();
             Ok(json(StatusCode::OK, &views))
         }
         .await,
     )
+}
+
+/// `GET /vehicle-types` (anyone): the catalogue of vehicle types.
+pub async fn list_vehicle_types(_request: Request) -> Response<Body> {
+    json(StatusCode::OK, &vehicle_types())
+}
+
+/// What a vehicle reports, over HTTP or MQTT.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TelemetryBody {
+    lat: f64,
+    lon: f64,
+    battery_pct: BatteryPct,
+    reported_at: Option<DateTime<Utc>>,
+}
+
+impl TelemetryBody {
+    fn telemetry(self, now: DateTime<Utc>) -> Result<Telemetry, Problem> {
+        let location = Coordinates::new(self.lat, self.lon).map_err(invalid_position)?;
+        Telemetry::new(location, self.battery_pct, self.reported_at, now)
+            .map_err(|error| Problem::invalid_field("reportedAt", error.to_string()))
+    }
+}
+
+/// `PUT /kickboards/{kickboardId}/telemetry` (vehicle or admin): the board's position and
+/// battery. An older report than the stored one changes nothing and answers the stored board.
+pub async fn report_telemetry(
+    fleet: &dyn FleetStore,
+    clock: &dyn Clock,
+    rules: &BatteryRules,
+    request: Request,
+) -> Response<Body> {
+    respond(
+        async {
+            vehicle(&request)?;
+            let kickboard_id: KickboardId = path_id(&request, "kickboardId")?;
+            let telemetry = json_body::<TelemetryBody>(&request)?.telemetry(clock.now())?;
+            let ReportOutcome { board, .. } = fleet.report_telemetry(&kickboard_id, &telemetry, rules).await?;
+            Ok(json(StatusCode::OK, &KickboardView::new(&board)))
+        }
+        .await,
+    )
+}
+
+/// What became of a report that came over MQTT, where nobody reads an answer but the log.
+#[derive(Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ingested {
+    pub applied: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+/// A report from AWS IoT Core's topic rule: the vehicle's message plus the `kickboardId` the
+/// rule took from the topic. A report that is wrong, stale or for no board is logged and
+/// dropped (sending it again cannot help); only a busy or failing store fails the call.
+pub async fn ingest_telemetry(
+    fleet: &dyn FleetStore,
+    clock: &dyn Clock,
+    rules: &BatteryRules,
+    mut message: serde_json::Value,
+) -> Result<Ingested, PortError> {
+    let refused = |reason: String| {
+        tracing::warn!(%reason, "telemetry dropped");
+        Ok(Ingested { applied: false, refused: Some(reason) })
+    };
+    let kickboard_id = message.as_object_mut().and_then(|fields| fields.remove("kickboardId"));
+    let Some(kickboard_id) = kickboard_id.and_then(|id| serde_json::from_value::<KickboardId>(id).ok()) else {
+        return refused("no valid kickboardId".into());
+    };
+    // The error names the field at fault, as the HTTP route's 400 does.
+    let telemetry = match serde_path_to_error::deserialize::<_, TelemetryBody>(message) {
+        Ok(body) => body.telemetry(clock.now()),
+        Err(error) => return refused(format!("{kickboard_id}: {error}")),
+    };
+    let telemetry = match telemetry {
+        Ok(telemetry) => telemetry,
+        Err(problem) => return refused(format!("{kickboard_id}: {}", problem.detail.unwrap_or_default())),
+    };
+    match fleet.report_telemetry(&kickboard_id, &telemetry, rules).await {
+        Ok(outcome) => Ok(Ingested { applied: outcome.applied, refused: None }),
+        Err(PortError::Rule(violation)) => refused(format!("{kickboard_id}: {violation}")),
+        Err(error) => Err(error),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StatusBody {
+    status: ServiceStatus,
+}
+
+/// `PUT /kickboards/{kickboardId}/status` (admin): into maintenance, or back into service.
+pub async fn set_kickboard_status(fleet: &dyn FleetStore, request: Request) -> Response<Body> {
+    respond(
+        async {
+            admin(&request)?;
+            let kickboard_id: KickboardId = path_id(&request, "kickboardId")?;
+            let body: StatusBody = json_body(&request)?;
+            let board = fleet.set_service(&kickboard_id, body.status).await?;
+            Ok(json(StatusCode::OK, &KickboardView::new(&board)))
+        }
+        .await,
+    )
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::*;
+    use crate::adapters::sqlite::SqliteStore;
+    use crate::ports::SystemClock;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn mqtt_reports_are_taken_or_dropped_with_the_reason() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let rules = BatteryRules::default();
+        let now = SystemClock.now() - chrono::Duration::seconds(5);
+        let place = Coordinates::new(37.5665, 126.978).unwrap();
+        let model = Model::try_from("Ninebot".to_owned()).unwrap();
+        let (board, event) =
+            Kickboard::register(KickboardId::try_from("kb-1").unwrap(), model, default_vehicle_type_id(), place, now);
+        store.register_kickboard(&board, &event).await.unwrap();
+        let ingest = |message| ingest_telemetry(&store, &SystemClock, &rules, message);
+
+        let taken = ingest(json!({"kickboardId": "kb-1", "lat": 37.5, "lon": 127.0, "batteryPct": 55})).await.unwrap();
+        assert_eq!(taken, Ingested { applied: true, refused: None });
+        let stale = json!({"kickboardId": "kb-1", "lat": 37.5, "lon": 127.0, "batteryPct": 5, "reportedAt": now});
+        assert_eq!(ingest(stale).await.unwrap(), Ingested { applied: false, refused: None });
+        for (bad, reason) in [
+            (json!({"lat": 37.5, "lon": 127.0, "batteryPct": 5}), "no valid kickboardId"),
+            (json!({"kickboardId": "kb-1", "lat": 37.5, "lon": 127.0, "batteryPct": 500}), "batteryPct"),
+            (json!({"kickboardId": "kb-1", "lat": 97.5, "lon": 127.0, "batteryPct": 5}), "lat"),
+            (json!({"kickboardId": "kb-9", "lat": 37.5, "lon": 127.0, "batteryPct": 5}), "no such kickboard"),
+        ] {
+            let dropped = ingest(bad).await.unwrap();
+            assert!(
+                !dropped.applied && dropped.refused.as_deref().is_some_and(|why| why.contains(reason)),
+                "{dropped:?}"
+            );
+        }
+        let stored = store.parked_kickboards().await.unwrap();
+        assert_eq!(stored[0].battery_pct.get(), 55, "only the good report was taken");
+    }
 }

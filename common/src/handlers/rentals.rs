@@ -1,10 +1,12 @@
 //! Rental routes: rent, return, read.
 
+use super::fleet::invalid_position;
 use super::views::RentalView;
 use crate::domain::error::RuleViolation;
 use crate::domain::geo::Coordinates;
 use crate::domain::ids::{KickboardId, PassId, RentalId};
-use crate::domain::rental::Rental;
+use crate::domain::rental::{Rental, ReturnReport};
+use crate::domain::vehicle::{BatteryPct, BatteryRules};
 use crate::http::idempotency::guarded;
 use crate::http::request::{identity, json_body, optional_json_body, path_id};
 use crate::http::response::json;
@@ -27,6 +29,7 @@ pub async fn rent_kickboard(
     rentals: &dyn RentalStore,
     answers: &dyn IdempotencyStore,
     clock: &dyn Clock,
+    rules: &BatteryRules,
     request: Request,
 ) -> Response<Body> {
     respond(
@@ -54,6 +57,7 @@ pub async fn rent_kickboard(
                     kickboard_id: body.kickboard_id,
                     now,
                     answer,
+                    rules: *rules,
                 };
                 let rental = rentals.start_rental(rent).await?;
                 Ok(json(StatusCode::CREATED, &RentalView::new(&rental)))
@@ -69,28 +73,36 @@ pub async fn rent_kickboard(
 struct ReturnBody {
     lat: Option<f64>,
     lon: Option<f64>,
+    /// The battery the vehicle reports as it is returned.
+    battery_pct: Option<BatteryPct>,
 }
 
-fn end_location(body: Option<ReturnBody>) -> Result<Option<Coordinates>, Problem> {
-    match body {
-        None | Some(ReturnBody { lat: None, lon: None }) => Ok(None),
-        Some(ReturnBody { lat: Some(lat), lon: Some(lon) }) => {
-            Coordinates::new(lat, lon).map(Some).map_err(|error| Problem::invalid_field("lat", error.to_string()))
-        }
-        Some(ReturnBody { lat: None, .. }) => Err(Problem::invalid_field("lat", "give lat and lon together")),
-        Some(ReturnBody { lon: None, .. }) => Err(Problem::invalid_field("lon", "give lat and lon together")),
-    }
+fn return_report(body: Option<ReturnBody>) -> Result<ReturnReport, Problem> {
+    let Some(body) = body else { return Ok(ReturnReport::default()) };
+    let location = match (body.lat, body.lon) {
+        (None, None) => None,
+        (Some(lat), Some(lon)) => Some(Coordinates::new(lat, lon).map_err(invalid_position)?),
+        (None, _) => return Err(Problem::invalid_field("lat", "give lat and lon together")),
+        (_, None) => return Err(Problem::invalid_field("lon", "give lat and lon together")),
+    };
+    Ok(ReturnReport { location, battery: body.battery_pct })
 }
 
 /// `POST /rentals/{rentalId}/return`: bills the ride and frees the board in one atomic write.
-pub async fn return_kickboard(rentals: &dyn RentalStore, clock: &dyn Clock, request: Request) -> Response<Body> {
+pub async fn return_kickboard(
+    rentals: &dyn RentalStore,
+    clock: &dyn Clock,
+    rules: &BatteryRules,
+    request: Request,
+) -> Response<Body> {
     respond(
         async {
             let customer = identity(&request)?.customer_id;
             let rental_id: RentalId = path_id(&request, "rentalId")?;
-            let end_location = end_location(optional_json_body(&request)?)?;
-            let rental =
-                rentals.finish_rental(ReturnRequest { customer, rental_id, end_location, now: clock.now() }).await?;
+            let report = return_report(optional_json_body(&request)?)?;
+            let rental = rentals
+                .finish_rental(ReturnRequest { customer, rental_id, report, rules: *rules, now: clock.now() })
+                .await?;
             Ok(json(StatusCode::OK, &RentalView::new(&rental)))
         }
         .await,

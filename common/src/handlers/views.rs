@@ -92,6 +92,10 @@ pub struct KickboardView {
     lat: f64,
     lon: f64,
     model: String,
+    vehicle_type_id: String,
+    battery_pct: u8,
+    range_meters: u32,
+    last_reported_at: DateTime<Utc>,
 }
 
 impl KickboardView {
@@ -102,6 +106,10 @@ impl KickboardView {
             lat: board.location.lat(),
             lon: board.location.lon(),
             model: board.model.as_str().to_owned(),
+            vehicle_type_id: board.vehicle_type_id.to_string(),
+            battery_pct: board.battery_pct.get(),
+            range_meters: board.range_meters(),
+            last_reported_at: board.last_reported_at(),
         }
     }
 }

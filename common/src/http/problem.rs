@@ -26,6 +26,7 @@ pub enum ProblemType {
     KickboardNotFound,
     KickboardUnavailable,
     KickboardRented,
+    BatteryTooLow,
     KickboardIdTaken,
     RentalNotFound,
     RentalAlreadyReturned,
@@ -67,6 +68,7 @@ impl ProblemType {
             KickboardNotFound => "kickboard-not-found",
             KickboardUnavailable => "kickboard-unavailable",
             KickboardRented => "kickboard-rented",
+            BatteryTooLow => "battery-too-low",
             KickboardIdTaken => "kickboard-id-taken",
             RentalNotFound => "rental-not-found",
             RentalAlreadyReturned => "rental-already-returned",
@@ -100,7 +102,7 @@ impl ProblemType {
             | KickboardRented
             | KickboardIdTaken
             | RentalAlreadyReturned => StatusCode::CONFLICT,
-            UnknownPlan | PassNotActive | PassExhausted | PassExpired | IdempotencyKeyReused => {
+            UnknownPlan | PassNotActive | PassExhausted | PassExpired | BatteryTooLow | IdempotencyKeyReused => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             RequestInProgress => StatusCode::CONFLICT,
@@ -130,6 +132,7 @@ impl ProblemType {
             KickboardNotFound => "No such kickboard",
             KickboardUnavailable => "The kickboard is not available",
             KickboardRented => "The kickboard is rented",
+            BatteryTooLow => "The kickboard's battery is too low to ride; please choose another",
             KickboardIdTaken => "The kickboard id is taken",
             RentalNotFound => "No such rental",
             RentalAlreadyReturned => "The rental is already returned",
@@ -231,6 +234,7 @@ impl From<RuleViolation> for Problem {
             V::KickboardNotFound => ProblemType::KickboardNotFound,
             V::KickboardUnavailable => ProblemType::KickboardUnavailable,
             V::KickboardRented => ProblemType::KickboardRented,
+            V::BatteryTooLow => ProblemType::BatteryTooLow,
             V::KickboardIdTaken => ProblemType::KickboardIdTaken,
             V::RentalNotFound => ProblemType::RentalNotFound,
             V::RentalAlreadyReturned => ProblemType::RentalAlreadyReturned,

@@ -12,6 +12,8 @@ use serde::de::DeserializeOwned;
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// The group whose members manage the fleet.
 pub const ADMIN_GROUP: &str = "admin";
+/// The group of the vehicles' own credentials: they report where they are.
+pub const VEHICLE_GROUP: &str = "vehicle";
 
 /// Who is calling, as the JWT authorizer verified it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +25,10 @@ pub struct Identity {
 impl Identity {
     pub fn is_admin(&self) -> bool {
         self.groups.iter().any(|group| group == ADMIN_GROUP)
+    }
+
+    pub fn is_vehicle(&self) -> bool {
+        self.groups.iter().any(|group| group == VEHICLE_GROUP)
     }
 }
 
@@ -59,6 +65,15 @@ pub fn admin(request: &Request) -> Result<Identity, Problem> {
     let identity = identity(request)?;
     if !identity.is_admin() {
         return Err(Problem::new(ProblemType::Forbidden).with_detail("fleet management needs the admin group"));
+    }
+    Ok(identity)
+}
+
+/// The caller, who must be a vehicle (or an admin, standing in for one).
+pub fn vehicle(request: &Request) -> Result<Identity, Problem> {
+    let identity = identity(request)?;
+    if !identity.is_vehicle() && !identity.is_admin() {
+        return Err(Problem::new(ProblemType::Forbidden).with_detail("reports come from the vehicle group"));
     }
     Ok(identity)
 }

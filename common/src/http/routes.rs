@@ -19,6 +19,10 @@ pub enum RouteId {
     GetRental,
     PutContact,
     GetContact,
+    ListVehicleTypes,
+    ReportTelemetry,
+    SetKickboardStatus,
+    GbfsFeed,
 }
 
 /// Who may call a route.
@@ -27,6 +31,8 @@ pub enum Access {
     Anyone,
     /// Any signed-in customer; owner-only data is checked by the handler.
     Customer,
+    /// A vehicle's own credentials (group `vehicle`), or an admin.
+    Vehicle,
     Admin,
 }
 
@@ -60,6 +66,22 @@ pub const ROUTES: &[Route] = &[
     route(RouteId::GetRental, Method::GET, "/rentals/{rentalId}", Access::Customer, "get-rental"),
     route(RouteId::PutContact, Method::PUT, "/me/contact", Access::Customer, "put-contact"),
     route(RouteId::GetContact, Method::GET, "/me/contact", Access::Customer, "get-contact"),
+    route(RouteId::ListVehicleTypes, Method::GET, "/vehicle-types", Access::Anyone, "list-vehicle-types"),
+    route(
+        RouteId::ReportTelemetry,
+        Method::PUT,
+        "/kickboards/{kickboardId}/telemetry",
+        Access::Vehicle,
+        "report-telemetry",
+    ),
+    route(
+        RouteId::SetKickboardStatus,
+        Method::PUT,
+        "/kickboards/{kickboardId}/status",
+        Access::Admin,
+        "set-kickboard-status",
+    ),
+    route(RouteId::GbfsFeed, Method::GET, "/gbfs/v3/{feed}", Access::Anyone, "gbfs-feed"),
 ];
 
 /// The outcome of matching a request line against [`ROUTES`].

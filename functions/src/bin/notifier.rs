@@ -1,4 +1,5 @@
-//! `notifier`: EventBridge events → SMS and push through SNS, once per event id. Two clients:
+//! `notifier`: EventBridge events → SMS and push through SNS, once per event id; crew alerts
+//! to the topic in `CREW_TOPIC_ARN`. Two clients:
 //! DynamoDB (contacts, sent-markers) and SNS.
 
 use kickboard_common::adapters::aws::SnsAlertSender;
@@ -13,7 +14,14 @@ async fn main() -> Result<(), Error> {
     let config = aws_config().await;
     let store = dynamo_store(&config)?;
     let sender = SnsAlertSender::new(aws_sdk_sns::Client::new(&config));
-    let deps = NotifierDeps { ledger: &store, contacts: &store, sender: &sender, clock: &SystemClock };
+    let crew_topic = std::env::var("CREW_TOPIC_ARN").ok();
+    let deps = NotifierDeps {
+        ledger: &store,
+        contacts: &store,
+        sender: &sender,
+        clock: &SystemClock,
+        crew_topic: crew_topic.as_deref(),
+    };
     lambda_runtime::run(service_fn(|event: LambdaEvent<KickboardEvent>| async {
         notify(&deps, event.payload).await.map_err(Error::from)
     }))

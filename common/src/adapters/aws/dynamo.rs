@@ -4,24 +4,25 @@
 
 use super::items::{
     AVAILABLE_INDEX, AlertLedgerItem, BREAKER_COUNTER_SHARDS, BY_CUSTOMER_INDEX, BalanceItem, BoardItem,
-    BreakerCountItem, BreakerItem, ContactItem, HeldKeyItem, IdempotencyItem, Item, KeyItem, LEGACY_AVAILABLE_PK,
-    OutboxItem, PassItem, RentalItem, alert_ledger_key, attr, balance_key, board_key, breaker_count_key,
-    breaker_count_ttl, breaker_key, contact_key, customer_pk, idempotency_key, parked_sk, pass_key, rental_key, stored,
+    BreakerCountItem, BreakerItem, ContactItem, HeldKeyItem, IdempotencyItem, Item, KeyItem, OutboxItem, PassItem,
+    RentalItem, alert_ledger_key, attr, balance_key, board_key, breaker_count_key, breaker_count_ttl, breaker_key,
+    contact_key, customer_pk, idempotency_key, pass_key, rental_key, stored,
 };
 use super::{applied, is_transient_code, sdk_error};
 use crate::domain::breaker::{BreakerState, WindowCounts};
 use crate::domain::contact::Contact;
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
-use crate::domain::geo::{Area, area_cell};
+use crate::domain::geo::Area;
 use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId};
-use crate::domain::kickboard::{Kickboard, KickboardStatus};
+use crate::domain::kickboard::{Kickboard, KickboardStatus, LEGACY_REVISION, Reported, ServiceStatus};
 use crate::domain::pass::{Pass, PassStatus};
 use crate::domain::rental::{self, Rental, RentalStatus};
+use crate::domain::vehicle::{BatteryPct, BatteryRules, Telemetry};
 use crate::ports::{
     AlertClaim, AlertState, BalanceRecord, BalanceView, BreakerStore, ClaimOutcome, ContactStore, FleetStore,
     IdempotencyStore, IdempotentAnswer, KeyClaim, KeyClaimed, NotificationLedger, PassStore, PortError, PortResult,
-    RentRequest, RentalStore, ReturnRequest, Versioned,
+    RentRequest, RentalStore, ReportOutcome, ReturnRequest, Versioned,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -99,6 +100,12 @@ enum Reason {
 /// How often a transaction that collided with another in flight is tried again. Only
 /// collisions are retried: a failed condition is an answer, never retried.
 const CONFLICT_ATTEMPTS: u32 = 3;
+
+/// Segments the public feed's scan of the parked boards is read in, side by side.
+const PARKED_SCAN_SEGMENTS: i32 = 4;
+
+/// A board changed by a rule, and the event the change writes, if any.
+type BoardChange = (Kickboard, Option<EventEnvelope>);
 
 impl DynamoStore {
     pub fn new(client: Client, tables: Tables) -> Self {
@@ -194,6 +201,103 @@ impl DynamoStore {
         match reason {
             Some(Reason::Failed(Some(item))) => from_item(item.clone()).map(Some),
             _ => self.get(&self.tables.state, key).await,
+        }
+    }
+
+    /// A board as stored (the raw item, to write only what changes) and as the domain reads it.
+    async fn board(&self, kickboard_id: &KickboardId) -> PortResult<Option<(Item, Kickboard)>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.state)
+            .set_key(Some(board_key(kickboard_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let Some(item) = output.item else { return Ok(None) };
+        let board = from_item::<BoardItem>(item.clone())?.board;
+        Ok(Some((item, board)))
+    }
+
+    /// The update from the `stored` board item to `board`, setting only the attributes that
+    /// differ (a report that leaves a board in its place rewrites no index key), on the
+    /// condition that the board is still at the revision it was read at.
+    fn board_change(&self, stored: &Item, board: &Kickboard, seen_revision: u64) -> PortResult<TransactWriteItem> {
+        let wanted = to_item(&BoardItem::from(board))?;
+        let mut names = names([("#revision", attr::REVISION)]);
+        let mut values = values([(":seenRevision", n(seen_revision))]);
+        let (mut set, mut remove) = (Vec::new(), Vec::new());
+        for (index, (name, value)) in wanted.iter().enumerate() {
+            if stored.get(name) != Some(value) {
+                names.insert(format!("#a{index}"), name.clone());
+                values.insert(format!(":v{index}"), value.clone());
+                set.push(format!("#a{index} = :v{index}"));
+            }
+        }
+        for (index, name) in stored.keys().filter(|name| !wanted.contains_key(*name)).enumerate() {
+            names.insert(format!("#r{index}"), name.clone());
+            remove.push(format!("#r{index}"));
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        // Boards stored before revisions were counted have none, and read as the first.
+        let condition = if seen_revision == LEGACY_REVISION {
+            "attribute_exists(pk) AND (#revision = :seenRevision OR attribute_not_exists(#revision))"
+        } else {
+            "attribute_exists(pk) AND #revision = :seenRevision"
+        };
+        let update = Update::builder()
+            .table_name(&self.tables.state)
+            .set_key(Some(board_key(&board.kickboard_id)))
+            .condition_expression(condition)
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Reads a board, applies `rule` to it and writes what it changed (with its event) if the
+    /// board did not change meanwhile; read again and retried when it did. `Ok(None)` when
+    /// the rule changed nothing.
+    async fn change_board(
+        &self,
+        kickboard_id: &KickboardId,
+        mut rule: impl FnMut(&Kickboard) -> PortResult<Option<BoardChange>> + Send,
+    ) -> PortResult<Option<Kickboard>> {
+        let mut attempt = 1;
+        loop {
+            let (stored, board) = self.board(kickboard_id).await?.ok_or(RuleViolation::KickboardNotFound)?;
+            let Some((changed, event)) = rule(&board)? else { return Ok(None) };
+            let change = self.board_change(&stored, &changed, board.revision)?;
+            let written = match event {
+                Some(event) => self.transact(vec![change, self.put_outbox(&event)?]).await?.is_ok(),
+                // Without an event a plain update does, at half a transaction's write cost.
+                None => {
+                    let update = change.update.ok_or_else(|| unavailable("a board change is an update"))?;
+                    let request = self
+                        .client
+                        .update_item()
+                        .table_name(update.table_name)
+                        .set_key(Some(update.key))
+                        .update_expression(update.update_expression)
+                        .set_condition_expression(update.condition_expression)
+                        .set_expression_attribute_names(update.expression_attribute_names)
+                        .set_expression_attribute_values(update.expression_attribute_values);
+                    applied(request.send().await)?
+                }
+            };
+            if written {
+                return Ok(Some(changed));
+            }
+            if attempt == CONFLICT_ATTEMPTS {
+                return Err(PortError::Transient(format!("board {kickboard_id} kept changing")));
+            }
+            attempt += 1;
         }
     }
 
@@ -303,7 +407,7 @@ impl PassStore for DynamoStore {
 #[async_trait]
 impl RentalStore for DynamoStore {
     async fn start_rental(&self, request: RentRequest) -> PortResult<Rental> {
-        let RentRequest { customer, pass_id, kickboard_id, rental_id, now, answer } = request;
+        let RentRequest { customer, pass_id, kickboard_id, rental_id, now, answer, rules } = request;
         let (rental, event) =
             Rental::open(rental_id.clone(), pass_id.clone(), kickboard_id.clone(), customer.clone(), now);
         // The pass rules of `Pass::ensure_rentable` and the board rule of
@@ -336,18 +440,26 @@ impl RentalStore for DynamoStore {
         let take_board = Update::builder()
             .table_name(&self.tables.state)
             .set_key(Some(board_key(&kickboard_id)))
-            .condition_expression("#status = :available")
-            .update_expression("SET #status = :rented, #rental = :rental REMOVE #availablePk, #availableSk")
+            .condition_expression(
+                "#status = :available AND (attribute_not_exists(#battery) OR #battery >= :minBattery)",
+            )
+            .update_expression(
+                "SET #status = :rented, #rental = :rental REMOVE #availablePk, #availableSk ADD #revision :one",
+            )
             .set_expression_attribute_names(Some(names([
                 ("#status", attr::STATUS),
                 ("#rental", attr::RENTAL_ID),
                 ("#availablePk", attr::AVAILABLE_PK),
                 ("#availableSk", attr::AVAILABLE_SK),
+                ("#battery", attr::BATTERY_PCT),
+                ("#revision", attr::REVISION),
             ])))
             .set_expression_attribute_values(Some(values([
                 (":available", stored(KickboardStatus::Available)),
                 (":rented", stored(KickboardStatus::Rented)),
                 (":rental", s(rental_id.as_str())),
+                (":minBattery", n(rules.min_to_rent.get())),
+                (":one", n(1)),
             ])))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
@@ -379,105 +491,84 @@ impl RentalStore for DynamoStore {
         }
         if let Some(reason @ Reason::Failed(_)) = reasons.get(1) {
             let board: Option<BoardItem> = self.seen(Some(reason), board_key(&kickboard_id)).await?;
-            board.ok_or(RuleViolation::KickboardNotFound)?.board.ensure_rentable()?;
+            board.ok_or(RuleViolation::KickboardNotFound)?.board.ensure_rentable(&rules)?;
         }
         Err(RuleViolation::Inconsistent("a rent condition failed that the rules allow").into())
     }
 
     async fn finish_rental(&self, request: ReturnRequest) -> PortResult<Rental> {
-        let ReturnRequest { customer, rental_id, end_location, now } = request;
+        let ReturnRequest { customer, rental_id, report, rules, now } = request;
         let pass_id = rental_id.pass_id().ok_or(RuleViolation::RentalNotFound)?;
-        // Round trip 1: the rental and its pass, read together and consistently.
-        let gets = [rental_key(&rental_id), pass_key(&pass_id)]
-            .into_iter()
-            .map(|key| {
-                Get::builder()
-                    .table_name(&self.tables.state)
-                    .set_key(Some(key))
-                    .build()
-                    .map(|get| TransactGetItem::builder().get(get).build())
-                    .map_err(unavailable)
-            })
-            .collect::<PortResult<Vec<_>>>()?;
-        let output = self.client.transact_get_items().set_transact_items(Some(gets)).send().await.map_err(sdk_error)?;
-        let mut found = output.responses.unwrap_or_default().into_iter().map(|response| response.item);
-        let rental: Option<RentalItem> = found.next().flatten().map(from_item).transpose()?;
-        let pass: Option<PassItem> = found.next().flatten().map(from_item).transpose()?;
-        let rental = rental.map(|item| item.rental).filter(|rental| rental.customer_id == customer);
-        let rental = rental.ok_or(RuleViolation::RentalNotFound)?;
-        let pass = pass_of(pass).ok_or(RuleViolation::Inconsistent("a rental's pass is missing"))?;
-        let finished = rental::finish_rental(&rental, &pass, &customer, end_location, now)?;
+        let mut attempt = 1;
+        loop {
+            // Round trip 1: the rental and its pass, read together and consistently.
+            let gets = [rental_key(&rental_id), pass_key(&pass_id)]
+                .into_iter()
+                .map(|key| {
+                    Get::builder()
+                        .table_name(&self.tables.state)
+                        .set_key(Some(key))
+                        .build()
+                        .map(|get| TransactGetItem::builder().get(get).build())
+                        .map_err(unavailable)
+                })
+                .collect::<PortResult<Vec<_>>>()?;
+            let output =
+                self.client.transact_get_items().set_transact_items(Some(gets)).send().await.map_err(sdk_error)?;
+            let mut found = output.responses.unwrap_or_default().into_iter().map(|response| response.item);
+            let rental: Option<RentalItem> = found.next().flatten().map(from_item).transpose()?;
+            let pass: Option<PassItem> = found.next().flatten().map(from_item).transpose()?;
+            let rental = rental.map(|item| item.rental).filter(|rental| rental.customer_id == customer);
+            let rental = rental.ok_or(RuleViolation::RentalNotFound)?;
+            let pass = pass_of(pass).ok_or(RuleViolation::Inconsistent("a rental's pass is missing"))?;
+            // Round trip 2: the board, which the return frees where the ride ended.
+            let (stored_board, board) = self
+                .board(&rental.kickboard_id)
+                .await?
+                .ok_or(RuleViolation::Inconsistent("a rental's board is missing"))?;
+            let finished = rental::finish_rental(&rental, &pass, &board, &customer, &report, &rules, now)?;
 
-        // Round trip 2: pass, board, rental and event in one transaction. The board is not
-        // read: its rule (rented by this rental) is a condition.
-        let mut settle_pass = self.put(
-            &self.tables.state,
-            to_item(&PassItem::from(&finished.pass))?,
-            Some("#version = :version AND #openRental = :rental"),
-        )?;
-        if let Some(put) = settle_pass.put.as_mut() {
-            put.expression_attribute_names =
-                Some(names([("#version", attr::VERSION), ("#openRental", attr::OPEN_RENTAL_ID)]));
-            put.expression_attribute_values =
-                Some(values([(":version", n(pass.version)), (":rental", s(rental_id.as_str()))]));
-        }
-        let mut board_values = values([
-            (":rented", stored(KickboardStatus::Rented)),
-            (":available", stored(KickboardStatus::Available)),
-            (":rental", s(rental_id.as_str())),
-            (":legacy", s(LEGACY_AVAILABLE_PK)),
-        ]);
-        let park = match finished.release.end_location {
-            Some(location) => {
-                board_values.insert(":lat".into(), n(location.lat()));
-                board_values.insert(":lon".into(), n(location.lon()));
-                board_values.insert(":parked".into(), s(parked_sk(&location, &finished.release.kickboard_id)));
-                board_values.insert(":cell".into(), s(area_cell(&location)));
-                "#lat = :lat, #lon = :lon, #parkedSk = :parked, #availableSk = :parked, \
-                 #parkedCell = :cell, #availablePk = :cell"
+            // Round trip 3: pass, board, rental and events in one transaction, each as read.
+            let mut settle_pass = self.put(
+                &self.tables.state,
+                to_item(&PassItem::from(&finished.pass))?,
+                Some("#version = :version AND #openRental = :rental"),
+            )?;
+            if let Some(put) = settle_pass.put.as_mut() {
+                put.expression_attribute_names =
+                    Some(names([("#version", attr::VERSION), ("#openRental", attr::OPEN_RENTAL_ID)]));
+                put.expression_attribute_values =
+                    Some(values([(":version", n(pass.version)), (":rental", s(rental_id.as_str()))]));
             }
-            // A board stored before the index was keyed by cell has no `parkedCell` yet: it
-            // goes back under the old key, where `kickboard-ops migrate` finds it.
-            None => "#availableSk = #parkedSk, #availablePk = if_not_exists(#parkedCell, :legacy)",
-        };
-        let mut board_names = names([
-            ("#status", attr::STATUS),
-            ("#rental", attr::RENTAL_ID),
-            ("#parkedSk", attr::PARKED_SK),
-            ("#parkedCell", attr::PARKED_CELL),
-            ("#availablePk", attr::AVAILABLE_PK),
-            ("#availableSk", attr::AVAILABLE_SK),
-        ]);
-        if finished.release.end_location.is_some() {
-            board_names.extend(names([("#lat", attr::LAT), ("#lon", attr::LON)]));
-        }
-        let release_board = Update::builder()
-            .table_name(&self.tables.state)
-            .set_key(Some(board_key(&finished.release.kickboard_id)))
-            .condition_expression("#status = :rented AND #rental = :rental")
-            .update_expression(format!("SET #status = :available, {park} REMOVE #rental"))
-            .set_expression_attribute_names(Some(board_names))
-            .set_expression_attribute_values(Some(board_values))
-            .build()
-            .map_err(unavailable)?;
-        let mut close_rental =
-            self.put(&self.tables.state, to_item(&RentalItem::from(&finished.rental))?, Some("#status = :open"))?;
-        if let Some(put) = close_rental.put.as_mut() {
-            put.expression_attribute_names = Some(names([("#status", attr::STATUS)]));
-            put.expression_attribute_values = Some(values([(":open", stored(RentalStatus::Open))]));
-        }
-        let items = vec![
-            settle_pass,
-            TransactWriteItem::builder().update(release_board).build(),
-            close_rental,
-            self.put_outbox(&finished.event)?,
-        ];
-        match self.transact(items).await? {
-            Ok(()) => Ok(finished.rental),
-            Err(reasons) if matches!(reasons.get(2), Some(Reason::Failed(_))) => {
-                Err(RuleViolation::RentalAlreadyReturned.into())
+            let mut close_rental =
+                self.put(&self.tables.state, to_item(&RentalItem::from(&finished.rental))?, Some("#status = :open"))?;
+            if let Some(put) = close_rental.put.as_mut() {
+                put.expression_attribute_names = Some(names([("#status", attr::STATUS)]));
+                put.expression_attribute_values = Some(values([(":open", stored(RentalStatus::Open))]));
             }
-            Err(_) => Err(RuleViolation::Inconsistent("an open rental's pass or board moved on").into()),
+            let mut items = vec![
+                settle_pass,
+                self.board_change(&stored_board, &finished.board, board.revision)?,
+                close_rental,
+                self.put_outbox(&finished.event)?,
+            ];
+            if let Some(battery_low) = &finished.battery_low {
+                items.push(self.put_outbox(battery_low)?);
+            }
+            match self.transact(items).await? {
+                Ok(()) => return Ok(finished.rental),
+                Err(reasons) if matches!(reasons.get(2), Some(Reason::Failed(_))) => {
+                    return Err(RuleViolation::RentalAlreadyReturned.into());
+                }
+                // The vehicle reported while the return was read: read it again.
+                Err(reasons) if matches!(reasons.get(1), Some(Reason::Failed(_))) && attempt < CONFLICT_ATTEMPTS => {
+                    attempt += 1;
+                }
+                Err(reasons) if matches!(reasons.get(1), Some(Reason::Failed(_))) => {
+                    return Err(PortError::Transient("the board kept changing during a return".into()));
+                }
+                Err(_) => return Err(RuleViolation::Inconsistent("an open rental's pass moved on").into()),
+            }
         }
     }
 
@@ -501,26 +592,91 @@ impl FleetStore for DynamoStore {
     }
 
     async fn retire_kickboard(&self, kickboard_id: &KickboardId, now: DateTime<Utc>) -> PortResult<Kickboard> {
-        let found: Option<BoardItem> = self.get(&self.tables.state, board_key(kickboard_id)).await?;
-        let board = found.ok_or(RuleViolation::KickboardNotFound)?.board;
-        let (retired, event) = board.retire(now)?;
-        let mut retire =
-            self.put(&self.tables.state, to_item(&BoardItem::from(&retired))?, Some("#status = :available"))?;
-        if let Some(put) = retire.put.as_mut() {
-            put.expression_attribute_names = Some(names([("#status", attr::STATUS)]));
-            put.expression_attribute_values = Some(values([(":available", stored(KickboardStatus::Available))]));
-        }
-        match self.transact(vec![retire, self.put_outbox(&event)?]).await? {
-            Ok(()) => Ok(retired),
-            Err(reasons) => {
-                let now_stored: Option<BoardItem> = self.seen(reasons.first(), board_key(kickboard_id)).await?;
-                now_stored.ok_or(RuleViolation::KickboardNotFound)?.board.retire(now)?;
-                Err(RuleViolation::Inconsistent("board changed but is still retirable").into())
-            }
+        self.change_board(kickboard_id, |board| {
+            let (retired, event) = board.retire(now)?;
+            Ok(Some((retired, Some(event))))
+        })
+        .await?
+        .ok_or_else(|| RuleViolation::Inconsistent("a retire changed nothing").into())
+    }
+
+    async fn report_telemetry(
+        &self,
+        kickboard_id: &KickboardId,
+        telemetry: &Telemetry,
+        rules: &BatteryRules,
+    ) -> PortResult<ReportOutcome> {
+        let mut stale = None;
+        let applied = self
+            .change_board(kickboard_id, |board| match board.report(telemetry, rules)? {
+                None => {
+                    stale = Some(board.clone());
+                    Ok(None)
+                }
+                Some(Reported { board, battery_low }) => Ok(Some((board, battery_low))),
+            })
+            .await?;
+        match (applied, stale) {
+            (Some(board), _) => Ok(ReportOutcome { board, applied: true }),
+            (None, Some(board)) => Ok(ReportOutcome { board, applied: false }),
+            (None, None) => Err(RuleViolation::Inconsistent("a report neither applied nor stale").into()),
         }
     }
 
-    async fn available_kickboards(&self, area: Option<Area>, limit: usize) -> PortResult<Vec<Kickboard>> {
+    async fn set_service(&self, kickboard_id: &KickboardId, target: ServiceStatus) -> PortResult<Kickboard> {
+        let mut unchanged = None;
+        let changed = self
+            .change_board(kickboard_id, |board| {
+                let changed = board.set_service(target)?;
+                if changed.is_none() {
+                    unchanged = Some(board.clone());
+                }
+                Ok(changed.map(|board| (board, None)))
+            })
+            .await?;
+        changed.or(unchanged).ok_or_else(|| RuleViolation::Inconsistent("a status change lost its board").into())
+    }
+
+    async fn parked_kickboards(&self) -> PortResult<Vec<Kickboard>> {
+        // The sparse index holds exactly the parked boards; its segments are read side by side.
+        let mut segments = tokio::task::JoinSet::new();
+        for segment in 0..PARKED_SCAN_SEGMENTS {
+            let scan = self
+                .client
+                .scan()
+                .table_name(&self.tables.state)
+                .index_name(AVAILABLE_INDEX)
+                .segment(segment)
+                .total_segments(PARKED_SCAN_SEGMENTS);
+            segments.spawn(async move {
+                let mut items = Vec::new();
+                let mut start = None;
+                loop {
+                    let output = scan.clone().set_exclusive_start_key(start).send().await.map_err(sdk_error)?;
+                    items.extend(output.items.unwrap_or_default());
+                    match output.last_evaluated_key {
+                        Some(key) if !key.is_empty() => start = Some(key),
+                        _ => return PortResult::Ok(items),
+                    }
+                }
+            });
+        }
+        let mut boards = Vec::new();
+        while let Some(found) = segments.join_next().await {
+            for item in found.map_err(unavailable)?? {
+                boards.push(from_item::<BoardItem>(item)?.board);
+            }
+        }
+        Ok(boards)
+    }
+
+    async fn available_kickboards(
+        &self,
+        area: Option<Area>,
+        min_battery: BatteryPct,
+        limit: usize,
+    ) -> PortResult<Vec<Kickboard>> {
+        let rules = BatteryRules { min_to_rent: min_battery, ..BatteryRules::default() };
         let Some(area) = area else {
             // No place given: any boards, read across the index's partitions rather than
             // from one of them.
@@ -532,6 +688,7 @@ impl FleetStore for DynamoStore {
                 .unwrap_or_default()
                 .into_iter()
                 .map(|item| Ok(from_item::<BoardItem>(item)?.board))
+                .filter(|board| board.as_ref().map_or(true, |board: &Kickboard| board.is_listed(&rules)))
                 .collect();
         };
         let mut cells = tokio::task::JoinSet::new();
@@ -551,7 +708,7 @@ impl FleetStore for DynamoStore {
         while let Some(found) = cells.join_next().await {
             for item in found.map_err(unavailable)?? {
                 let board = from_item::<BoardItem>(item)?.board;
-                if area.contains(&board.location) {
+                if area.contains(&board.location) && board.is_listed(&rules) {
                     boards.push(board);
                 }
             }
@@ -822,5 +979,72 @@ impl IdempotencyStore for DynamoStore {
             Some(KeyItem::Answered(item)) if item.answer.is_kept_at(now) => Some(item.answer),
             _ => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::geo::{Coordinates, geohash};
+    use crate::domain::kickboard::Model;
+    use crate::domain::vehicle::default_vehicle_type_id;
+
+    fn store() -> DynamoStore {
+        let config = aws_sdk_dynamodb::Config::builder().behavior_version_latest().build();
+        DynamoStore::new(Client::from_conf(config), Tables { state: "state".into(), views: "views".into() })
+    }
+
+    /// The attributes an update sets and removes.
+    fn changed(update: &TransactWriteItem) -> (Vec<String>, Vec<String>) {
+        let update = update.update.as_ref().unwrap();
+        let names = update.expression_attribute_names.as_ref().unwrap();
+        let expression = &update.update_expression;
+        let (set, remove) = expression.split_once(" REMOVE ").unwrap_or((expression, ""));
+        let named = |part: &str, prefix: &str| -> Vec<String> {
+            let mut found: Vec<String> = names
+                .iter()
+                .filter(|(placeholder, _)| placeholder.starts_with(prefix) && part.contains(placeholder.as_str()))
+                .map(|(_, name)| name.clone())
+                .collect();
+            found.sort();
+            found
+        };
+        (named(set, "#a"), named(remove, "#r"))
+    }
+
+    fn report(board: &Kickboard, lat: f64, lon: f64, battery: u8, second: i64) -> Kickboard {
+        let at = board.last_reported_at() + chrono::Duration::seconds(second);
+        let telemetry =
+            Telemetry::new(Coordinates::new(lat, lon).unwrap(), BatteryPct::new(battery).unwrap(), Some(at), at);
+        board.report(&telemetry.unwrap(), &BatteryRules::default()).unwrap().unwrap().board
+    }
+
+    #[test]
+    fn a_report_that_leaves_a_board_in_its_place_rewrites_no_index_key() {
+        let (lat, lon) = (37.566_500, 126.978_000);
+        let model = Model::try_from("Ninebot".to_owned()).unwrap();
+        let id = KickboardId::try_from("kb-1").unwrap();
+        let place = Coordinates::new(lat, lon).unwrap();
+        let (board, _) = Kickboard::register(id, model, default_vehicle_type_id(), place, Utc::now());
+        let stored = to_item(&BoardItem::from(&board)).unwrap();
+
+        let battery_only = report(&board, lat, lon, 80, 30);
+        let (set, remove) = changed(&store().board_change(&stored, &battery_only, board.revision).unwrap());
+        assert_eq!(set, [attr::BATTERY_PCT, attr::LAST_REPORTED_AT, attr::REVISION], "battery, time and revision only");
+        assert!(remove.is_empty());
+
+        // Half a metre, inside the same 5 m geohash: the position, not the index keys.
+        let nudged = Coordinates::new(lat + 0.000_004, lon).unwrap();
+        assert_eq!(geohash(&nudged, 9), geohash(&place, 9));
+        let moved = report(&board, nudged.lat(), nudged.lon(), 100, 30);
+        let (set, _) = changed(&store().board_change(&stored, &moved, board.revision).unwrap());
+        assert_eq!(set, [attr::LAST_REPORTED_AT, attr::LAT, attr::REVISION]);
+
+        // Across the city: its new cell and sort key, for the index to move it.
+        let across = report(&board, 37.5172, 127.0473, 100, 30);
+        let (set, _) = changed(&store().board_change(&stored, &across, board.revision).unwrap());
+        for key in [attr::AVAILABLE_PK, attr::AVAILABLE_SK, attr::PARKED_CELL, attr::PARKED_SK, attr::LON] {
+            assert!(set.contains(&key.to_owned()), "{key} in {set:?}");
+        }
     }
 }

@@ -5,15 +5,15 @@
 //! | item | pk | sk | extra attributes |
 //! |---|---|---|---|
 //! | pass | `PASS#<passId>` | `PASS` | `expiresAtMs` (numeric, for conditions) |
-//! | kickboard | `BOARD#<kickboardId>` | `BOARD` | `parkedCell`, `parkedSk`; `availablePk`/`availableSk` only while AVAILABLE |
+//! | kickboard | `BOARD#<kickboardId>` | `BOARD` | `revision`, `batteryPct`, `parkedCell`, `parkedSk`; `availablePk`/`availableSk` only while parked (AVAILABLE or MAINTENANCE) |
 //! | rental | `RENTAL#<rentalId>` | `RENTAL` | |
 //! | contact | `CUSTOMER#<customerId>` | `CONTACT` | |
 //! | outbox event | `EVENT#<eventId>` | `EVENT` | `kind = outbox`, `ttl` |
 //! | idempotent answer | `IDEMPOTENCY#<customer>/<function>/<key>` | `IDEMPOTENCY` | `ttl` = 24 h |
 //!
-//! Index `available` (sparse): `availablePk = <area cell>` (geohash of 6), `availableSk =
-//! <geohash9>#<kickboardId>`: a search queries the cells around it, and no partition holds
-//! more than a cell's boards.
+//! Index `available` (sparse): the parked boards, `availablePk = <area cell>` (geohash of 6),
+//! `availableSk = <geohash9>#<kickboardId>`: a search queries the cells around it, no
+//! partition holds more than a cell's boards, and the public feed scans it.
 //!
 //! View table (no stream, TTL attribute `ttl`), key `pk`/`sk`:
 //! | item | pk | sk | extra attributes |
@@ -31,7 +31,7 @@ use crate::domain::contact::Contact;
 use crate::domain::events::EventEnvelope;
 use crate::domain::geo::{Coordinates, area_cell, geohash};
 use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, RentalId};
-use crate::domain::kickboard::{Kickboard, KickboardStatus};
+use crate::domain::kickboard::Kickboard;
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::rental::Rental;
 use crate::ports::{ANSWER_KEPT, AlertClaim, AlertState, IdempotentAnswer, KeyClaim};
@@ -59,6 +59,9 @@ pub mod attr {
     pub const PARKED_CELL: &str = "parkedCell";
     pub const AVAILABLE_PK: &str = "availablePk";
     pub const AVAILABLE_SK: &str = "availableSk";
+    pub const BATTERY_PCT: &str = "batteryPct";
+    pub const LAST_REPORTED_AT: &str = "lastReportedAt";
+    pub const REVISION: &str = "revision";
 }
 
 /// A domain status as the items store it: its serde name (`PassStatus::Active` is `ACTIVE`).
@@ -328,7 +331,7 @@ impl From<&Kickboard> for BoardItem {
     fn from(board: &Kickboard) -> Self {
         let parked = parked_sk(&board.location, &board.kickboard_id);
         let cell = area_cell(&board.location);
-        let available = board.status() == KickboardStatus::Available;
+        let available = board.is_parked();
         Self {
             pk: board_pk(&board.kickboard_id),
             sk: BOARD_SK.to_owned(),
@@ -497,6 +500,7 @@ mod tests {
     use crate::domain::pass::PassStatus;
     use crate::domain::plan::catalogue;
     use crate::domain::rental::{RentalStatus, start_rental};
+    use crate::domain::vehicle::{BatteryRules, default_vehicle_type_id};
 
     fn item(value: impl Serialize) -> Item {
         serde_dynamo::to_item(value).unwrap()
@@ -510,7 +514,8 @@ mod tests {
         let (pass, _) = pass.activate(PaymentId::random(), now).unwrap();
         let location = Coordinates::new(37.5665, 126.978).unwrap();
         let id = KickboardId::try_from("kb-1".to_owned()).unwrap();
-        let (board, _) = Kickboard::register(id, Model::try_from("Ninebot".to_owned()).unwrap(), location, now);
+        let model = Model::try_from("Ninebot".to_owned()).unwrap();
+        let (board, _) = Kickboard::register(id, model, default_vehicle_type_id(), location, now);
 
         let paid = item(PassItem::from(&pass));
         assert_eq!(paid[attr::STATUS], stored(PassStatus::Active));
@@ -519,11 +524,23 @@ mod tests {
         }
         let parked = item(BoardItem::from(&board));
         assert_eq!(parked[attr::STATUS], stored(KickboardStatus::Available));
-        for name in [attr::LAT, attr::LON, attr::PARKED_SK, attr::PARKED_CELL, attr::AVAILABLE_PK, attr::AVAILABLE_SK] {
+        let board_attributes = [
+            attr::LAT,
+            attr::LON,
+            attr::PARKED_SK,
+            attr::PARKED_CELL,
+            attr::AVAILABLE_PK,
+            attr::AVAILABLE_SK,
+            attr::BATTERY_PCT,
+            attr::LAST_REPORTED_AT,
+            attr::REVISION,
+        ];
+        for name in board_attributes {
             assert!(parked.contains_key(name), "an available board has {name}: {parked:?}");
         }
 
-        let started = start_rental(&pass, Some(&board), &customer, RentalId::for_pass(&pass.pass_id), now).unwrap();
+        let rental_id = RentalId::for_pass(&pass.pass_id);
+        let started = start_rental(&pass, Some(&board), &customer, rental_id, &BatteryRules::default(), now).unwrap();
         let renting = item(PassItem::from(&started.pass));
         assert!(renting.contains_key(attr::OPEN_RENTAL_ID), "{renting:?}");
         let rented = item(BoardItem::from(&started.board));

@@ -1,5 +1,5 @@
 //! Alerts through SNS: SMS with `Publish` to a phone number, push with `Publish` to an
-//! endpoint ARN.
+//! endpoint ARN, crew alerts with `Publish` to the crew's topic.
 
 use crate::domain::alerts::Alert;
 use crate::domain::contact::Channel;
@@ -33,6 +33,7 @@ impl AlertSender for SnsAlertSender {
                     .map_err(|error| PortError::Unavailable(error.to_string()))?,
             ),
             Channel::Push => request.target_arn(&alert.destination),
+            Channel::Crew => request.topic_arn(&alert.destination),
         };
         request.send().await.map_err(super::sdk_error)?;
         Ok(())

@@ -7,13 +7,14 @@ use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::geo::{Area, Coordinates, area_cell};
 use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId};
-use crate::domain::kickboard::{Kickboard, KickboardStatus};
+use crate::domain::kickboard::{Kickboard, KickboardStatus, Reported, ServiceStatus};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::rental::{self, Rental};
+use crate::domain::vehicle::{BatteryPct, BatteryRules, Telemetry};
 use crate::ports::{
     AlertClaim, AlertState, BalanceRecord, BalanceView, BreakerStore, ClaimOutcome, ContactStore, FleetStore,
     IdempotencyStore, IdempotentAnswer, KeyClaim, KeyClaimed, NotificationLedger, Outbox, OutboxEntry, PassStore,
-    PortError, PortResult, RentRequest, RentalStore, ReturnRequest, Versioned,
+    PortError, PortResult, RentRequest, RentalStore, ReportOutcome, ReturnRequest, Versioned,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -357,6 +358,7 @@ fn status_name(status: KickboardStatus) -> &'static str {
     match status {
         KickboardStatus::Available => "AVAILABLE",
         KickboardStatus::Rented => "RENTED",
+        KickboardStatus::Maintenance => "MAINTENANCE",
         KickboardStatus::Retired => "RETIRED",
     }
 }
@@ -410,8 +412,14 @@ impl RentalStore for SqliteStore {
             claim_answer(tx, request.answer.as_ref())?;
             let pass = load_pass(tx, &request.pass_id)?.ok_or(RuleViolation::PassNotFound)?;
             let board = load_board(tx, &request.kickboard_id)?;
-            let started =
-                rental::start_rental(&pass, board.as_ref(), &request.customer, request.rental_id, request.now)?;
+            let started = rental::start_rental(
+                &pass,
+                board.as_ref(),
+                &request.customer,
+                request.rental_id,
+                &request.rules,
+                request.now,
+            )?;
             save_pass(tx, &started.pass)?;
             save_board(tx, &started.board)?;
             save_rental(tx, &started.rental)?;
@@ -430,11 +438,22 @@ impl RentalStore for SqliteStore {
                 load_pass(tx, &rental.pass_id)?.ok_or(RuleViolation::Inconsistent("a rental's pass is missing"))?;
             let board = load_board(tx, &rental.kickboard_id)?
                 .ok_or(RuleViolation::Inconsistent("a rental's board is missing"))?;
-            let finished = rental::finish_rental(&rental, &pass, &request.customer, request.end_location, request.now)?;
+            let finished = rental::finish_rental(
+                &rental,
+                &pass,
+                &board,
+                &request.customer,
+                &request.report,
+                &request.rules,
+                request.now,
+            )?;
             save_pass(tx, &finished.pass)?;
-            save_board(tx, &finished.release.apply(&board)?)?;
+            save_board(tx, &finished.board)?;
             save_rental(tx, &finished.rental)?;
             append_event(tx, &finished.event)?;
+            if let Some(battery_low) = &finished.battery_low {
+                append_event(tx, battery_low)?;
+            }
             Ok(finished.rental)
         })
         .await
@@ -472,15 +491,22 @@ impl FleetStore for SqliteStore {
         .await
     }
 
-    async fn available_kickboards(&self, area: Option<Area>, limit: usize) -> PortResult<Vec<Kickboard>> {
+    async fn available_kickboards(
+        &self,
+        area: Option<Area>,
+        min_battery: BatteryPct,
+        limit: usize,
+    ) -> PortResult<Vec<Kickboard>> {
         self.run(move |conn| {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let min_battery = min_battery.get();
             let items: Vec<String> = match area {
                 None => conn
-                    .prepare_cached(
-                        "SELECT item FROM kickboards WHERE status = 'AVAILABLE' ORDER BY kickboard_id LIMIT ?1",
-                    )?
-                    .query_map([limit], |row| row.get(0))?
+                    .prepare_cached(&format!(
+                        "SELECT item FROM kickboards WHERE status = 'AVAILABLE' AND {CHARGED} ORDER BY kickboard_id
+                         LIMIT ?2"
+                    ))?
+                    .query_map(params![min_battery, limit], |row| row.get(0))?
                     .collect::<Result<_, _>>()?,
                 Some(area) => {
                     let cells = serde_json::to_string(&area.cells())?;
@@ -492,12 +518,14 @@ impl FleetStore for SqliteStore {
                     };
                     // The index holds the position too, so boards of the cells that lie outside
                     // the search's box are passed over without reading their rows.
-                    conn.prepare_cached(
+                    conn.prepare_cached(&format!(
                         "SELECT item FROM kickboards INDEXED BY kickboards_by_status_cell_position
-                         WHERE status = 'AVAILABLE' AND cell IN (SELECT value FROM json_each(?1))
-                           AND lat BETWEEN ?2 AND ?3 AND lon BETWEEN ?4 AND ?5",
-                    )?
-                    .query_map(params![cells, bbox.min_lat, bbox.max_lat, min_lon, max_lon], |row| row.get(0))?
+                         WHERE status = 'AVAILABLE' AND cell IN (SELECT value FROM json_each(?2))
+                           AND lat BETWEEN ?3 AND ?4 AND lon BETWEEN ?5 AND ?6 AND {CHARGED}"
+                    ))?
+                    .query_map(params![min_battery, cells, bbox.min_lat, bbox.max_lat, min_lon, max_lon], |row| {
+                        row.get(0)
+                    })?
                     .collect::<Result<_, _>>()?
                 }
             };
@@ -515,7 +543,58 @@ impl FleetStore for SqliteStore {
         })
         .await
     }
+
+    async fn report_telemetry(
+        &self,
+        kickboard_id: &KickboardId,
+        telemetry: &Telemetry,
+        rules: &BatteryRules,
+    ) -> PortResult<ReportOutcome> {
+        let (kickboard_id, telemetry, rules) = (kickboard_id.clone(), *telemetry, *rules);
+        self.write(move |tx| {
+            let board = load_board(tx, &kickboard_id)?.ok_or(RuleViolation::KickboardNotFound)?;
+            match board.report(&telemetry, &rules)? {
+                None => Ok(ReportOutcome { board, applied: false }),
+                Some(Reported { board, battery_low }) => {
+                    save_board(tx, &board)?;
+                    if let Some(event) = &battery_low {
+                        append_event(tx, event)?;
+                    }
+                    Ok(ReportOutcome { board, applied: true })
+                }
+            }
+        })
+        .await
+    }
+
+    async fn set_service(&self, kickboard_id: &KickboardId, target: ServiceStatus) -> PortResult<Kickboard> {
+        let kickboard_id = kickboard_id.clone();
+        self.write(move |tx| {
+            let board = load_board(tx, &kickboard_id)?.ok_or(RuleViolation::KickboardNotFound)?;
+            let Some(changed) = board.set_service(target)? else {
+                return Ok(board);
+            };
+            save_board(tx, &changed)?;
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn parked_kickboards(&self) -> PortResult<Vec<Kickboard>> {
+        self.run(|conn| {
+            let items: Vec<String> = conn
+                .prepare_cached("SELECT item FROM kickboards WHERE status IN ('AVAILABLE', 'MAINTENANCE')")?
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(items.iter().map(|item| serde_json::from_str::<Kickboard>(item)).collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
 }
+
+/// The SQL condition of a board charged to at least `?1` percent; boards stored before
+/// batteries were reported count as full.
+const CHARGED: &str = "COALESCE(json_extract(item, '$.batteryPct'), 100) >= ?1";
 
 #[async_trait]
 impl ContactStore for SqliteStore {
@@ -954,7 +1033,8 @@ mod tests {
         .unwrap();
         let location = Coordinates::new(37.5665, 126.978).unwrap();
         let model = crate::domain::kickboard::Model::try_from("X".to_owned()).unwrap();
-        let (board, _) = Kickboard::register(KickboardId::try_from("kb-1").unwrap(), model, location, Utc::now());
+        let kind = crate::domain::vehicle::default_vehicle_type_id();
+        let (board, _) = Kickboard::register(KickboardId::try_from("kb-1").unwrap(), model, kind, location, Utc::now());
         conn.execute(
             "INSERT INTO kickboards VALUES ('kb-1', 'AVAILABLE', ?1, ?2, ?3)",
             params![location.lat(), location.lon(), to_json(&board).unwrap()],
@@ -962,7 +1042,7 @@ mod tests {
         .unwrap();
         let store = SqliteStore::init(conn).unwrap();
         let near = Area::new(Coordinates::new(37.5666, 126.9781).unwrap(), 300).unwrap();
-        let found = store.available_kickboards(Some(near), 10).await.unwrap();
+        let found = store.available_kickboards(Some(near), BatteryPct::FULL, 10).await.unwrap();
         assert_eq!(found.len(), 1, "the old board is found by its new cell");
     }
 }

@@ -1,0 +1,296 @@
+//! The public GBFS v3.0 feed (`GET /gbfs/v3/{feed}`, no token): what trip planners and city
+//! regulators read. The fleet is read from the store at most once per `ttl` per instance
+//! (a snapshot of the parked boards), never per request, and every file says truthfully how
+//! old it is: `last_updated` is when its data was read, it is read again `ttl` seconds
+//! later, and `Cache-Control` lets a cache keep it only for what is left of that.
+
+use crate::domain::kickboard::Kickboard;
+use crate::domain::plan::catalogue;
+use crate::domain::vehicle::{BatteryRules, vehicle_types};
+use crate::http::request::path_id;
+use crate::http::{Problem, ProblemType, respond};
+use crate::ports::{Clock, FleetStore, PortResult};
+use chrono::{DateTime, SecondsFormat, Utc};
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// The GBFS version every file conforms to.
+pub const GBFS_VERSION: &str = "3.0";
+
+/// The files this feed publishes, as `gbfs.json` lists them.
+pub const FEEDS: [&str; 5] = ["system_information", "vehicle_types", "vehicle_status", "system_pricing_plans", "gbfs"];
+
+/// What the operator says about the system, from configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GbfsSettings {
+    pub system_id: String,
+    pub name_ko: String,
+    pub name_en: String,
+    pub timezone: String,
+    pub feed_contact_email: String,
+    /// Seconds a file's data is kept before it is read again.
+    pub ttl_secs: u32,
+}
+
+impl Default for GbfsSettings {
+    fn default() -> Self {
+        Self {
+            system_id: "kickboard".into(),
+            name_ko: "킥보드".into(),
+            name_en: "Kickboard".into(),
+            timezone: "Asia/Seoul".into(),
+            feed_contact_email: "feeds@kickboard.example".into(),
+            ttl_secs: 60,
+        }
+    }
+}
+
+impl GbfsSettings {
+    /// From `GBFS_SYSTEM_ID`, `GBFS_NAME_KO`, `GBFS_NAME_EN`, `GBFS_TIMEZONE`,
+    /// `GBFS_FEED_CONTACT_EMAIL` and `GBFS_TTL_SECONDS`, each defaulting as above.
+    pub fn from_env() -> Result<Self, String> {
+        let defaults = Self::default();
+        let text = |name: &str, default: String| std::env::var(name).unwrap_or(default);
+        let ttl_secs = match std::env::var("GBFS_TTL_SECONDS") {
+            Err(_) => defaults.ttl_secs,
+            // GBFS: vehicle data is never more than 5 minutes out of date.
+            Ok(value) => value
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|secs| *secs <= 300)
+                .ok_or_else(|| format!("GBFS_TTL_SECONDS must be 0 to 300 seconds, not {value:?}"))?,
+        };
+        Ok(Self {
+            system_id: text("GBFS_SYSTEM_ID", defaults.system_id),
+            name_ko: text("GBFS_NAME_KO", defaults.name_ko),
+            name_en: text("GBFS_NAME_EN", defaults.name_en),
+            timezone: text("GBFS_TIMEZONE", defaults.timezone),
+            feed_contact_email: text("GBFS_FEED_CONTACT_EMAIL", defaults.feed_contact_email),
+            ttl_secs,
+        })
+    }
+}
+
+/// The parked boards as read at one time.
+#[derive(Debug)]
+pub struct FleetSnapshot {
+    pub taken_at: DateTime<Utc>,
+    pub boards: Vec<Kickboard>,
+}
+
+/// This instance's latest snapshot of the fleet, read again once it is `ttl` old. One reader
+/// at a time: requests arriving during a read wait for it instead of reading too.
+#[derive(Default)]
+pub struct FleetSnapshots {
+    latest: Mutex<Option<Arc<FleetSnapshot>>>,
+}
+
+impl FleetSnapshots {
+    /// The snapshot to answer with at `now`: the kept one while younger than `ttl_secs`,
+    /// else a new read.
+    pub async fn current(
+        &self,
+        fleet: &dyn FleetStore,
+        now: DateTime<Utc>,
+        ttl_secs: u32,
+    ) -> PortResult<Arc<FleetSnapshot>> {
+        let mut latest = self.latest.lock().await;
+        if let Some(snapshot) = latest.as_ref().filter(|snapshot| age_secs(snapshot.taken_at, now) < ttl_secs) {
+            return Ok(Arc::clone(snapshot));
+        }
+        let snapshot = Arc::new(FleetSnapshot { taken_at: now, boards: fleet.parked_kickboards().await? });
+        *latest = Some(Arc::clone(&snapshot));
+        Ok(snapshot)
+    }
+}
+
+fn age_secs(since: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
+    u32::try_from((now - since).num_seconds().max(0)).unwrap_or(u32::MAX)
+}
+
+/// What the feed function needs.
+pub struct GbfsDeps<'a> {
+    pub fleet: &'a dyn FleetStore,
+    pub snapshots: &'a FleetSnapshots,
+    pub clock: &'a dyn Clock,
+    pub settings: &'a GbfsSettings,
+    pub rules: &'a BatteryRules,
+}
+
+fn timestamp(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// One GBFS file: the common envelope around `data`, read at `last_updated` and fresh until
+/// `ttl` seconds after that, which is `max_age` seconds from now.
+fn file(data: Value, last_updated: DateTime<Utc>, ttl: u32, max_age: u32) -> Response<Body> {
+    let document = json!({
+        "last_updated": timestamp(last_updated),
+        "ttl": ttl,
+        "version": GBFS_VERSION,
+        "data": data,
+    });
+    let mut response = crate::http::response::json(StatusCode::OK, &document);
+    let cache = HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("a number is a header value");
+    response.headers_mut().insert(header::CACHE_CONTROL, cache);
+    response
+}
+
+fn localized(ko: &str, en: &str) -> Value {
+    json!([{"text": ko, "language": "ko"}, {"text": en, "language": "en"}])
+}
+
+/// `gbfs.json`'s links: absolute, next to the file asked for, so they are right behind an API
+/// Gateway stage and on the local server alike.
+fn discovery(request: &Request) -> Value {
+    let uri = request.uri();
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let authority = uri.authority().map(|authority| authority.as_str()).unwrap_or("localhost");
+    let directory = uri.path().rsplit_once('/').map_or("", |(directory, _)| directory);
+    let feeds: Vec<Value> = FEEDS
+        .iter()
+        .map(|name| json!({"name": name, "url": format!("{scheme}://{authority}{directory}/{name}.json")}))
+        .collect();
+    json!({"feeds": feeds})
+}
+
+fn system_information(settings: &GbfsSettings) -> Value {
+    json!({
+        "system_id": settings.system_id,
+        "languages": ["ko", "en"],
+        "name": localized(&settings.name_ko, &settings.name_en),
+        "opening_hours": "24/7",
+        "feed_contact_email": settings.feed_contact_email,
+        "timezone": settings.timezone,
+    })
+}
+
+/// The plan a vehicle type is ridden on unless the rider chooses another.
+fn default_plan_id() -> String {
+    catalogue()[0].plan_id.to_string()
+}
+
+fn vehicle_types_data() -> Value {
+    let types: Vec<Value> = vehicle_types()
+        .iter()
+        .map(|kind| {
+            json!({
+                "vehicle_type_id": kind.vehicle_type_id,
+                "form_factor": kind.form_factor,
+                "propulsion_type": kind.propulsion,
+                "max_range_meters": kind.max_range_meters,
+                "name": localized(&kind.name, &kind.name),
+                "default_pricing_plan_id": default_plan_id(),
+                "pricing_plan_ids": catalogue().iter().map(|plan| plan.plan_id.to_string()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({"vehicle_types": types})
+}
+
+fn system_pricing_plans() -> Value {
+    let plans: Vec<Value> = catalogue()
+        .iter()
+        .map(|plan| {
+            json!({
+                "plan_id": plan.plan_id,
+                "name": localized(&format!("{}분 이용권", plan.minutes), &plan.name),
+                "currency": "KRW",
+                "price": plan.price_won.0,
+                // Korean consumer prices include VAT.
+                "is_taxable": false,
+                "description": localized(
+                    &format!("결제 후 {}일 동안 {}분 이용", plan.valid_days, plan.minutes),
+                    &format!("{} minutes of riding within {} days of payment", plan.minutes, plan.valid_days),
+                ),
+            })
+        })
+        .collect();
+    json!({"plans": plans})
+}
+
+/// Parked boards under their public ids: disabled when out of service or too empty to rent.
+fn vehicle_status(snapshot: &FleetSnapshot, rules: &BatteryRules) -> Value {
+    let vehicles: Vec<Value> = snapshot
+        .boards
+        .iter()
+        .filter(|board| board.is_parked())
+        .map(|board| {
+            json!({
+                "vehicle_id": board.public_id,
+                "lat": board.location.lat(),
+                "lon": board.location.lon(),
+                "is_reserved": false,
+                "is_disabled": !board.is_listed(rules),
+                "vehicle_type_id": board.vehicle_type_id,
+                "last_reported": timestamp(board.last_reported_at()),
+                "current_range_meters": board.range_meters(),
+                "current_fuel_percent": f64::from(board.battery_pct.get()) / 100.0,
+            })
+        })
+        .collect();
+    json!({"vehicles": vehicles})
+}
+
+/// `GET /gbfs/v3/{feed}` (anyone).
+pub async fn gbfs_feed(deps: &GbfsDeps<'_>, request: Request) -> Response<Body> {
+    respond(
+        async {
+            let feed: String = path_id(&request, "feed")?;
+            let now = deps.clock.now();
+            let ttl = deps.settings.ttl_secs;
+            // The catalogues change only with a deployment: read now, as fresh as the fleet.
+            Ok(match feed.strip_suffix(".json").unwrap_or_default() {
+                "gbfs" => file(discovery(&request), now, ttl, ttl),
+                "system_information" => file(system_information(deps.settings), now, ttl, ttl),
+                "vehicle_types" => file(vehicle_types_data(), now, ttl, ttl),
+                "system_pricing_plans" => file(system_pricing_plans(), now, ttl, ttl),
+                "vehicle_status" => {
+                    let snapshot = deps.snapshots.current(deps.fleet, now, ttl).await?;
+                    let left = ttl.saturating_sub(age_secs(snapshot.taken_at, now));
+                    file(vehicle_status(&snapshot, deps.rules), snapshot.taken_at, ttl, left)
+                }
+                _ => return Err(Problem::new(ProblemType::NotFound).with_detail("no such GBFS file")),
+            })
+        }
+        .await,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::vehicle::default_vehicle_type_id;
+
+    #[test]
+    fn every_vehicle_type_has_its_default_plan() {
+        let data = vehicle_types_data();
+        let plans = system_pricing_plans();
+        let plan_ids: Vec<&Value> = plans["plans"].as_array().unwrap().iter().map(|plan| &plan["plan_id"]).collect();
+        for kind in data["vehicle_types"].as_array().unwrap() {
+            assert!(plan_ids.contains(&&kind["default_pricing_plan_id"]), "{kind}");
+        }
+        assert_eq!(data["vehicle_types"][0]["vehicle_type_id"], json!(default_vehicle_type_id()));
+    }
+
+    #[test]
+    fn discovery_links_are_absolute_behind_an_api_gateway_stage() {
+        let event = json!({
+            "version": "2.0", "routeKey": "GET /gbfs/v3/{feed}", "rawPath": "/prod/gbfs/v3/gbfs.json",
+            "rawQueryString": "", "headers": {"host": "api.kickboard.example", "x-forwarded-proto": "https"},
+            "pathParameters": {"feed": "gbfs.json"},
+            "requestContext": {"accountId": "1", "apiId": "a", "domainName": "api.kickboard.example",
+                "http": {"method": "GET", "path": "/prod/gbfs/v3/gbfs.json", "protocol": "HTTP/1.1",
+                    "sourceIp": "1.2.3.4", "userAgent": "x"},
+                "requestId": "r", "routeKey": "GET /gbfs/v3/{feed}", "stage": "prod", "time": "", "timeEpoch": 0},
+            "isBase64Encoded": false,
+        });
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let feeds = discovery(&request);
+        assert_eq!(feeds["feeds"][2]["url"], "https://api.kickboard.example/prod/gbfs/v3/vehicle_status.json");
+    }
+}

@@ -1,0 +1,181 @@
+//! Vehicles as an operator runs them: types, position and battery reports, low-battery rules
+//! and the crew's alerts, maintenance.
+
+use chrono::Duration;
+use hyper::{Method, StatusCode};
+use kickboard_common::domain::alerts::OPERATORS;
+use kickboard_common::ports::Clock;
+use kickboard_tests::{Backend, Reply, TestServer};
+use serde_json::{Value, json};
+
+fn assert_problem(reply: &Reply, status: StatusCode, problem: &str) {
+    assert_eq!((reply.status, reply.problem()), (status, problem), "{reply:?}");
+}
+
+fn listed(reply: &Reply) -> Vec<String> {
+    let mut ids: Vec<String> =
+        reply.body.as_array().unwrap().iter().map(|board| board["kickboardId"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    ids
+}
+
+/// The crew's alerts so far, oldest first.
+async fn crew_alerts(kb: &TestServer) -> Vec<String> {
+    kb.settle().await;
+    let reply = kb.call(Method::GET, &format!("/local/alerts?customerId={OPERATORS}"), None, None).await;
+    reply.body.as_array().unwrap().iter().map(|alert| alert["message"].as_str().unwrap().to_owned()).collect()
+}
+
+fn at(kb: &TestServer, seconds: i64) -> Value {
+    json!((kb.clock.now() + Duration::seconds(seconds)).to_rfc3339())
+}
+
+pub async fn low_batteries_are_not_rented_nor_listed_and_the_crew_hears_once(backend: Backend) {
+    let kb = TestServer::start_on(backend).await;
+    let alice = kb.customer_token("alice");
+    let types = kb.call(Method::GET, "/vehicle-types", None, None).await;
+    assert_eq!(types.status, StatusCode::OK);
+    assert_eq!(types.body[0]["vehicleTypeId"], "kickboard-standard", "{types:?}");
+    assert_eq!(types.body[0]["formFactor"], "scooter_standing");
+
+    kb.register_board("kb-1").await;
+    let long_range = json!({"kickboardId": "kb-2", "model": "Max G2", "vehicleTypeId": "kickboard-long-range",
+        "lat": 37.5667, "lon": 126.9781});
+    let registered = kb.post("/kickboards", &kb.admin_token(), long_range).await;
+    assert_eq!(registered.status, StatusCode::CREATED, "{registered:?}");
+    assert_eq!(
+        (&registered.body["vehicleTypeId"], &registered.body["batteryPct"], &registered.body["rangeMeters"]),
+        (&json!("kickboard-long-range"), &json!(100), &json!(45_000))
+    );
+    assert!(registered.body["lastReportedAt"].is_string(), "{registered:?}");
+
+    // Nearly empty: still parked, but not offered and not rented.
+    let low = kb.report("kb-1", json!({"lat": 37.5666, "lon": 126.9782, "batteryPct": 12})).await;
+    assert_eq!(low.status, StatusCode::OK, "{low:?}");
+    assert_eq!((&low.body["batteryPct"], &low.body["rangeMeters"]), (&json!(12), &json!(3_000)));
+    assert_eq!(low.body["lat"], 37.5666);
+    let stale =
+        kb.report("kb-1", json!({"lat": 37.0, "lon": 127.0, "batteryPct": 99, "reportedAt": at(&kb, -60)})).await;
+    assert_eq!((stale.status, &stale.body["batteryPct"]), (StatusCode::OK, &json!(12)), "an older report is ignored");
+    assert_eq!(listed(&kb.get("/kickboards?near=37.5666,126.9781", &alice).await), ["kb-2"]);
+    assert_eq!(listed(&kb.get("/kickboards", &alice).await), ["kb-2"]);
+
+    let pass = kb.paid_pass(&alice, "basic-60").await;
+    let before = kb.row_counts().await;
+    assert_problem(&kb.rent(&alice, &pass, "kb-1").await, StatusCode::UNPROCESSABLE_ENTITY, "battery-too-low");
+    assert_eq!(kb.row_counts().await, before, "a refused rent writes nothing");
+
+    let crew = crew_alerts(&kb).await;
+    assert_eq!(crew.len(), 1, "one alert for the fall below 20 %: {crew:?}");
+    assert!(crew[0].contains("kb-1") && crew[0].contains("12%"), "{crew:?}");
+    kb.clock.advance(Duration::seconds(30));
+    assert_eq!(
+        kb.report("kb-1", json!({"lat": 37.5666, "lon": 126.9782, "batteryPct": 9})).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(crew_alerts(&kb).await.len(), 1, "still low: no second alert");
+
+    // Charged by the crew: rented, and it reports from the road while ridden.
+    kb.clock.advance(Duration::seconds(30));
+    assert_eq!(
+        kb.report("kb-1", json!({"lat": 37.5666, "lon": 126.9782, "batteryPct": 95})).await.status,
+        StatusCode::OK
+    );
+    let ride = kb.rent(&alice, &pass, "kb-1").await;
+    assert_eq!(ride.status, StatusCode::CREATED, "{ride:?}");
+    kb.clock.advance(Duration::seconds(30));
+    let riding = kb.report("kb-1", json!({"lat": 37.5700, "lon": 126.9900, "batteryPct": 40})).await;
+    assert_eq!((&riding.body["status"], &riding.body["lat"]), (&json!("RENTED"), &json!(37.57)), "{riding:?}");
+
+    // The return takes the battery the vehicle reports; below 20 % again: a new crossing.
+    let back = kb
+        .call(
+            Method::POST,
+            &format!("/rentals/{}/return", ride.text("rentalId")),
+            Some(&alice),
+            Some(json!({"lat": 37.5710, "lon": 126.9910, "batteryPct": 18})),
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{back:?}");
+    let crew = crew_alerts(&kb).await;
+    assert_eq!(crew.len(), 2, "{crew:?}");
+    assert!(crew[1].contains("18%"), "{crew:?}");
+    let near_return = kb.get("/kickboards?near=37.5710,126.9910&radiusM=100", &alice).await;
+    assert_eq!(near_return.body[0]["batteryPct"], 18, "parked where it ended, as charged as it said");
+    kb.stop().await;
+}
+
+pub async fn maintenance_takes_a_board_out_of_service_until_it_is_back(backend: Backend) {
+    let kb = TestServer::start_on(backend).await;
+    let (alice, admin) = (kb.customer_token("alice"), kb.admin_token());
+    kb.register_board("kb-1").await;
+    kb.register_board("kb-2").await;
+    let kb = &kb;
+    let status = |board: &str, status: &str| {
+        let path = format!("/kickboards/{board}/status");
+        let admin = admin.clone();
+        let body = json!({ "status": status });
+        async move { kb.call(Method::PUT, &path, Some(&admin), Some(body)).await }
+    };
+
+    let serviced = status("kb-1", "MAINTENANCE").await;
+    assert_eq!((serviced.status, &serviced.body["status"]), (StatusCode::OK, &json!("MAINTENANCE")), "{serviced:?}");
+    assert_eq!(status("kb-1", "MAINTENANCE").await.status, StatusCode::OK, "asking twice is fine");
+    assert_eq!(listed(&kb.get("/kickboards", &alice).await), ["kb-2"]);
+    let pass = kb.paid_pass(&alice, "basic-60").await;
+    assert_problem(&kb.rent(&alice, &pass, "kb-1").await, StatusCode::CONFLICT, "kickboard-unavailable");
+    let report = kb.report("kb-1", json!({"lat": 37.5665, "lon": 126.978, "batteryPct": 70})).await;
+    assert_eq!((report.status, &report.body["status"]), (StatusCode::OK, &json!("MAINTENANCE")), "{report:?}");
+
+    let back = status("kb-1", "AVAILABLE").await;
+    assert_eq!(back.body["status"], "AVAILABLE", "{back:?}");
+    assert_eq!(listed(&kb.get("/kickboards", &alice).await), ["kb-1", "kb-2"]);
+    let ride = kb.rent(&alice, &pass, "kb-1").await;
+    assert_eq!(ride.status, StatusCode::CREATED, "{ride:?}");
+    assert_problem(&status("kb-1", "MAINTENANCE").await, StatusCode::CONFLICT, "kickboard-rented");
+
+    // Retiring works from maintenance; a retired board takes no reports.
+    assert_eq!(status("kb-2", "MAINTENANCE").await.status, StatusCode::OK);
+    let retire = kb.call(Method::DELETE, "/kickboards/kb-2", Some(&admin), None).await;
+    assert_eq!(retire.status, StatusCode::NO_CONTENT, "{retire:?}");
+    let gone = kb.report("kb-2", json!({"lat": 37.5665, "lon": 126.978, "batteryPct": 70})).await;
+    assert_problem(&gone, StatusCode::NOT_FOUND, "kickboard-not-found");
+    assert_problem(&status("kb-2", "AVAILABLE").await, StatusCode::NOT_FOUND, "kickboard-not-found");
+}
+
+/// Vehicles report every few seconds while riders rent: reports racing each other and a rent
+/// neither lose the rent nor store an older report over a newer one.
+pub async fn racing_reports_and_a_rent_keep_the_newest_report(backend: Backend) {
+    let kb = std::sync::Arc::new(TestServer::start_on(backend).await);
+    let alice = kb.customer_token("alice");
+    kb.register_board("kb-1").await;
+    let pass = kb.paid_pass(&alice, "basic-60").await;
+    let mut racing = tokio::task::JoinSet::new();
+    for second in 1..=12_i64 {
+        let kb = std::sync::Arc::clone(&kb);
+        racing.spawn(async move {
+            let body =
+                json!({"lat": 37.5665, "lon": 126.978, "batteryPct": 50 + second, "reportedAt": at(&kb, second)});
+            (second, kb.report("kb-1", body).await)
+        });
+    }
+    let rent = kb.rent(&alice, &pass, "kb-1").await;
+    let mut applied = Vec::new();
+    while let Some(answer) = racing.join_next().await {
+        let (second, reply) = answer.unwrap();
+        match reply.status {
+            StatusCode::OK => applied.push(second),
+            // Too many writers on one board: nothing written, the vehicle sends its next report.
+            StatusCode::SERVICE_UNAVAILABLE => assert_eq!(reply.retry_after, Some(1), "{reply:?}"),
+            other => panic!("report {second}: {other} {reply:?}"),
+        }
+    }
+    assert_eq!(rent.status, StatusCode::CREATED, "{rent:?}");
+    assert!(!applied.is_empty());
+    let newest = applied.iter().max().unwrap();
+    let stored =
+        kb.report("kb-1", json!({"lat": 37.5665, "lon": 126.978, "batteryPct": 1, "reportedAt": at(&kb, 0)})).await;
+    assert_eq!(stored.body["status"], "RENTED", "{stored:?}");
+    assert_eq!(stored.body["batteryPct"], json!(50 + newest), "the newest applied report is stored: {stored:?}");
+    std::sync::Arc::into_inner(kb).unwrap().stop().await;
+}
