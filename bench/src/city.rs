@@ -5,12 +5,13 @@
 use chrono::Duration;
 use hyper::{Method, StatusCode};
 use kickboard_common::adapters::aws::DynamoStore;
-use kickboard_common::adapters::aws::items::BoardItem;
+use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BoardItem};
 use kickboard_common::domain::geo::{Area, Coordinates};
 use kickboard_common::domain::ids::KickboardId;
 use kickboard_common::domain::kickboard::{Kickboard, Model};
-use kickboard_common::domain::vehicle::{BatteryPct, default_vehicle_type_id};
-use kickboard_common::ports::FleetStore;
+use kickboard_common::domain::vehicle::{BatteryPct, BatteryRules, Telemetry, default_vehicle_type_id};
+use kickboard_common::handlers::gbfs::{FleetSnapshots, GbfsDeps, GbfsSettings, gbfs_feed};
+use kickboard_common::ports::{FleetStore, SystemClock};
 use kickboard_tests::tap::{Tally, Tap};
 use kickboard_tests::{TestServer, Xorshift};
 use serde_json::json;
@@ -193,6 +194,32 @@ pub struct NearbyAwsRow {
     pub found_per_search: f64,
 }
 
+/// Writes `boards` boards at the places `point` gives, with batch puts of the items the store
+/// writes (the fleet is the setting, not what is measured).
+async fn seed_fleet(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    boards: usize,
+    point: &mut impl FnMut() -> Coordinates,
+) -> Vec<Kickboard> {
+    let model = Model::try_from("Ninebot".to_owned()).expect("a valid model");
+    let fleet: Vec<Kickboard> = (0..boards)
+        .map(|board| {
+            let id = KickboardId::try_from(format!("kb-{board}")).expect("a valid id");
+            Kickboard::register(id, model.clone(), default_vehicle_type_id(), point(), chrono::Utc::now()).0
+        })
+        .collect();
+    for chunk in fleet.chunks(25) {
+        let puts = chunk.iter().map(|board| {
+            let item = serde_dynamo::to_item(BoardItem::from(board)).expect("an item");
+            let put = aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(item)).build().unwrap();
+            aws_sdk_dynamodb::types::WriteRequest::builder().put_request(put).build()
+        });
+        client.batch_write_item().request_items(table, puts.collect()).send().await.expect("seeded");
+    }
+    fleet
+}
+
 /// `GET /kickboards?near=` at the DynamoDB store on moto: `boards` boards at 100 per km²
 /// (the area grows with the fleet), `queries` searches of 500 m; counts the index queries
 /// and the items they read.
@@ -206,23 +233,7 @@ pub async fn nearby_aws(boards: usize, queries: usize) -> NearbyAwsRow {
     let (lat_span, lon_span) = (side_km / 111.32, side_km / (111.32 * 37.5f64.to_radians().cos()));
     let mut random = Xorshift(0x2545_f491_4f6c_dd1d);
     let mut point = || Coordinates::new(37.4 + random.unit() * lat_span, 126.8 + random.unit() * lon_span).unwrap();
-    let model = Model::try_from("Ninebot".to_owned()).expect("a valid model");
-    // Seeded with batch puts of the items the store writes (the searches are what is measured).
-    let items: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> = (0..boards)
-        .map(|board| {
-            let id = KickboardId::try_from(format!("kb-{board}")).expect("a valid id");
-            let (board, _) =
-                Kickboard::register(id, model.clone(), default_vehicle_type_id(), point(), chrono::Utc::now());
-            serde_dynamo::to_item(BoardItem::from(&board)).expect("an item")
-        })
-        .collect();
-    for chunk in items.chunks(25) {
-        let puts = chunk.iter().map(|item| {
-            let put = aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(item.clone())).build().unwrap();
-            aws_sdk_dynamodb::types::WriteRequest::builder().put_request(put).build()
-        });
-        client.batch_write_item().request_items(&deployment.tables.state, puts.collect()).send().await.expect("seeded");
-    }
+    seed_fleet(&client, &deployment.tables.state, boards, &mut point).await;
     tap.reset();
     let store = DynamoStore::new(client, deployment.tables.clone());
     let mut found = 0;
@@ -334,5 +345,130 @@ mod tests {
         let row = nearby_aws(300, 5).await;
         assert!((1.0..=48.0).contains(&row.queries_per_search), "{}", row.queries_per_search);
         assert!(row.items_read_per_search >= row.found_per_search);
+    }
+}
+
+/// What serving `vehicle_status.json` and taking vehicle reports cost a fleet on DynamoDB.
+pub struct FleetRow {
+    pub boards: usize,
+    /// Reading the fleet into a snapshot (once per ttl per instance): wall time on moto,
+    /// `Scan` requests, read units, and the document's size.
+    pub snapshot_ms: f64,
+    pub snapshot_scans: u64,
+    pub snapshot_read_units: f64,
+    pub document_bytes: usize,
+    /// Requests answered from the snapshot: mean time (building the document) and the
+    /// DynamoDB requests they made.
+    pub cached_ms: f64,
+    pub cached_requests: u64,
+    /// Per vehicle report: DynamoDB requests, write units and `available` index writes, for a
+    /// report that only changes the battery and for one that moves the board across the city.
+    pub report_in_place: ReportCost,
+    pub report_moved: ReportCost,
+    /// A report that says what is stored (standing still, a steady battery) within the
+    /// heartbeat: read, not written.
+    pub report_unchanged: ReportCost,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ReportCost {
+    pub requests: f64,
+    pub write_units: f64,
+    pub index_writes: f64,
+}
+
+fn gbfs_request(file: &str) -> lambda_http::Request {
+    use lambda_http::RequestExt;
+    let request = lambda_http::http::Request::builder()
+        .uri(format!("https://gbfs.example/gbfs/v3/{file}"))
+        .body(lambda_http::Body::Empty)
+        .expect("a request");
+    request.with_path_parameters(std::collections::HashMap::from([("feed".to_owned(), file.to_owned())]))
+}
+
+fn report_cost(tally: &Tally, reports: usize) -> ReportCost {
+    let index_writes: u64 =
+        tally.writes.iter().filter(|(key, _)| key.starts_with(AVAILABLE_INDEX)).map(|(_, count)| count).sum();
+    let per = |count: f64| count / reports.max(1) as f64;
+    ReportCost {
+        requests: per(tally.requests.values().sum::<u64>() as f64),
+        write_units: per(tally.write_units),
+        index_writes: per(index_writes as f64),
+    }
+}
+
+/// `vehicle_status.json` for `boards` boards in the 10 km city on moto: the snapshot read,
+/// `requests` answers from it, and `reports` vehicle reports of each kind.
+pub async fn fleet_aws(boards: usize, requests: usize, reports: usize) -> FleetRow {
+    let tap = Tap::default();
+    let moto = kickboard_tests::moto::Moto::start();
+    let config = moto.sdk_config().await.into_builder().http_client(tap.http_client()).build();
+    let deployment = kickboard_tests::moto::deploy(&config).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let mut random = Xorshift(0x9e37_79b9_7f4a_7c15);
+    let fleet = seed_fleet(&client, &deployment.tables.state, boards, &mut || city_point(&mut random)).await;
+    let store = DynamoStore::new(client, deployment.tables.clone());
+    let (settings, rules, snapshots) = (GbfsSettings::default(), BatteryRules::default(), FleetSnapshots::default());
+    let deps =
+        GbfsDeps { fleet: &store, snapshots: &snapshots, clock: &SystemClock, settings: &settings, rules: &rules };
+
+    tap.reset();
+    let started = Instant::now();
+    let first = gbfs_feed(&deps, gbfs_request("vehicle_status.json")).await;
+    let snapshot_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let snapshot = tap.tally();
+    let document_bytes = match first.body() {
+        lambda_http::Body::Text(text) => text.len(),
+        _ => 0,
+    };
+
+    tap.reset();
+    let started = Instant::now();
+    for _ in 0..requests {
+        let answer = gbfs_feed(&deps, gbfs_request("vehicle_status.json")).await;
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+    let cached_ms = started.elapsed().as_secs_f64() * 1000.0 / requests.max(1) as f64;
+    let cached_requests = tap.tally().requests.values().sum();
+
+    // Reports: the battery only, then a move to another place in the city.
+    let mut at = chrono::Utc::now();
+    let mut report = |place: Coordinates, battery: u8| {
+        at += Duration::milliseconds(1);
+        Telemetry::new(place, BatteryPct::new(battery).expect("a percentage"), Some(at), at).expect("a report")
+    };
+    let reporting = &fleet[..reports.min(fleet.len())];
+    tap.reset();
+    for board in reporting {
+        let telemetry = report(board.location, 80);
+        store.report_telemetry(&board.kickboard_id, &telemetry, &rules).await.expect("a report");
+    }
+    let report_in_place = report_cost(&tap.tally(), reporting.len());
+    tap.reset();
+    let mut places = Vec::new();
+    for board in reporting {
+        let telemetry = report(city_point(&mut random), 79);
+        store.report_telemetry(&board.kickboard_id, &telemetry, &rules).await.expect("a report");
+        places.push(telemetry.location);
+    }
+    let report_moved = report_cost(&tap.tally(), reporting.len());
+    tap.reset();
+    for (board, place) in reporting.iter().zip(places) {
+        let telemetry = report(place, 79);
+        store.report_telemetry(&board.kickboard_id, &telemetry, &rules).await.expect("a report");
+    }
+    let report_unchanged = report_cost(&tap.tally(), reporting.len());
+
+    FleetRow {
+        boards,
+        snapshot_ms,
+        snapshot_scans: snapshot.requests.get("DynamoDB.Scan").copied().unwrap_or(0),
+        snapshot_read_units: snapshot.read_units,
+        document_bytes,
+        cached_ms,
+        cached_requests,
+        report_in_place,
+        report_moved,
+        report_unchanged,
     }
 }

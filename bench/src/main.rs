@@ -12,8 +12,10 @@
 //!                                               a city on DynamoDB (moto): writes and reads per key
 //!   cost [--rides R]                            AWS requests per ride and the cost of 1,000 rides
 //!   nearby-aws [--queries Q]                    nearby search on DynamoDB at 1k, 10k, 100k boards
+//!   fleet-aws [--boards N] [--requests R] [--reports P]
+//!                                               GBFS vehicle_status and vehicle reports on DynamoDB
 
-use kickboard_bench::city::{CityOptions, city, nearby_aws, prices, ride_cost};
+use kickboard_bench::city::{CityOptions, city, fleet_aws, nearby_aws, prices, ride_cost};
 use kickboard_bench::{fallback, lambda, nearby, throughput};
 use std::process::ExitCode;
 
@@ -36,7 +38,8 @@ async fn main() -> ExitCode {
         Some("hot-keys") => run_hot_keys(&args[1..]).await,
         Some("cost") => run_cost(&args[1..]).await,
         Some("nearby-aws") => run_nearby_aws(&args[1..]).await,
-        _ => Err("usage: bench fallback|throughput|nearby|cold-start|size|hot-keys|cost|nearby-aws [options] (see src/main.rs)"
+        Some("fleet-aws") => run_fleet_aws(&args[1..]).await,
+        _ => Err("usage: bench fallback|throughput|nearby|cold-start|size|hot-keys|cost|nearby-aws|fleet-aws [options] (see src/main.rs)"
             .to_owned()),
     };
     match result {
@@ -242,6 +245,41 @@ async fn run_nearby_aws(args: &[String]) -> Result<(), String> {
             "| {} | {:.1} | {:.1} | {:.1} |",
             row.boards, row.queries_per_search, row.items_read_per_search, row.found_per_search
         );
+    }
+    Ok(())
+}
+
+async fn run_fleet_aws(args: &[String]) -> Result<(), String> {
+    let boards = option(args, "--boards", 10_000)?;
+    let requests = option(args, "--requests", 100)?;
+    let reports = option(args, "--reports", 200)?;
+    let row = fleet_aws(boards, requests, reports).await;
+    println!("GBFS vehicle_status.json at the DynamoDB store (moto), {} boards in a 10 km city", row.boards);
+    println!("| read | time (moto) | DynamoDB requests | read units | document |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| snapshot of the fleet (once per ttl per instance) | {:.0} ms | {} Scan | {:.0} | {} KB |",
+        row.snapshot_ms,
+        row.snapshot_scans,
+        row.snapshot_read_units,
+        row.document_bytes / 1024
+    );
+    println!(
+        "| answer from the snapshot (mean of {requests}) | {:.0} µs | {} | 0 | |",
+        row.cached_ms * 1000.0,
+        row.cached_requests
+    );
+    println!();
+    println!("vehicle reports ({reports} of each kind)");
+    println!("| report | DynamoDB requests | write units | index writes |");
+    println!("|---|---|---|---|");
+    let kinds = [
+        ("battery only, in place", row.report_in_place),
+        ("moved across the city", row.report_moved),
+        ("unchanged, within the 2 min heartbeat", row.report_unchanged),
+    ];
+    for (kind, cost) in kinds {
+        println!("| {kind} | {:.2} | {:.2} | {:.2} |", cost.requests, cost.write_units, cost.index_writes);
     }
     Ok(())
 }

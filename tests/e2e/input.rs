@@ -167,9 +167,12 @@ pub async fn bad_requests_get_problems_and_write_nothing(backend: Backend) {
         case(Method::PUT, telemetry, None)
             .json(r#"{"lat":37.5,"lon":127,"batteryPct":50}"#)
             .answers(StatusCode::UNAUTHORIZED, "unauthorized"),
-        case(Method::PUT, "/kickboards/no-such-board/telemetry", vehicle)
+        case(Method::PUT, "/kickboards/no-such-board/telemetry", admin)
             .json(r#"{"lat":37.5,"lon":127,"batteryPct":50}"#)
             .answers(StatusCode::NOT_FOUND, "kickboard-not-found"),
+        case(Method::PUT, "/kickboards/kb-2/telemetry", vehicle)
+            .json(r#"{"lat":37.5,"lon":127,"batteryPct":50}"#)
+            .answers(StatusCode::FORBIDDEN, "forbidden"),
         case(Method::PUT, "/kickboards/kb-1/status", admin).json(r#"{"status":"BROKEN"}"#).names("status"),
         case(Method::PUT, "/kickboards/kb-1/status", admin).json(r#"{"status":"RETIRED"}"#).names("status"),
         case(Method::PUT, "/kickboards/kb-1/status", customer)

@@ -117,19 +117,50 @@ impl State {
         }
     }
 
-    /// An update: when it touches the index attributes, the board's cell is written too.
+    /// An update. The `available` index projects every attribute, so an update of a board
+    /// that is in the index rewrites its entry there too, whatever it changes (one write); one
+    /// that changes the entry's key (`availablePk`, `availableSk`) deletes it and puts it again
+    /// (two); one that removes `availablePk` takes the board out of the index.
     fn update(&mut self, table: &str, operation: &Value, units: f64) {
         let Some(pk) = string(&operation["Key"]["pk"]) else { return };
         self.write(table, &pk, units);
         let expression = operation["UpdateExpression"].as_str().unwrap_or_default();
-        if !expression.contains("availablePk") {
-            return;
+        let (set, remove) = expression.split_once("REMOVE").unwrap_or((expression, ""));
+        let names = operation["ExpressionAttributeNames"].as_object();
+        let placeholder = |attribute: &str| {
+            names
+                .and_then(|names| names.iter().find(|(_, name)| name.as_str() == Some(attribute)))
+                .map(|(placeholder, _)| placeholder.clone())
+        };
+        let assigned = |placeholder: &str| {
+            set.split(',').find_map(|assignment| {
+                let (target, value) = assignment.split_once('=')?;
+                (target.trim().trim_start_matches("SET").trim() == placeholder).then(|| value.trim().to_owned())
+            })
+        };
+        let was = self.board_cells.get(&pk).cloned();
+        if let Some(cell_name) = placeholder("availablePk") {
+            if remove.contains(cell_name.as_str()) {
+                if let Some(cell) = self.board_cells.remove(&pk) {
+                    self.index_write(&cell);
+                }
+                return;
+            }
+            let cell = assigned(&cell_name).and_then(|value| string(&operation["ExpressionAttributeValues"][&value]));
+            if let Some(cell) = cell {
+                self.board_cells.insert(pk.clone(), cell);
+            }
         }
-        if let Some(cell) = string(&operation["ExpressionAttributeValues"][":cell"]) {
-            self.board_cells.insert(pk.clone(), cell);
-        }
-        if let Some(cell) = self.board_cells.get(&pk).cloned() {
-            self.index_write(&cell);
+        let rekeyed = ["availablePk", "availableSk"]
+            .iter()
+            .any(|attribute| placeholder(attribute).is_some_and(|name| assigned(&name).is_some()));
+        match (was, self.board_cells.get(&pk).cloned()) {
+            (Some(old), Some(new)) if rekeyed => {
+                self.index_write(&old);
+                self.index_write(&new);
+            }
+            (_, Some(cell)) => self.index_write(&cell),
+            (_, None) => {}
         }
     }
 
@@ -139,6 +170,13 @@ impl State {
         match operation {
             "PutItem" => self.put(&table, &body["Item"], 1.0),
             "UpdateItem" => self.update(&table, body, 1.0),
+            "BatchWriteItem" => {
+                for (table, requests) in body["RequestItems"].as_object().into_iter().flatten() {
+                    for request in requests.as_array().into_iter().flatten() {
+                        self.put(table, &request["PutRequest"]["Item"], 1.0);
+                    }
+                }
+            }
             "DeleteItem" => {
                 if let Some(pk) = string(&body["Key"]["pk"]) {
                     self.write(&table, &pk, 1.0);

@@ -101,6 +101,14 @@ pub struct Kickboard {
     pub state: KickboardState,
 }
 
+/// Moves shorter than this are GPS noise, not a board moving.
+pub const GPS_JITTER_M: f64 = 5.0;
+
+/// How stale a parked board's `lastReportedAt` may grow before a report that changes nothing
+/// is written anyway: most of a fleet stands still with a steady battery, and rewriting each
+/// board (and its index entry) every 30 s would be most of the fleet's write bill.
+pub const REPORT_HEARTBEAT: chrono::Duration = chrono::Duration::minutes(2);
+
 /// Boards stored before revisions were counted have been registered, nothing more is known.
 pub const LEGACY_REVISION: u64 = 1;
 
@@ -189,13 +197,19 @@ impl Kickboard {
         matches!(self.state, KickboardState::Available | KickboardState::Maintenance)
     }
 
-    /// Takes a vehicle's report: where it is and how charged; `None` for a report older than
-    /// the stored one, which changes nothing. A rented board's position follows its rider.
+    /// Takes a vehicle's report: where it is and how charged. `None` when there is nothing
+    /// to store: the report is older than the stored one, or it says what is stored (the same
+    /// battery, a place within GPS jitter) and the stored report is recent. A rented board's
+    /// position follows its rider.
     pub fn report(&self, telemetry: &Telemetry, rules: &BatteryRules) -> Result<Option<Reported>, RuleViolation> {
         if let KickboardState::Retired { .. } = self.state {
             return Err(RuleViolation::KickboardNotFound);
         }
-        if telemetry.reported_at < self.last_reported_at() {
+        let since = telemetry.reported_at - self.last_reported_at();
+        let unchanged = telemetry.battery == self.battery_pct
+            && telemetry.location.distance_m(&self.location) < GPS_JITTER_M
+            && since < REPORT_HEARTBEAT;
+        if since < chrono::Duration::zero() || unchanged {
             return Ok(None);
         }
         let board = Kickboard {

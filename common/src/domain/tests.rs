@@ -168,8 +168,10 @@ fn reports_move_the_board_and_older_ones_are_ignored() {
     assert_eq!(moved.revision, board().revision + 1);
     assert!(event.is_none());
     assert_eq!(report(&moved, 10, 4), Ok(None), "older than the stored report");
-    let (again, event) = applied(report(&moved, 80, 5));
-    assert_eq!((again.battery_pct, event), (pct(80), None), "the same report again changes nothing more");
+    assert_eq!(report(&moved, 80, 5), Ok(None), "the same report again: nothing to store");
+    assert_eq!(report(&moved, 80, 6), Ok(None), "standing still with a steady battery: nothing to store");
+    let (heartbeat, _) = applied(report(&moved, 80, 8));
+    assert_eq!(heartbeat.last_reported_at(), at(8), "written once the stored report is 2 minutes old");
     let (retired, _) = moved.retire(at(6)).unwrap();
     assert_eq!(report(&retired, 10, 7), Err(RuleViolation::KickboardNotFound));
 }

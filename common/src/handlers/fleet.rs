@@ -10,7 +10,7 @@ use crate::domain::vehicle::{
 };
 use crate::http::request::{admin, identity, json_body, path_id, query_param, vehicle};
 use crate::http::response::{json, no_content};
-use crate::http::{Problem, respond};
+use crate::http::{Problem, ProblemType, respond};
 use crate::ports::{Clock, FleetStore, PortError, ReportOutcome};
 use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
@@ -152,8 +152,9 @@ impl TelemetryBody {
     }
 }
 
-/// `PUT /kickboards/{kickboardId}/telemetry` (vehicle or admin): the board's position and
-/// battery. An older report than the stored one changes nothing and answers the stored board.
+/// `PUT /kickboards/{kickboardId}/telemetry` (the vehicle itself, or an admin): the board's
+/// position and battery. An older report than the stored one changes nothing and answers the
+/// stored board.
 pub async fn report_telemetry(
     fleet: &dyn FleetStore,
     clock: &dyn Clock,
@@ -162,8 +163,13 @@ pub async fn report_telemetry(
 ) -> Response<Body> {
     respond(
         async {
-            vehicle(&request)?;
+            let caller = vehicle(&request)?;
             let kickboard_id: KickboardId = path_id(&request, "kickboardId")?;
+            // A vehicle's credentials are its own (its `sub` is its id), as on MQTT, where
+            // each vehicle may publish only on its own topic.
+            if !caller.is_admin() && caller.customer_id.as_str() != kickboard_id.as_str() {
+                return Err(Problem::new(ProblemType::Forbidden).with_detail("a vehicle reports only for itself"));
+            }
             let telemetry = json_body::<TelemetryBody>(&request)?.telemetry(clock.now())?;
             let ReportOutcome { board, .. } = fleet.report_telemetry(&kickboard_id, &telemetry, rules).await?;
             Ok(json(StatusCode::OK, &KickboardView::new(&board)))

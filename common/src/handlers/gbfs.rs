@@ -11,10 +11,10 @@ use crate::http::request::path_id;
 use crate::http::{Problem, ProblemType, respond};
 use crate::ports::{Clock, FleetStore, PortResult};
 use chrono::{DateTime, SecondsFormat, Utc};
-use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::http::{HeaderValue, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::Mutex;
 
 /// The GBFS version every file conforms to.
@@ -80,6 +80,9 @@ impl GbfsSettings {
 pub struct FleetSnapshot {
     pub taken_at: DateTime<Utc>,
     pub boards: Vec<Kickboard>,
+    /// `vehicle_status.json` of these boards, rendered by the first request that needs it:
+    /// the same bytes answer every request until the next read (a city's file is megabytes).
+    vehicle_status: OnceLock<String>,
 }
 
 /// This instance's latest snapshot of the fleet, read again once it is `ttl` old. One reader
@@ -102,7 +105,8 @@ impl FleetSnapshots {
         if let Some(snapshot) = latest.as_ref().filter(|snapshot| age_secs(snapshot.taken_at, now) < ttl_secs) {
             return Ok(Arc::clone(snapshot));
         }
-        let snapshot = Arc::new(FleetSnapshot { taken_at: now, boards: fleet.parked_kickboards().await? });
+        let boards = fleet.parked_kickboards().await?;
+        let snapshot = Arc::new(FleetSnapshot { taken_at: now, boards, vehicle_status: OnceLock::new() });
         *latest = Some(Arc::clone(&snapshot));
         Ok(snapshot)
     }
@@ -126,17 +130,24 @@ fn timestamp(time: DateTime<Utc>) -> String {
 }
 
 /// One GBFS file: the common envelope around `data`, read at `last_updated` and fresh until
-/// `ttl` seconds after that, which is `max_age` seconds from now.
-fn file(data: Value, last_updated: DateTime<Utc>, ttl: u32, max_age: u32) -> Response<Body> {
+/// `ttl` seconds after that.
+fn document(data: Value, last_updated: DateTime<Utc>, ttl: u32) -> String {
     let document = json!({
         "last_updated": timestamp(last_updated),
         "ttl": ttl,
         "version": GBFS_VERSION,
         "data": data,
     });
-    let mut response = crate::http::response::json(StatusCode::OK, &document);
+    document.to_string()
+}
+
+/// A GBFS file's answer, which caches may keep for `max_age` seconds.
+fn answer(document: String, max_age: u32) -> Response<Body> {
+    let mut response = Response::new(Body::Text(document));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let cache = HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("a number is a header value");
-    response.headers_mut().insert(header::CACHE_CONTROL, cache);
+    headers.insert(header::CACHE_CONTROL, cache);
     response
 }
 
@@ -218,7 +229,6 @@ fn vehicle_status(snapshot: &FleetSnapshot, rules: &BatteryRules) -> Value {
     let vehicles: Vec<Value> = snapshot
         .boards
         .iter()
-        .filter(|board| board.is_parked())
         .map(|board| {
             json!({
                 "vehicle_id": board.public_id,
@@ -244,15 +254,18 @@ pub async fn gbfs_feed(deps: &GbfsDeps<'_>, request: Request) -> Response<Body> 
             let now = deps.clock.now();
             let ttl = deps.settings.ttl_secs;
             // The catalogues change only with a deployment: read now, as fresh as the fleet.
+            let fresh = |data| answer(document(data, now, ttl), ttl);
             Ok(match feed.strip_suffix(".json").unwrap_or_default() {
-                "gbfs" => file(discovery(&request), now, ttl, ttl),
-                "system_information" => file(system_information(deps.settings), now, ttl, ttl),
-                "vehicle_types" => file(vehicle_types_data(), now, ttl, ttl),
-                "system_pricing_plans" => file(system_pricing_plans(), now, ttl, ttl),
+                "gbfs" => fresh(discovery(&request)),
+                "system_information" => fresh(system_information(deps.settings)),
+                "vehicle_types" => fresh(vehicle_types_data()),
+                "system_pricing_plans" => fresh(system_pricing_plans()),
                 "vehicle_status" => {
                     let snapshot = deps.snapshots.current(deps.fleet, now, ttl).await?;
-                    let left = ttl.saturating_sub(age_secs(snapshot.taken_at, now));
-                    file(vehicle_status(&snapshot, deps.rules), snapshot.taken_at, ttl, left)
+                    let rendered = snapshot
+                        .vehicle_status
+                        .get_or_init(|| document(vehicle_status(&snapshot, deps.rules), snapshot.taken_at, ttl));
+                    answer(rendered.clone(), ttl.saturating_sub(age_secs(snapshot.taken_at, now)))
                 }
                 _ => return Err(Problem::new(ProblemType::NotFound).with_detail("no such GBFS file")),
             })

@@ -1033,10 +1033,11 @@ mod tests {
         assert_eq!(set, [attr::BATTERY_PCT, attr::LAST_REPORTED_AT, attr::REVISION], "battery, time and revision only");
         assert!(remove.is_empty());
 
-        // Half a metre, inside the same 5 m geohash: the position, not the index keys.
+        // Half a metre, inside the same 5 m geohash, written when the stored report is old
+        // enough to be refreshed: the position, not the index keys.
         let nudged = Coordinates::new(lat + 0.000_004, lon).unwrap();
         assert_eq!(geohash(&nudged, 9), geohash(&place, 9));
-        let moved = report(&board, nudged.lat(), nudged.lon(), 100, 30);
+        let moved = report(&board, nudged.lat(), nudged.lon(), 100, 150);
         let (set, _) = changed(&store().board_change(&stored, &moved, board.revision).unwrap());
         assert_eq!(set, [attr::LAST_REPORTED_AT, attr::LAT, attr::REVISION]);
 

@@ -19,7 +19,7 @@
 //! | item | pk | sk | extra attributes |
 //! |---|---|---|---|
 //! | balance | `PASS#<passId>` | `BALANCE` | `customerPk = CUSTOMER#<customerId>` |
-//! | alert ledger row | `EVENT#<eventId>` | `ALERT#<sms|push|none>` | `state`, `claimToken`, `leaseUntilMs`, `ttl` |
+//! | alert ledger row | `EVENT#<eventId>` | `ALERT#<sms|push|crew|none>` | `state`, `claimToken`, `leaseUntilMs`, `ttl` |
 //! | circuit breaker | `BREAKER#<name>` | `BREAKER` | `version`, `breaker` (written on a state change only) |
 //! | breaker counts | `BREAKER#<name>#<bucketMs>#<0..3>` | `COUNT` | `calls`, `failures` (`ADD`), `ttl` |
 //! | stream checkpoint (local pump only) | `CHECKPOINT#<consumer>` | `<shardId>` | `sequenceNumber` |
