@@ -109,8 +109,11 @@ pub const GPS_JITTER_M: f64 = 5.0;
 /// board (and its index entry) every 30 s would be most of the fleet's write bill.
 pub const REPORT_HEARTBEAT: chrono::Duration = chrono::Duration::minutes(2);
 
+/// A new board's revision.
+const REGISTERED_REVISION: u64 = 1;
+
 /// Boards stored before revisions were counted have been registered, nothing more is known.
-pub const LEGACY_REVISION: u64 = 1;
+pub const LEGACY_REVISION: u64 = REGISTERED_REVISION;
 
 fn legacy_revision() -> u64 {
     LEGACY_REVISION
@@ -140,7 +143,7 @@ impl Kickboard {
             battery_pct: BatteryPct::FULL,
             last_reported_at: Some(now),
             public_id: PublicVehicleId::random(),
-            revision: 1,
+            revision: REGISTERED_REVISION,
             registered_at: now,
             state: KickboardState::Available,
         };
