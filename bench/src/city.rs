@@ -11,6 +11,7 @@ use kickboard_common::domain::ids::KickboardId;
 use kickboard_common::domain::kickboard::{Kickboard, Model};
 use kickboard_common::domain::vehicle::{BatteryPct, BatteryRules, Telemetry, default_vehicle_type_id};
 use kickboard_common::handlers::gbfs::{FleetSnapshots, GbfsDeps, GbfsSettings, gbfs_feed};
+use kickboard_common::handlers::geofencing::{Geofence, ZONE_CHECK_INTERVAL, ZoneCache};
 use kickboard_common::ports::{FleetStore, SystemClock};
 use kickboard_tests::tap::{Tally, Tap};
 use kickboard_tests::{TestServer, Xorshift};
@@ -409,8 +410,16 @@ pub async fn fleet_aws(boards: usize, requests: usize, reports: usize) -> FleetR
     let fleet = seed_fleet(&client, &deployment.tables.state, boards, &mut || city_point(&mut random)).await;
     let store = DynamoStore::new(client, deployment.tables.clone());
     let (settings, rules, snapshots) = (GbfsSettings::default(), BatteryRules::default(), FleetSnapshots::default());
-    let deps =
-        GbfsDeps { fleet: &store, snapshots: &snapshots, clock: &SystemClock, settings: &settings, rules: &rules };
+    let cache = ZoneCache::new(ZONE_CHECK_INTERVAL);
+    let geofence = Geofence { store: &store, cache: &cache };
+    let deps = GbfsDeps {
+        fleet: &store,
+        snapshots: &snapshots,
+        geofence,
+        clock: &SystemClock,
+        settings: &settings,
+        rules: &rules,
+    };
 
     tap.reset();
     let started = Instant::now();

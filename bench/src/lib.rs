@@ -3,6 +3,7 @@
 
 pub mod city;
 pub mod lambda;
+pub mod zones;
 
 use chrono::Duration;
 use hyper::{Method, StatusCode};

@@ -12,6 +12,7 @@
 //!                                               a city on DynamoDB (moto): writes and reads per key
 //!   cost [--rides R]                            AWS requests per ride and the cost of 1,000 rides
 //!   nearby-aws [--queries Q]                    nearby search on DynamoDB at 1k, 10k, 100k boards
+//!   zones [--zones Z] [--rides R] [--lookups L]  rent and return with Z zones against none
 //!   fleet-aws [--boards N] [--requests R] [--reports P]
 //!                                               GBFS vehicle_status and vehicle reports on DynamoDB
 
@@ -39,7 +40,8 @@ async fn main() -> ExitCode {
         Some("cost") => run_cost(&args[1..]).await,
         Some("nearby-aws") => run_nearby_aws(&args[1..]).await,
         Some("fleet-aws") => run_fleet_aws(&args[1..]).await,
-        _ => Err("usage: bench fallback|throughput|nearby|cold-start|size|hot-keys|cost|nearby-aws|fleet-aws [options] (see src/main.rs)"
+        Some("zones") => run_zones(&args[1..]).await,
+        _ => Err("usage: bench fallback|throughput|nearby|cold-start|size|hot-keys|cost|nearby-aws|fleet-aws|zones [options] (see src/main.rs)"
             .to_owned()),
     };
     match result {
@@ -280,6 +282,35 @@ async fn run_fleet_aws(args: &[String]) -> Result<(), String> {
     ];
     for (kind, cost) in kinds {
         println!("| {kind} | {:.2} | {:.2} | {:.2} |", cost.requests, cost.write_units, cost.index_writes);
+    }
+    Ok(())
+}
+
+async fn run_zones(args: &[String]) -> Result<(), String> {
+    let zones = option(args, "--zones", 1_000)?;
+    let rides = option(args, "--rides", 300)?;
+    let lookups = option(args, "--lookups", 100_000)?;
+    println!("rent and return over HTTP, local server (SQLite in memory), {rides} rides each, 10 km city");
+    println!("| zones | rent p50 ms | rent p99 ms | return p50 ms | return p99 ms | returns refused by a zone |");
+    println!("|---|---|---|---|---|---|");
+    for row in kickboard_bench::zones::local_rides(zones, rides).await {
+        println!(
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
+            row.zones, row.rent.p50, row.rent.p99, row.give_back.p50, row.give_back.p99, row.refused_returns
+        );
+    }
+    let (indexed, scanned) = kickboard_bench::zones::lookups(zones, lookups);
+    println!();
+    println!("which rules hold at a place, {zones} zones, mean of {lookups} lookups");
+    println!("| through the R-tree | scanning every zone |");
+    println!("|---|---|");
+    println!("| {:.2} µs | {:.2} µs |", indexed.as_secs_f64() * 1e6, scanned.as_secs_f64() * 1e6);
+    println!();
+    println!("DynamoDB requests per command on moto (20 rides each)");
+    println!("| zones | per rent | per return |");
+    println!("|---|---|---|");
+    for row in kickboard_bench::zones::dynamo_requests(zones, 20).await {
+        println!("| {} | {:.2} | {:.2} |", row.zones, row.per_rent, row.per_return);
     }
     Ok(())
 }

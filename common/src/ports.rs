@@ -7,14 +7,16 @@ use crate::domain::contact::{Channel, Contact};
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::geo::Area;
-use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId};
+use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId, ZoneId};
 use crate::domain::kickboard::{Kickboard, ServiceStatus};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::plan::Won;
 use crate::domain::rental::{Rental, ReturnReport};
 use crate::domain::vehicle::{BatteryPct, BatteryRules, Telemetry};
+use crate::domain::zones::{Zone, ZoneMap, ZoneRules, ZoneSet};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
 /// Why a port call failed.
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +151,8 @@ pub struct RentRequest {
     /// Stored with the rental when the request carried an idempotency key.
     pub answer: Option<IdempotentAnswer>,
     pub rules: BatteryRules,
+    /// Where rides may start.
+    pub zones: Arc<ZoneMap>,
 }
 
 /// What a return asks for.
@@ -158,6 +162,8 @@ pub struct ReturnRequest {
     pub rental_id: RentalId,
     pub report: ReturnReport,
     pub rules: BatteryRules,
+    /// Where rides may end.
+    pub zones: Arc<ZoneMap>,
     pub now: DateTime<Utc>,
 }
 
@@ -205,6 +211,21 @@ pub struct ReportOutcome {
     pub board: Kickboard,
     /// `false` when the report was older than the stored one and changed nothing.
     pub applied: bool,
+}
+
+/// The zones and the global rules: written by admins, read (through a cache) by every rent
+/// and return.
+#[async_trait]
+pub trait ZoneStore: Send + Sync {
+    /// Creates or replaces a zone, with its event, atomically.
+    async fn save_zone(&self, zone: &Zone, event: &EventEnvelope) -> PortResult<()>;
+    /// Removes a zone, with its event, atomically; refuses an unknown one.
+    async fn delete_zone(&self, zone_id: &ZoneId, event: &EventEnvelope) -> PortResult<()>;
+    async fn save_global_rules(&self, rules: &ZoneRules, event: &EventEnvelope) -> PortResult<()>;
+    /// Added to by every write above, so a cache can tell it is stale by reading one number.
+    async fn zones_version(&self) -> PortResult<u64>;
+    /// Every zone and the global rules, read together at one version.
+    async fn zone_set(&self) -> PortResult<ZoneSet>;
 }
 
 /// Customers' contact details, where alerts go.

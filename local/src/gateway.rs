@@ -11,8 +11,9 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
+use kickboard_common::handlers::geofencing::{self, Geofence};
 use kickboard_common::handlers::{customers, fleet, gbfs, passes, rentals};
-use kickboard_common::http::request::MAX_BODY_BYTES;
+use kickboard_common::http::request::MAX_ZONE_BODY_BYTES;
 use kickboard_common::http::routes::{Access, Route, RouteId, RouteMatch, match_route};
 use kickboard_common::http::{Problem, ProblemType};
 use lambda_http::http::{Method, header, request::Parts};
@@ -54,10 +55,11 @@ async fn handle(
     request: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
-    let response = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+    // Read up to the largest body any route takes (a zone's); each handler holds its own.
+    let response = match Limited::new(body, MAX_ZONE_BODY_BYTES).collect().await {
         Ok(collected) => route(&app, peer, &parts, collected.to_bytes()).await,
         Err(error) if error.is::<http_body_util::LengthLimitError>() => Problem::new(ProblemType::PayloadTooLarge)
-            .with_detail(format!("bodies are limited to {MAX_BODY_BYTES} bytes"))
+            .with_detail(format!("bodies are limited to {MAX_ZONE_BODY_BYTES} bytes"))
             .into_response(),
         Err(_) => Problem::new(ProblemType::InvalidRequest).with_detail("the body could not be read").into_response(),
     };
@@ -103,6 +105,7 @@ async fn route(app: &App, peer: SocketAddr, parts: &Parts, body: Bytes) -> Respo
 /// Calls the route's handler with the local adapters: the same call each Lambda `main` makes.
 async fn dispatch(app: &App, route: RouteId, request: Request) -> Response<Body> {
     let (ports, clock) = (&app.ports, app.clock.as_ref());
+    let geofence = Geofence { store: ports.zones.as_ref(), cache: &app.zones };
     match route {
         RouteId::ListPlans => passes::list_plans(request).await,
         RouteId::PurchasePass => {
@@ -118,9 +121,12 @@ async fn dispatch(app: &App, route: RouteId, request: Request) -> Response<Body>
         RouteId::RegisterKickboard => fleet::register_kickboard(ports.fleet.as_ref(), clock, request).await,
         RouteId::DeleteKickboard => fleet::delete_kickboard(ports.fleet.as_ref(), clock, request).await,
         RouteId::RentKickboard => {
-            rentals::rent_kickboard(ports.rentals.as_ref(), ports.answers.as_ref(), clock, &app.rules, request).await
+            let answers = ports.answers.as_ref();
+            rentals::rent_kickboard(ports.rentals.as_ref(), answers, clock, &app.rules, geofence, request).await
         }
-        RouteId::ReturnKickboard => rentals::return_kickboard(ports.rentals.as_ref(), clock, &app.rules, request).await,
+        RouteId::ReturnKickboard => {
+            rentals::return_kickboard(ports.rentals.as_ref(), clock, &app.rules, geofence, request).await
+        }
         RouteId::GetRental => rentals::get_rental(ports.rentals.as_ref(), request).await,
         RouteId::PutContact => customers::put_contact(ports.contacts.as_ref(), request).await,
         RouteId::GetContact => customers::get_contact(ports.contacts.as_ref(), request).await,
@@ -131,12 +137,18 @@ async fn dispatch(app: &App, route: RouteId, request: Request) -> Response<Body>
             let deps = gbfs::GbfsDeps {
                 fleet: ports.fleet.as_ref(),
                 snapshots: &app.snapshots,
+                geofence,
                 clock,
                 settings: &app.gbfs,
                 rules: &app.rules,
             };
             gbfs::gbfs_feed(&deps, request).await
         }
+        RouteId::PutZone => geofencing::put_zone(ports.zones.as_ref(), clock, request).await,
+        RouteId::ListZones => geofencing::list_zones(ports.zones.as_ref(), request).await,
+        RouteId::DeleteZone => geofencing::delete_zone(ports.zones.as_ref(), clock, request).await,
+        RouteId::PutGlobalRules => geofencing::put_global_rules(ports.zones.as_ref(), clock, request).await,
+        RouteId::GetGlobalRules => geofencing::get_global_rules(ports.zones.as_ref(), request).await,
     }
 }
 

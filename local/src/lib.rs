@@ -24,10 +24,11 @@ use kickboard_common::adapters::sqlite::SqliteStore;
 use kickboard_common::domain::events::Subscriber;
 use kickboard_common::domain::vehicle::BatteryRules;
 use kickboard_common::handlers::gbfs::{FleetSnapshots, GbfsSettings};
+use kickboard_common::handlers::geofencing::ZoneCache;
 use kickboard_common::payments::GuardedPayments;
 use kickboard_common::ports::{
     AlertSender, BalanceView, BreakerStore, Clock, ContactStore, FleetStore, IdempotencyStore, NotificationLedger,
-    PassStore, PaymentProvider, PortError, PortResult, RentalStore,
+    PassStore, PaymentProvider, PortError, PortResult, RentalStore, ZoneStore,
 };
 use local_alerts::LocalAlertSender;
 use recording::RecordingSender;
@@ -47,6 +48,7 @@ pub struct Ports {
     pub rentals: Arc<dyn RentalStore>,
     pub fleet: Arc<dyn FleetStore>,
     pub contacts: Arc<dyn ContactStore>,
+    pub zones: Arc<dyn ZoneStore>,
     pub balances: Arc<dyn BalanceView>,
     pub ledger: Arc<dyn NotificationLedger>,
     pub sender: Arc<dyn AlertSender>,
@@ -63,6 +65,7 @@ impl Ports {
             + NotificationLedger
             + BreakerStore
             + IdempotencyStore
+            + ZoneStore
             + 'static,
     {
         Self {
@@ -72,6 +75,7 @@ impl Ports {
             rentals: store.clone(),
             fleet: store.clone(),
             contacts: store.clone(),
+            zones: store.clone(),
             balances: store.clone(),
             ledger: store.clone(),
             sender,
@@ -100,6 +104,9 @@ pub struct App {
     pub rules: BatteryRules,
     pub gbfs: GbfsSettings,
     pub snapshots: FleetSnapshots,
+    /// The zones, read again whenever their version moved (locally the version is read at
+    /// every rent and return: one row of the embedded database).
+    pub zones: ZoneCache,
     /// Where crew alerts go: the local alert list, or an SNS topic with `--store aws`.
     pub crew_topic: Option<String>,
     /// Bumped after every write, so relays wake at once instead of at their next poll.
@@ -256,6 +263,7 @@ pub async fn start_with_aws_config(
         rules: config.rules,
         gbfs: config.gbfs,
         snapshots: FleetSnapshots::default(),
+        zones: ZoneCache::new(std::time::Duration::ZERO),
         crew_topic,
         outbox_written,
         relayed: Subscriber::ALL

@@ -192,6 +192,7 @@ async fn commands_take_the_promised_dynamodb_round_trips() {
         now,
         answer: None,
         rules: BatteryRules::default(),
+        zones: Default::default(),
     };
     let rental = store.start_rental(rent).await.unwrap();
     let rent = trips(start);
@@ -203,6 +204,7 @@ async fn commands_take_the_promised_dynamodb_round_trips() {
         rental_id: rental.rental_id,
         report: ReturnReport::default(),
         rules: BatteryRules::default(),
+        zones: Default::default(),
         now: later,
     };
     store.finish_rental(back).await.unwrap();

@@ -13,7 +13,7 @@ use std::process::Command;
 
 /// Runs `tests/gbfs_check.py` on the served feed: schemas, gbfs-validator's cross-file rules,
 /// references, translations, headers and freshness. Fails the test on any problem.
-fn assert_valid_feed(kb: &TestServer, vehicles: usize) {
+pub fn assert_valid_feed(kb: &TestServer, vehicles: usize) {
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let output = Command::new(workspace.join(".venv/bin/python"))
         .arg(workspace.join("tests/gbfs_check.py"))

@@ -4,6 +4,7 @@ use chrono::Duration;
 use hyper::{Method, StatusCode};
 use kickboard_common::ports::Clock;
 use kickboard_tests::{Backend, TestServer};
+use serde_json::json;
 
 /// One hostile request and the answer it must get.
 struct Case<'a> {
@@ -60,6 +61,20 @@ pub async fn bad_requests_get_problems_and_write_nothing(backend: Backend) {
     let (customer, admin, vehicle) = (Some(alice.as_str()), Some(admin.as_str()), Some(vehicle.as_str()));
     let telemetry = "/kickboards/kb-1/telemetry";
     let in_ten_minutes = (kb.clock.now() + Duration::minutes(10)).to_rfc3339();
+    let zone = "/geofencing/zones/zone-1";
+    let ok_rules = json!({"rideStartAllowed": true, "rideEndAllowed": false, "rideThroughAllowed": true});
+    let polygon = |ring: serde_json::Value| json!({"type": "Polygon", "coordinates": [ring]});
+    let square = polygon(json!([[127.0, 37.5], [127.1, 37.5], [127.1, 37.6], [127.0, 37.6], [127.0, 37.5]]));
+    let zone_body = |geometry: serde_json::Value, rules: serde_json::Value| {
+        json!({"name": "Zone", "priority": 1, "geometry": geometry, "rules": rules}).to_string()
+    };
+    // 10,001 positions on a circle: an area, but too detailed.
+    let huge_ring: Vec<[f64; 2]> = (0..10_001)
+        .map(|i| {
+            let angle = f64::from(i) / 10_000.0 * std::f64::consts::TAU;
+            [127.0 + 0.01 * angle.cos(), 37.5 + 0.01 * angle.sin()]
+        })
+        .collect();
     let long_id = "p".repeat(65);
     let cases = [
         case(Method::POST, "/passes", customer).json("{not json"),
@@ -183,6 +198,57 @@ pub async fn bad_requests_get_problems_and_write_nothing(backend: Backend) {
             .answers(StatusCode::NOT_FOUND, "kickboard-not-found"),
         case(Method::POST, "/rentals/p-1.0a1b2c3d/return", customer).json(r#"{"batteryPct":120}"#).names("batteryPct"),
         case(Method::GET, "/gbfs/v3/free_bike_status.json", None).answers(StatusCode::NOT_FOUND, "not-found"),
+        // Zones.
+        case(Method::PUT, zone, admin).json(zone_body(json!("not geojson"), ok_rules.clone())).names("geometry"),
+        case(Method::PUT, zone, admin)
+            .json(zone_body(json!({"type": "Point", "coordinates": [127.0, 37.5]}), ok_rules.clone()))
+            .names("geometry.type"),
+        case(Method::PUT, zone, admin)
+            .json(zone_body(polygon(json!([[127.0, 37.5], [127.1, 37.5], [127.0, 37.5]])), ok_rules.clone()))
+            .names("geometry.coordinates[0]"),
+        case(Method::PUT, zone, admin)
+            .json(zone_body(polygon(json!([[127.0, 37.5], [127.1, 37.5], [127.1, 37.6], [127.0, 37.6]])), ok_rules.clone()))
+            .names("geometry.coordinates[0]"),
+        case(Method::PUT, zone, admin)
+            .json(zone_body(polygon(json!([[187.0, 37.5], [127.1, 37.5], [127.1, 37.6], [187.0, 37.5]])), ok_rules.clone()))
+            .names("geometry.coordinates[0][0]"),
+        case(Method::PUT, zone, admin)
+            .json(zone_body(polygon(json!([[127.0, 97.5], [127.1, 37.5], [127.1, 37.6], [127.0, 97.5]])), ok_rules.clone()))
+            .names("geometry.coordinates[0][0]"),
+        case(Method::PUT, zone, admin)
+            .json(zone_body(
+                polygon(json!([[127.0, 37.5], [127.1, 37.6], [127.1, 37.5], [127.0, 37.6], [127.0, 37.5]])),
+                ok_rules.clone(),
+            ))
+            .names("geometry.coordinates"),
+        case(Method::PUT, zone, admin).json(zone_body(polygon(json!(huge_ring)), ok_rules.clone())).names("geometry.coordinates"),
+        case(Method::PUT, zone, admin)
+            .json(zone_body(square.clone(), json!({"rideStartAllowed": true, "rideThroughAllowed": true})))
+            .names("rules"),
+        case(Method::PUT, zone, admin)
+            .json(zone_body(
+                square.clone(),
+                json!({"rideStartAllowed": "yes", "rideEndAllowed": true, "rideThroughAllowed": true}),
+            ))
+            .names("rules.rideStartAllowed"),
+        case(Method::PUT, zone, admin)
+            .json(zone_body(
+                square.clone(),
+                json!({"rideStartAllowed": true, "rideEndAllowed": true, "rideThroughAllowed": true, "maximumSpeedKph": -5}),
+            ))
+            .names("rules.maximumSpeedKph"),
+        case(Method::PUT, "/geofencing/zones/a%2Fb", admin).json(zone_body(square.clone(), ok_rules.clone())).names("zoneId"),
+        case(Method::PUT, zone, admin)
+            .json(format!(r#"{{"name":"{}"}}"#, "x".repeat(600 * 1024)))
+            .answers(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large"),
+        case(Method::PUT, zone, customer)
+            .json(zone_body(square.clone(), ok_rules.clone()))
+            .answers(StatusCode::FORBIDDEN, "forbidden"),
+        case(Method::DELETE, zone, admin).answers(StatusCode::NOT_FOUND, "zone-not-found"),
+        case(Method::PUT, "/geofencing/global-rules", admin).json(r#"{"rideStartAllowed":true}"#),
+        case(Method::PUT, "/geofencing/global-rules", customer)
+            .json(ok_rules.to_string())
+            .answers(StatusCode::FORBIDDEN, "forbidden"),
     ];
     for case in cases {
         let name = format!("{} {}", case.method, case.path);

@@ -23,6 +23,7 @@ mod rules;
 mod sam;
 mod samples;
 mod vehicles;
+mod zones;
 
 /// Runs each listed scenario on every adapter set, as `on_sqlite::…` and `on_moto::…`.
 macro_rules! contract {
@@ -63,6 +64,8 @@ contract!(
     vehicles::maintenance_takes_a_board_out_of_service_until_it_is_back,
     vehicles::racing_reports_and_a_rent_keep_the_newest_report,
     gbfs::the_public_feed_is_valid_gbfs_and_never_shows_a_ride,
+    zones::rides_start_and_end_only_where_the_zones_allow,
+    zones::the_zones_are_published_as_gbfs_geofencing_zones,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -354,6 +354,7 @@ async fn seed(store: &DynamoStore) {
         now,
         answer: None,
         rules: BatteryRules::default(),
+        zones: Default::default(),
     };
     store.start_rental(rent).await.unwrap();
 }
@@ -396,9 +397,14 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
         ("set-kickboard-status", 200), // kb-repair-1 into MAINTENANCE
         ("list-kickboards", 200),
         ("gbfs-feed", 200), // vehicle_status.json
+        ("get-global-rules", 200),
+        ("put-global-rules", 200), // all allowed, 25 km/h
+        ("put-zone", 200),         // zone-city-hall, no parking: kb-seoul-1 and the return point lie outside it
+        ("list-zones", 200),
         ("rent-kickboard", 201),
         ("get-rental", 200),
         ("return-kickboard", 200),
+        ("delete-zone", 204), // zone-city-hall, after the ride it let start and end
         ("delete-kickboard", 204),
     ];
     for (function, status) in http {

@@ -31,6 +31,14 @@ pub enum RuleViolation {
     RentalNotFound,
     #[error("the rental is already returned")]
     RentalAlreadyReturned,
+    #[error("no such zone")]
+    ZoneNotFound,
+    /// Starting a ride is not allowed where the board is; names the zone (or "outside every
+    /// zone").
+    #[error("a ride may not start here: {0}")]
+    RideStartNotAllowed(String),
+    #[error("a ride may not end here: {0}")]
+    RideEndNotAllowed(String),
     /// A request with this idempotency key was already handled (its answer is stored).
     #[error("this idempotency key was already used")]
     DuplicateRequest,

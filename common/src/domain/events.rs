@@ -1,10 +1,11 @@
 //! Domain events and their envelope: what the outbox stores and EventBridge carries as `detail`.
 
 use super::geo::Coordinates;
-use super::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId};
+use super::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId, ZoneId};
 use super::kickboard::Model;
 use super::pass::PassBalance;
 use super::vehicle::BatteryPct;
+use super::zones::ZoneRules;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +65,16 @@ pub enum DomainEvent {
     KickboardRetired {
         kickboard_id: KickboardId,
     },
+    /// An admin defined or redefined a zone.
+    ZoneChanged {
+        zone_id: ZoneId,
+    },
+    ZoneDeleted {
+        zone_id: ZoneId,
+    },
+    GlobalRulesChanged {
+        rules: ZoneRules,
+    },
     /// A vehicle's battery went below the low mark: the crew should charge it.
     KickboardBatteryLow {
         kickboard_id: KickboardId,
@@ -94,6 +105,9 @@ impl EventEnvelope {
             DomainEvent::KickboardRegistered { .. } => "KickboardRegistered",
             DomainEvent::KickboardRetired { .. } => "KickboardRetired",
             DomainEvent::KickboardBatteryLow { .. } => "KickboardBatteryLow",
+            DomainEvent::ZoneChanged { .. } => "ZoneChanged",
+            DomainEvent::ZoneDeleted { .. } => "ZoneDeleted",
+            DomainEvent::GlobalRulesChanged { .. } => "GlobalRulesChanged",
         }
     }
 

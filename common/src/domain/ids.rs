@@ -90,6 +90,7 @@ id_type!(
 );
 id_type!(PlanId);
 id_type!(VehicleTypeId);
+id_type!(ZoneId);
 id_type!(
     /// The id a board is published under in the public GBFS feed: never its internal id, and
     /// a new one after every rental, so riders' trips cannot be followed in the feed.

@@ -12,6 +12,7 @@ pub mod pass;
 pub mod plan;
 pub mod rental;
 pub mod vehicle;
+pub mod zones;
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ use super::ids::{CustomerId, KickboardId, PassId, PublicVehicleId, RentalId};
 use super::kickboard::{Kickboard, KickboardState};
 use super::pass::{Pass, PassState};
 use super::vehicle::{BatteryPct, BatteryRules};
+use super::zones::ZoneMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +91,13 @@ impl Rental {
     }
 }
 
+/// The operator's rules a rent or a return is held to.
+#[derive(Debug, Clone, Copy)]
+pub struct RideRules<'a> {
+    pub battery: &'a BatteryRules,
+    pub zones: &'a ZoneMap,
+}
+
 /// Everything a rent changes, to be written in one transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RentalStarted {
@@ -151,7 +159,7 @@ pub fn start_rental(
     board: Option<&Kickboard>,
     customer: &CustomerId,
     rental_id: RentalId,
-    rules: &BatteryRules,
+    rules: &RideRules,
     now: DateTime<Utc>,
 ) -> Result<RentalStarted, RuleViolation> {
     if &pass.customer_id != customer {
@@ -159,7 +167,8 @@ pub fn start_rental(
     }
     pass.ensure_rentable(now)?;
     let board = board.ok_or(RuleViolation::KickboardNotFound)?;
-    board.ensure_rentable(rules)?;
+    board.ensure_rentable(rules.battery)?;
+    rules.zones.ensure_start_allowed(&board.location)?;
     let PassState::Active { payment, .. } = &pass.state else {
         return Err(RuleViolation::PassNotActive);
     };
@@ -188,7 +197,7 @@ pub fn finish_rental(
     board: &Kickboard,
     customer: &CustomerId,
     report: &ReturnReport,
-    rules: &BatteryRules,
+    rules: &RideRules,
     now: DateTime<Utc>,
 ) -> Result<RentalFinished, RuleViolation> {
     if &rental.customer_id != customer {
@@ -203,6 +212,8 @@ pub fn finish_rental(
     if open != &rental.rental_id || pass.pass_id != rental.pass_id {
         return Err(RuleViolation::Inconsistent("an open rental's pass points at another rental"));
     }
+    // Where the ride ends: where the customer says, else where the vehicle last reported.
+    rules.zones.ensure_end_allowed(&report.location.unwrap_or(board.location))?;
 
     let billed = minutes_billed(rental.started_at, now);
     let deducted = billed.min(pass.minutes_left);
@@ -221,7 +232,7 @@ pub fn finish_rental(
         state,
         ..pass.clone()
     };
-    let (board, battery_low) = release(board, &rental.rental_id, report, rules, now)?;
+    let (board, battery_low) = release(board, &rental.rental_id, report, rules.battery, now)?;
     let settlement = Settlement {
         ended_at: now,
         minutes_billed: billed,

@@ -7,9 +7,17 @@ use super::ids::{CustomerId, KickboardId, PassId, PaymentId, RentalId};
 use super::kickboard::{Kickboard, KickboardStatus, Model, Reported, ServiceStatus};
 use super::pass::{Pass, PassState, PassStatus};
 use super::plan::{catalogue, find_plan};
-use super::rental::{ReturnReport, finish_rental, minutes_billed, start_rental};
+use super::rental::{ReturnReport, RideRules, finish_rental, minutes_billed, start_rental};
 use super::vehicle::{BatteryPct, BatteryRules, Telemetry, default_vehicle_type_id};
+use super::zones::ZoneMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+
+/// No zones: rides start and end anywhere.
+static OPEN: std::sync::LazyLock<ZoneMap> = std::sync::LazyLock::new(ZoneMap::default);
+
+/// The battery rules, and no zones.
+static RIDE: std::sync::LazyLock<RideRules<'static>> =
+    std::sync::LazyLock::new(|| RideRules { battery: &RULES, zones: &OPEN });
 
 const RULES: BatteryRules = BatteryRules { min_to_rent: pct(15), low: pct(20) };
 
@@ -72,25 +80,25 @@ fn renting_checks_the_pass_before_the_board() {
     let alice = customer("alice");
     let mallory = customer("mallory");
     assert_eq!(
-        start_rental(&pass, Some(&board), &mallory, RentalId::random(), &RULES, at(2)),
+        start_rental(&pass, Some(&board), &mallory, RentalId::random(), &RIDE, at(2)),
         Err(RuleViolation::PassNotFound)
     );
     assert_eq!(
-        start_rental(&pass, None, &alice, RentalId::random(), &RULES, at(2)),
+        start_rental(&pass, None, &alice, RentalId::random(), &RIDE, at(2)),
         Err(RuleViolation::KickboardNotFound)
     );
     let late = at(1) + Duration::days(30);
-    assert_eq!(start_rental(&pass, None, &alice, RentalId::random(), &RULES, late), Err(RuleViolation::PassExpired));
+    assert_eq!(start_rental(&pass, None, &alice, RentalId::random(), &RIDE, late), Err(RuleViolation::PassExpired));
 
-    let started = start_rental(&pass, Some(&board), &alice, RentalId::random(), &RULES, at(2)).unwrap();
+    let started = start_rental(&pass, Some(&board), &alice, RentalId::random(), &RIDE, at(2)).unwrap();
     assert_eq!(started.event.detail_type(), "KickboardRented");
     assert_eq!(
-        start_rental(&started.pass, Some(&board), &alice, RentalId::random(), &RULES, at(3)),
+        start_rental(&started.pass, Some(&board), &alice, RentalId::random(), &RIDE, at(3)),
         Err(RuleViolation::PassHasOpenRental)
     );
     let other = paid_pass("bob");
     assert_eq!(
-        start_rental(&other, Some(&started.board), &customer("bob"), RentalId::random(), &RULES, at(3)),
+        start_rental(&other, Some(&started.board), &customer("bob"), RentalId::random(), &RIDE, at(3)),
         Err(RuleViolation::KickboardUnavailable)
     );
     assert_eq!(started.board.retire(at(3)).unwrap_err(), RuleViolation::KickboardRented);
@@ -100,14 +108,14 @@ fn renting_checks_the_pass_before_the_board() {
 fn a_return_past_the_last_minute_records_overage_and_exhausts_the_pass() {
     let alice = customer("alice");
     let pass = Pass { minutes_left: 2, ..paid_pass("alice") };
-    let started = start_rental(&pass, Some(&board()), &alice, RentalId::random(), &RULES, at(2)).unwrap();
+    let started = start_rental(&pass, Some(&board()), &alice, RentalId::random(), &RIDE, at(2)).unwrap();
     let no_report = ReturnReport::default();
     let finished =
-        finish_rental(&started.rental, &started.pass, &started.board, &alice, &no_report, &RULES, at(7)).unwrap();
+        finish_rental(&started.rental, &started.pass, &started.board, &alice, &no_report, &RIDE, at(7)).unwrap();
     assert_eq!(finished.board.status(), KickboardStatus::Available);
     assert_ne!(finished.board.public_id, started.board.public_id, "a new public id after the ride");
     assert_eq!(
-        finish_rental(&started.rental, &started.pass, &finished.board, &alice, &no_report, &RULES, at(7)),
+        finish_rental(&started.rental, &started.pass, &finished.board, &alice, &no_report, &RIDE, at(7)),
         Err(RuleViolation::Inconsistent("an open rental's board is not rented by it")),
         "a free board cannot be released again"
     );
@@ -120,8 +128,7 @@ fn a_return_past_the_last_minute_records_overage_and_exhausts_the_pass() {
     };
     assert_eq!((*minutes_billed, *overage_minutes), (5, 3));
     assert_eq!(
-        finish_rental(&finished.rental, &finished.pass, &finished.board, &alice, &no_report, &RULES, at(8))
-            .unwrap_err(),
+        finish_rental(&finished.rental, &finished.pass, &finished.board, &alice, &no_report, &RIDE, at(8)).unwrap_err(),
         RuleViolation::RentalAlreadyReturned
     );
 }
@@ -129,7 +136,7 @@ fn a_return_past_the_last_minute_records_overage_and_exhausts_the_pass() {
 #[test]
 fn stored_shapes_round_trip_through_json() {
     let pass = paid_pass("alice");
-    let started = start_rental(&pass, Some(&board()), &customer("alice"), RentalId::random(), &RULES, at(2)).unwrap();
+    let started = start_rental(&pass, Some(&board()), &customer("alice"), RentalId::random(), &RIDE, at(2)).unwrap();
     let json = serde_json::to_value(&started.pass).unwrap();
     assert_eq!(json["status"], "ACTIVE");
     assert!(json["openRentalId"].is_string() && json["expiresAt"].is_string(), "flat attributes: {json}");
@@ -194,25 +201,25 @@ fn empty_or_serviced_boards_are_not_rented() {
     let alice = customer("alice");
     let (empty, _) = applied(report(&board(), 14, 1));
     assert_eq!(
-        start_rental(&pass, Some(&empty), &alice, RentalId::random(), &RULES, at(2)),
+        start_rental(&pass, Some(&empty), &alice, RentalId::random(), &RIDE, at(2)),
         Err(RuleViolation::BatteryTooLow)
     );
     assert!(!empty.is_listed(&RULES) && empty.is_parked());
     let (enough, _) = applied(report(&board(), 15, 1));
-    assert!(start_rental(&pass, Some(&enough), &alice, RentalId::random(), &RULES, at(2)).is_ok());
+    assert!(start_rental(&pass, Some(&enough), &alice, RentalId::random(), &RIDE, at(2)).is_ok());
 
     let serviced = board().set_service(ServiceStatus::Maintenance).unwrap().unwrap();
     assert_eq!(serviced.status(), KickboardStatus::Maintenance);
     assert_eq!(serviced.set_service(ServiceStatus::Maintenance), Ok(None), "already in maintenance");
     assert_eq!(
-        start_rental(&pass, Some(&serviced), &alice, RentalId::random(), &RULES, at(2)),
+        start_rental(&pass, Some(&serviced), &alice, RentalId::random(), &RIDE, at(2)),
         Err(RuleViolation::KickboardUnavailable)
     );
     assert!(serviced.retire(at(3)).is_ok(), "retiring works from maintenance");
     let back = serviced.set_service(ServiceStatus::Available).unwrap().unwrap();
     assert!(back.is_listed(&RULES));
 
-    let started = start_rental(&pass, Some(&board()), &alice, RentalId::random(), &RULES, at(2)).unwrap();
+    let started = start_rental(&pass, Some(&board()), &alice, RentalId::random(), &RIDE, at(2)).unwrap();
     assert_eq!(started.board.set_service(ServiceStatus::Maintenance), Err(RuleViolation::KickboardRented));
 }
 
@@ -220,10 +227,10 @@ fn empty_or_serviced_boards_are_not_rented() {
 fn a_return_takes_the_reported_battery_and_may_alert_the_crew() {
     let alice = customer("alice");
     let pass = paid_pass("alice");
-    let started = start_rental(&pass, Some(&board()), &alice, RentalId::random(), &RULES, at(2)).unwrap();
+    let started = start_rental(&pass, Some(&board()), &alice, RentalId::random(), &RIDE, at(2)).unwrap();
     let report = ReturnReport { location: None, battery: Some(pct(9)) };
     let finished =
-        finish_rental(&started.rental, &started.pass, &started.board, &alice, &report, &RULES, at(9)).unwrap();
+        finish_rental(&started.rental, &started.pass, &started.board, &alice, &report, &RIDE, at(9)).unwrap();
     assert_eq!(finished.board.battery_pct, pct(9));
     assert_eq!(finished.battery_low.map(|event| event.detail_type()), Some("KickboardBatteryLow"));
 }

@@ -1,5 +1,5 @@
 //! The public GBFS v3.0 feed (`GET /gbfs/v3/{feed}`, no token): what trip planners and city
-//! regulators read. The fleet is read from the store at most once per `ttl` per instance
+//! regulators read; `geofencing_zones.json` once there are zones. The fleet is read from the store at most once per `ttl` per instance
 //! (a snapshot of the parked boards), never per request, and every file says truthfully how
 //! old it is: `last_updated` is when its data was read, it is read again `ttl` seconds
 //! later, and `Cache-Control` lets a cache keep it only for what is left of that.
@@ -7,6 +7,8 @@
 use crate::domain::kickboard::Kickboard;
 use crate::domain::plan::catalogue;
 use crate::domain::vehicle::{BatteryRules, vehicle_types};
+use crate::domain::zones::{ZoneMap, ZoneRules};
+use crate::handlers::geofencing::Geofence;
 use crate::http::request::path_id;
 use crate::http::{Problem, ProblemType, respond};
 use crate::ports::{Clock, FleetStore, PortResult};
@@ -20,8 +22,10 @@ use tokio::sync::Mutex;
 /// The GBFS version every file conforms to.
 pub const GBFS_VERSION: &str = "3.0";
 
-/// The files this feed publishes, as `gbfs.json` lists them.
-pub const FEEDS: [&str; 5] = ["system_information", "vehicle_types", "vehicle_status", "system_pricing_plans", "gbfs"];
+/// The files this feed publishes, as `gbfs.json` lists them (`geofencing_zones` once there
+/// are zones).
+const FEEDS: [&str; 5] = ["system_information", "vehicle_types", "vehicle_status", "system_pricing_plans", "gbfs"];
+const GEOFENCING_ZONES: &str = "geofencing_zones";
 
 /// What the operator says about the system, from configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +124,7 @@ fn age_secs(since: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
 pub struct GbfsDeps<'a> {
     pub fleet: &'a dyn FleetStore,
     pub snapshots: &'a FleetSnapshots,
+    pub geofence: Geofence<'a>,
     pub clock: &'a dyn Clock,
     pub settings: &'a GbfsSettings,
     pub rules: &'a BatteryRules,
@@ -157,16 +162,53 @@ fn localized(ko: &str, en: &str) -> Value {
 
 /// `gbfs.json`'s links: absolute, next to the file asked for, so they are right behind an API
 /// Gateway stage and on the local server alike.
-fn discovery(request: &Request) -> Value {
+fn discovery(request: &Request, zones: &ZoneMap) -> Value {
     let uri = request.uri();
     let scheme = uri.scheme_str().unwrap_or("http");
     let authority = uri.authority().map(|authority| authority.as_str()).unwrap_or("localhost");
     let directory = uri.path().rsplit_once('/').map_or("", |(directory, _)| directory);
+    let zoned = zones.zones().next().is_some();
     let feeds: Vec<Value> = FEEDS
         .iter()
+        .chain(zoned.then_some(&GEOFENCING_ZONES))
         .map(|name| json!({"name": name, "url": format!("{scheme}://{authority}{directory}/{name}.json")}))
         .collect();
     json!({"feeds": feeds})
+}
+
+/// A rule as GBFS spells it.
+fn gbfs_rule(rules: &ZoneRules) -> Value {
+    let mut rule = json!({
+        "ride_start_allowed": rules.ride_start_allowed,
+        "ride_end_allowed": rules.ride_end_allowed,
+        "ride_through_allowed": rules.ride_through_allowed,
+    });
+    if let Some(speed) = rules.maximum_speed_kph {
+        rule["maximum_speed_kph"] = json!(speed);
+    }
+    rule
+}
+
+/// The zones as a GeoJSON FeatureCollection in priority order (GBFS: where zones overlap the
+/// first one listed wins, as the highest priority does here), and the global rules.
+fn geofencing_zones(zones: &ZoneMap) -> Value {
+    let features: Vec<Value> = zones
+        .zones()
+        .map(|zone| {
+            json!({
+                "type": "Feature",
+                "geometry": {"type": "MultiPolygon", "coordinates": zone.geometry.as_multi_polygon()},
+                "properties": {
+                    "name": localized(zone.name.as_str(), zone.name.as_str()),
+                    "rules": [gbfs_rule(&zone.rules)],
+                },
+            })
+        })
+        .collect();
+    json!({
+        "geofencing_zones": {"type": "FeatureCollection", "features": features},
+        "global_rules": [gbfs_rule(zones.global())],
+    })
 }
 
 fn system_information(settings: &GbfsSettings) -> Value {
@@ -256,7 +298,8 @@ pub async fn gbfs_feed(deps: &GbfsDeps<'_>, request: Request) -> Response<Body> 
             // The catalogues change only with a deployment: read now, as fresh as the fleet.
             let fresh = |data| answer(document(data, now, ttl), ttl);
             Ok(match feed.strip_suffix(".json").unwrap_or_default() {
-                "gbfs" => fresh(discovery(&request)),
+                "gbfs" => fresh(discovery(&request, &*deps.geofence.map().await?)),
+                "geofencing_zones" => fresh(geofencing_zones(&*deps.geofence.map().await?)),
                 "system_information" => fresh(system_information(deps.settings)),
                 "vehicle_types" => fresh(vehicle_types_data()),
                 "system_pricing_plans" => fresh(system_pricing_plans()),
@@ -303,7 +346,7 @@ mod tests {
             "isBase64Encoded": false,
         });
         let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-        let feeds = discovery(&request);
+        let feeds = discovery(&request, &ZoneMap::default());
         assert_eq!(feeds["feeds"][2]["url"], "https://api.kickboard.example/prod/gbfs/v3/vehicle_status.json");
     }
 }

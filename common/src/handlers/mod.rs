@@ -5,6 +5,7 @@ pub mod customers;
 pub mod events;
 pub mod fleet;
 pub mod gbfs;
+pub mod geofencing;
 pub mod passes;
 #[cfg(feature = "aws")]
 pub mod relay;

@@ -1,6 +1,7 @@
 //! Rental routes: rent, return, read.
 
 use super::fleet::invalid_position;
+use super::geofencing::Geofence;
 use super::views::RentalView;
 use crate::domain::error::RuleViolation;
 use crate::domain::geo::Coordinates;
@@ -30,6 +31,7 @@ pub async fn rent_kickboard(
     answers: &dyn IdempotencyStore,
     clock: &dyn Clock,
     rules: &BatteryRules,
+    geofence: Geofence<'_>,
     request: Request,
 ) -> Response<Body> {
     respond(
@@ -58,6 +60,7 @@ pub async fn rent_kickboard(
                     now,
                     answer,
                     rules: *rules,
+                    zones: geofence.map().await?,
                 };
                 let rental = rentals.start_rental(rent).await?;
                 Ok(json(StatusCode::CREATED, &RentalView::new(&rental)))
@@ -93,6 +96,7 @@ pub async fn return_kickboard(
     rentals: &dyn RentalStore,
     clock: &dyn Clock,
     rules: &BatteryRules,
+    geofence: Geofence<'_>,
     request: Request,
 ) -> Response<Body> {
     respond(
@@ -100,8 +104,9 @@ pub async fn return_kickboard(
             let customer = identity(&request)?.customer_id;
             let rental_id: RentalId = path_id(&request, "rentalId")?;
             let report = return_report(optional_json_body(&request)?)?;
+            let zones = geofence.map().await?;
             let rental = rentals
-                .finish_rental(ReturnRequest { customer, rental_id, report, rules: *rules, now: clock.now() })
+                .finish_rental(ReturnRequest { customer, rental_id, report, rules: *rules, zones, now: clock.now() })
                 .await?;
             Ok(json(StatusCode::OK, &RentalView::new(&rental)))
         }

@@ -27,6 +27,9 @@ pub enum ProblemType {
     KickboardUnavailable,
     KickboardRented,
     BatteryTooLow,
+    ZoneNotFound,
+    RideStartNotAllowed,
+    RideEndNotAllowed,
     KickboardIdTaken,
     RentalNotFound,
     RentalAlreadyReturned,
@@ -69,6 +72,9 @@ impl ProblemType {
             KickboardUnavailable => "kickboard-unavailable",
             KickboardRented => "kickboard-rented",
             BatteryTooLow => "battery-too-low",
+            ZoneNotFound => "zone-not-found",
+            RideStartNotAllowed => "ride-start-not-allowed",
+            RideEndNotAllowed => "ride-end-not-allowed",
             KickboardIdTaken => "kickboard-id-taken",
             RentalNotFound => "rental-not-found",
             RentalAlreadyReturned => "rental-already-returned",
@@ -90,9 +96,8 @@ impl ProblemType {
             InvalidRequest => StatusCode::BAD_REQUEST,
             Unauthorized => StatusCode::UNAUTHORIZED,
             Forbidden => StatusCode::FORBIDDEN,
-            NotFound | PassNotFound | KickboardNotFound | RentalNotFound | ContactNotFound | BalanceNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            NotFound | PassNotFound | KickboardNotFound | RentalNotFound | ContactNotFound | BalanceNotFound
+            | ZoneNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -102,9 +107,8 @@ impl ProblemType {
             | KickboardRented
             | KickboardIdTaken
             | RentalAlreadyReturned => StatusCode::CONFLICT,
-            UnknownPlan | PassNotActive | PassExhausted | PassExpired | BatteryTooLow | IdempotencyKeyReused => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            UnknownPlan | PassNotActive | PassExhausted | PassExpired | BatteryTooLow | RideStartNotAllowed
+            | RideEndNotAllowed | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             RequestInProgress => StatusCode::CONFLICT,
             PaymentDeclined => StatusCode::PAYMENT_REQUIRED,
             PaymentUnavailable | PaymentNotConfigured | ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -133,6 +137,9 @@ impl ProblemType {
             KickboardUnavailable => "The kickboard is not available",
             KickboardRented => "The kickboard is rented",
             BatteryTooLow => "The kickboard's battery is too low to ride; please choose another",
+            ZoneNotFound => "No such zone",
+            RideStartNotAllowed => "Rides may not start where this kickboard is",
+            RideEndNotAllowed => "Rides may not end here; please park where parking is allowed",
             KickboardIdTaken => "The kickboard id is taken",
             RentalNotFound => "No such rental",
             RentalAlreadyReturned => "The rental is already returned",
@@ -235,6 +242,13 @@ impl From<RuleViolation> for Problem {
             V::KickboardUnavailable => ProblemType::KickboardUnavailable,
             V::KickboardRented => ProblemType::KickboardRented,
             V::BatteryTooLow => ProblemType::BatteryTooLow,
+            V::ZoneNotFound => ProblemType::ZoneNotFound,
+            V::RideStartNotAllowed(place) => {
+                return Problem::new(ProblemType::RideStartNotAllowed).with_detail(format!("the kickboard is {place}"));
+            }
+            V::RideEndNotAllowed(place) => {
+                return Problem::new(ProblemType::RideEndNotAllowed).with_detail(format!("the ride would end {place}"));
+            }
             V::KickboardIdTaken => ProblemType::KickboardIdTaken,
             V::RentalNotFound => ProblemType::RentalNotFound,
             V::RentalAlreadyReturned => ProblemType::RentalAlreadyReturned,

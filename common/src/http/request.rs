@@ -8,8 +8,10 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
 
-/// The largest body any route accepts.
+/// The largest body a route accepts, but a zone's.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The largest zone definition: a zone of 10,000 positions is about 250 KiB of JSON.
+pub const MAX_ZONE_BODY_BYTES: usize = 512 * 1024;
 /// The group whose members manage the fleet.
 pub const ADMIN_GROUP: &str = "admin";
 /// The group of the vehicles' own credentials: they report where they are.
@@ -108,10 +110,16 @@ fn body_bytes(request: &Request) -> &[u8] {
 /// The body parsed strictly (unknown fields and wrong types refused), or `None` when
 /// there is none. Size and content type are checked first.
 pub fn optional_json_body<T: DeserializeOwned>(request: &Request) -> Result<Option<T>, Problem> {
+    json_body_within(request, MAX_BODY_BYTES)
+}
+
+/// [`optional_json_body`] for a route whose bodies may be up to `limit` bytes.
+fn json_body_within<T: DeserializeOwned>(request: &Request, limit: usize) -> Result<Option<T>, Problem> {
     let bytes = body_bytes(request);
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(Problem::new(ProblemType::PayloadTooLarge)
-            .with_detail(format!("bodies are limited to {MAX_BODY_BYTES} bytes")));
+    if bytes.len() > limit {
+        return Err(
+            Problem::new(ProblemType::PayloadTooLarge).with_detail(format!("bodies are limited to {limit} bytes"))
+        );
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
@@ -136,6 +144,12 @@ pub fn optional_json_body<T: DeserializeOwned>(request: &Request) -> Result<Opti
         }
     })?;
     Ok(Some(value))
+}
+
+/// A zone definition's body, which may be larger than others.
+pub fn zone_body<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
+    json_body_within(request, MAX_ZONE_BODY_BYTES)?
+        .ok_or_else(|| Problem::new(ProblemType::InvalidRequest).with_detail("a JSON body is required"))
 }
 
 /// The body, which this route requires.

@@ -23,6 +23,11 @@ pub enum RouteId {
     ReportTelemetry,
     SetKickboardStatus,
     GbfsFeed,
+    PutZone,
+    ListZones,
+    DeleteZone,
+    PutGlobalRules,
+    GetGlobalRules,
 }
 
 /// Who may call a route.
@@ -82,6 +87,11 @@ pub const ROUTES: &[Route] = &[
         "set-kickboard-status",
     ),
     route(RouteId::GbfsFeed, Method::GET, "/gbfs/v3/{feed}", Access::Anyone, "gbfs-feed"),
+    route(RouteId::PutZone, Method::PUT, "/geofencing/zones/{zoneId}", Access::Admin, "put-zone"),
+    route(RouteId::ListZones, Method::GET, "/geofencing/zones", Access::Anyone, "list-zones"),
+    route(RouteId::DeleteZone, Method::DELETE, "/geofencing/zones/{zoneId}", Access::Admin, "delete-zone"),
+    route(RouteId::PutGlobalRules, Method::PUT, "/geofencing/global-rules", Access::Admin, "put-global-rules"),
+    route(RouteId::GetGlobalRules, Method::GET, "/geofencing/global-rules", Access::Anyone, "get-global-rules"),
 ];
 
 /// The outcome of matching a request line against [`ROUTES`].

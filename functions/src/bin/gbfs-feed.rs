@@ -3,6 +3,7 @@
 
 use kickboard_common::handlers::fleet::battery_rules_from_env;
 use kickboard_common::handlers::gbfs::{FleetSnapshots, GbfsDeps, GbfsSettings, gbfs_feed};
+use kickboard_common::handlers::geofencing::{Geofence, ZONE_CHECK_INTERVAL, ZoneCache};
 use kickboard_common::ports::SystemClock;
 use kickboard_functions::{aws_config, dynamo_store, run_http};
 
@@ -12,7 +13,15 @@ async fn main() -> Result<(), lambda_http::Error> {
     let settings = GbfsSettings::from_env()?;
     let store = dynamo_store(&aws_config().await)?;
     let snapshots = FleetSnapshots::default();
-    let deps =
-        GbfsDeps { fleet: &store, snapshots: &snapshots, clock: &SystemClock, settings: &settings, rules: &rules };
+    let cache = ZoneCache::new(ZONE_CHECK_INTERVAL);
+    let geofence = Geofence { store: &store, cache: &cache };
+    let deps = GbfsDeps {
+        fleet: &store,
+        snapshots: &snapshots,
+        geofence,
+        clock: &SystemClock,
+        settings: &settings,
+        rules: &rules,
+    };
     run_http(|request| gbfs_feed(&deps, request)).await
 }

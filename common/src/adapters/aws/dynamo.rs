@@ -4,9 +4,10 @@
 
 use super::items::{
     AVAILABLE_INDEX, AlertLedgerItem, BREAKER_COUNTER_SHARDS, BY_CUSTOMER_INDEX, BalanceItem, BoardItem,
-    BreakerCountItem, BreakerItem, ContactItem, HeldKeyItem, IdempotencyItem, Item, KeyItem, OutboxItem, PassItem,
-    RentalItem, alert_ledger_key, attr, balance_key, board_key, breaker_count_key, breaker_count_ttl, breaker_key,
-    contact_key, customer_pk, idempotency_key, pass_key, rental_key, stored,
+    BreakerCountItem, BreakerItem, ContactItem, GlobalRulesItem, HeldKeyItem, IdempotencyItem, Item, KeyItem,
+    OutboxItem, PassItem, RentalItem, ZONES_PK, ZoneItem, ZonesVersionItem, alert_ledger_key, attr, balance_key,
+    board_key, breaker_count_key, breaker_count_ttl, breaker_key, contact_key, customer_pk, idempotency_key, parked_sk,
+    pass_key, rental_key, stored, zone_key, zone_set, zones_version_key,
 };
 use super::{applied, is_transient_code, sdk_error};
 use crate::domain::breaker::{BreakerState, WindowCounts};
@@ -14,22 +15,23 @@ use crate::domain::contact::Contact;
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::geo::Area;
-use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId};
+use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId, ZoneId};
 use crate::domain::kickboard::{Kickboard, KickboardStatus, LEGACY_REVISION, Reported, ServiceStatus};
 use crate::domain::pass::{Pass, PassStatus};
-use crate::domain::rental::{self, Rental, RentalStatus};
+use crate::domain::rental::{self, Rental, RentalStatus, RideRules};
 use crate::domain::vehicle::{BatteryPct, BatteryRules, Telemetry};
+use crate::domain::zones::{Zone, ZoneRules, ZoneSet};
 use crate::ports::{
     AlertClaim, AlertState, BalanceRecord, BalanceView, BreakerStore, ClaimOutcome, ContactStore, FleetStore,
     IdempotencyStore, IdempotentAnswer, KeyClaim, KeyClaimed, NotificationLedger, PassStore, PortError, PortResult,
-    RentRequest, RentalStore, ReportOutcome, ReturnRequest, Versioned,
+    RentRequest, RentalStore, ReportOutcome, ReturnRequest, Versioned, ZoneStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Get, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactGetItem,
+    AttributeValue, Delete, Get, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactGetItem,
     TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
@@ -204,6 +206,19 @@ impl DynamoStore {
         }
     }
 
+    /// Adds one to the zones' version, in the transaction of a zone write.
+    fn bump_zones_version(&self) -> PortResult<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.tables.state)
+            .set_key(Some(zones_version_key()))
+            .update_expression("ADD #version :one")
+            .expression_attribute_names("#version", attr::VERSION)
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     /// A board as stored (the raw item, to write only what changes) and as the domain reads it.
     async fn board(&self, kickboard_id: &KickboardId) -> PortResult<Option<(Item, Kickboard)>> {
         let output = self
@@ -299,6 +314,109 @@ impl DynamoStore {
             }
             attempt += 1;
         }
+    }
+
+    /// One rent transaction: pass, board (still parked at `parked`, when given), rental and
+    /// event. `Ok(None)` when only the board's place changed since it was read.
+    async fn rent(&self, request: &RentRequest, parked: Option<&str>) -> PortResult<Option<Rental>> {
+        let RentRequest { customer, pass_id, kickboard_id, rental_id, now, answer, rules, .. } = request;
+        let now = *now;
+        let (rental, event) =
+            Rental::open(rental_id.clone(), pass_id.clone(), kickboard_id.clone(), customer.clone(), now);
+        // The pass rules of `Pass::ensure_rentable` and the board rule of
+        // `Kickboard::ensure_rentable`, as write conditions: one round trip, nothing read first.
+        let take_pass = Update::builder()
+            .table_name(&self.tables.state)
+            .set_key(Some(pass_key(pass_id)))
+            .condition_expression(
+                "#customer = :customer AND #status = :active AND #expires > :now \
+                 AND #minutesLeft > :zero AND attribute_not_exists(#openRental)",
+            )
+            .update_expression("SET #openRental = :rental")
+            .set_expression_attribute_names(Some(names([
+                ("#customer", attr::CUSTOMER_ID),
+                ("#status", attr::STATUS),
+                ("#expires", attr::EXPIRES_AT_MS),
+                ("#minutesLeft", attr::MINUTES_LEFT),
+                ("#openRental", attr::OPEN_RENTAL_ID),
+            ])))
+            .set_expression_attribute_values(Some(values([
+                (":customer", s(customer.as_str())),
+                (":active", stored(PassStatus::Active)),
+                (":now", n(now.timestamp_millis())),
+                (":zero", n(0)),
+                (":rental", s(rental_id.as_str())),
+            ])))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(unavailable)?;
+        let mut board_names = names([
+            ("#status", attr::STATUS),
+            ("#rental", attr::RENTAL_ID),
+            ("#availablePk", attr::AVAILABLE_PK),
+            ("#availableSk", attr::AVAILABLE_SK),
+            ("#battery", attr::BATTERY_PCT),
+            ("#revision", attr::REVISION),
+        ]);
+        let mut board_values = values([
+            (":available", stored(KickboardStatus::Available)),
+            (":rented", stored(KickboardStatus::Rented)),
+            (":rental", s(rental_id.as_str())),
+            (":minBattery", n(rules.min_to_rent.get())),
+            (":one", n(1)),
+        ]);
+        let mut condition =
+            "#status = :available AND (attribute_not_exists(#battery) OR #battery >= :minBattery)".to_owned();
+        if let Some(parked) = parked {
+            condition.push_str(" AND #parkedSk = :parkedSk");
+            board_names.insert("#parkedSk".into(), attr::PARKED_SK.into());
+            board_values.insert(":parkedSk".into(), s(parked));
+        }
+        let take_board = Update::builder()
+            .table_name(&self.tables.state)
+            .set_key(Some(board_key(kickboard_id)))
+            .condition_expression(condition)
+            .update_expression(
+                "SET #status = :rented, #rental = :rental REMOVE #availablePk, #availableSk ADD #revision :one",
+            )
+            .set_expression_attribute_names(Some(board_names))
+            .set_expression_attribute_values(Some(board_values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(unavailable)?;
+        let mut items = self.claim_answer(answer.as_ref())?;
+        let first = items.len();
+        items.extend([
+            TransactWriteItem::builder().update(take_pass).build(),
+            TransactWriteItem::builder().update(take_board).build(),
+            self.put(&self.tables.state, to_item(&RentalItem::from(&rental))?, Some("attribute_not_exists(pk)"))?,
+            self.put_outbox(&event)?,
+        ]);
+        let reasons = match self.transact(items).await? {
+            Ok(()) => return Ok(Some(rental)),
+            Err(reasons) => reasons,
+        };
+        if let Some(duplicate) = duplicate(answer.as_ref(), &reasons) {
+            return Err(duplicate);
+        }
+        let reasons = &reasons[first..];
+        // Explain the refusal with the same rules, on the items as the conditions saw them.
+        if let Some(reason @ Reason::Failed(_)) = reasons.first() {
+            let pass = pass_of(self.seen(Some(reason), pass_key(pass_id)).await?).ok_or(RuleViolation::PassNotFound)?;
+            if &pass.customer_id != customer {
+                return Err(RuleViolation::PassNotFound.into());
+            }
+            pass.ensure_rentable(now)?;
+        }
+        if let Some(reason @ Reason::Failed(_)) = reasons.get(1) {
+            let board: Option<BoardItem> = self.seen(Some(reason), board_key(kickboard_id)).await?;
+            board.ok_or(RuleViolation::KickboardNotFound)?.board.ensure_rentable(rules)?;
+            if parked.is_some() {
+                // Rentable, but no longer where it stood: the zones are asked again.
+                return Ok(None);
+            }
+        }
+        Err(RuleViolation::Inconsistent("a rent condition failed that the rules allow").into())
     }
 
     async fn query(
@@ -407,97 +525,31 @@ impl PassStore for DynamoStore {
 #[async_trait]
 impl RentalStore for DynamoStore {
     async fn start_rental(&self, request: RentRequest) -> PortResult<Rental> {
-        let RentRequest { customer, pass_id, kickboard_id, rental_id, now, answer, rules } = request;
-        let (rental, event) =
-            Rental::open(rental_id.clone(), pass_id.clone(), kickboard_id.clone(), customer.clone(), now);
-        // The pass rules of `Pass::ensure_rentable` and the board rule of
-        // `Kickboard::ensure_rentable`, as write conditions: one round trip, nothing read first.
-        let take_pass = Update::builder()
-            .table_name(&self.tables.state)
-            .set_key(Some(pass_key(&pass_id)))
-            .condition_expression(
-                "#customer = :customer AND #status = :active AND #expires > :now \
-                 AND #minutesLeft > :zero AND attribute_not_exists(#openRental)",
-            )
-            .update_expression("SET #openRental = :rental")
-            .set_expression_attribute_names(Some(names([
-                ("#customer", attr::CUSTOMER_ID),
-                ("#status", attr::STATUS),
-                ("#expires", attr::EXPIRES_AT_MS),
-                ("#minutesLeft", attr::MINUTES_LEFT),
-                ("#openRental", attr::OPEN_RENTAL_ID),
-            ])))
-            .set_expression_attribute_values(Some(values([
-                (":customer", s(customer.as_str())),
-                (":active", stored(PassStatus::Active)),
-                (":now", n(now.timestamp_millis())),
-                (":zero", n(0)),
-                (":rental", s(rental_id.as_str())),
-            ])))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(unavailable)?;
-        let take_board = Update::builder()
-            .table_name(&self.tables.state)
-            .set_key(Some(board_key(&kickboard_id)))
-            .condition_expression(
-                "#status = :available AND (attribute_not_exists(#battery) OR #battery >= :minBattery)",
-            )
-            .update_expression(
-                "SET #status = :rented, #rental = :rental REMOVE #availablePk, #availableSk ADD #revision :one",
-            )
-            .set_expression_attribute_names(Some(names([
-                ("#status", attr::STATUS),
-                ("#rental", attr::RENTAL_ID),
-                ("#availablePk", attr::AVAILABLE_PK),
-                ("#availableSk", attr::AVAILABLE_SK),
-                ("#battery", attr::BATTERY_PCT),
-                ("#revision", attr::REVISION),
-            ])))
-            .set_expression_attribute_values(Some(values([
-                (":available", stored(KickboardStatus::Available)),
-                (":rented", stored(KickboardStatus::Rented)),
-                (":rental", s(rental_id.as_str())),
-                (":minBattery", n(rules.min_to_rent.get())),
-                (":one", n(1)),
-            ])))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(unavailable)?;
-        let mut items = self.claim_answer(answer.as_ref())?;
-        let first = items.len();
-        items.extend([
-            TransactWriteItem::builder().update(take_pass).build(),
-            TransactWriteItem::builder().update(take_board).build(),
-            self.put(&self.tables.state, to_item(&RentalItem::from(&rental))?, Some("attribute_not_exists(pk)"))?,
-            self.put_outbox(&event)?,
-        ]);
-        let reasons = match self.transact(items).await? {
-            Ok(()) => return Ok(rental),
-            Err(reasons) => reasons,
-        };
-        if let Some(duplicate) = duplicate(answer.as_ref(), &reasons) {
-            return Err(duplicate);
+        if !request.zones.restricts() {
+            return self.rent(&request, None).await?.ok_or_else(|| unavailable("a rent without zones read again"));
         }
-        let reasons = &reasons[first..];
-        // Explain the refusal with the same rules, on the items as the conditions saw them.
-        if let Some(reason @ Reason::Failed(_)) = reasons.first() {
-            let pass =
-                pass_of(self.seen(Some(reason), pass_key(&pass_id)).await?).ok_or(RuleViolation::PassNotFound)?;
-            if pass.customer_id != customer {
-                return Err(RuleViolation::PassNotFound.into());
+        let mut attempt = 1;
+        loop {
+            // Where the board stands decides whether a ride may start there: read it, and
+            // take it only if it has not moved since (a board that cannot be rented anyway is
+            // left to the transaction to explain).
+            let parked = match self.board(&request.kickboard_id).await? {
+                Some((_, board)) if board.ensure_rentable(&request.rules).is_ok() => {
+                    request.zones.ensure_start_allowed(&board.location)?;
+                    Some(parked_sk(&board.location, &board.kickboard_id))
+                }
+                _ => None,
+            };
+            match self.rent(&request, parked.as_deref()).await? {
+                Some(rental) => return Ok(rental),
+                None if attempt < CONFLICT_ATTEMPTS => attempt += 1,
+                None => return Err(PortError::Transient("the board kept moving during a rent".into())),
             }
-            pass.ensure_rentable(now)?;
         }
-        if let Some(reason @ Reason::Failed(_)) = reasons.get(1) {
-            let board: Option<BoardItem> = self.seen(Some(reason), board_key(&kickboard_id)).await?;
-            board.ok_or(RuleViolation::KickboardNotFound)?.board.ensure_rentable(&rules)?;
-        }
-        Err(RuleViolation::Inconsistent("a rent condition failed that the rules allow").into())
     }
 
     async fn finish_rental(&self, request: ReturnRequest) -> PortResult<Rental> {
-        let ReturnRequest { customer, rental_id, report, rules, now } = request;
+        let ReturnRequest { customer, rental_id, report, rules, zones, now } = request;
         let pass_id = rental_id.pass_id().ok_or(RuleViolation::RentalNotFound)?;
         let mut attempt = 1;
         loop {
@@ -526,7 +578,15 @@ impl RentalStore for DynamoStore {
                 .board(&rental.kickboard_id)
                 .await?
                 .ok_or(RuleViolation::Inconsistent("a rental's board is missing"))?;
-            let finished = rental::finish_rental(&rental, &pass, &board, &customer, &report, &rules, now)?;
+            let finished = rental::finish_rental(
+                &rental,
+                &pass,
+                &board,
+                &customer,
+                &report,
+                &RideRules { battery: &rules, zones: &zones },
+                now,
+            )?;
 
             // Round trip 3: pass, board, rental and events in one transaction, each as read.
             let mut settle_pass = self.put(
@@ -979,6 +1039,67 @@ impl IdempotencyStore for DynamoStore {
             Some(KeyItem::Answered(item)) if item.answer.is_kept_at(now) => Some(item.answer),
             _ => None,
         })
+    }
+}
+
+#[async_trait]
+impl ZoneStore for DynamoStore {
+    async fn save_zone(&self, zone: &Zone, event: &EventEnvelope) -> PortResult<()> {
+        let items = vec![
+            self.put(&self.tables.state, to_item(&ZoneItem::from(zone))?, None)?,
+            self.bump_zones_version()?,
+            self.put_outbox(event)?,
+        ];
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(RuleViolation::Inconsistent("a zone write without conditions was refused").into()),
+        }
+    }
+
+    async fn delete_zone(&self, zone_id: &ZoneId, event: &EventEnvelope) -> PortResult<()> {
+        let delete = Delete::builder()
+            .table_name(&self.tables.state)
+            .set_key(Some(zone_key(zone_id)))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(unavailable)?;
+        let items = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            self.bump_zones_version()?,
+            self.put_outbox(event)?,
+        ];
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(RuleViolation::ZoneNotFound.into()),
+        }
+    }
+
+    async fn save_global_rules(&self, rules: &ZoneRules, event: &EventEnvelope) -> PortResult<()> {
+        let items = vec![
+            self.put(&self.tables.state, to_item(&GlobalRulesItem::from(rules))?, None)?,
+            self.bump_zones_version()?,
+            self.put_outbox(event)?,
+        ];
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(RuleViolation::Inconsistent("a rules write without conditions was refused").into()),
+        }
+    }
+
+    async fn zones_version(&self) -> PortResult<u64> {
+        let item: Option<ZonesVersionItem> = self.get(&self.tables.state, zones_version_key()).await?;
+        Ok(item.map_or(0, |item| item.version))
+    }
+
+    async fn zone_set(&self) -> PortResult<ZoneSet> {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.tables.state)
+            .key_condition_expression("pk = :zones")
+            .expression_attribute_values(":zones", s(ZONES_PK))
+            .consistent_read(true);
+        zone_set(self.query(request).await?).map_err(unavailable)
     }
 }
 

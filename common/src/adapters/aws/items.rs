@@ -10,6 +10,9 @@
 //! | contact | `CUSTOMER#<customerId>` | `CONTACT` | |
 //! | outbox event | `EVENT#<eventId>` | `EVENT` | `kind = outbox`, `ttl` |
 //! | idempotent answer | `IDEMPOTENCY#<customer>/<function>/<key>` | `IDEMPOTENCY` | `ttl` = 24 h |
+//! | zone | `ZONES` | `ZONE#<zoneId>` | the zone, its GeoJSON geometry as nested lists |
+//! | global rules | `ZONES` | `GLOBAL` | the rules outside every zone |
+//! | zones' version | `ZONES` | `VERSION` | `version` (`ADD` by every zone write) |
 //!
 //! Index `available` (sparse): the parked boards, `availablePk = <area cell>` (geohash of 6),
 //! `availableSk = <geohash9>#<kickboardId>`: a search queries the cells around it, no
@@ -30,10 +33,11 @@ use crate::domain::breaker::BreakerState;
 use crate::domain::contact::Contact;
 use crate::domain::events::EventEnvelope;
 use crate::domain::geo::{Coordinates, area_cell, geohash};
-use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, RentalId};
+use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, RentalId, ZoneId};
 use crate::domain::kickboard::Kickboard;
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::rental::Rental;
+use crate::domain::zones::{Zone, ZoneRules, ZoneSet};
 use crate::ports::{ANSWER_KEPT, AlertClaim, AlertState, IdempotentAnswer, KeyClaim};
 use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -138,6 +142,72 @@ impl StreamCheckpointItem {
 
 pub fn checkpoint_key(consumer: &str, shard_id: &str) -> Item {
     key(checkpoint_pk(consumer), shard_id)
+}
+
+/// The partition of the zones, the global rules and their version: read whole (one query)
+/// when a cache sees the version move, written only by admins.
+pub const ZONES_PK: &str = "ZONES";
+const GLOBAL_RULES_SK: &str = "GLOBAL";
+const ZONES_VERSION_SK: &str = "VERSION";
+const ZONE_SK_PREFIX: &str = "ZONE#";
+
+pub fn zone_key(zone_id: &ZoneId) -> Item {
+    key(ZONES_PK.to_owned(), &format!("{ZONE_SK_PREFIX}{zone_id}"))
+}
+
+pub fn zones_version_key() -> Item {
+    key(ZONES_PK.to_owned(), ZONES_VERSION_SK)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ZoneItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub zone: Zone,
+}
+
+impl From<&Zone> for ZoneItem {
+    fn from(zone: &Zone) -> Self {
+        Self { pk: ZONES_PK.to_owned(), sk: format!("{ZONE_SK_PREFIX}{}", zone.zone_id), zone: zone.clone() }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GlobalRulesItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub rules: ZoneRules,
+}
+
+impl From<&ZoneRules> for GlobalRulesItem {
+    fn from(rules: &ZoneRules) -> Self {
+        Self { pk: ZONES_PK.to_owned(), sk: GLOBAL_RULES_SK.to_owned(), rules: *rules }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ZonesVersionItem {
+    pub pk: String,
+    pub sk: String,
+    pub version: u64,
+}
+
+/// Every item of the zones' partition, in a query's answer, as the zones they hold.
+pub fn zone_set(items: Vec<Item>) -> Result<ZoneSet, serde_dynamo::Error> {
+    let mut set = ZoneSet::default();
+    for item in items {
+        match item.get("sk").and_then(|sk| sk.as_s().ok()).map(String::as_str) {
+            Some(ZONES_VERSION_SK) => set.version = serde_dynamo::from_item::<_, ZonesVersionItem>(item)?.version,
+            Some(GLOBAL_RULES_SK) => set.global = serde_dynamo::from_item::<_, GlobalRulesItem>(item)?.rules,
+            _ => set.zones.push(serde_dynamo::from_item::<_, ZoneItem>(item)?.zone),
+        }
+    }
+    Ok(set)
 }
 
 const CONTACT_SK: &str = "CONTACT";
@@ -499,8 +569,9 @@ mod tests {
     use crate::domain::kickboard::Model;
     use crate::domain::pass::PassStatus;
     use crate::domain::plan::catalogue;
-    use crate::domain::rental::{RentalStatus, start_rental};
+    use crate::domain::rental::{RentalStatus, RideRules, start_rental};
     use crate::domain::vehicle::{BatteryRules, default_vehicle_type_id};
+    use crate::domain::zones::ZoneMap;
 
     fn item(value: impl Serialize) -> Item {
         serde_dynamo::to_item(value).unwrap()
@@ -540,7 +611,15 @@ mod tests {
         }
 
         let rental_id = RentalId::for_pass(&pass.pass_id);
-        let started = start_rental(&pass, Some(&board), &customer, rental_id, &BatteryRules::default(), now).unwrap();
+        let started = start_rental(
+            &pass,
+            Some(&board),
+            &customer,
+            rental_id,
+            &RideRules { battery: &BatteryRules::default(), zones: &ZoneMap::default() },
+            now,
+        )
+        .unwrap();
         let renting = item(PassItem::from(&started.pass));
         assert!(renting.contains_key(attr::OPEN_RENTAL_ID), "{renting:?}");
         let rented = item(BoardItem::from(&started.board));

@@ -94,3 +94,14 @@ CREATE TABLE IF NOT EXISTS idempotency (
     scope TEXT PRIMARY KEY,
     item  TEXT NOT NULL
 ) STRICT;
+
+-- Zones (geofencing): one row each, and the global rules and the zones' version (added to by
+-- every zone write, so caches see a change by reading one number) in `zone_settings`.
+CREATE TABLE IF NOT EXISTS zones (
+    zone_id TEXT PRIMARY KEY,
+    item    TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS zone_settings (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
