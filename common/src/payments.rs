@@ -2,6 +2,7 @@
 //! allows it; while it is open the caller is told at once to pay later.
 
 use crate::domain::breaker::{BreakerPolicy, BreakerState, CallOutcome, Permission};
+use crate::metrics::{self, Metric};
 use crate::ports::{
     BreakerStore, ChargeOutcome, ChargeRequest, Clock, PaymentError, PaymentProvider, PortResult, Versioned,
 };
@@ -140,30 +141,16 @@ impl GuardedPayments {
     }
 }
 
-/// A state change, as a log line and as a CloudWatch metric in Embedded Metric Format.
+/// A state change, as a log line and a metric.
 fn announce(from: &BreakerState, to: &BreakerState) {
     if from.name() == to.name() {
         return;
     }
     tracing::warn!(breaker = PAYMENT_BREAKER, from = from.name(), to = to.name(), "circuit breaker changed state");
     let metric = match to {
-        BreakerState::Open { .. } => "BreakerOpened",
-        BreakerState::HalfOpen { .. } => "BreakerHalfOpened",
-        BreakerState::Closed { .. } => "BreakerClosed",
+        BreakerState::Open { .. } => Metric::BreakerOpened,
+        BreakerState::HalfOpen { .. } => Metric::BreakerHalfOpened,
+        BreakerState::Closed { .. } => Metric::BreakerClosed,
     };
-    let emf = serde_json::json!({
-        "_aws": {
-            "Timestamp": chrono::Utc::now().timestamp_millis(),
-            "CloudWatchMetrics": [{
-                "Namespace": "Kickboard",
-                "Dimensions": [["Breaker"]],
-                "Metrics": [{ "Name": metric, "Unit": "Count" }],
-            }],
-        },
-        "Breaker": PAYMENT_BREAKER,
-        metric: 1,
-        "from": from.name(),
-        "to": to.name(),
-    });
-    println!("{emf}");
+    metrics::record(metric, 1.0);
 }

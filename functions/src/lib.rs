@@ -2,9 +2,12 @@
 //! a handler. Each binary in `src/bin/` is one function of `template.yaml`.
 
 use kickboard_common::adapters::aws::{DynamoStore, Tables, load_config};
-use lambda_http::{Body, Error, Request, Response, service_fn};
+use kickboard_common::metrics;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
 use std::convert::Infallible;
 use std::future::Future;
+use tracing::Instrument;
 
 /// The region, credentials and endpoint of the function's environment.
 pub async fn aws_config() -> aws_config::SdkConfig {
@@ -16,17 +19,47 @@ pub fn dynamo_store(config: &aws_config::SdkConfig) -> Result<DynamoStore, Error
     Ok(DynamoStore::new(aws_sdk_dynamodb::Client::new(config), Tables::from_env()?))
 }
 
+/// The function's name as its metrics give it: the deployed function's (Lambda sets it), or
+/// the binary's when run elsewhere.
+pub fn function_name() -> String {
+    std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| {
+        let binary = std::env::args().next().unwrap_or_default();
+        binary.rsplit('/').next().unwrap_or_default().to_owned()
+    })
+}
+
+/// Logs as JSON when Lambda's log format says so, and keeps each invocation's metrics for
+/// [`finish_invocation`].
+pub fn init_observability() {
+    lambda_runtime::tracing::init_default_subscriber();
+    metrics::emit_per_invocation();
+}
+
+/// Writes the invocation's metrics (Embedded Metric Format lines on stdout).
+pub fn finish_invocation() {
+    metrics::flush_invocation(&function_name());
+}
+
 /// Serves API Gateway requests with `handler`, which answers every request itself
-/// (problems included), so the runtime never sees an error.
+/// (problems included), so the runtime never sees an error. Every log line of a request
+/// carries its route (the runtime's span adds the request id and the X-Ray trace).
 pub async fn run_http<H, F>(handler: H) -> Result<(), Error>
 where
     H: Fn(Request) -> F,
     F: Future<Output = Response<Body>> + Send,
 {
-    lambda_http::tracing::init_default_subscriber();
-    lambda_http::run(service_fn(move |request| {
-        let response = handler(request);
-        async move { Ok::<_, Infallible>(response.await) }
+    init_observability();
+    lambda_http::run(service_fn(move |request: Request| {
+        let route = match request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone().unwrap_or_default(),
+            _ => String::new(),
+        };
+        let response = handler(request).instrument(tracing::info_span!("request", route));
+        async move {
+            let response = response.await;
+            finish_invocation();
+            Ok::<_, Infallible>(response)
+        }
     }))
     .await
 }

@@ -16,6 +16,7 @@ use kickboard_common::handlers::{customers, fleet, gbfs, passes, rentals};
 use kickboard_common::http::request::MAX_ZONE_BODY_BYTES;
 use kickboard_common::http::routes::{Access, Route, RouteId, RouteMatch, match_route};
 use kickboard_common::http::{Problem, ProblemType};
+use kickboard_common::trace;
 use lambda_http::http::{Method, header, request::Parts};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value, json};
@@ -24,6 +25,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+
+/// The header API Gateway carries a request's X-Ray trace in.
+const TRACE_HEADER: &str = "x-amzn-trace-id";
 
 /// Accepts connections until `stopping` turns true, then drains those in flight.
 pub async fn serve(listener: TcpListener, app: Arc<App>, mut stopping: watch::Receiver<bool>) {
@@ -87,7 +91,14 @@ async fn route(app: &App, peer: SocketAddr, parts: &Parts, body: Bytes) -> Respo
             None => return Problem::new(ProblemType::Unauthorized).into_response(),
         },
     };
-    let event = api_gateway_event(parts, route, &params, claims, &body);
+    // API Gateway starts (or continues) an X-Ray trace per request and passes it on in
+    // `x-amzn-trace-id`; here the server does, so events carry it as on AWS.
+    let trace = parts
+        .headers
+        .get(TRACE_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map_or_else(|| trace::new_header(app.clock.now()), str::to_owned);
+    let event = api_gateway_event(parts, route, &params, claims, &body, &trace);
     let request = match lambda_http::request::from_str(&event.to_string()) {
         Ok(request) => request,
         Err(error) => {
@@ -95,7 +106,7 @@ async fn route(app: &App, peer: SocketAddr, parts: &Parts, body: Bytes) -> Respo
             return Problem::new(ProblemType::Internal).into_response();
         }
     };
-    let response = dispatch(app, route.id, request).await;
+    let response = trace::within(Some(trace), dispatch(app, route.id, request)).await;
     if parts.method != Method::GET {
         app.outbox_may_have_grown();
     }
@@ -177,6 +188,7 @@ fn api_gateway_event(
     params: &[(String, String)],
     claims: Option<Map<String, Value>>,
     body: &Bytes,
+    trace: &str,
 ) -> Value {
     let mut headers = Map::new();
     for (name, value) in &parts.headers {
@@ -193,6 +205,7 @@ fn api_gateway_event(
     }
     // API Gateway tells the function which scheme the client used; here it is plain HTTP.
     headers.insert("x-forwarded-proto".to_owned(), Value::String("http".to_owned()));
+    headers.insert(TRACE_HEADER.to_owned(), Value::String(trace.to_owned()));
     let path_parameters: Map<String, Value> =
         params.iter().map(|(name, value)| (name.clone(), Value::String(value.clone()))).collect();
     let route_key = format!("{} {}", route.method, route.path);

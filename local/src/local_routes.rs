@@ -1,5 +1,5 @@
 //! Routes that exist only on the local server (never in template.yaml): tokens, the alert
-//! log, the payment simulator's knobs, and a health check.
+//! log, the metrics (Prometheus text), the payment simulator's knobs, and a health check.
 
 use crate::{App, Backend};
 use bytes::Bytes;
@@ -7,7 +7,8 @@ use kickboard_common::adapters::payment_simulator::SimulatorSettings;
 use kickboard_common::domain::ids::CustomerId;
 use kickboard_common::http::response::{json, no_content};
 use kickboard_common::http::{Problem, ProblemType, respond};
-use lambda_http::http::{Method, StatusCode, request::Parts};
+use kickboard_common::metrics;
+use lambda_http::http::{HeaderValue, Method, StatusCode, header, request::Parts};
 use lambda_http::{Body, Response};
 use serde::Deserialize;
 
@@ -41,6 +42,14 @@ pub async fn handle(app: &App, parts: &Parts, body: &Bytes) -> Response<Body> {
                     let request: TokenRequest = parse(body)?;
                     let token = app.tokens.mint(request.sub.as_str(), &request.groups);
                     Ok(json(StatusCode::OK, &serde_json::json!({ "token": token })))
+                }
+                (&Method::GET, "/local/metrics") => {
+                    let mut answer = Response::new(Body::Text(metrics::prometheus_text()));
+                    answer.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                    );
+                    Ok(answer)
                 }
                 (&Method::GET, "/local/alerts") => {
                     let query: AlertQuery = alert_query(parts.uri.query().unwrap_or(""))?;

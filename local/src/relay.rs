@@ -6,6 +6,7 @@ use crate::{App, Backend};
 use kickboard_common::domain::events::{EVENT_SOURCE, EventEnvelope, Subscriber};
 use kickboard_common::handlers::events::{KickboardEvent, NotifierDeps, notify, project_balance};
 use kickboard_common::ports::{Outbox, PortError, PortResult};
+use kickboard_common::trace;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -34,6 +35,12 @@ pub fn to_eventbridge(envelope: &EventEnvelope) -> PortResult<KickboardEvent> {
 
 /// Hands one event to a subscriber's handler.
 pub async fn deliver(app: &App, subscriber: Subscriber, event: KickboardEvent) -> PortResult<()> {
+    // The consumer joins the trace of the request that wrote the event, as through EventBridge.
+    let trace = event.detail.trace_header.clone();
+    trace::within(trace, deliver_in_trace(app, subscriber, event)).await
+}
+
+async fn deliver_in_trace(app: &App, subscriber: Subscriber, event: KickboardEvent) -> PortResult<()> {
     match subscriber {
         Subscriber::Notifier => {
             let deps = NotifierDeps {
@@ -45,7 +52,7 @@ pub async fn deliver(app: &App, subscriber: Subscriber, event: KickboardEvent) -
             };
             notify(&deps, event).await
         }
-        Subscriber::BalanceView => project_balance(app.ports.balances.as_ref(), event).await,
+        Subscriber::BalanceView => project_balance(app.ports.balances.as_ref(), app.clock.as_ref(), event).await,
     }
 }
 

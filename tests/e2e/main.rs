@@ -16,6 +16,7 @@ mod idempotency;
 mod identity;
 mod input;
 mod migration;
+mod observability;
 mod openapi;
 mod payments;
 mod redrive;
@@ -66,7 +67,13 @@ contract!(
     gbfs::the_public_feed_is_valid_gbfs_and_never_shows_a_ride,
     zones::rides_start_and_end_only_where_the_zones_allow,
     zones::the_zones_are_published_as_gbfs_geofencing_zones,
+    observability::each_counter_moves_by_one_with_what_happens,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rides_trace_survives_the_outbox_and_the_relay() {
+    observability::a_rides_trace_survives_the_outbox_and_the_relay().await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gbfs_fleet_is_read_once_per_ttl_and_the_files_say_how_old_they_are() {

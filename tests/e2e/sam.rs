@@ -14,6 +14,7 @@ use kickboard_common::domain::pass::Pass;
 use kickboard_common::domain::plan::catalogue;
 use kickboard_common::domain::vehicle::{BatteryRules, default_vehicle_type_id};
 use kickboard_common::http::routes::{Access, ROUTES};
+use kickboard_common::metrics::{self, Metric};
 use kickboard_common::ports::{FleetStore, PassStore, RentRequest, RentalStore};
 use kickboard_local::aws_setup::rule_pattern;
 use kickboard_tests::moto::{Moto, deploy};
@@ -430,4 +431,93 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
     // An IoT telemetry report: applied (or dropped and logged), never a failed invocation.
     let ingested = invoke("ingest-telemetry", &env);
     assert!(ingested["errorType"].is_null(), "{ingested}");
+}
+
+/// The metric an alarm watches, with its namespace and dimension names: the alarm's own, or
+/// each `MetricStat` of its metric math.
+fn watched_metrics(alarm: &Value) -> Vec<(String, String, BTreeSet<String>)> {
+    let dimension_names = |dimensions: &Value| -> BTreeSet<String> {
+        dimensions.as_array().into_iter().flatten().filter_map(|d| d["Name"].as_str().map(str::to_owned)).collect()
+    };
+    let properties = &alarm["Properties"];
+    let mut watched = Vec::new();
+    if let Some(name) = properties["MetricName"].as_str() {
+        let namespace = properties["Namespace"].as_str().unwrap_or_default().to_owned();
+        watched.push((namespace, name.to_owned(), dimension_names(&properties["Dimensions"])));
+    }
+    for query in properties["Metrics"].as_array().into_iter().flatten() {
+        let metric = &query["MetricStat"]["Metric"];
+        if let Some(name) = metric["MetricName"].as_str() {
+            let namespace = metric["Namespace"].as_str().unwrap_or_default().to_owned();
+            watched.push((namespace, name.to_owned(), dimension_names(&metric["Dimensions"])));
+        }
+    }
+    watched
+}
+
+/// Issue 15: every alarm on a `Kickboard` metric names one the code writes, under a dimension
+/// set it writes it with (an alarm on a metric nothing writes would never fire), and every
+/// alarm notifies the operators.
+fn alarms_watch_what_the_code_emits(template: &Value) -> Result<(), String> {
+    let alarms = resources_of(template, "AWS::CloudWatch::Alarm");
+    ensure(!alarms.is_empty(), || "no alarms".to_owned())?;
+    let mut watched_ours = 0;
+    for (id, alarm) in alarms {
+        let notified = alarm["Properties"]["AlarmActions"]
+            .as_array()
+            .is_some_and(|actions| actions.iter().any(|action| target(action) == Some(OPERATORS_TOPIC)));
+        ensure(notified, || format!("{id} does not notify {OPERATORS_TOPIC}"))?;
+        for (namespace, name, dimensions) in watched_metrics(alarm) {
+            if namespace != metrics::NAMESPACE {
+                continue;
+            }
+            watched_ours += 1;
+            let metric = Metric::ALL.into_iter().find(|metric| metric.name() == name);
+            let metric = metric.ok_or_else(|| format!("{id} watches {name}, which no code writes"))?;
+            let written = metric
+                .dimension_sets()
+                .iter()
+                .any(|set| set.iter().map(|name| name.to_string()).collect::<BTreeSet<_>>() == dimensions);
+            ensure(written, || {
+                format!("{id} watches {name} by {dimensions:?}, not a dimension set it is written with")
+            })?;
+        }
+    }
+    ensure(watched_ours > 0, || "no alarm watches a Kickboard metric".to_owned())
+}
+
+#[test]
+fn every_alarm_watches_a_metric_the_code_emits_and_notifies_the_operators() {
+    let template = template();
+    alarms_watch_what_the_code_emits(&template).unwrap();
+
+    // The check catches an alarm on a metric nothing writes, or by the wrong dimensions.
+    let (id, _) = resources_of(&template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .find(|(_, alarm)| alarm["Properties"]["Namespace"] == metrics::NAMESPACE)
+        .expect("an alarm on a Kickboard metric");
+    let mut renamed = template.clone();
+    renamed["Resources"][id]["Properties"]["MetricName"] = "RidesTeleported".into();
+    assert!(alarms_watch_what_the_code_emits(&renamed).is_err());
+    let mut redimensioned = template.clone();
+    redimensioned["Resources"][id]["Properties"]["Dimensions"] =
+        serde_json::json!([{"Name": "Colour", "Value": "red"}]);
+    assert!(alarms_watch_what_the_code_emits(&redimensioned).is_err());
+}
+
+/// Every finding the security scanner is told to skip says why, in the template.
+#[test]
+fn every_checkov_skip_gives_its_reason() {
+    let template = template();
+    let mut skips = 0;
+    for (id, resource) in template["Resources"].as_object().unwrap() {
+        for skip in resource["Metadata"]["checkov"]["skip"].as_array().into_iter().flatten() {
+            skips += 1;
+            let check = skip["id"].as_str().unwrap_or_default();
+            let reason = skip["comment"].as_str().unwrap_or_default();
+            assert!(check.starts_with("CKV_"), "{id}: a skip without a check id: {skip}");
+            assert!(reason.split_whitespace().count() >= 5, "{id} skips {check} without a reason: {skip}");
+        }
+    }
+    assert!(skips > 0, "the template skips nothing, or the skips moved");
 }

@@ -314,8 +314,11 @@ impl TestServer {
         let cache_control =
             response.headers().get("cache-control").and_then(|value| value.to_str().ok()).map(str::to_owned);
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let text = content_type.as_deref().is_some_and(|kind| kind.starts_with("text/"));
         let body = if bytes.is_empty() {
             Value::Null
+        } else if text {
+            Value::String(String::from_utf8_lossy(&bytes).into_owned())
         } else {
             serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
         };

@@ -27,6 +27,8 @@ pub struct Tally {
     /// reads rounded up to 4 KB of answer).
     pub write_units: f64,
     pub read_units: f64,
+    /// The `TraceHeader` of every `PutEvents` entry that had one.
+    pub trace_headers: Vec<String>,
     /// `PutEvents` entries and SNS messages.
     pub events_put: u64,
     pub sms: u64,
@@ -231,7 +233,10 @@ impl State {
                 }
             }
             "PutEvents" => {
-                self.tally.events_put += body["Entries"].as_array().map_or(0, |entries| entries.len() as u64)
+                let entries = body["Entries"].as_array().cloned().unwrap_or_default();
+                self.tally.events_put += entries.len() as u64;
+                let traced = entries.iter().filter_map(|entry| entry["TraceHeader"].as_str().map(str::to_owned));
+                self.tally.trace_headers.extend(traced);
             }
             _ => {}
         }

@@ -25,6 +25,10 @@ pub struct EventEnvelope {
     pub version: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<CustomerId>,
+    /// The X-Ray trace of the request that wrote the event, set as it goes into the outbox,
+    /// so its consumers join that trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_header: Option<String>,
     #[serde(flatten)]
     pub event: DomainEvent,
 }
@@ -92,7 +96,12 @@ impl EventEnvelope {
         customer_id: Option<CustomerId>,
         event: DomainEvent,
     ) -> Self {
-        Self { event_id: EventId::random(), occurred_at, aggregate_id, version, customer_id, event }
+        Self { event_id: EventId::random(), occurred_at, aggregate_id, version, customer_id, trace_header: None, event }
+    }
+
+    /// The event as written within the trace `header`.
+    pub fn in_trace(&self, header: Option<String>) -> Self {
+        Self { trace_header: header, ..self.clone() }
     }
 
     /// The EventBridge `detail-type`: the event's name.

@@ -5,12 +5,14 @@ use crate::domain::alerts::{Alert, OPERATORS, alert_text, alerts_for, crew_alert
 use crate::domain::contact::{Channel, Locale};
 use crate::domain::events::EventEnvelope;
 use crate::domain::ids::CustomerId;
+use crate::metrics::{self, Metric};
 use crate::ports::{
     AlertClaim, AlertSender, BalanceRecord, BalanceView, ClaimOutcome, Clock, ContactStore, NotificationLedger,
     PortError, PortResult,
 };
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
+use tracing::Instrument;
 
 /// What EventBridge hands the event functions.
 pub type KickboardEvent = EventBridgeEvent<EventEnvelope>;
@@ -37,12 +39,28 @@ const MARK_SENT_ATTEMPTS: u32 = 3;
 /// that needs them), at most once per (event, channel): a redelivery sends only what did not
 /// go out. With no contact on file the event is recorded as not sent, with the reason.
 pub async fn notify(deps: &NotifierDeps<'_>, event: KickboardEvent) -> PortResult<()> {
-    let envelope = event.detail;
+    let span = event_span(&event.detail);
+    notify_event(deps, event.detail).instrument(span).await
+}
+
+/// Every log line about an event names it, and the trace of the request that wrote it.
+fn event_span(envelope: &EventEnvelope) -> tracing::Span {
+    tracing::info_span!(
+        "event",
+        event_id = %envelope.event_id,
+        detail_type = envelope.detail_type(),
+        trace = envelope.trace_header.as_deref().unwrap_or(""),
+    )
+}
+
+async fn notify_event(deps: &NotifierDeps<'_>, envelope: EventEnvelope) -> PortResult<()> {
     let now = deps.clock.now();
+    record_lag(&envelope, now);
     if let Some(text) = crew_alert_text(&envelope) {
         let crew = CustomerId::try_from(OPERATORS).map_err(|error| PortError::Unavailable(error.to_string()))?;
         let Some(topic) = deps.crew_topic else {
             tracing::warn!(event_id = %envelope.event_id, "crew alert not sent: no crew topic configured");
+            metrics::record_by(Metric::AlertsNotSent, "no-crew-topic", 1.0);
             return deps.ledger.record_not_sent(&envelope.event_id, &crew, NO_CREW_TOPIC, now).await;
         };
         let alert = Alert {
@@ -63,6 +81,7 @@ pub async fn notify(deps: &NotifierDeps<'_>, event: KickboardEvent) -> PortResul
     };
     let Some(contact) = deps.contacts.find_contact(customer).await? else {
         tracing::warn!(event_id = %envelope.event_id, %customer, "alert not sent: no contact on file");
+        metrics::record_by(Metric::AlertsNotSent, "no-contact", 1.0);
         return deps.ledger.record_not_sent(&envelope.event_id, customer, NO_CONTACT, now).await;
     };
     let text = alert_text(&envelope, contact.locale).unwrap_or_default();
@@ -100,9 +119,13 @@ async fn deliver(
                 failure = Some(PortError::Transient(format!("{channel} alert of {} in progress", envelope.event_id)));
             }
             ClaimOutcome::Claimed => match deps.sender.send(&alert).await {
-                Ok(()) => mark_sent(deps.ledger, &claim).await?,
+                Ok(()) => {
+                    metrics::record_by(Metric::AlertsSent, channel, 1.0);
+                    mark_sent(deps.ledger, &claim).await?
+                }
                 Err(error) => {
                     tracing::warn!(event_id = %envelope.event_id, channel, %error, "alert not sent; will retry");
+                    metrics::record_by(Metric::AlertsNotSent, "send-failed", 1.0);
                     deps.ledger.release(&claim).await?;
                     failure = Some(error);
                 }
@@ -131,9 +154,20 @@ async fn mark_sent(ledger: &dyn NotificationLedger, claim: &AlertClaim) -> PortR
     }
 }
 
+/// How long the event took to get here, since it happened.
+fn record_lag(envelope: &EventEnvelope, now: DateTime<Utc>) {
+    let lag = (now - envelope.occurred_at).num_milliseconds().max(0);
+    metrics::record(Metric::EventLag, lag as f64);
+}
+
 /// Projects the balance an event carries, unless the view already has that version or newer.
-pub async fn project_balance(view: &dyn BalanceView, event: KickboardEvent) -> PortResult<()> {
-    let envelope = event.detail;
+pub async fn project_balance(view: &dyn BalanceView, clock: &dyn Clock, event: KickboardEvent) -> PortResult<()> {
+    let span = event_span(&event.detail);
+    project_event(view, clock, event.detail).instrument(span).await
+}
+
+async fn project_event(view: &dyn BalanceView, clock: &dyn Clock, envelope: EventEnvelope) -> PortResult<()> {
+    record_lag(&envelope, clock.now());
     let (Some(balance), Some(customer_id)) = (envelope.balance(), envelope.customer_id.clone()) else {
         return Ok(());
     };

@@ -9,6 +9,7 @@ use crate::http::idempotency::{HeldKey, guarded};
 use crate::http::request::{identity, json_body, path_id};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType, respond};
+use crate::metrics::{self, Metric};
 use crate::payments::{GuardedPayments, PaymentRefused};
 use crate::ports::{ChargeOutcome, ChargeRequest, Clock, IdempotencyStore, PassStore};
 use lambda_http::http::StatusCode;
@@ -129,7 +130,17 @@ async fn charge_and_activate(
         // One key per pass: however often payment is retried, the provider charges once.
         idempotency_key: format!("pass-{pass_id}"),
     };
-    let payment_id = match payments.charge(&charge).await? {
+    let outcome = payments.charge(&charge).await?;
+    metrics::record(
+        match &outcome {
+            Ok(ChargeOutcome::Approved { .. }) => Metric::PaymentsApproved,
+            Ok(ChargeOutcome::Declined { .. }) => Metric::PaymentsDeclined,
+            Err(PaymentRefused::ProviderFailed { .. }) => Metric::PaymentsFailed,
+            Err(PaymentRefused::BreakerOpen { .. }) => Metric::PaymentsFallback,
+        },
+        1.0,
+    );
+    let payment_id = match outcome {
         Ok(ChargeOutcome::Approved { payment_id }) => payment_id,
         Ok(ChargeOutcome::Declined { reason }) => {
             tracing::info!(%pass_id, %reason, "payment declined");

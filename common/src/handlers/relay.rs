@@ -4,6 +4,7 @@
 
 use crate::adapters::aws::items::outbox_event;
 use crate::domain::events::EventEnvelope;
+use crate::metrics::{self, Metric};
 use crate::ports::EventPublisher;
 use aws_lambda_events::event::dynamodb::{Event as StreamBatch, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -24,9 +25,12 @@ pub async fn relay_stream(publisher: &dyn EventPublisher, batch: &StreamBatch) -
         match publisher.publish(&events).await {
             Ok(results) => {
                 for ((record, event), result) in chunk.iter().zip(results) {
-                    if let Err(error) = result {
-                        tracing::warn!(event_id = %event.event_id, %error, "event not published; will retry");
-                        response.batch_item_failures.push(failure(record));
+                    match result {
+                        Ok(()) => metrics::record(Metric::EventsRelayed, 1.0),
+                        Err(error) => {
+                            tracing::warn!(event_id = %event.event_id, %error, "event not published; will retry");
+                            response.batch_item_failures.push(failure(record));
+                        }
                     }
                 }
             }

@@ -6,12 +6,13 @@ use super::views::RentalView;
 use crate::domain::error::RuleViolation;
 use crate::domain::geo::Coordinates;
 use crate::domain::ids::{KickboardId, PassId, RentalId};
-use crate::domain::rental::{Rental, ReturnReport};
+use crate::domain::rental::{Rental, RentalState, ReturnReport};
 use crate::domain::vehicle::{BatteryPct, BatteryRules};
-use crate::http::idempotency::guarded;
+use crate::http::idempotency::{REPLAYED, guarded};
 use crate::http::request::{identity, json_body, optional_json_body, path_id};
 use crate::http::response::json;
 use crate::http::{Problem, respond};
+use crate::metrics::{self, Metric};
 use crate::ports::{Clock, IdempotencyStore, RentRequest, RentalStore, ReturnRequest};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -34,41 +35,41 @@ pub async fn rent_kickboard(
     geofence: Geofence<'_>,
     request: Request,
 ) -> Response<Body> {
-    respond(
-        async {
-            let request = &request;
-            let customer = identity(request)?.customer_id;
-            guarded(request, &customer.clone(), "rent-kickboard", answers, clock, |key| async move {
-                let body: RentBody = json_body(request)?;
-                let now = clock.now();
-                let rental_id = RentalId::for_pass(&body.pass_id);
-                // The rental the write will store, so its answer can be stored with it.
-                let (expected, _) = Rental::open(
-                    rental_id.clone(),
-                    body.pass_id.clone(),
-                    body.kickboard_id.clone(),
-                    customer.clone(),
-                    now,
-                );
-                let response = json(StatusCode::CREATED, &RentalView::new(&expected));
-                let answer = key.map(|key| key.answer(&response, now));
-                let rent = RentRequest {
-                    customer,
-                    rental_id,
-                    pass_id: body.pass_id,
-                    kickboard_id: body.kickboard_id,
-                    now,
-                    answer,
-                    rules: *rules,
-                    zones: geofence.map().await?,
-                };
-                let rental = rentals.start_rental(rent).await?;
-                Ok(json(StatusCode::CREATED, &RentalView::new(&rental)))
-            })
-            .await
-        }
-        .await,
-    )
+    let result = async {
+        let request = &request;
+        let customer = identity(request)?.customer_id;
+        guarded(request, &customer.clone(), "rent-kickboard", answers, clock, |key| async move {
+            let body: RentBody = json_body(request)?;
+            let now = clock.now();
+            let rental_id = RentalId::for_pass(&body.pass_id);
+            // The rental the write will store, so its answer can be stored with it.
+            let (expected, _) =
+                Rental::open(rental_id.clone(), body.pass_id.clone(), body.kickboard_id.clone(), customer.clone(), now);
+            let response = json(StatusCode::CREATED, &RentalView::new(&expected));
+            let answer = key.map(|key| key.answer(&response, now));
+            let rent = RentRequest {
+                customer,
+                rental_id,
+                pass_id: body.pass_id,
+                kickboard_id: body.kickboard_id,
+                now,
+                answer,
+                rules: *rules,
+                zones: geofence.map().await?,
+            };
+            let rental = rentals.start_rental(rent).await?;
+            Ok(json(StatusCode::CREATED, &RentalView::new(&rental)))
+        })
+        .await
+    }
+    .await;
+    match &result {
+        Err(problem) => metrics::record_by(Metric::RentsRefused, problem.kind.slug(), 1.0),
+        // A retry answered again started nothing new.
+        Ok(answer) if !answer.headers().contains_key(REPLAYED) => metrics::record(Metric::RentalsStarted, 1.0),
+        Ok(_) => {}
+    }
+    respond(result)
 }
 
 #[derive(Deserialize)]
@@ -108,6 +109,10 @@ pub async fn return_kickboard(
             let rental = rentals
                 .finish_rental(ReturnRequest { customer, rental_id, report, rules: *rules, zones, now: clock.now() })
                 .await?;
+            if let RentalState::Closed(settlement) = &rental.state {
+                metrics::record(Metric::Returns, 1.0);
+                metrics::record(Metric::MinutesBilled, f64::from(settlement.minutes_billed));
+            }
             Ok(json(StatusCode::OK, &RentalView::new(&rental)))
         }
         .await,

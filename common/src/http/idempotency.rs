@@ -50,10 +50,13 @@ impl IdempotencyKey {
         *response.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+        headers.insert(REPLAYED, HeaderValue::from_static("true"));
         Ok(response)
     }
 }
+
+/// The header that marks an answer given again to a retry.
+pub const REPLAYED: &str = "idempotent-replayed";
 
 /// A key this request holds while it works; the guarded write stores the answer over it.
 #[derive(Debug, Clone)]

@@ -2,15 +2,18 @@
 //! One DynamoDB client.
 
 use kickboard_common::handlers::events::{KickboardEvent, project_balance};
-use kickboard_functions::{aws_config, dynamo_store};
+use kickboard_common::ports::SystemClock;
+use kickboard_functions::{aws_config, dynamo_store, finish_invocation, init_observability};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    init_observability();
     let store = dynamo_store(&aws_config().await)?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<KickboardEvent>| async {
-        project_balance(&store, event.payload).await.map_err(Error::from)
+        let projected = project_balance(&store, &SystemClock, event.payload).await;
+        finish_invocation();
+        projected.map_err(Error::from)
     }))
     .await
 }

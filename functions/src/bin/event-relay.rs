@@ -4,18 +4,20 @@
 
 use kickboard_common::adapters::aws::EventBridgePublisher;
 use kickboard_common::handlers::relay::relay_stream;
-use kickboard_functions::aws_config;
+use kickboard_functions::{aws_config, finish_invocation, init_observability};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    init_observability();
     let config = aws_config().await;
     let publisher =
         EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&config), EventBridgePublisher::bus_from_env()?);
     let publisher = &publisher;
     lambda_runtime::run(service_fn(|event: LambdaEvent<aws_lambda_events::event::dynamodb::Event>| async move {
-        Ok::<_, Error>(relay_stream(publisher, &event.payload).await)
+        let relayed = relay_stream(publisher, &event.payload).await;
+        finish_invocation();
+        Ok::<_, Error>(relayed)
     }))
     .await
 }

@@ -4,17 +4,19 @@
 
 use kickboard_common::handlers::fleet::{battery_rules_from_env, ingest_telemetry};
 use kickboard_common::ports::SystemClock;
-use kickboard_functions::{aws_config, dynamo_store};
+use kickboard_functions::{aws_config, dynamo_store, finish_invocation, init_observability};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    init_observability();
     let rules = battery_rules_from_env()?;
     let store = dynamo_store(&aws_config().await)?;
     let (store, rules) = (&store, &rules);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async move {
-        ingest_telemetry(store, &SystemClock, rules, event.payload).await.map_err(Error::from)
+        let ingested = ingest_telemetry(store, &SystemClock, rules, event.payload).await;
+        finish_invocation();
+        ingested.map_err(Error::from)
     }))
     .await
 }

@@ -5,12 +5,12 @@
 use kickboard_common::adapters::aws::SnsAlertSender;
 use kickboard_common::handlers::events::{KickboardEvent, NotifierDeps, notify};
 use kickboard_common::ports::SystemClock;
-use kickboard_functions::{aws_config, dynamo_store};
+use kickboard_functions::{aws_config, dynamo_store, finish_invocation, init_observability};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    init_observability();
     let config = aws_config().await;
     let store = dynamo_store(&config)?;
     let sender = SnsAlertSender::new(aws_sdk_sns::Client::new(&config));
@@ -23,7 +23,9 @@ async fn main() -> Result<(), Error> {
         crew_topic: crew_topic.as_deref(),
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<KickboardEvent>| async {
-        notify(&deps, event.payload).await.map_err(Error::from)
+        let notified = notify(&deps, event.payload).await;
+        finish_invocation();
+        notified.map_err(Error::from)
     }))
     .await
 }

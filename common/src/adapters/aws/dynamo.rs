@@ -140,8 +140,10 @@ impl DynamoStore {
         Ok(vec![put])
     }
 
+    /// The outbox item of `event`, in the trace of the request writing it.
     fn put_outbox(&self, event: &EventEnvelope) -> PortResult<TransactWriteItem> {
-        self.put(&self.tables.state, to_item(&OutboxItem::from(event))?, Some("attribute_not_exists(pk)"))
+        let event = event.in_trace(crate::trace::current());
+        self.put(&self.tables.state, to_item(&OutboxItem::from(&event))?, Some("attribute_not_exists(pk)"))
     }
 
     /// Runs one transaction; `Err` reasons say which conditions failed.

@@ -41,6 +41,8 @@ impl EventPublisher for EventBridgePublisher {
                     .source(EVENT_SOURCE)
                     .detail_type(event.detail_type())
                     .detail(detail)
+                    // EventBridge passes the trace on to the rules' targets.
+                    .set_trace_header(event.trace_header.clone())
                     .time(aws_sdk_eventbridge::primitives::DateTime::from_millis(event.occurred_at.timestamp_millis()))
                     .build())
             })

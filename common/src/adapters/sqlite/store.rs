@@ -17,6 +17,7 @@ use crate::ports::{
     IdempotencyStore, IdempotentAnswer, KeyClaim, KeyClaimed, NotificationLedger, Outbox, OutboxEntry, PassStore,
     PortError, PortResult, RentRequest, RentalStore, ReportOutcome, ReturnRequest, Versioned, ZoneStore,
 };
+use crate::trace;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Params, params};
@@ -120,8 +121,10 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> PortResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
+        // The events this write appends belong to the caller's trace.
+        let trace = trace::current();
         self.submit(Job::Write(Box::new(move |conn| {
-            let outcome = in_savepoint(conn, work);
+            let outcome = trace::on_this_thread(trace, || in_savepoint(conn, work));
             Box::new(move |committed: &Result<(), String>| {
                 let answer = match (outcome, committed) {
                     (Ok(value), Ok(())) => Ok(value),
@@ -333,10 +336,11 @@ fn save_rental(tx: &Connection, rental: &Rental) -> PortResult<()> {
 }
 
 fn append_event(tx: &Connection, event: &EventEnvelope) -> PortResult<()> {
+    let event = event.in_trace(trace::current());
     exec(
         tx,
         "INSERT INTO outbox (event_id, detail_type, item) VALUES (?1, ?2, ?3)",
-        params![event.event_id.as_str(), event.detail_type(), to_json(event)?],
+        params![event.event_id.as_str(), event.detail_type(), to_json(&event)?],
     )?;
     Ok(())
 }
