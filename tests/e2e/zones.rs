@@ -58,6 +58,8 @@ pub async fn rides_start_and_end_only_where_the_zones_allow(backend: Backend) {
     let before = kb.row_counts().await;
     let refused = kb.rent(&alice, &pass, "kb-2").await;
     assert_problem(&refused, StatusCode::UNPROCESSABLE_ENTITY, "ride-start-not-allowed", "depot");
+    let bobs = kb.rent(&kb.customer_token("bob"), &pass, "kb-2").await;
+    assert_eq!(bobs.problem(), "pass-not-found", "the pass is checked before the place, as always");
     assert_eq!(kb.row_counts().await, before, "a refused rent writes nothing");
 
     let ride = kb.rent(&alice, &pass, "kb-1").await;

@@ -537,7 +537,13 @@ impl RentalStore for DynamoStore {
             // left to the transaction to explain).
             let parked = match self.board(&request.kickboard_id).await? {
                 Some((_, board)) if board.ensure_rentable(&request.rules).is_ok() => {
-                    request.zones.ensure_start_allowed(&board.location)?;
+                    if let Err(refused) = request.zones.ensure_start_allowed(&board.location) {
+                        // The pass's refusals come first, as the rules order them.
+                        let pass: Option<PassItem> = self.get(&self.tables.state, pass_key(&request.pass_id)).await?;
+                        let pass = pass_of(pass).filter(|pass| pass.customer_id == request.customer);
+                        pass.ok_or(RuleViolation::PassNotFound)?.ensure_rentable(request.now)?;
+                        return Err(refused.into());
+                    }
                     Some(parked_sk(&board.location, &board.kickboard_id))
                 }
                 _ => None,
