@@ -208,9 +208,10 @@ impl DynamoStore {
         }
     }
 
-    /// Adds one to the zones' version, in the transaction of a zone write.
-    fn bump_zones_version(&self) -> PortResult<TransactWriteItem> {
-        let update = Update::builder()
+    /// A zone write: `change`, the zones' version added to (so every cache sees it), and its
+    /// event, in one transaction; `false` when the change's condition failed.
+    async fn write_zones(&self, change: TransactWriteItem, event: &EventEnvelope) -> PortResult<bool> {
+        let bump_version = Update::builder()
             .table_name(&self.tables.state)
             .set_key(Some(zones_version_key()))
             .update_expression("ADD #version :one")
@@ -218,7 +219,8 @@ impl DynamoStore {
             .expression_attribute_values(":one", n(1))
             .build()
             .map_err(unavailable)?;
-        Ok(TransactWriteItem::builder().update(update).build())
+        let items = vec![change, TransactWriteItem::builder().update(bump_version).build(), self.put_outbox(event)?];
+        Ok(self.transact(items).await?.is_ok())
     }
 
     /// A board as stored (the raw item, to write only what changes) and as the domain reads it.
@@ -279,17 +281,17 @@ impl DynamoStore {
     }
 
     /// Reads a board, applies `rule` to it and writes what it changed (with its event) if the
-    /// board did not change meanwhile; read again and retried when it did. `Ok(None)` when
-    /// the rule changed nothing.
+    /// board did not change meanwhile; read again and retried when it did. Answers the board as
+    /// it now stands, and whether the rule changed it.
     async fn change_board(
         &self,
         kickboard_id: &KickboardId,
-        mut rule: impl FnMut(&Kickboard) -> PortResult<Option<BoardChange>> + Send,
-    ) -> PortResult<Option<Kickboard>> {
+        rule: impl Fn(&Kickboard) -> PortResult<Option<BoardChange>> + Send,
+    ) -> PortResult<(Kickboard, bool)> {
         let mut attempt = 1;
         loop {
             let (stored, board) = self.board(kickboard_id).await?.ok_or(RuleViolation::KickboardNotFound)?;
-            let Some((changed, event)) = rule(&board)? else { return Ok(None) };
+            let Some((changed, event)) = rule(&board)? else { return Ok((board, false)) };
             let change = self.board_change(&stored, &changed, board.revision)?;
             let written = match event {
                 Some(event) => self.transact(vec![change, self.put_outbox(&event)?]).await?.is_ok(),
@@ -309,7 +311,7 @@ impl DynamoStore {
                 }
             };
             if written {
-                return Ok(Some(changed));
+                return Ok((changed, true));
             }
             if attempt == CONFLICT_ATTEMPTS {
                 return Err(PortError::Transient(format!("board {kickboard_id} kept changing")));
@@ -660,12 +662,13 @@ impl FleetStore for DynamoStore {
     }
 
     async fn retire_kickboard(&self, kickboard_id: &KickboardId, now: DateTime<Utc>) -> PortResult<Kickboard> {
-        self.change_board(kickboard_id, |board| {
-            let (retired, event) = board.retire(now)?;
-            Ok(Some((retired, Some(event))))
-        })
-        .await?
-        .ok_or_else(|| RuleViolation::Inconsistent("a retire changed nothing").into())
+        let (board, _) = self
+            .change_board(kickboard_id, |board| {
+                let (retired, event) = board.retire(now)?;
+                Ok(Some((retired, Some(event))))
+            })
+            .await?;
+        Ok(board)
     }
 
     async fn report_telemetry(
@@ -674,35 +677,19 @@ impl FleetStore for DynamoStore {
         telemetry: &Telemetry,
         rules: &BatteryRules,
     ) -> PortResult<ReportOutcome> {
-        let mut stale = None;
-        let applied = self
-            .change_board(kickboard_id, |board| match board.report(telemetry, rules)? {
-                None => {
-                    stale = Some(board.clone());
-                    Ok(None)
-                }
-                Some(Reported { board, battery_low }) => Ok(Some((board, battery_low))),
+        let (board, applied) = self
+            .change_board(kickboard_id, |board| {
+                let reported = board.report(telemetry, rules)?;
+                Ok(reported.map(|Reported { board, battery_low }| (board, battery_low)))
             })
             .await?;
-        match (applied, stale) {
-            (Some(board), _) => Ok(ReportOutcome { board, applied: true }),
-            (None, Some(board)) => Ok(ReportOutcome { board, applied: false }),
-            (None, None) => Err(RuleViolation::Inconsistent("a report neither applied nor stale").into()),
-        }
+        Ok(ReportOutcome { board, applied })
     }
 
     async fn set_service(&self, kickboard_id: &KickboardId, target: ServiceStatus) -> PortResult<Kickboard> {
-        let mut unchanged = None;
-        let changed = self
-            .change_board(kickboard_id, |board| {
-                let changed = board.set_service(target)?;
-                if changed.is_none() {
-                    unchanged = Some(board.clone());
-                }
-                Ok(changed.map(|board| (board, None)))
-            })
-            .await?;
-        changed.or(unchanged).ok_or_else(|| RuleViolation::Inconsistent("a status change lost its board").into())
+        let (board, _) =
+            self.change_board(kickboard_id, |board| Ok(board.set_service(target)?.map(|board| (board, None)))).await?;
+        Ok(board)
     }
 
     async fn parked_kickboards(&self) -> PortResult<Vec<Kickboard>> {
@@ -1053,14 +1040,10 @@ impl IdempotencyStore for DynamoStore {
 #[async_trait]
 impl ZoneStore for DynamoStore {
     async fn save_zone(&self, zone: &Zone, event: &EventEnvelope) -> PortResult<()> {
-        let items = vec![
-            self.put(&self.tables.state, to_item(&ZoneItem::from(zone))?, None)?,
-            self.bump_zones_version()?,
-            self.put_outbox(event)?,
-        ];
-        match self.transact(items).await? {
-            Ok(()) => Ok(()),
-            Err(_) => Err(RuleViolation::Inconsistent("a zone write without conditions was refused").into()),
+        let put = self.put(&self.tables.state, to_item(&ZoneItem::from(zone))?, None)?;
+        match self.write_zones(put, event).await? {
+            true => Ok(()),
+            false => Err(RuleViolation::Inconsistent("a zone write without conditions was refused").into()),
         }
     }
 
@@ -1071,26 +1054,17 @@ impl ZoneStore for DynamoStore {
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(unavailable)?;
-        let items = vec![
-            TransactWriteItem::builder().delete(delete).build(),
-            self.bump_zones_version()?,
-            self.put_outbox(event)?,
-        ];
-        match self.transact(items).await? {
-            Ok(()) => Ok(()),
-            Err(_) => Err(RuleViolation::ZoneNotFound.into()),
+        match self.write_zones(TransactWriteItem::builder().delete(delete).build(), event).await? {
+            true => Ok(()),
+            false => Err(RuleViolation::ZoneNotFound.into()),
         }
     }
 
     async fn save_global_rules(&self, rules: &ZoneRules, event: &EventEnvelope) -> PortResult<()> {
-        let items = vec![
-            self.put(&self.tables.state, to_item(&GlobalRulesItem::from(rules))?, None)?,
-            self.bump_zones_version()?,
-            self.put_outbox(event)?,
-        ];
-        match self.transact(items).await? {
-            Ok(()) => Ok(()),
-            Err(_) => Err(RuleViolation::Inconsistent("a rules write without conditions was refused").into()),
+        let put = self.put(&self.tables.state, to_item(&GlobalRulesItem::from(rules))?, None)?;
+        match self.write_zones(put, event).await? {
+            true => Ok(()),
+            false => Err(RuleViolation::Inconsistent("a rules write without conditions was refused").into()),
         }
     }
 
