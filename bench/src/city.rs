@@ -240,7 +240,7 @@ pub async fn nearby_aws(boards: usize, queries: usize) -> NearbyAwsRow {
     let mut found = 0;
     for _ in 0..queries {
         let area = Area::new(point(), 500).expect("a valid area");
-        found += store.available_kickboards(Some(area), BatteryPct::FULL, 200).await.expect("a search").len();
+        found += store.available_kickboards(Some(area), &BatteryRules::default(), 200).await.expect("a search").len();
     }
     let tally = tap.tally();
     let per = |count: u64| count as f64 / queries.max(1) as f64;

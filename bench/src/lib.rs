@@ -9,7 +9,7 @@ use chrono::Duration;
 use hyper::{Method, StatusCode};
 use kickboard_common::adapters::http_payments::PaymentTimeouts;
 use kickboard_common::domain::breaker::BreakerPolicy;
-use kickboard_common::domain::vehicle::{BatteryPct, default_vehicle_type_id};
+use kickboard_common::domain::vehicle::{BatteryRules, default_vehicle_type_id};
 use kickboard_local::config::{LocalConfig, Storage};
 use kickboard_tests::{ManualClock, TestServer, Xorshift};
 use payment_simulator::Settings;
@@ -310,7 +310,7 @@ pub async fn nearby(boards: usize, queries: usize) -> NearbyRow {
     for _ in 0..queries {
         let area = Area::new(point(&mut random), 500).expect("a valid area");
         let started = Instant::now();
-        found += store.available_kickboards(Some(area), BatteryPct::FULL, 200).await.expect("a query").len();
+        found += store.available_kickboards(Some(area), &BatteryRules::default(), 200).await.expect("a query").len();
         samples.push(started.elapsed());
     }
     NearbyRow { boards, latencies: Latencies::of(samples), found: found as f64 / queries.max(1) as f64 }

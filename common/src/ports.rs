@@ -12,7 +12,7 @@ use crate::domain::kickboard::{Kickboard, ServiceStatus};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::plan::Won;
 use crate::domain::rental::{Rental, ReturnReport};
-use crate::domain::vehicle::{BatteryPct, BatteryRules, Telemetry};
+use crate::domain::vehicle::{BatteryRules, Telemetry};
 use crate::domain::zones::{Zone, ZoneMap, ZoneRules, ZoneSet};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -182,12 +182,12 @@ pub trait FleetStore: Send + Sync {
     async fn register_kickboard(&self, board: &Kickboard, event: &EventEnvelope) -> PortResult<()>;
     /// Retires an available board or one in maintenance and writes its event atomically.
     async fn retire_kickboard(&self, kickboard_id: &KickboardId, now: DateTime<Utc>) -> PortResult<Kickboard>;
-    /// Boards customers can rent (available and charged to `min_battery`), in `area` when
+    /// Boards customers can rent (available and charged as `rules` ask), in `area` when
     /// given (nearest first), at most `limit`.
     async fn available_kickboards(
         &self,
         area: Option<Area>,
-        min_battery: BatteryPct,
+        rules: &BatteryRules,
         limit: usize,
     ) -> PortResult<Vec<Kickboard>>;
     /// Takes a vehicle's report, with the low-battery event when it crossed the mark, in one

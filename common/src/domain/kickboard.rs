@@ -172,7 +172,7 @@ impl Kickboard {
 
     /// How far the board goes on its charge (0 for a type no longer in the catalogue).
     pub fn range_meters(&self) -> u32 {
-        find_vehicle_type(&self.vehicle_type_id).map_or(0, |kind| self.battery_pct.range_meters(&kind))
+        find_vehicle_type(&self.vehicle_type_id).map_or(0, |kind| self.battery_pct.range_meters(kind))
     }
 
     pub fn last_reported_at(&self) -> DateTime<Utc> {

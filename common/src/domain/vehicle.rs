@@ -5,6 +5,7 @@ use super::geo::Coordinates;
 use super::ids::VehicleTypeId;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
 
 /// GBFS `form_factor` values a Kickboard fleet has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -33,28 +34,32 @@ pub struct VehicleType {
 }
 
 /// The vehicle types of the fleet; the first is a new board's unless another is asked for.
-/// Fixed in code like the plans: a new type is a reviewed change.
-pub fn vehicle_types() -> Vec<VehicleType> {
-    let kind = |id: &str, name: &str, max_range_meters| VehicleType {
-        vehicle_type_id: VehicleTypeId::try_from(id).expect("catalogue ids are valid"),
-        name: name.to_owned(),
-        form_factor: FormFactor::ScooterStanding,
-        propulsion: Propulsion::Electric,
-        max_range_meters,
-    };
-    vec![
-        kind("kickboard-standard", "Kickboard Standard", 25_000),
-        kind("kickboard-long-range", "Kickboard Long Range", 45_000),
-    ]
+/// Fixed in code like the plans: a new type is a reviewed change. Built once: every board
+/// shown (the feed shows thousands) looks its type up.
+pub fn vehicle_types() -> &'static [VehicleType] {
+    static CATALOGUE: LazyLock<Vec<VehicleType>> = LazyLock::new(|| {
+        let kind = |id: &str, name: &str, max_range_meters| VehicleType {
+            vehicle_type_id: VehicleTypeId::try_from(id).expect("catalogue ids are valid"),
+            name: name.to_owned(),
+            form_factor: FormFactor::ScooterStanding,
+            propulsion: Propulsion::Electric,
+            max_range_meters,
+        };
+        vec![
+            kind("kickboard-standard", "Kickboard Standard", 25_000),
+            kind("kickboard-long-range", "Kickboard Long Range", 45_000),
+        ]
+    });
+    &CATALOGUE
 }
 
-pub fn find_vehicle_type(id: &VehicleTypeId) -> Option<VehicleType> {
-    vehicle_types().into_iter().find(|kind| &kind.vehicle_type_id == id)
+pub fn find_vehicle_type(id: &VehicleTypeId) -> Option<&'static VehicleType> {
+    vehicle_types().iter().find(|kind| &kind.vehicle_type_id == id)
 }
 
 /// The type of a board registered without one (and of boards stored before types existed).
 pub fn default_vehicle_type_id() -> VehicleTypeId {
-    vehicle_types().swap_remove(0).vehicle_type_id
+    vehicle_types()[0].vehicle_type_id.clone()
 }
 
 /// A battery's charge in whole percent, 0 to 100.

@@ -121,7 +121,7 @@ pub async fn list_kickboards(fleet: &dyn FleetStore, rules: &BatteryRules, reque
         async {
             identity(&request)?;
             let area = parse_area(query_param(&request, "near"), query_param(&request, "radiusM"))?;
-            let boards = fleet.available_kickboards(area, rules.min_to_rent, MAX_LISTED).await?;
+            let boards = fleet.available_kickboards(area, rules, MAX_LISTED).await?;
             let views: Vec<_> = boards.iter().map(KickboardView::new).collect();
             Ok(json(StatusCode::OK, &views))
         }

@@ -19,7 +19,7 @@ use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, Re
 use crate::domain::kickboard::{Kickboard, KickboardStatus, LEGACY_REVISION, Reported, ServiceStatus};
 use crate::domain::pass::{Pass, PassStatus};
 use crate::domain::rental::{self, Rental, RentalStatus, RideRules};
-use crate::domain::vehicle::{BatteryPct, BatteryRules, Telemetry};
+use crate::domain::vehicle::{BatteryRules, Telemetry};
 use crate::domain::zones::{Zone, ZoneRules, ZoneSet};
 use crate::ports::{
     AlertClaim, AlertState, BalanceRecord, BalanceView, BreakerStore, ClaimOutcome, ContactStore, FleetStore,
@@ -728,10 +728,9 @@ impl FleetStore for DynamoStore {
     async fn available_kickboards(
         &self,
         area: Option<Area>,
-        min_battery: BatteryPct,
+        rules: &BatteryRules,
         limit: usize,
     ) -> PortResult<Vec<Kickboard>> {
-        let rules = BatteryRules { min_to_rent: min_battery, ..BatteryRules::default() };
         let Some(area) = area else {
             // No place given: any boards, read across the index's partitions rather than
             // from one of them.
@@ -743,7 +742,7 @@ impl FleetStore for DynamoStore {
                 .unwrap_or_default()
                 .into_iter()
                 .map(|item| Ok(from_item::<BoardItem>(item)?.board))
-                .filter(|board| board.as_ref().map_or(true, |board: &Kickboard| board.is_listed(&rules)))
+                .filter(|board| board.as_ref().map_or(true, |board: &Kickboard| board.is_listed(rules)))
                 .collect();
         };
         let mut cells = tokio::task::JoinSet::new();
@@ -763,7 +762,7 @@ impl FleetStore for DynamoStore {
         while let Some(found) = cells.join_next().await {
             for item in found.map_err(unavailable)?? {
                 let board = from_item::<BoardItem>(item)?.board;
-                if area.contains(&board.location) && board.is_listed(&rules) {
+                if area.contains(&board.location) && board.is_listed(rules) {
                     boards.push(board);
                 }
             }
@@ -1090,7 +1089,7 @@ mod tests {
     use super::*;
     use crate::domain::geo::{Coordinates, geohash};
     use crate::domain::kickboard::Model;
-    use crate::domain::vehicle::default_vehicle_type_id;
+    use crate::domain::vehicle::{BatteryPct, default_vehicle_type_id};
 
     fn store() -> DynamoStore {
         let config = aws_sdk_dynamodb::Config::builder().behavior_version_latest().build();

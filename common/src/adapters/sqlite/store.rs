@@ -10,7 +10,7 @@ use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, Re
 use crate::domain::kickboard::{Kickboard, KickboardStatus, Reported, ServiceStatus};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::rental::{self, Rental, RideRules};
-use crate::domain::vehicle::{BatteryPct, BatteryRules, Telemetry};
+use crate::domain::vehicle::{BatteryRules, Telemetry};
 use crate::domain::zones::{Zone, ZoneRules, ZoneSet};
 use crate::ports::{
     AlertClaim, AlertState, BalanceRecord, BalanceView, BreakerStore, ClaimOutcome, ContactStore, FleetStore,
@@ -499,12 +499,12 @@ impl FleetStore for SqliteStore {
     async fn available_kickboards(
         &self,
         area: Option<Area>,
-        min_battery: BatteryPct,
+        rules: &BatteryRules,
         limit: usize,
     ) -> PortResult<Vec<Kickboard>> {
+        let min_battery = rules.min_to_rent.get();
         self.run(move |conn| {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let min_battery = min_battery.get();
             let items: Vec<String> = match area {
                 None => conn
                     .prepare_cached(&format!(
@@ -1135,7 +1135,7 @@ mod tests {
         .unwrap();
         let store = SqliteStore::init(conn).unwrap();
         let near = Area::new(Coordinates::new(37.5666, 126.9781).unwrap(), 300).unwrap();
-        let found = store.available_kickboards(Some(near), BatteryPct::FULL, 10).await.unwrap();
+        let found = store.available_kickboards(Some(near), &BatteryRules::default(), 10).await.unwrap();
         assert_eq!(found.len(), 1, "the old board is found by its new cell");
     }
 }
