@@ -2,15 +2,19 @@
 //! adapters against moto with faults injected under the SDK (throttling, 500s, timeouts,
 //! transaction conflicts, partial `PutEvents`): every answer is the right one or a `503`
 //! problem with `Retry-After` that writes nothing, exactly one customer rents the board,
-//! every event reaches the balance view and the notifier, and no alert goes out twice.
+//! every event reaches the balance view and the notifier, and no alert goes out twice. Then
+//! vehicle reports and zones under the same faults: a report sent again after a lost answer
+//! is taken once, the crew hears of a low battery once, and the zones hold.
 //!
 //! Run alone to see the figures (RELIABILITY.md has one run's table):
 //! `cargo nextest run -p kickboard-tests --test e2e faults:: --no-capture`
 
 use aws_config::retry::RetryConfig;
 use hyper::{Method, StatusCode};
+use kickboard_common::domain::alerts::OPERATORS;
 use kickboard_common::domain::events::Subscriber;
 use kickboard_common::handlers::events::ALERT_CLAIM_LEASE;
+use kickboard_common::ports::Clock;
 use kickboard_tests::faults::{FaultRates, FaultyAws};
 use kickboard_tests::{ManualClock, Reply, TestServer};
 use std::collections::{BTreeMap, HashMap};
@@ -59,13 +63,41 @@ impl Answers {
     }
 }
 
-fn phone(i: usize) -> String {
-    format!("+8210{:08}", 30_000_000 + i)
+/// At-least-once delivery through the faulty bus and SNS, until the pump is idle. Time passes
+/// meanwhile: a claim whose release failed after a failed send is taken over once its lease
+/// is over, as a Lambda retry a minute later would. Answers the leases that passed.
+async fn deliver_everything(kb: &TestServer) -> usize {
+    let app = Arc::clone(&kb.server.app);
+    let delivered = app.relayed();
+    tokio::pin!(delivered);
+    let mut leases_passed = 0;
+    for _ in 0..120 {
+        tokio::select! {
+            done = &mut delivered => {
+                done.unwrap();
+                break;
+            }
+            () = tokio::time::sleep(Duration::from_secs(1)) => {
+                kb.clock.advance(ALERT_CLAIM_LEASE);
+                leases_passed += 1;
+            }
+        }
+    }
+    assert!(leases_passed < 120, "events delivered within 120 s");
+    leases_passed
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn under_injected_faults_answers_are_right_or_503_and_no_event_is_lost_or_sent_twice() {
-    let faults = FaultyAws::new(RATES, SEED);
+/// The alerts SNS took, as the server recorded them.
+fn sent_alerts(kb: &TestServer) -> Vec<kickboard_local::local_alerts::LocalAlert> {
+    match &kb.server.app.backend {
+        kickboard_local::Backend::Aws { alerts, .. } => alerts.list(None),
+        kickboard_local::Backend::Sqlite { .. } => unreachable!("a moto server"),
+    }
+}
+
+/// The AWS adapters on moto, every request through the fault injector with `seed`.
+async fn faulty_server(seed: u64) -> (FaultyAws, TestServer) {
+    let faults = FaultyAws::new(RATES, seed);
     let http = faults.http_client();
     // Fewer SDK retries than on Lambda (2 attempts, not 3), so that more faults reach the
     // clients; shorter pauses so the test stays quick.
@@ -77,6 +109,16 @@ async fn under_injected_faults_answers_are_right_or_503_and_no_event_is_lost_or_
         config.into_builder().http_client(http).retry_config(retries).build()
     })
     .await;
+    (faults, kb)
+}
+
+fn phone(i: usize) -> String {
+    format!("+8210{:08}", 30_000_000 + i)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_injected_faults_answers_are_right_or_503_and_no_event_is_lost_or_sent_twice() {
+    let (faults, kb) = faulty_server(SEED).await;
     let kb = Arc::new(kb);
     let answers = Arc::new(Answers::default());
     let admin = kb.admin_token();
@@ -139,26 +181,7 @@ async fn under_injected_faults_answers_are_right_or_503_and_no_event_is_lost_or_
     let returned = answers.until_done(&kb.clock, || kb.call(Method::POST, &path, Some(&winner), None)).await;
     assert_eq!(returned.status, StatusCode::OK, "{returned:?}");
 
-    // At-least-once delivery through the faulty bus and SNS, until the pump is idle. Time
-    // passes meanwhile: a claim whose release failed after a failed send is taken over once
-    // its lease is over, as a Lambda retry a minute later would.
-    let app = Arc::clone(&kb.server.app);
-    let delivered = app.relayed();
-    tokio::pin!(delivered);
-    let mut leases_passed = 0;
-    for _ in 0..120 {
-        tokio::select! {
-            done = &mut delivered => {
-                done.unwrap();
-                break;
-            }
-            () = tokio::time::sleep(Duration::from_secs(1)) => {
-                kb.clock.advance(ALERT_CLAIM_LEASE);
-                leases_passed += 1;
-            }
-        }
-    }
-    assert!(leases_passed < 120, "events delivered within 120 s");
+    let leases_passed = deliver_everything(&kb).await;
 
     let events = kb.outbox_events().await;
     let count = |kind: &str| events.iter().filter(|event| event.detail_type() == kind).count();
@@ -181,10 +204,7 @@ async fn under_injected_faults_answers_are_right_or_503_and_no_event_is_lost_or_
         }
     }
     // Every alerting event went out once on its channel, and SNS sent nothing more.
-    let sent = match &kb.server.app.backend {
-        kickboard_local::Backend::Aws { alerts, .. } => alerts.list(None),
-        kickboard_local::Backend::Sqlite { .. } => unreachable!("a moto server"),
-    };
+    let sent = sent_alerts(&kb);
     let mut per_alert: HashMap<(String, String), usize> = HashMap::new();
     for alert in &sent {
         *per_alert.entry((alert.event_id.clone(), alert.channel.name().to_owned())).or_default() += 1;
@@ -217,4 +237,77 @@ async fn under_injected_faults_answers_are_right_or_503_and_no_event_is_lost_or_
     assert_eq!(sms, sent.len(), "SNS sent exactly the alerts recorded");
     assert_eq!(sent.len(), alerting.len(), "one alert per alerting event (all SMS)");
     Arc::into_inner(kb).unwrap().stop().await;
+}
+
+/// Vehicles report and riders park under the same faults: every report is taken or answered
+/// 503 and sent again, a report that landed before its answer was lost is not taken twice, the
+/// crew hears of the low battery once, and the zones refuse and allow as without faults.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_injected_faults_reports_count_once_and_zones_hold() {
+    // Another seed than the seed flow's; like it, one whose faults spare the local server's own
+    // start-up (creating its stream reader), which is the test rig's, not the service's.
+    let (faults, kb) = faulty_server(SEED ^ 0x1111).await;
+    let answers = Answers::default();
+    let admin = kb.admin_token();
+    let board = serde_json::json!({ "kickboardId": "kb-1", "model": "Ninebot Max", "lat": 37.5665, "lon": 126.978 });
+    let registered = answers.until_done(&kb.clock, || kb.post("/kickboards", &admin, board.clone())).await;
+    assert!(matches!(registered.status, StatusCode::CREATED | StatusCode::CONFLICT), "{registered:?}");
+    let no_parking = serde_json::json!({"name": "Plaza", "priority": 1,
+        "geometry": crate::zones::rectangle(37.568, 126.98, 37.569, 126.981),
+        "rules": {"rideStartAllowed": true, "rideEndAllowed": false, "rideThroughAllowed": true}});
+    let zone = answers
+        .until_done(&kb.clock, || {
+            kb.call(Method::PUT, "/geofencing/zones/plaza", Some(&admin), Some(no_parking.clone()))
+        })
+        .await;
+    assert_eq!(zone.status, StatusCode::OK, "{zone:?}");
+
+    // From 60 % down to 2 %, one report a second: the battery crosses 20 % once.
+    for battery in (2..=60).rev().step_by(2) {
+        kb.clock.advance(chrono::Duration::seconds(1));
+        let at = kb.clock.now().to_rfc3339();
+        let report = serde_json::json!({"lat": 37.5665, "lon": 126.978, "batteryPct": battery, "reportedAt": at});
+        let taken = answers.until_done(&kb.clock, || kb.report("kb-1", report.clone())).await;
+        assert_eq!(
+            (taken.status, &taken.body["batteryPct"]),
+            (StatusCode::OK, &serde_json::json!(battery)),
+            "{taken:?}"
+        );
+    }
+    kb.clock.advance(chrono::Duration::seconds(1));
+    let charged = serde_json::json!({"lat": 37.5665, "lon": 126.978, "batteryPct": 90});
+    assert_eq!(answers.until_done(&kb.clock, || kb.report("kb-1", charged.clone())).await.status, StatusCode::OK);
+
+    let alice = kb.customer_token("alice");
+    let contact = serde_json::json!({ "phone": phone(0) });
+    answers.until_done(&kb.clock, || kb.call(Method::PUT, "/me/contact", Some(&alice), Some(contact.clone()))).await;
+    let bought = answers
+        .until_done(&kb.clock, || {
+            kb.call_with_key(Method::POST, "/passes", &alice, Some(serde_json::json!({"planId": "basic-60"})), "buy")
+        })
+        .await;
+    let path = format!("/passes/{}/payment", bought.text("passId"));
+    let paid = answers.until_done(&kb.clock, || kb.call_with_key(Method::POST, &path, &alice, None, "pay")).await;
+    assert_eq!(paid.status, StatusCode::OK, "{paid:?}");
+    let rent = serde_json::json!({"passId": bought.text("passId"), "kickboardId": "kb-1"});
+    let ride = answers
+        .until_done(&kb.clock, || kb.call_with_key(Method::POST, "/rentals", &alice, Some(rent.clone()), "rent"))
+        .await;
+    assert_eq!(ride.status, StatusCode::CREATED, "{ride:?}");
+    let back = format!("/rentals/{}/return", ride.text("rentalId"));
+    let at = |lat: f64| Some(serde_json::json!({"lat": lat, "lon": 126.9805}));
+    let inside = answers.until_done(&kb.clock, || kb.call(Method::POST, &back, Some(&alice), at(37.5685))).await;
+    assert_eq!(inside.problem(), "ride-end-not-allowed", "{inside:?}");
+    let outside = answers.until_done(&kb.clock, || kb.call(Method::POST, &back, Some(&alice), at(37.5695))).await;
+    assert_eq!(outside.status, StatusCode::OK, "{outside:?}");
+
+    deliver_everything(&kb).await;
+    let events = kb.outbox_events().await;
+    let low = events.iter().filter(|event| event.detail_type() == "KickboardBatteryLow").count();
+    assert_eq!(low, 1, "one crossing, one event, however often a report was sent");
+    let crew = sent_alerts(&kb).into_iter().filter(|alert| alert.customer_id == OPERATORS).count();
+    assert_eq!(crew, 1, "the crew heard once");
+    assert!(answers.0.lock().unwrap().contains_key(&503), "some faults reached the clients as 503");
+    assert!(!faults.injected().is_empty());
+    kb.stop().await;
 }

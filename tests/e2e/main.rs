@@ -64,6 +64,7 @@ contract!(
     vehicles::low_batteries_are_not_rented_nor_listed_and_the_crew_hears_once,
     vehicles::maintenance_takes_a_board_out_of_service_until_it_is_back,
     vehicles::racing_reports_and_a_rent_keep_the_newest_report,
+    vehicles::after_a_restart_and_redeliveries_the_crew_hears_once_and_zones_hold,
     gbfs::the_public_feed_is_valid_gbfs_and_never_shows_a_ride,
     zones::rides_start_and_end_only_where_the_zones_allow,
     zones::the_zones_are_published_as_gbfs_geofencing_zones,

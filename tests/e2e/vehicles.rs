@@ -4,7 +4,9 @@
 use chrono::Duration;
 use hyper::{Method, StatusCode};
 use kickboard_common::domain::alerts::OPERATORS;
+use kickboard_common::domain::events::Subscriber;
 use kickboard_common::ports::Clock;
+use kickboard_local::relay::{deliver, to_eventbridge};
 use kickboard_tests::{Backend, Reply, TestServer};
 use serde_json::{Value, json};
 
@@ -178,4 +180,49 @@ pub async fn racing_reports_and_a_rent_keep_the_newest_report(backend: Backend) 
     assert_eq!(stored.body["status"], "RENTED", "{stored:?}");
     assert_eq!(stored.body["batteryPct"], json!(50 + newest), "the newest applied report is stored: {stored:?}");
     std::sync::Arc::into_inner(kb).unwrap().stop().await;
+}
+
+/// After a restart and a redelivery of every event, twice: the crew has heard of a low
+/// battery once, an older report still loses to the stored one, and the zones still hold.
+pub async fn after_a_restart_and_redeliveries_the_crew_hears_once_and_zones_hold(backend: Backend) {
+    let kb = TestServer::start_durable(backend).await;
+    kb.register_board("kb-1").await;
+    let no_parking = json!({"name": "Plaza", "priority": 1, "geometry": crate::zones::rectangle(37.568, 126.98, 37.569, 126.981),
+        "rules": {"rideStartAllowed": true, "rideEndAllowed": false, "rideThroughAllowed": true}});
+    let zone = kb.call(Method::PUT, "/geofencing/zones/plaza", Some(&kb.admin_token()), Some(no_parking)).await;
+    assert_eq!(zone.status, StatusCode::OK, "{zone:?}");
+    kb.clock.advance(Duration::seconds(30));
+    let low = kb.report("kb-1", json!({"lat": 37.5665, "lon": 126.978, "batteryPct": 9})).await;
+    assert_eq!(low.status, StatusCode::OK);
+    assert_eq!(crew_alerts(&kb).await.len(), 1);
+
+    let kb = kb.restart().await;
+    let heard = crew_alerts(&kb).await.len();
+    let events = kb.outbox_events().await;
+    assert!(events.iter().any(|event| event.detail_type() == "KickboardBatteryLow"));
+    for event in events.iter().chain(events.iter()) {
+        for subscriber in Subscriber::ALL.into_iter().filter(|subscriber| subscriber.wants(event)) {
+            deliver(&kb.server.app, subscriber, to_eventbridge(event).unwrap()).await.unwrap();
+        }
+    }
+    assert_eq!(crew_alerts(&kb).await.len(), heard, "redelivered, the low battery is not told again");
+
+    let stale =
+        kb.report("kb-1", json!({"lat": 37.6, "lon": 127.1, "batteryPct": 95, "reportedAt": at(&kb, -10)})).await;
+    assert_eq!(stale.body["batteryPct"], 9, "an older report still loses: {stale:?}");
+    kb.clock.advance(Duration::seconds(30));
+    assert_eq!(
+        kb.report("kb-1", json!({"lat": 37.5665, "lon": 126.978, "batteryPct": 95})).await.status,
+        StatusCode::OK
+    );
+    let alice = kb.customer_token("alice");
+    let pass = kb.paid_pass(&alice, "basic-60").await;
+    let ride = kb.rent(&alice, &pass, "kb-1").await;
+    assert_eq!(ride.status, StatusCode::CREATED, "{ride:?}");
+    let path = format!("/rentals/{}/return", ride.text("rentalId"));
+    let inside = kb.call(Method::POST, &path, Some(&alice), Some(json!({"lat": 37.5685, "lon": 126.9805}))).await;
+    assert_problem(&inside, StatusCode::UNPROCESSABLE_ENTITY, "ride-end-not-allowed");
+    let outside = kb.call(Method::POST, &path, Some(&alice), Some(json!({"lat": 37.5695, "lon": 126.9805}))).await;
+    assert_eq!(outside.status, StatusCode::OK, "{outside:?}");
+    kb.stop().await;
 }
