@@ -15,6 +15,7 @@ since none of them is enough alone:
 """
 
 import argparse
+import gzip
 import json
 import re
 import sys
@@ -45,7 +46,9 @@ def problem(where: str, what: str) -> None:
 def fetch(name: str, url: str) -> dict | None:
     """GETs one file and checks what the HTTP answer says about it; None when unusable."""
     try:
-        with urlopen(Request(url, headers={"Accept": "application/json"}), timeout=10) as response:
+        # As trip planners ask for it: gzip accepted, so the gzipped answers are the ones checked.
+        asking = {"Accept": "application/json", "Accept-Encoding": "gzip"}
+        with urlopen(Request(url, headers=asking), timeout=10) as response:
             body, headers = response.read(), response.headers
     except HTTPError as err:
         problem(name, f"GET {url} answered HTTP {err.code}")
@@ -54,6 +57,18 @@ def fetch(name: str, url: str) -> dict | None:
         problem(name, f"GET {url} failed: {err}")
         return None
     fetched_at = time.time() + clock_offset
+    coding = headers.get("Content-Encoding", "identity")
+    if coding == "gzip":
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError) as err:
+            problem(name, f"Content-Encoding is gzip, but the body is not: {err}")
+            return None
+    elif coding != "identity":
+        problem(name, f"Content-Encoding {coding!r} was not asked for")
+        return None
+    if "accept-encoding" not in headers.get("Vary", "").lower():
+        problem(name, "no Vary: Accept-Encoding, so a cache could give gzip to a client that cannot decode it")
     if headers.get_content_type() != "application/json":
         problem(name, f"Content-Type is {headers.get('Content-Type')!r}, not application/json")
     try:

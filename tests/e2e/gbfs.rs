@@ -67,6 +67,20 @@ pub async fn the_public_feed_is_valid_gbfs_and_never_shows_a_ride(backend: Backe
     assert!(urls.contains(&format!("{}/gbfs/v3/vehicle_status.json", kb.base_url()).as_str()), "{urls:?}");
     assert_valid_feed(&kb, 4);
     let status = feed(&kb, "vehicle_status.json").await;
+    // A client that takes gzip gets the same file gzipped (the city's file is megabytes); one
+    // that does not, or a file too small to gain from it, goes as it is.
+    let gzip = [("accept-encoding", "br, gzip")];
+    let zipped = kb.send_with_headers(Method::GET, "/gbfs/v3/vehicle_status.json", None, None, vec![], &gzip).await;
+    assert_eq!(zipped.content_encoding.as_deref(), Some("gzip"));
+    // Each read of the fleet on DynamoDB is a parallel scan, in no set order.
+    let listed = |reply: &Reply| {
+        let vehicles = reply.body["data"]["vehicles"].as_array().unwrap().iter();
+        vehicles.map(|vehicle| vehicle.to_string()).collect::<BTreeSet<_>>()
+    };
+    assert_eq!(listed(&zipped), listed(&status));
+    assert_eq!((status.content_encoding.as_deref(), status.vary.as_deref()), (None, Some("Accept-Encoding")));
+    let small = kb.send_with_headers(Method::GET, "/gbfs/v3/system_information.json", None, None, vec![], &gzip);
+    assert_eq!(small.await.content_encoding, None);
     let vehicles = status.body["data"]["vehicles"].as_array().unwrap();
     let disabled = vehicles.iter().filter(|vehicle| vehicle["is_disabled"] == true).count();
     assert_eq!(disabled, 2, "maintenance and low battery are disabled: {vehicles:?}");

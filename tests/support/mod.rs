@@ -13,6 +13,7 @@ use kickboard_local::config::{LocalConfig, Storage};
 use kickboard_local::{RunningServer, start_with_aws_config};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -60,7 +61,8 @@ impl Clock for ManualClock {
     }
 }
 
-/// A response: status, `Content-Type`, `Retry-After` and the JSON body (`Null` when empty).
+/// A response: status, the headers the tests look at and the JSON body (`Null` when empty),
+/// decoded as a client decodes it when it came gzipped.
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
@@ -68,6 +70,8 @@ pub struct Reply {
     /// `Retry-After`, in seconds.
     pub retry_after: Option<u64>,
     pub cache_control: Option<String>,
+    pub content_encoding: Option<String>,
+    pub vary: Option<String>,
     pub body: Value,
 }
 
@@ -307,13 +311,16 @@ impl TestServer {
         }
         let response = self.client.request(request.body(Full::new(Bytes::from(body))).unwrap()).await.expect("request");
         let status = response.status();
-        let content_type =
-            response.headers().get("content-type").and_then(|value| value.to_str().ok()).map(str::to_owned);
-        let retry_after =
-            response.headers().get("retry-after").and_then(|value| value.to_str().ok()).and_then(|v| v.parse().ok());
-        let cache_control =
-            response.headers().get("cache-control").and_then(|value| value.to_str().ok()).map(str::to_owned);
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let header = |name: &str| response.headers().get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
+        let (content_type, cache_control) = (header("content-type"), header("cache-control"));
+        let (content_encoding, vary) = (header("content-encoding"), header("vary"));
+        let retry_after = header("retry-after").and_then(|value| value.parse().ok());
+        let mut bytes = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+        if content_encoding.as_deref() == Some("gzip") {
+            let mut decoded = Vec::new();
+            flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut decoded).expect("a gzip body");
+            bytes = decoded;
+        }
         let text = content_type.as_deref().is_some_and(|kind| kind.starts_with("text/"));
         let body = if bytes.is_empty() {
             Value::Null
@@ -322,7 +329,7 @@ impl TestServer {
         } else {
             serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
         };
-        Reply { status, content_type, retry_after, cache_control, body }
+        Reply { status, content_type, retry_after, cache_control, content_encoding, vary, body }
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {

@@ -1,14 +1,17 @@
 //! The public GBFS v3.0 feed (`GET /gbfs/v3/{feed}`, no token): what trip planners and city
-//! regulators read; `geofencing_zones.json` once there are zones. The fleet is read from the store at most once per `ttl` per instance
-//! (a snapshot of the parked boards), never per request, and every file says truthfully how
-//! old it is: `last_updated` is when its data was read, it is read again `ttl` seconds
-//! later, and `Cache-Control` lets a cache keep it only for what is left of that.
+//! regulators read; `geofencing_zones.json` once there are zones. The fleet is read from the
+//! store at most once per `ttl` per instance (a snapshot of the parked boards), never per
+//! request, and every file says truthfully how old it is: `last_updated` is when its data was
+//! read, it is read again `ttl` seconds later, and `Cache-Control` lets a cache keep it only
+//! for what is left of that. Files are gzipped for clients that take it, which is what lets a
+//! city's `vehicle_status.json` fit in a Lambda answer.
 
 use crate::domain::kickboard::Kickboard;
 use crate::domain::plan::catalogue;
 use crate::domain::vehicle::{BatteryRules, vehicle_types};
 use crate::domain::zones::{ZoneMap, ZoneRules};
 use crate::handlers::geofencing::Geofence;
+use crate::http::encoding::{MIN_GZIP_BYTES, accepts_gzip, gzip};
 use crate::http::request::path_id;
 use crate::http::{Problem, ProblemType, respond};
 use crate::ports::{Clock, FleetStore, PortResult};
@@ -86,7 +89,7 @@ pub struct FleetSnapshot {
     pub boards: Vec<Kickboard>,
     /// `vehicle_status.json` of these boards, rendered by the first request that needs it:
     /// the same bytes answer every request until the next read (a city's file is megabytes).
-    vehicle_status: OnceLock<String>,
+    vehicle_status: OnceLock<Rendered>,
 }
 
 /// This instance's latest snapshot of the fleet, read again once it is `ttl` old. One reader
@@ -146,14 +149,36 @@ fn document(data: Value, last_updated: DateTime<Utc>, ttl: u32) -> String {
     document.to_string()
 }
 
-/// A GBFS file's answer, which caches may keep for `max_age` seconds.
-fn answer(document: String, max_age: u32) -> Response<Body> {
-    let mut response = Response::new(Body::Text(document));
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    let cache = HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("a number is a header value");
-    headers.insert(header::CACHE_CONTROL, cache);
-    response
+/// A GBFS file as served: its JSON, and the gzip of it, made when a client first takes it.
+#[derive(Debug)]
+struct Rendered {
+    json: String,
+    gzipped: OnceLock<Vec<u8>>,
+}
+
+impl Rendered {
+    fn new(json: String) -> Self {
+        Self { json, gzipped: OnceLock::new() }
+    }
+
+    /// The answer to `request`, which caches may keep for `max_age` seconds: gzipped when the
+    /// client takes it and the file is worth it.
+    fn answer(&self, request: &Request, max_age: u32) -> Response<Body> {
+        let gzipped = (self.json.len() >= MIN_GZIP_BYTES && accepts_gzip(request))
+            .then(|| self.gzipped.get_or_init(|| gzip(self.json.as_bytes())));
+        let body = gzipped.map_or_else(|| Body::Text(self.json.clone()), |bytes| Body::Binary(bytes.clone()));
+        let mut response = Response::new(body);
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let cache = HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("a number is a header value");
+        headers.insert(header::CACHE_CONTROL, cache);
+        // A cache in front keeps the two codings apart.
+        headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        if gzipped.is_some() {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        response
+    }
 }
 
 fn localized(ko: &str, en: &str) -> Value {
@@ -296,7 +321,7 @@ pub async fn gbfs_feed(deps: &GbfsDeps<'_>, request: Request) -> Response<Body> 
             let now = deps.clock.now();
             let ttl = deps.settings.ttl_secs;
             // The catalogues change only with a deployment: read now, as fresh as the fleet.
-            let fresh = |data| answer(document(data, now, ttl), ttl);
+            let fresh = |data| Rendered::new(document(data, now, ttl)).answer(&request, ttl);
             Ok(match feed.strip_suffix(".json").unwrap_or_default() {
                 "gbfs" => fresh(discovery(&request, &*deps.geofence.map().await?)),
                 "geofencing_zones" => fresh(geofencing_zones(&*deps.geofence.map().await?)),
@@ -305,10 +330,10 @@ pub async fn gbfs_feed(deps: &GbfsDeps<'_>, request: Request) -> Response<Body> 
                 "system_pricing_plans" => fresh(system_pricing_plans()),
                 "vehicle_status" => {
                     let snapshot = deps.snapshots.current(deps.fleet, now, ttl).await?;
-                    let rendered = snapshot
-                        .vehicle_status
-                        .get_or_init(|| document(vehicle_status(&snapshot, deps.rules), snapshot.taken_at, ttl));
-                    answer(rendered.clone(), ttl.saturating_sub(age_secs(snapshot.taken_at, now)))
+                    let rendered = snapshot.vehicle_status.get_or_init(|| {
+                        Rendered::new(document(vehicle_status(&snapshot, deps.rules), snapshot.taken_at, ttl))
+                    });
+                    rendered.answer(&request, ttl.saturating_sub(age_secs(snapshot.taken_at, now)))
                 }
                 _ => return Err(Problem::new(ProblemType::NotFound).with_detail("no such GBFS file")),
             })

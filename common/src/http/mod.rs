@@ -1,5 +1,6 @@
 //! The HTTP glue every handler shares: problems, request reading, responses, the route table.
 
+pub mod encoding;
 pub mod idempotency;
 pub mod problem;
 pub mod request;
