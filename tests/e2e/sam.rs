@@ -521,3 +521,41 @@ fn every_checkov_skip_gives_its_reason() {
     }
     assert!(skips > 0, "the template skips nothing, or the skips moved");
 }
+
+/// Every log the stack writes is kept for the operator's `LogRetentionDays`, never forever:
+/// the log groups carry it, every function logs to one of them (not to Lambda's own group,
+/// which has no retention), and so does the API's access log.
+fn logs_are_kept_for_the_chosen_retention(template: &Value) -> Result<(), String> {
+    let retention = serde_json::json!({"Ref": "LogRetentionDays"});
+    let groups = resources_of(template, "AWS::Logs::LogGroup");
+    for (id, group) in &groups {
+        ensure(group["Properties"]["RetentionInDays"] == retention, || format!("{id} keeps its logs forever"))?;
+    }
+    let is_group = |value: &Value| target(value).is_some_and(|id| groups.iter().any(|(group, _)| *group == id));
+    let global = &template["Globals"]["Function"]["LoggingConfig"]["LogGroup"];
+    for (binary, function) in functions(template) {
+        let own = &function["Properties"]["LoggingConfig"]["LogGroup"];
+        let group = if own.is_null() { global } else { own };
+        ensure(is_group(group), || format!("{binary} logs to Lambda's own group, kept forever"))?;
+    }
+    for (id, api) in resources_of(template, "AWS::Serverless::HttpApi") {
+        let destination = &api["Properties"]["AccessLogSettings"]["DestinationArn"];
+        ensure(is_group(destination), || format!("{id}'s access log goes to no group of the template"))?;
+    }
+    Ok(())
+}
+
+#[test]
+fn every_log_is_kept_for_the_operators_retention() {
+    let template = template();
+    logs_are_kept_for_the_chosen_retention(&template).unwrap();
+
+    // The check catches a group kept forever and a function logging to Lambda's own group.
+    let (group, _) = resources_of(&template, "AWS::Logs::LogGroup")[0];
+    let mut forever = template.clone();
+    forever["Resources"][group]["Properties"].as_object_mut().unwrap().remove("RetentionInDays");
+    assert!(logs_are_kept_for_the_chosen_retention(&forever).is_err());
+    let mut lambdas_own = template.clone();
+    lambdas_own["Globals"]["Function"]["LoggingConfig"].as_object_mut().unwrap().remove("LogGroup");
+    assert!(logs_are_kept_for_the_chosen_retention(&lambdas_own).is_err());
+}
