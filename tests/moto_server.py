@@ -12,13 +12,26 @@ no longer has. Here only the items a transaction touches are copied, and a cance
 them back and drops what it streamed, as DynamoDB (which streams nothing for it) would. And
 moto sorts a whole table by its key objects for every query; here by their plain values.
 
+And it plays IAM (iam_check.py): once the test harness names a deployment's resources
+(`POST /kickboard-iam/deployment`), every request a function signed (its access key id is the
+function's name) is checked against the role template.yaml gives that function, as SAM will
+deploy it, and answered `AccessDenied` as AWS would when no statement allows it. What was
+denied and which grants were used: `GET /kickboard-iam/journal`.
+
 Usage: python moto_server.py HOST PORT
+Environment: KICKBOARD_IAM_TEMPLATE (default: the repository's template.yaml);
+KICKBOARD_IAM_REMOVE, `function=action` pairs separated by commas, taken out of the roles (to
+show that the check bites); KICKBOARD_IAM_USAGE_DIR, where the grants used are written.
 """
 
 import copy
+import io
+import json
 import os
 import sys
 import threading
+
+import iam_check
 
 import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
@@ -93,14 +106,52 @@ DynamoDBBackend.transact_write_items = transact_write_items
 Table.all_items = all_items
 
 
+def _iam_checker():
+    here = os.path.dirname(os.path.abspath(__file__))
+    template = os.environ.get("KICKBOARD_IAM_TEMPLATE") or os.path.join(here, "..", "template.yaml")
+    pairs = [pair.split("=", 1) for pair in os.environ.get("KICKBOARD_IAM_REMOVE", "").split(",") if pair]
+    usage_dir = os.environ.get("KICKBOARD_IAM_USAGE_DIR") or None
+    if usage_dir:
+        os.makedirs(usage_dir, exist_ok=True)
+    # The roles are translated on the first deployment: a run that names none checks nothing.
+    return lambda: iam_check.Checker(iam_check.roles_for(template, tuple(map(tuple, pairs))), usage_dir)
+
+
+def _answer(start_response, status, content_type, body):
+    reasons = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}
+    start_response(f"{status} {reasons[status]}", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
+
+
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
     os.environ.setdefault("MOTO_PORT", str(port))
     backends = DomainDispatcherApplication(create_backend_app)
     lock = threading.Lock()
+    make_checker = _iam_checker()
+    checker = None
 
     def serialised(environ, start_response):
+        nonlocal checker
         with lock:
+            path = environ.get("PATH_INFO", "")
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            if path == "/kickboard-iam/deployment":
+                named = json.loads(body)
+                checker = checker or make_checker()
+                checker.add_deployment(named["region"], named)
+                return _answer(start_response, 200, "application/json", b"{}")
+            if path == "/kickboard-iam/journal":
+                journal = checker.journal() if checker else {"denied": [], "used": []}
+                return _answer(start_response, 200, "application/json", json.dumps(journal).encode())
+            if checker is not None:
+                headers = {"Authorization": environ.get("HTTP_AUTHORIZATION", ""), "X-Amz-Target": environ.get("HTTP_X_AMZ_TARGET", "")}
+                request = iam_check.parse(headers, body)
+                denied = checker.check(request) if request else None
+                if denied:
+                    return _answer(start_response, *iam_check.denial(request, *denied))
             # Materialise the body under the lock: nothing of moto runs outside it.
             return list(backends(environ, start_response))
 

@@ -28,5 +28,12 @@ def long_form(loader, suffix, node):
 
 CloudFormationLoader.add_multi_constructor("!", long_form)
 
-with open(sys.argv[1], encoding="utf-8") as template:
-    json.dump(yaml.load(template, Loader=CloudFormationLoader), sys.stdout)
+
+def load(path):
+    """The template at `path` as plain data, intrinsics in their long forms."""
+    with open(path, encoding="utf-8") as template:
+        return yaml.load(template, Loader=CloudFormationLoader)
+
+
+if __name__ == "__main__":
+    json.dump(load(sys.argv[1]), sys.stdout)

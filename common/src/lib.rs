@@ -4,6 +4,7 @@ pub mod adapters;
 pub mod domain;
 pub mod handlers;
 pub mod http;
+pub mod invocation;
 pub mod metrics;
 pub mod payments;
 pub mod ports;

@@ -35,10 +35,12 @@ pub enum Metric {
     BreakerOpened,
     BreakerHalfOpened,
     BreakerClosed,
+    /// An AWS call the function's role does not allow (a permission left out of a deploy).
+    PermissionsDenied,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 15] = [
+    pub const ALL: [Metric; 16] = [
         Metric::RentalsStarted,
         Metric::RentsRefused,
         Metric::Returns,
@@ -54,6 +56,7 @@ impl Metric {
         Metric::BreakerOpened,
         Metric::BreakerHalfOpened,
         Metric::BreakerClosed,
+        Metric::PermissionsDenied,
     ];
 
     pub fn name(self) -> &'static str {
@@ -73,6 +76,7 @@ impl Metric {
             Metric::BreakerOpened => "BreakerOpened",
             Metric::BreakerHalfOpened => "BreakerHalfOpened",
             Metric::BreakerClosed => "BreakerClosed",
+            Metric::PermissionsDenied => "PermissionsDenied",
         }
     }
 
@@ -93,11 +97,13 @@ impl Metric {
         }
     }
 
-    /// The dimension sets it is published under: by function, and also by its detail.
+    /// The dimension sets it is published under: by function, and also by its detail. Denied
+    /// calls are also published with no dimension, so one alarm watches every function.
     pub fn dimension_sets(self) -> Vec<Vec<&'static str>> {
-        match self.detail() {
-            None => vec![vec![FUNCTION]],
-            Some(detail) => vec![vec![FUNCTION], vec![FUNCTION, detail]],
+        match (self, self.detail()) {
+            (Metric::PermissionsDenied, _) => vec![vec![FUNCTION], vec![]],
+            (_, None) => vec![vec![FUNCTION]],
+            (_, Some(detail)) => vec![vec![FUNCTION], vec![FUNCTION, detail]],
         }
     }
 

@@ -17,6 +17,7 @@ use kickboard_common::adapters::aws::{EventBridgePublisher, Tables, sdk_error};
 use kickboard_common::domain::events::Subscriber;
 use kickboard_common::handlers::events::KickboardEvent;
 use kickboard_common::handlers::relay::relay_stream;
+use kickboard_common::invocation;
 use kickboard_common::ports::{PortError, PortResult};
 use std::sync::Arc;
 use std::time::Duration;
@@ -172,7 +173,7 @@ impl AwsEventPump {
     /// on: up to the record before the first reported failure, as Lambda does, so the next
     /// read starts there. Returns how many records failed.
     pub async fn relay(&self, shard: ShardBatch) -> PortResult<usize> {
-        let response = relay_stream(&self.publisher, &shard.batch).await;
+        let response = invocation::running_as(CONSUMER, relay_stream(&self.publisher, &shard.batch)).await;
         let failed: Vec<&str> =
             response.batch_item_failures.iter().filter_map(|failure| failure.item_identifier.as_deref()).collect();
         let records = &shard.batch.records;

@@ -16,7 +16,7 @@ use kickboard_common::handlers::{customers, fleet, gbfs, passes, rentals};
 use kickboard_common::http::request::MAX_ZONE_BODY_BYTES;
 use kickboard_common::http::routes::{Access, Route, RouteId, RouteMatch, match_route};
 use kickboard_common::http::{Problem, ProblemType};
-use kickboard_common::trace;
+use kickboard_common::{invocation, trace};
 use lambda_http::http::{Method, header, request::Parts};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value, json};
@@ -106,7 +106,8 @@ async fn route(app: &App, peer: SocketAddr, parts: &Parts, body: Bytes) -> Respo
             return Problem::new(ProblemType::Internal).into_response();
         }
     };
-    let response = trace::within(Some(trace), dispatch(app, route.id, request)).await;
+    let response =
+        trace::within(Some(trace), invocation::running_as(route.function, dispatch(app, route.id, request))).await;
     if parts.method != Method::GET {
         app.outbox_may_have_grown();
     }

@@ -6,7 +6,7 @@ use crate::{App, Backend};
 use kickboard_common::domain::events::{EVENT_SOURCE, EventEnvelope, Subscriber};
 use kickboard_common::handlers::events::{KickboardEvent, NotifierDeps, notify, project_balance};
 use kickboard_common::ports::{Outbox, PortError, PortResult};
-use kickboard_common::trace;
+use kickboard_common::{invocation, trace};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -37,7 +37,8 @@ pub fn to_eventbridge(envelope: &EventEnvelope) -> PortResult<KickboardEvent> {
 pub async fn deliver(app: &App, subscriber: Subscriber, event: KickboardEvent) -> PortResult<()> {
     // The consumer joins the trace of the request that wrote the event, as through EventBridge.
     let trace = event.detail.trace_header.clone();
-    trace::within(trace, deliver_in_trace(app, subscriber, event)).await
+    let work = invocation::running_as(subscriber.name(), deliver_in_trace(app, subscriber, event));
+    trace::within(trace, work).await
 }
 
 async fn deliver_in_trace(app: &App, subscriber: Subscriber, event: KickboardEvent) -> PortResult<()> {

@@ -4,6 +4,7 @@
 use chrono::Duration;
 use hyper::{Method, StatusCode};
 use kickboard_common::adapters::payment_simulator::SimulatorSettings;
+use kickboard_common::invocation;
 use kickboard_common::ports::{Clock, KeyClaim, KeyClaimed};
 use kickboard_tests::{Backend, TestServer};
 use serde_json::json;
@@ -91,7 +92,9 @@ pub async fn a_key_is_held_while_its_request_runs_and_answers_expire(backend: Ba
         now,
         until: now + Duration::seconds(30),
     };
-    assert_eq!(kb.server.app.ports.answers.claim_key(&dead).await.unwrap(), KeyClaimed::Claimed);
+    // Claimed as purchase-pass claims it, with its role, by an invocation that then died.
+    let claimed = invocation::running_as("purchase-pass", kb.server.app.ports.answers.claim_key(&dead)).await;
+    assert_eq!(claimed.unwrap(), KeyClaimed::Claimed);
     let blocked = kb.call_with_key(Method::POST, "/passes", &alice, Some(body.clone()), "died").await;
     assert_eq!((blocked.status, blocked.problem()), (StatusCode::CONFLICT, "request-in-progress"));
     assert!(blocked.retry_after.is_some_and(|secs| (1..=30).contains(&secs)), "{blocked:?}");
@@ -108,4 +111,32 @@ pub async fn a_key_is_held_while_its_request_runs_and_answers_expire(backend: Ba
     assert_eq!(fresh.status, StatusCode::CREATED);
     assert_ne!(fresh.text("passId"), done.text("passId"), "an expired answer is not replayed");
     Arc::into_inner(kb).unwrap().stop().await;
+}
+
+/// A request with a key that fails gives the key back at once: the retry after the cause is
+/// mended does the work, rather than waiting out the claim (`409 request-in-progress`).
+pub async fn a_failed_request_gives_its_key_back_at_once(backend: Backend) {
+    let kb = TestServer::start_on(backend).await;
+    let alice = kb.customer_token("alice");
+
+    let unknown = kb.call_with_key(Method::POST, "/passes", &alice, Some(json!({ "planId": "gold-999" })), "buy").await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{unknown:?}");
+    let bought = kb.call_with_key(Method::POST, "/passes", &alice, Some(json!({ "planId": "basic-60" })), "buy").await;
+    assert_eq!(bought.status, StatusCode::CREATED, "purchase-pass gave its key back: {bought:?}");
+    let pass = bought.text("passId");
+
+    kb.simulator().set_settings(SimulatorSettings { failure_rate: 1.0, ..SimulatorSettings::default() });
+    let payment = format!("/passes/{pass}/payment");
+    let failed = kb.call_with_key(Method::POST, &payment, &alice, None, "pay").await;
+    assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE, "{failed:?}");
+    kb.simulator().set_settings(SimulatorSettings::default());
+    let paid = kb.call_with_key(Method::POST, &payment, &alice, None, "pay").await;
+    assert_eq!(paid.status, StatusCode::OK, "pay-pass gave its key back: {paid:?}");
+
+    let rent = json!({ "passId": pass, "kickboardId": "kb-late" });
+    let missing = kb.call_with_key(Method::POST, "/rentals", &alice, Some(rent.clone()), "ride").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{missing:?}");
+    kb.register_board("kb-late").await;
+    let rented = kb.call_with_key(Method::POST, "/rentals", &alice, Some(rent), "ride").await;
+    assert_eq!(rented.status, StatusCode::CREATED, "rent-kickboard gave its key back: {rented:?}");
 }

@@ -19,6 +19,7 @@ mod migration;
 mod observability;
 mod openapi;
 mod payments;
+mod permissions;
 mod redrive;
 mod rules;
 mod sam;
@@ -61,6 +62,7 @@ contract!(
     input::bad_requests_get_problems_and_write_nothing,
     idempotency::retries_with_a_key_get_the_first_answer_and_write_nothing,
     idempotency::a_key_is_held_while_its_request_runs_and_answers_expire,
+    idempotency::a_failed_request_gives_its_key_back_at_once,
     vehicles::low_batteries_are_not_rented_nor_listed_and_the_crew_hears_once,
     vehicles::maintenance_takes_a_board_out_of_service_until_it_is_back,
     vehicles::racing_reports_and_a_rent_keep_the_newest_report,

@@ -307,6 +307,8 @@ fn invoke(function: &str, env: &[(&str, String)]) -> Value {
     let output = Command::new(workspace().join("scripts/invoke"))
         .arg(function)
         .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
+        // Signed as the function itself, so the emulator checks each call against its role.
+        .env("AWS_ACCESS_KEY_ID", function)
         .env("KICKBOARD_LAMBDA_PREBUILT", "1")
         .output()
         .expect("scripts/invoke runs");
@@ -558,4 +560,37 @@ fn every_log_is_kept_for_the_operators_retention() {
     let mut lambdas_own = template.clone();
     lambdas_own["Globals"]["Function"]["LoggingConfig"].as_object_mut().unwrap().remove("LogGroup");
     assert!(logs_are_kept_for_the_chosen_retention(&lambdas_own).is_err());
+}
+
+/// Every ARN the deployed stack holds names `${AWS::Partition}`, never `aws` itself, SAM's
+/// generated resources included: the template translated by SAM for a China region must show
+/// no partition written out (AWS managed policies aside, which SAM names per region).
+#[test]
+fn every_arn_of_the_deployed_stack_takes_the_partition_it_is_deployed_in() {
+    let check = |template: &Path| {
+        Command::new(python())
+            .arg(workspace().join("tests/iam_check.py"))
+            .arg("literal-partitions")
+            .arg(template)
+            .output()
+            .expect("python runs (./scripts/test creates .venv)")
+    };
+    let output = check(&workspace().join("template.yaml"));
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // The check catches a literal partition, in the template or in what SAM generates.
+    let text = std::fs::read_to_string(workspace().join("template.yaml")).unwrap();
+    let literal = text.replacen("arn:${AWS::Partition}:sns:", "arn:aws:sns:", 1);
+    assert_ne!(literal, text, "the template has a partition-agnostic SNS ARN to weaken");
+    let weakened = std::env::temp_dir().join(format!("kickboard-partition-{}.yaml", std::process::id()));
+    std::fs::write(&weakened, literal).unwrap();
+    let output = check(&weakened);
+    let _ = std::fs::remove_file(&weakened);
+    assert!(!output.status.success(), "a literal arn:aws: went unnoticed");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("arn:aws:sns:"));
 }

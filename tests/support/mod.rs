@@ -167,13 +167,27 @@ impl TestServer {
         pump: bool,
         adjust: impl FnOnce(aws_config::SdkConfig) -> aws_config::SdkConfig,
     ) -> Self {
-        let moto = Moto::start();
+        Self::start_on_this_moto(Moto::start(), pump, adjust).await
+    }
+
+    /// On a fresh moto whose roles lack the `(function, action)` pairs in `removed`, relaying
+    /// events: a deploy that left those permissions out.
+    pub async fn start_on_moto_without_grants(removed: &[(&str, &str)]) -> Self {
+        Self::start_on_this_moto(Moto::start_without_grants(removed), true, |config| config).await
+    }
+
+    async fn start_on_this_moto(
+        moto: Moto,
+        pump: bool,
+        adjust: impl FnOnce(aws_config::SdkConfig) -> aws_config::SdkConfig,
+    ) -> Self {
         let config = moto.sdk_config().await;
         let deployment = moto::deploy(&config).await;
         let storage = Storage::Aws(deployment.storage(&moto, true));
         let local =
             LocalConfig { addr: "127.0.0.1:0".parse().unwrap(), storage, relay: pump, ..LocalConfig::default() };
-        let mut server = Self::start_configured_on(local, ManualClock::new(), Some(adjust(config.clone()))).await;
+        let server_config = adjust(moto::signed_per_function(config.clone()));
+        let mut server = Self::start_configured_on(local, ManualClock::new(), Some(server_config)).await;
         server.aws = Some(AwsSide { moto, deployment, config });
         server
     }

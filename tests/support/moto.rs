@@ -1,5 +1,10 @@
 //! The AWS side of the tests: a `moto_server` started on a free loopback port, and the
 //! tables, bus, rules and queues of a Kickboard deployment created in it.
+//!
+//! The emulator plays IAM (`tests/iam_check.py`): once a deployment is named to it, every
+//! request a function signs is checked against the role `template.yaml` gives that function,
+//! and a request outside it is denied as AWS would deny it. A test that ends with a denial it
+//! did not ask for fails, naming the function, the action and the resource.
 
 use aws_config::SdkConfig;
 use kickboard_common::adapters::aws::Tables;
@@ -11,6 +16,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The Python that has moto: the venv `scripts/test` creates, or `KICKBOARD_PYTHON`.
@@ -43,21 +49,40 @@ fn emulator_environment() {
 pub struct Moto {
     child: Child,
     pub endpoint: String,
+    /// The test looked at the denials itself (it expected some).
+    denials_taken: AtomicBool,
+}
+
+/// A request the emulator denied: the function that signed it, the IAM action and the
+/// resource it was asked on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub function: String,
+    pub action: String,
+    pub resource: String,
 }
 
 impl Moto {
     pub fn start() -> Self {
+        Self::start_without_grants(&[])
+    }
+
+    /// An emulator whose roles lack the `(function, action)` pairs in `removed`: the template
+    /// as it would be deployed with those actions taken out of those functions' policies.
+    pub fn start_without_grants(removed: &[(&str, &str)]) -> Self {
         emulator_environment();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto_server.py");
+        let removed: Vec<String> = removed.iter().map(|(function, action)| format!("{function}={action}")).collect();
         let child = Command::new(python_with_moto())
             .arg(script)
             .args(["127.0.0.1", &port.to_string()])
+            .env("KICKBOARD_IAM_REMOVE", removed.join(","))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("moto_server starts");
-        let moto = Self { child, endpoint: format!("http://127.0.0.1:{port}") };
+        let moto = Self { child, endpoint: format!("http://127.0.0.1:{port}"), denials_taken: AtomicBool::new(false) };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "moto did not answer within 30 s");
@@ -100,10 +125,85 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// What the emulator's IAM saw: `{"denied": [...], "used": [...]}`. A plain blocking
+    /// request, so it also works from `drop`.
+    fn iam_journal(&self) -> Value {
+        use std::io::{Read, Write};
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).expect("moto answers");
+        write!(stream, "GET /kickboard-iam/journal HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        serde_json::from_str(body).unwrap_or_else(|_| panic!("moto's IAM journal is JSON: {answer}"))
+    }
+
+    /// The requests denied so far, for a test that expects some: the rest of the test's
+    /// denials are then its own business, not a failure at the end.
+    pub fn denials(&self) -> Vec<Denial> {
+        self.denials_taken.store(true, Ordering::SeqCst);
+        self.iam_journal()["denied"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|denied| Denial {
+                function: denied["function"].as_str().unwrap_or_default().to_owned(),
+                action: denied["action"].as_str().unwrap_or_default().to_owned(),
+                resource: denied["resource"].as_str().unwrap_or_default().to_owned(),
+            })
+            .collect()
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
+        let unexpected = if std::thread::panicking() || self.denials_taken.load(Ordering::SeqCst) {
+            Vec::new()
+        } else {
+            self.denials()
+        };
         let _ = self.child.kill();
         let _ = self.child.wait();
+        assert!(
+            unexpected.is_empty(),
+            "AWS requests outside the role template.yaml gives their function (add the grant, or stop the call):\n{}",
+            unexpected
+                .iter()
+                .map(|denial| format!("  {}: {} on {}", denial.function, denial.action, denial.resource))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+/// `config` signing each request as the function the request is made for: the access key id
+/// is the function's name (what the local server runs it as), or the local server's own
+/// wiring outside any function. The emulator checks each against that function's role.
+pub fn signed_per_function(config: SdkConfig) -> SdkConfig {
+    use aws_sdk_dynamodb::config::{IdentityCache, SharedCredentialsProvider};
+    config
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(FunctionCredentials))
+        // Credentials are chosen per request, by the function it is made for: none is kept.
+        .identity_cache(IdentityCache::no_cache())
+        .build()
+}
+
+/// The local server's own requests that stand in for Lambda's event source mappings.
+const LOCAL_WIRING: &str = "kickboard-local-wiring";
+
+#[derive(Debug)]
+struct FunctionCredentials;
+
+impl aws_credential_types::provider::ProvideCredentials for FunctionCredentials {
+    fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let function = kickboard_common::invocation::current().unwrap_or(LOCAL_WIRING);
+        let credentials = aws_credential_types::Credentials::new(function, "testing", None, None, "per-function");
+        aws_credential_types::provider::future::ProvideCredentials::ready(Ok(credentials))
     }
 }
 
@@ -135,5 +235,27 @@ pub async fn deploy(config: &SdkConfig) -> Deployment {
     let bus = format!("kickboard-{suffix}");
     let queues = create_resources(config, &tables, &bus).await.expect("resources created");
     let crew_topic = create_crew_topic(config).await.expect("crew topic created");
-    Deployment { tables, bus, queues, crew_topic }
+    let deployment = Deployment { tables, bus, queues, crew_topic };
+    name_to_iam(config, &deployment).await;
+    deployment
+}
+
+/// Tells the emulator's IAM what the template's resources are called in this deployment.
+async fn name_to_iam(config: &SdkConfig, deployment: &Deployment) {
+    use http_body_util::BodyExt;
+    let endpoint = config.endpoint_url().expect("the emulator's endpoint");
+    let names = serde_json::json!({
+        "region": config.region().map_or("us-east-1", |region| region.as_ref()),
+        "tables": {"StateTable": deployment.tables.state, "ViewTable": deployment.tables.views},
+        "buses": {"EventBus": deployment.bus},
+        "topics": {"CrewTopic": deployment.crew_topic},
+    });
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let request = hyper::Request::post(format!("{endpoint}/kickboard-iam/deployment"))
+        .body(http_body_util::Full::new(bytes::Bytes::from(names.to_string())))
+        .unwrap();
+    let response = client.request(request).await.expect("moto answers");
+    assert!(response.status().is_success(), "moto took the deployment's names");
+    response.into_body().collect().await.unwrap();
 }

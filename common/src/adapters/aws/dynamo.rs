@@ -21,6 +21,7 @@ use crate::domain::pass::{Pass, PassStatus};
 use crate::domain::rental::{self, Rental, RentalStatus, RideRules};
 use crate::domain::vehicle::{BatteryRules, Telemetry};
 use crate::domain::zones::{Zone, ZoneRules, ZoneSet};
+use crate::invocation;
 use crate::ports::{
     AlertClaim, AlertState, BalanceRecord, BalanceView, BreakerStore, ClaimOutcome, ContactStore, FleetStore,
     IdempotencyStore, IdempotentAnswer, KeyClaim, KeyClaimed, NotificationLedger, PassStore, PortError, PortResult,
@@ -703,7 +704,7 @@ impl FleetStore for DynamoStore {
                 .index_name(AVAILABLE_INDEX)
                 .segment(segment)
                 .total_segments(PARKED_SCAN_SEGMENTS);
-            segments.spawn(async move {
+            segments.spawn(invocation::carried(async move {
                 let mut items = Vec::new();
                 let mut start = None;
                 loop {
@@ -714,7 +715,7 @@ impl FleetStore for DynamoStore {
                         _ => return PortResult::Ok(items),
                     }
                 }
-            });
+            }));
         }
         let mut boards = Vec::new();
         while let Some(found) = segments.join_next().await {
@@ -756,7 +757,7 @@ impl FleetStore for DynamoStore {
                 .expression_attribute_names("#cell", attr::AVAILABLE_PK)
                 .expression_attribute_values(":cell", s(cell));
             let store = self.clone();
-            cells.spawn(async move { store.query(request).await });
+            cells.spawn(invocation::carried(async move { store.query(request).await }));
         }
         let mut boards = Vec::new();
         while let Some(found) = cells.join_next().await {

@@ -37,23 +37,45 @@ pub fn is_transient_code(code: &str) -> bool {
     TRANSIENT_CODES.contains(&code) || code == "TransactionConflict" || code == "ThrottlingError"
 }
 
+/// Error codes by which DynamoDB and EventBridge (`AccessDeniedException`) and SNS
+/// (`AuthorizationError`) say the function's role does not allow the call.
+const DENIED_CODES: [&str; 3] = ["AccessDeniedException", "AccessDenied", "AuthorizationError"];
+
 /// An SDK call's failure, with its whole cause chain for the logs: transient (a `503` with
 /// `Retry-After` to an API caller, a retry for an event function) when the service throttled,
-/// timed out or answered 5xx; otherwise unavailable.
+/// timed out or answered 5xx, or when the role lacks a permission (a deploy must mend it: see
+/// [`permission_denied`]); otherwise unavailable.
 pub fn sdk_error<E>(error: SdkError<E>) -> PortError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    let detail = aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string();
     let transient = match &error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
         SdkError::ResponseError(response) => response.raw().status().is_server_error(),
-        SdkError::ServiceError(service) => {
-            service.raw().status().is_server_error() || service.err().code().is_some_and(is_transient_code)
-        }
+        SdkError::ServiceError(service) => match service.err().code() {
+            Some(code) if DENIED_CODES.contains(&code) => {
+                permission_denied(service.err().message().unwrap_or(code));
+                true
+            }
+            code => service.raw().status().is_server_error() || code.is_some_and(is_transient_code),
+        },
         _ => false,
     };
-    let detail = aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string();
     if transient { PortError::Transient(detail) } else { PortError::Unavailable(detail) }
+}
+
+/// A call the role does not allow: a deploy that left a permission out. Counted every time,
+/// so the alarm on `PermissionsDenied` pages; logged once per message (the action and the
+/// resource AWS names), so a busy function does not flood its log with the same line.
+fn permission_denied(message: &str) {
+    static LOGGED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    crate::metrics::record(crate::metrics::Metric::PermissionsDenied, 1.0);
+    let mut logged = LOGGED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !logged.iter().any(|seen| seen == message) {
+        tracing::error!(denied = message, "the function's role does not allow an AWS call: fix the template's policy");
+        logged.push(message.to_owned());
+    }
 }
 
 /// Whether a conditional write was applied: `false` when its condition failed (an answer,
