@@ -2,9 +2,9 @@
 //! tables, bus, rules and queues of a Kickboard deployment created in it.
 
 use aws_config::SdkConfig;
-use kickboard_common::adapters::aws::Tables;
+use kickboard_common::adapters::aws::{PushApplications, Tables};
 use kickboard_local::aws_flow::EventQueues;
-use kickboard_local::aws_setup::{create_crew_topic, create_resources};
+use kickboard_local::aws_setup::{create_crew_topic, create_push_applications, create_resources};
 use kickboard_local::config::AwsStorage;
 use serde_json::Value;
 use std::net::TcpListener;
@@ -81,6 +81,12 @@ impl Moto {
         serde_json::from_slice(&body).expect("moto data is JSON")
     }
 
+    /// The push endpoints SNS holds (deleted ones too: moto keeps every endpoint it made in
+    /// this record), with the messages each took.
+    pub async fn push_endpoints(&self) -> Vec<Value> {
+        self.data().await["sns"]["PlatformEndpoint"].as_array().cloned().unwrap_or_default()
+    }
+
     /// The SMS messages SNS sent: `(phone number, message)`, oldest first.
     pub async fn sms(&self) -> Vec<(String, String)> {
         let data = self.data().await;
@@ -113,6 +119,7 @@ pub struct Deployment {
     pub bus: String,
     pub queues: EventQueues,
     pub crew_topic: String,
+    pub push_applications: PushApplications,
 }
 
 impl Deployment {
@@ -124,6 +131,7 @@ impl Deployment {
             queues: with_queues.then(|| self.queues.clone()),
             create_resources: false,
             crew_topic: Some(self.crew_topic.clone()),
+            push_applications: self.push_applications.clone(),
         }
     }
 }
@@ -135,5 +143,6 @@ pub async fn deploy(config: &SdkConfig) -> Deployment {
     let bus = format!("kickboard-{suffix}");
     let queues = create_resources(config, &tables, &bus).await.expect("resources created");
     let crew_topic = create_crew_topic(config).await.expect("crew topic created");
-    Deployment { tables, bus, queues, crew_topic }
+    let push_applications = create_push_applications(config).await.expect("platform applications created");
+    Deployment { tables, bus, queues, crew_topic, push_applications }
 }
