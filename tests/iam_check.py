@@ -49,10 +49,12 @@ class Grant:
     function: str
     policy: str
     action: str
-    resource: str  # the statement's Resource as written, JSON: intrinsics unresolved
+    resource: str  # the statement's Resource (or NotResource) as written, JSON: intrinsics unresolved
+    negated: bool = False  # NotResource: every resource but these
+    when: tuple = ()  # (condition, holds) pairs under which the statement exists (`Fn::If`)
 
     def key(self):
-        return f"{self.function} {self.action} {self.resource}"
+        return f"{self.function} {self.action} {'NotResource ' if self.negated else ''}{self.resource}"
 
 
 def _translate(sam_template, region):
@@ -83,6 +85,8 @@ def without_actions(sam_template, removed):
         binary = resource.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
         for policy in resource.get("Properties", {}).get("Policies", []) or []:
             for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+                if "Action" not in statement:
+                    continue  # a statement behind `Fn::If`: not one the tests take actions from
                 actions = _as_list(statement["Action"])
                 statement["Action"] = [a for a in actions if (binary, a) not in removed]
     return template
@@ -125,12 +129,15 @@ class Roles:
             role = resources[resources[logical]["Properties"]["Role"]["Fn::GetAtt"][0]]
             grants = []
             for policy in role["Properties"].get("Policies", []):
-                for statement in policy["PolicyDocument"]["Statement"]:
+                for statement, when in _statements(policy["PolicyDocument"]["Statement"]):
                     if statement["Effect"] != "Allow" or "Condition" in statement or "NotAction" in statement:
-                        raise ValueError(f"{binary}: only plain Allow statements are understood here: {statement}")
+                        raise ValueError(f"{binary}: only Allow statements without conditions are understood here: {statement}")
+                    negated = "NotResource" in statement
+                    targets = statement["NotResource"] if negated else statement["Resource"]
                     for action in _as_list(statement["Action"]):
-                        for target in _as_list(statement["Resource"]):
-                            grants.append(Grant(binary, policy["PolicyName"], action, json.dumps(target, sort_keys=True)))
+                        for target in [targets] if negated else _as_list(targets):
+                            written = json.dumps(target, sort_keys=True)
+                            grants.append(Grant(binary, policy["PolicyName"], action, written, negated, when))
             self.grants[binary] = grants
             written = resource["Metadata"].get("iam", {}).get("notExercised", [])
             self.reasons[binary] = {entry["action"]: entry["reason"] for entry in written}
@@ -143,12 +150,29 @@ class Roles:
 
     def allowing(self, deployment, function, action, resource):
         """The grants of `function` that allow `action` on `resource` in `deployment`."""
-        return [
-            grant
-            for grant in self.grants.get(function, [])
-            if _action_matches(grant.action, action)
-            and any(_resource_matches(pattern, resource) for pattern in deployment.resolve(grant.resource))
-        ]
+        allowed = []
+        for grant in self.grants.get(function, []):
+            if not _action_matches(grant.action, action):
+                continue
+            if not all(deployment.holds(condition) == holds for condition, holds in grant.when):
+                continue
+            named = any(_resource_matches(pattern, resource) for pattern in deployment.resolve(grant.resource))
+            if named != grant.negated:
+                allowed.append(grant)
+        return allowed
+
+
+def _statements(statements, when=()):
+    """A policy's statements with the conditions each exists under: a statement written as
+    `Fn::If` is either branch, under its condition or its negation (`AWS::NoValue` is none)."""
+    for statement in _as_list(statements):
+        if set(statement) == {"Fn::If"}:
+            condition, then, otherwise = statement["Fn::If"]
+            for branch, holds in ((then, True), (otherwise, False)):
+                if branch != {"Ref": "AWS::NoValue"}:
+                    yield from _statements(branch, when + ((condition, holds),))
+        else:
+            yield statement, when
 
 
 def _action_matches(pattern, action):
@@ -184,24 +208,51 @@ class Deployment:
             self.attributes[logical] = {"Ref": arn}
         self.parameters = dict(roles.parameters)
         self.parameters.update(names.get("parameters", {}))
+        self.conditions = roles.sam_template.get("Conditions", {})
         self._resolved = {}
+
+    def holds(self, condition):
+        """Whether the template's condition named `condition` holds with these parameters."""
+        return bool(self._value(self.conditions[condition]))
 
     def resolve(self, written):
         """The resource patterns a statement's Resource (as JSON) stands for here: none where
         it names what this deployment does not have."""
         if written not in self._resolved:
             try:
-                self._resolved[written] = _as_list(self._value(json.loads(written)))
+                resolved = _as_list(self._value(json.loads(written)))
+                self._resolved[written] = [pattern for pattern in resolved if pattern is not _NO_VALUE]
             except KeyError:
                 self._resolved[written] = []
         return self._resolved[written]
 
     def _value(self, value):
-        if isinstance(value, str):
+        if isinstance(value, (str, int, bool)):
             return value
         if isinstance(value, list):
             return [self._value(item) for item in value]
         (function, argument), = value.items()
+        if function == "Ref" and argument == "AWS::NoValue":
+            return _NO_VALUE
+        if function == "Fn::If":
+            condition, then, otherwise = argument
+            return self._value(then if self.holds(condition) else otherwise)
+        if function in ("Condition", "Fn::Condition"):  # the loader spells `!Condition` so
+            return self.holds(argument)
+        if function == "Fn::Not":
+            return not self._value(argument[0])
+        if function == "Fn::Equals":
+            return self._value(argument[0]) == self._value(argument[1])
+        if function == "Fn::Or":
+            return any(self._value(item) for item in argument)
+        if function == "Fn::And":
+            return all(self._value(item) for item in argument)
+        if function == "Fn::Select":
+            index, items = argument
+            return self._value(items)[int(self._value(index))]
+        if function == "Fn::Split":
+            separator, text = argument
+            return self._value(text).split(separator)
         if function == "Ref":
             if argument in self.pseudo:
                 return self.pseudo[argument]
@@ -229,6 +280,9 @@ class Deployment:
             separator, items = argument
             return separator.join(self._value(item) for item in items)
         raise ValueError(f"intrinsic {function} is not understood here")
+
+
+_NO_VALUE = object()  # `AWS::NoValue`: the list item or property is left out
 
 
 def table_arn(region, name):
@@ -278,9 +332,13 @@ def parse(headers, body):
     form = {name: values[0] for name, values in parse_qs((body or b"").decode("utf-8", "replace")).items()}
     operation = form.get("Action", "")
     if scope == "sns":
-        # SNS authorises a publish against its topic or endpoint; a text to a phone number
-        # names neither, so only `Resource: "*"` allows it.
-        resource = form.get("TopicArn") or form.get("TargetArn") or form.get("EndpointArn") or form.get("PlatformApplicationArn") or "*"
+        # SNS authorises a publish against its topic or endpoint, and a text against the
+        # phone number itself (no ARN: "not authorized to perform: SNS:Publish on resource:
+        # +8210…").
+        resource = (
+            form.get("TopicArn") or form.get("TargetArn") or form.get("EndpointArn") or form.get("PlatformApplicationArn")
+            or form.get("PhoneNumber") or "*"
+        )
         return Request(access_key, region, "sns", operation, [(f"sns:{operation}", resource)], form)
     return Request(access_key, region, scope, operation, [(f"{scope}:{operation}", "*")], form)
 

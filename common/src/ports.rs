@@ -3,7 +3,7 @@
 
 use crate::domain::alerts::Alert;
 use crate::domain::breaker::{BreakerState, WindowCounts};
-use crate::domain::contact::{Channel, Contact};
+use crate::domain::contact::{Channel, Contact, PushEndpoint, PushPlatform, PushToken};
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::geo::Area;
@@ -233,6 +233,33 @@ pub trait ZoneStore: Send + Sync {
 pub trait ContactStore: Send + Sync {
     async fn save_contact(&self, customer: &CustomerId, contact: &Contact) -> PortResult<()>;
     async fn find_contact(&self, customer: &CustomerId) -> PortResult<Option<Contact>>;
+    /// Records, in one conditional write, that `endpoint` takes no more pushes, if it is
+    /// still the customer's endpoint; `false` when the app registered another meanwhile.
+    async fn mark_push_dead(
+        &self,
+        customer: &CustomerId,
+        endpoint: &PushEndpoint,
+        at: DateTime<Utc>,
+    ) -> PortResult<bool>;
+}
+
+/// Where push endpoints are made: in the service's own platform applications (SNS on AWS),
+/// so alerts can only ever reach devices that registered with the app.
+#[async_trait]
+pub trait PushRegistry: Send + Sync {
+    /// Whether the service has a platform application for `platform`.
+    fn offers(&self, platform: PushPlatform) -> bool;
+    /// The enabled endpoint for this device token, naming `customer`, made if need be. A
+    /// token's endpoint held by another customer is replaced, so that customer's alerts stop
+    /// reaching this device.
+    async fn register(
+        &self,
+        customer: &CustomerId,
+        platform: PushPlatform,
+        token: &PushToken,
+    ) -> PortResult<PushEndpoint>;
+    /// Deletes an endpoint the customer replaced; endpoints not the service's are left alone.
+    async fn remove(&self, endpoint: &PushEndpoint) -> PortResult<()>;
 }
 
 /// A balance as the read model keeps it.
@@ -320,10 +347,20 @@ pub trait NotificationLedger: Send + Sync {
     ) -> PortResult<()>;
 }
 
-/// Sends SMS and push messages (SNS on AWS).
+/// What became of an alert handed to the sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    /// The push endpoint is disabled, gone, or not one of the service's: it will take no
+    /// message until the app registers again. Retrying would never end.
+    EndpointDead(String),
+}
+
+/// Sends SMS and push messages (SNS on AWS). A failure that may pass (throttling, a 5xx) is
+/// an error, to be retried.
 #[async_trait]
 pub trait AlertSender: Send + Sync {
-    async fn send(&self, alert: &Alert) -> PortResult<()>;
+    async fn send(&self, alert: &Alert) -> PortResult<Delivery>;
 }
 
 /// A charge to ask the payment provider for.

@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, StreamSpecification, StreamViewType,
 };
-use kickboard_common::adapters::aws::Tables;
 use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BY_CUSTOMER_INDEX};
+use kickboard_common::adapters::aws::{PushApplications, Tables};
 use kickboard_common::domain::events::{EVENT_SOURCE, Subscriber};
 use serde_json::{Value, json};
 
@@ -132,6 +132,26 @@ pub async fn create_crew_topic(config: &SdkConfig) -> Result<String, String> {
         .await
         .map_err(|error| failed("crew topic", error))?;
     created.topic_arn.ok_or_else(|| "the crew topic has no ARN".into())
+}
+
+/// A platform application per push platform (on an emulator, which takes no credentials),
+/// named as SNS names them: `GCM` serves FCM.
+pub async fn create_push_applications(config: &SdkConfig) -> Result<PushApplications, String> {
+    let sns = aws_sdk_sns::Client::new(config);
+    let mut created = Vec::new();
+    for platform in ["GCM", "APNS"] {
+        let application = sns
+            .create_platform_application()
+            .name("kickboard")
+            .platform(platform)
+            .attributes("PlatformCredential", "emulated")
+            .send()
+            .await
+            .map_err(|error| failed("platform application", error))?;
+        created.push(application.platform_application_arn.ok_or("a platform application without an ARN")?);
+    }
+    let [fcm, apns] = <[String; 2]>::try_from(created).map_err(|_| "one application per platform")?;
+    Ok(PushApplications { fcm: Some(fcm), apns: Some(apns) })
 }
 
 fn failed(what: &str, error: impl std::error::Error) -> String {

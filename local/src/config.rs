@@ -1,7 +1,7 @@
 //! Command-line configuration of the local server.
 
 use crate::aws_flow::EventQueues;
-use kickboard_common::adapters::aws::{EventBridgePublisher, Tables};
+use kickboard_common::adapters::aws::{EventBridgePublisher, PushApplications, Tables};
 use kickboard_common::adapters::http_payments::PaymentTimeouts;
 use kickboard_common::adapters::payment_simulator::SimulatorSettings;
 use kickboard_common::domain::breaker::BreakerPolicy;
@@ -64,12 +64,14 @@ pub struct AwsStorage {
     pub create_resources: bool,
     /// The crew's SNS topic (`CREW_TOPIC_ARN`), where low-battery alerts go.
     pub crew_topic: Option<String>,
+    /// The platform applications push endpoints are made in (`PUSH_PLATFORM_APPLICATION_*_ARN`).
+    pub push_applications: PushApplications,
 }
 
 impl AwsStorage {
     /// From `KICKBOARD_STATE_TABLE`, `KICKBOARD_VIEW_TABLE`, `KICKBOARD_EVENT_BUS` and, both
     /// or neither, `KICKBOARD_NOTIFIER_QUEUE_URL` and `KICKBOARD_BALANCE_VIEW_QUEUE_URL`, and
-    /// `CREW_TOPIC_ARN` if set.
+    /// `CREW_TOPIC_ARN` and `PUSH_PLATFORM_APPLICATION_FCM_ARN` / `_APNS_ARN` if set.
     pub fn from_env() -> Result<Self, String> {
         let optional = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
         let queues = match (optional("KICKBOARD_NOTIFIER_QUEUE_URL"), optional("KICKBOARD_BALANCE_VIEW_QUEUE_URL")) {
@@ -84,6 +86,7 @@ impl AwsStorage {
             queues,
             create_resources: false,
             crew_topic: optional("CREW_TOPIC_ARN"),
+            push_applications: PushApplications::from_env(),
         })
     }
 }

@@ -140,7 +140,7 @@ async fn dispatch(app: &App, route: RouteId, request: Request) -> Response<Body>
             rentals::return_kickboard(ports.rentals.as_ref(), clock, &app.rules, geofence, request).await
         }
         RouteId::GetRental => rentals::get_rental(ports.rentals.as_ref(), request).await,
-        RouteId::PutContact => customers::put_contact(ports.contacts.as_ref(), request).await,
+        RouteId::PutContact => customers::put_contact(ports.contacts.as_ref(), ports.push.as_ref(), request).await,
         RouteId::GetContact => customers::get_contact(ports.contacts.as_ref(), request).await,
         RouteId::ListVehicleTypes => fleet::list_vehicle_types(request).await,
         RouteId::ReportTelemetry => fleet::report_telemetry(ports.fleet.as_ref(), clock, &app.rules, request).await,

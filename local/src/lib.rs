@@ -7,6 +7,7 @@ pub mod aws_setup;
 pub mod config;
 mod gateway;
 pub mod local_alerts;
+pub mod local_push;
 pub mod local_routes;
 pub mod migrate;
 mod recording;
@@ -17,7 +18,7 @@ pub mod tokens;
 use aws_config::SdkConfig;
 use aws_flow::AwsEventPump;
 use config::{AwsStorage, LocalConfig, Storage};
-use kickboard_common::adapters::aws::{DynamoStore, SnsAlertSender, load_config};
+use kickboard_common::adapters::aws::{DynamoStore, SnsAlertSender, SnsPushRegistry, load_config};
 use kickboard_common::adapters::http_payments::HttpPaymentProvider;
 use kickboard_common::adapters::payment_simulator::PaymentSimulator;
 use kickboard_common::adapters::sqlite::SqliteStore;
@@ -28,9 +29,10 @@ use kickboard_common::handlers::geofencing::ZoneCache;
 use kickboard_common::payments::GuardedPayments;
 use kickboard_common::ports::{
     AlertSender, BalanceView, BreakerStore, Clock, ContactStore, FleetStore, IdempotencyStore, NotificationLedger,
-    PassStore, PaymentProvider, PortError, PortResult, RentalStore, ZoneStore,
+    PassStore, PaymentProvider, PortError, PortResult, PushRegistry, RentalStore, ZoneStore,
 };
 use local_alerts::LocalAlertSender;
+use local_push::LocalPushPlatform;
 use recording::RecordingSender;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -52,10 +54,11 @@ pub struct Ports {
     pub balances: Arc<dyn BalanceView>,
     pub ledger: Arc<dyn NotificationLedger>,
     pub sender: Arc<dyn AlertSender>,
+    pub push: Arc<dyn PushRegistry>,
 }
 
 impl Ports {
-    fn all_from<S>(store: &Arc<S>, sender: Arc<dyn AlertSender>) -> Self
+    fn all_from<S>(store: &Arc<S>, sender: Arc<dyn AlertSender>, push: Arc<dyn PushRegistry>) -> Self
     where
         S: PassStore
             + RentalStore
@@ -79,14 +82,16 @@ impl Ports {
             balances: store.clone(),
             ledger: store.clone(),
             sender,
+            push,
         }
     }
 }
 
 /// What carries events from the outbox to the subscribers.
 pub enum Backend {
-    /// The SQLite outbox, relayed in process; alerts recorded locally.
-    Sqlite { store: SqliteStore, alerts: LocalAlertSender },
+    /// The SQLite outbox, relayed in process; alerts recorded locally, pushes to the local
+    /// push platform.
+    Sqlite { store: SqliteStore, alerts: LocalAlertSender, push: LocalPushPlatform },
     /// The DynamoDB stream and EventBridge; alerts through SNS, and listed as sent.
     Aws { store: DynamoStore, pump: Option<Arc<AwsEventPump>>, alerts: Arc<RecordingSender> },
 }
@@ -188,11 +193,21 @@ async fn open_backend(
                 Storage::DataDir(dir) => SqliteStore::open(dir).map_err(store_error)?,
                 _ => SqliteStore::open_in_memory().map_err(store_error)?,
             };
-            let alerts = LocalAlertSender::open(store.clone(), Arc::clone(clock)).await.map_err(store_error)?;
-            let ports = Ports::all_from(&Arc::new(store.clone()), Arc::new(alerts.clone()));
-            Ok((ports, Backend::Sqlite { store, alerts }, Some(LOCAL_CREW_TOPIC.to_owned())))
+            let push = LocalPushPlatform::open(store.clone()).await.map_err(store_error)?;
+            let alerts =
+                LocalAlertSender::open(store.clone(), push.clone(), Arc::clone(clock)).await.map_err(store_error)?;
+            let ports = Ports::all_from(&Arc::new(store.clone()), Arc::new(alerts.clone()), Arc::new(push.clone()));
+            Ok((ports, Backend::Sqlite { store, alerts, push }, Some(LOCAL_CREW_TOPIC.to_owned())))
         }
-        Storage::Aws(AwsStorage { endpoint_url, tables, event_bus, queues, create_resources, crew_topic }) => {
+        Storage::Aws(AwsStorage {
+            endpoint_url,
+            tables,
+            event_bus,
+            queues,
+            create_resources,
+            crew_topic,
+            push_applications,
+        }) => {
             let config = match aws_config {
                 Some(config) => config,
                 None => load_config(endpoint_url.as_deref()).await,
@@ -205,9 +220,15 @@ async fn open_backend(
                 true => Some(aws_setup::create_crew_topic(&config).await.map_err(StartError::Store)?),
                 false => crew_topic.clone(),
             };
+            let push_applications = match create_resources {
+                true => aws_setup::create_push_applications(&config).await.map_err(StartError::Store)?,
+                false => push_applications.clone(),
+            };
             let queues = created.as_ref().or(queues.as_ref());
             let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), tables.clone());
-            let sender = SnsAlertSender::new(aws_sdk_sns::Client::new(&config));
+            let sns = aws_sdk_sns::Client::new(&config);
+            let sender = SnsAlertSender::new(sns.clone(), push_applications.clone());
+            let push = Arc::new(SnsPushRegistry::new(sns, push_applications));
             let alerts = Arc::new(RecordingSender::new(Arc::new(sender), Arc::clone(clock)));
             let pump = match queues {
                 Some(queues) if relay => Some(Arc::new(
@@ -215,7 +236,7 @@ async fn open_backend(
                 )),
                 _ => None,
             };
-            let ports = Ports::all_from(&Arc::new(store.clone()), alerts.clone());
+            let ports = Ports::all_from(&Arc::new(store.clone()), alerts.clone(), push);
             Ok((ports, Backend::Aws { store, pump, alerts }, crew_topic))
         }
     }

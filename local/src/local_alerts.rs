@@ -1,13 +1,15 @@
 //! The local alert sender: records each SMS/push in the embedded database and logs one line,
-//! where SNS would deliver it on AWS. Its table belongs to the local server, not to the store.
+//! where SNS would deliver it on AWS. A push goes only to an enabled endpoint of the local push
+//! platform, as SNS's would. Its table belongs to the local server, not to the store.
 
+use crate::local_push::{EndpointState, LocalPushPlatform};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kickboard_common::adapters::sqlite::{SqliteStore, exec};
 use kickboard_common::domain::alerts::Alert;
 use kickboard_common::domain::contact::Channel;
 use kickboard_common::domain::ids::CustomerId;
-use kickboard_common::ports::{AlertSender, Clock, PortError, PortResult};
+use kickboard_common::ports::{AlertSender, Clock, Delivery, PortError, PortResult};
 use rusqlite::params;
 use serde::Serialize;
 use std::sync::Arc;
@@ -26,6 +28,7 @@ pub struct LocalAlert {
 #[derive(Clone)]
 pub struct LocalAlertSender {
     store: SqliteStore,
+    push: LocalPushPlatform,
     clock: Arc<dyn Clock>,
 }
 
@@ -43,11 +46,11 @@ CREATE INDEX IF NOT EXISTS local_alerts_by_customer ON local_alerts (customer_id
 
 impl LocalAlertSender {
     /// The sender on `store`'s database, its table created if new.
-    pub async fn open(store: SqliteStore, clock: Arc<dyn Clock>) -> PortResult<Self> {
+    pub async fn open(store: SqliteStore, push: LocalPushPlatform, clock: Arc<dyn Clock>) -> PortResult<Self> {
         store
             .write(|conn| conn.execute_batch(TABLE).map_err(|error| PortError::Unavailable(error.to_string())))
             .await?;
-        Ok(Self { store, clock })
+        Ok(Self { store, push, clock })
     }
 
     /// Alerts sent, oldest first; only `customer`'s when given.
@@ -83,7 +86,14 @@ impl LocalAlertSender {
 
 #[async_trait]
 impl AlertSender for LocalAlertSender {
-    async fn send(&self, alert: &Alert) -> PortResult<()> {
+    async fn send(&self, alert: &Alert) -> PortResult<Delivery> {
+        if alert.channel == Channel::Push {
+            match self.push.state(&alert.destination).await? {
+                EndpointState::Enabled => {}
+                EndpointState::Disabled => return Ok(Delivery::EndpointDead("Endpoint is disabled".into())),
+                EndpointState::Gone => return Ok(Delivery::EndpointDead("Endpoint does not exist".into())),
+            }
+        }
         let channel = alert.channel.name();
         let sent_at = self.clock.now();
         tracing::info!(event_id = %alert.event_id, customer_id = %alert.customer_id, channel, message = %alert.message, "alert sent");
@@ -103,7 +113,7 @@ impl AlertSender for LocalAlertSender {
                         sent_at.to_rfc3339()
                     ],
                 )?;
-                Ok(())
+                Ok(Delivery::Sent)
             })
             .await
     }

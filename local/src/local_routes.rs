@@ -1,5 +1,6 @@
 //! Routes that exist only on the local server (never in template.yaml): tokens, the alert
-//! log, the metrics (Prometheus text), the payment simulator's knobs, and a health check.
+//! log, the local push platform's endpoints, the metrics (Prometheus text), the payment
+//! simulator's knobs, and a health check.
 
 use crate::{App, Backend};
 use bytes::Bytes;
@@ -24,6 +25,12 @@ struct TokenRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct AlertQuery {
     customer_id: Option<CustomerId>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EndpointRequest {
+    endpoint_arn: String,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
@@ -59,6 +66,17 @@ pub async fn handle(app: &App, parts: &Parts, body: &Bytes) -> Response<Body> {
                     };
                     Ok(json(StatusCode::OK, &alerts))
                 }
+                (&Method::GET, "/local/push-endpoints") => {
+                    let query: AlertQuery = alert_query(parts.uri.query().unwrap_or(""))?;
+                    Ok(json(StatusCode::OK, &local_push(app)?.list(query.customer_id.as_ref()).await?))
+                }
+                (&Method::POST, "/local/push-endpoints/disable") => {
+                    let request: EndpointRequest = parse(body)?;
+                    match local_push(app)?.disable(&request.endpoint_arn).await? {
+                        true => Ok(no_content()),
+                        false => Err(Problem::new(ProblemType::NotFound).with_detail("no such local endpoint")),
+                    }
+                }
                 (&Method::PUT, "/local/payment-simulator") => {
                     let settings: SimulatorSettings = parse(body)?;
                     let settings = settings
@@ -76,6 +94,15 @@ pub async fn handle(app: &App, parts: &Parts, body: &Bytes) -> Response<Body> {
         }
         .await,
     )
+}
+
+/// The local push platform, which plays SNS's platform applications on the embedded store.
+fn local_push(app: &App) -> Result<&crate::local_push::LocalPushPlatform, Problem> {
+    match &app.backend {
+        Backend::Sqlite { push, .. } => Ok(push),
+        Backend::Aws { .. } => Err(Problem::new(ProblemType::NotFound)
+            .with_detail("push endpoints are SNS's here: use its SetEndpointAttributes and DeleteEndpoint")),
+    }
 }
 
 /// The HTTP contract as OpenAPI 3.1: `openapi.yaml` is JSON under a comment header.

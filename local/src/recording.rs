@@ -4,7 +4,7 @@
 use crate::local_alerts::LocalAlert;
 use kickboard_common::domain::alerts::Alert;
 use kickboard_common::domain::ids::CustomerId;
-use kickboard_common::ports::{AlertSender, Clock, PortResult};
+use kickboard_common::ports::{AlertSender, Clock, Delivery, PortResult};
 use std::sync::{Arc, Mutex};
 
 pub struct RecordingSender {
@@ -29,8 +29,11 @@ impl RecordingSender {
 
 #[async_trait::async_trait]
 impl AlertSender for RecordingSender {
-    async fn send(&self, alert: &Alert) -> PortResult<()> {
-        self.inner.send(alert).await?;
+    async fn send(&self, alert: &Alert) -> PortResult<Delivery> {
+        let delivery = self.inner.send(alert).await?;
+        if delivery != Delivery::Sent {
+            return Ok(delivery);
+        }
         let record = LocalAlert {
             event_id: alert.event_id.to_string(),
             customer_id: alert.customer_id.to_string(),
@@ -39,6 +42,6 @@ impl AlertSender for RecordingSender {
             sent_at: self.clock.now(),
         };
         self.sent.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(record);
-        Ok(())
+        Ok(Delivery::Sent)
     }
 }

@@ -17,8 +17,7 @@ async fn duplicated_shuffled_events_give_exact_balances_and_one_alert_each() {
     let kb = TestServer::start_with(Storage::InMemory, false, ManualClock::new()).await;
     let (alice, bob, dave) = (kb.customer_token("alice"), kb.customer_token("bob"), kb.customer_token("dave"));
     kb.set_phone(&alice, "+821011112222").await;
-    let push = "arn:aws:sns:ap-northeast-2:123456789012:endpoint/GCM/kickboard/bob-phone";
-    let contact = json!({ "phone": "+821033334444", "pushEndpointArn": push, "channels": ["sms", "push"] });
+    let contact = json!({ "phone": "+821033334444", "pushPlatform": "FCM", "pushToken": "bob-phone", "channels": ["sms", "push"] });
     assert_eq!(kb.call(Method::PUT, "/me/contact", Some(&bob), Some(contact)).await.status, StatusCode::OK);
     kb.register_board("kb-1").await;
     kb.register_board("kb-2").await;

@@ -16,8 +16,19 @@ const WRITING_ROUTES: &[(&str, &str)] = &[
     ("PUT", "/me/contact"),
 ];
 
-const FIELDS: &[&str] =
-    &["planId", "passId", "kickboardId", "model", "lat", "lon", "phone", "pushEndpointArn", "extra"];
+const FIELDS: &[&str] = &[
+    "planId",
+    "passId",
+    "kickboardId",
+    "model",
+    "lat",
+    "lon",
+    "phone",
+    "pushEndpointArn",
+    "pushPlatform",
+    "pushToken",
+    "extra",
+];
 
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -26,8 +37,10 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_map(|n| serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)),
         "[ -~]{0,80}".prop_map(Value::from),
-        prop::sample::select(&["basic-60", "kb-1", "p-1", "+821012345678", "arn:aws:sns:x:1:endpoint/a/b/c"][..])
-            .prop_map(Value::from),
+        prop::sample::select(
+            &["basic-60", "kb-1", "p-1", "+821012345678", "arn:aws:sns:x:1:endpoint/a/b/c", "FCM"][..]
+        )
+        .prop_map(Value::from),
     ];
     leaf.prop_recursive(2, 8, 4, |inner| prop::collection::vec(inner, 0..4).prop_map(Value::Array))
 }

@@ -20,6 +20,7 @@ mod observability;
 mod openapi;
 mod payments;
 mod permissions;
+mod push;
 mod redrive;
 mod rules;
 mod sam;
@@ -71,6 +72,8 @@ contract!(
     zones::rides_start_and_end_only_where_the_zones_allow,
     zones::the_zones_are_published_as_gbfs_geofencing_zones,
     observability::each_counter_moves_by_one_with_what_happens,
+    push::a_registered_device_gets_pushes_and_a_dead_endpoint_falls_back_to_sms,
+    push::a_device_reaches_only_its_last_customer,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

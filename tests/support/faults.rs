@@ -50,6 +50,8 @@ struct Injector {
     put_events_seen: AtomicBool,
     random: Mutex<Xorshift>,
     injected: Mutex<BTreeMap<Fault, usize>>,
+    /// Faults asked for by name, given before any drawn at the rates: (operation, fault, times).
+    scripted: Mutex<Vec<(String, Fault, usize)>>,
 }
 
 impl Injector {
@@ -75,6 +77,7 @@ impl FaultyAws {
             put_events_seen: AtomicBool::new(false),
             random: Mutex::new(Xorshift(seed)),
             injected: Mutex::default(),
+            scripted: Mutex::default(),
         };
         Self { injector: Arc::new(injector) }
     }
@@ -82,6 +85,12 @@ impl FaultyAws {
     /// An HTTP client that injects faults in front of plain HTTP to the emulator.
     pub fn http_client(&self) -> SharedHttpClient {
         under_sdk::client(Arc::clone(&self.injector) as Arc<dyn Stand>)
+    }
+
+    /// Answers the next `times` calls of `operation` (e.g. SNS's `Publish`) with `fault`,
+    /// whatever the rates say.
+    pub fn fail_next(&self, operation: &str, fault: Fault, times: usize) {
+        self.injector.scripted.lock().unwrap().push((operation.to_owned(), fault, times));
     }
 
     /// Faults injected so far, by kind.
@@ -139,6 +148,12 @@ const EVENTBRIDGE_JSON: &str = "application/x-amz-json-1.1";
 
 impl Injector {
     fn decide(&self, service: Service, operation: &str) -> Option<Fault> {
+        let mut scripted = self.scripted.lock().unwrap();
+        if let Some(next) = scripted.iter_mut().find(|(name, _, times)| name == operation && *times > 0) {
+            next.2 -= 1;
+            return Some(next.1);
+        }
+        drop(scripted);
         let rate = match service {
             Service::DynamoDb => self.rates.dynamodb,
             Service::EventBridge if operation == "PutEvents" => self.rates.eventbridge,

@@ -8,6 +8,7 @@ use hyper::{Method, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use kickboard_common::domain::contact::PushPlatform;
 use kickboard_common::ports::Clock;
 use kickboard_local::config::{LocalConfig, Storage};
 use kickboard_local::{RunningServer, start_with_aws_config};
@@ -428,6 +429,89 @@ impl TestServer {
         let reply = self.call(Method::GET, &format!("/local/alerts?customerId={customer}"), None, None).await;
         assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
         reply.body.as_array().unwrap().clone()
+    }
+
+    /// The platform application push endpoints are made in: moto's, or the local platform's.
+    pub fn push_application(&self, platform: PushPlatform) -> String {
+        match &self.aws {
+            Some(aws) => {
+                aws.deployment.push_applications.arn(platform).expect("an application per platform").to_owned()
+            }
+            None => kickboard_local::local_push::local_application(platform),
+        }
+    }
+
+    /// The push endpoints made for a customer (on moto, deleted ones too), oldest first.
+    pub async fn push_endpoints(&self, customer: &str) -> Vec<String> {
+        match &self.aws {
+            Some(aws) => aws
+                .moto
+                .push_endpoints()
+                .await
+                .into_iter()
+                .filter(|endpoint| endpoint["custom_user_data"] == customer)
+                .map(|endpoint| endpoint["arn"].as_str().unwrap().to_owned())
+                .collect(),
+            None => {
+                let path = format!("/local/push-endpoints?customerId={customer}");
+                let reply = self.call(Method::GET, &path, None, None).await;
+                assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+                let endpoints = reply.body.as_array().unwrap().iter();
+                endpoints.map(|endpoint| endpoint["endpointArn"].as_str().unwrap().to_owned()).collect()
+            }
+        }
+    }
+
+    /// The messages pushed to a customer's devices: what moto's endpoints took, or the local
+    /// alert log's pushes.
+    pub async fn pushes(&self, customer: &str) -> Vec<String> {
+        match &self.aws {
+            Some(aws) => aws
+                .moto
+                .push_endpoints()
+                .await
+                .into_iter()
+                .filter(|endpoint| endpoint["custom_user_data"] == customer)
+                .flat_map(|endpoint| {
+                    let messages = endpoint["messages"].as_object().cloned().unwrap_or_default();
+                    messages.into_values().map(|message| message.as_str().unwrap_or_default().to_owned())
+                })
+                .collect(),
+            None => self.messages(customer, "push").await,
+        }
+    }
+
+    /// The SMS sent to a customer's phone.
+    pub async fn texts(&self, customer: &str) -> Vec<String> {
+        match &self.aws {
+            Some(_) => {
+                self.alerts(customer).await.iter().map(|alert| alert["message"].as_str().unwrap().to_owned()).collect()
+            }
+            None => self.messages(customer, "sms").await,
+        }
+    }
+
+    async fn messages(&self, customer: &str, channel: &str) -> Vec<String> {
+        let alerts = self.alerts(customer).await;
+        let on_channel = alerts.iter().filter(|alert| alert["channel"] == channel);
+        on_channel.map(|alert| alert["message"].as_str().unwrap().to_owned()).collect()
+    }
+
+    /// Disables an endpoint as a push service refusing its token makes SNS do: on moto with
+    /// SNS's own `SetEndpointAttributes`, locally through the loopback route.
+    pub async fn disable_push_endpoint(&self, endpoint: &str) {
+        match &self.aws {
+            Some(aws) => {
+                let sns = aws_sdk_sns::Client::new(&aws.config);
+                let disabled = sns.set_endpoint_attributes().endpoint_arn(endpoint).attributes("Enabled", "false");
+                disabled.send().await.expect("endpoint disabled");
+            }
+            None => {
+                let body = json!({ "endpointArn": endpoint });
+                let reply = self.call(Method::POST, "/local/push-endpoints/disable", None, Some(body)).await;
+                assert_eq!(reply.status, StatusCode::NO_CONTENT, "{reply:?}");
+            }
+        }
     }
 
     /// Row counts of every table once the relays are idle: equal before and after a request

@@ -7,9 +7,9 @@
 //! did not ask for fails, naming the function, the action and the resource.
 
 use aws_config::SdkConfig;
-use kickboard_common::adapters::aws::Tables;
+use kickboard_common::adapters::aws::{PushApplications, Tables};
 use kickboard_local::aws_flow::EventQueues;
-use kickboard_local::aws_setup::{create_crew_topic, create_resources};
+use kickboard_local::aws_setup::{create_crew_topic, create_push_applications, create_resources};
 use kickboard_local::config::AwsStorage;
 use serde_json::Value;
 use std::net::TcpListener;
@@ -104,6 +104,12 @@ impl Moto {
         let response = client.get(uri).await.expect("moto answers");
         let body = response.into_body().collect().await.unwrap().to_bytes();
         serde_json::from_slice(&body).expect("moto data is JSON")
+    }
+
+    /// The push endpoints SNS holds (deleted ones too: moto keeps every endpoint it made in
+    /// this record), with the messages each took.
+    pub async fn push_endpoints(&self) -> Vec<Value> {
+        self.data().await["sns"]["PlatformEndpoint"].as_array().cloned().unwrap_or_default()
     }
 
     /// The SMS messages SNS sent: `(phone number, message)`, oldest first.
@@ -213,6 +219,7 @@ pub struct Deployment {
     pub bus: String,
     pub queues: EventQueues,
     pub crew_topic: String,
+    pub push_applications: PushApplications,
 }
 
 impl Deployment {
@@ -224,6 +231,7 @@ impl Deployment {
             queues: with_queues.then(|| self.queues.clone()),
             create_resources: false,
             crew_topic: Some(self.crew_topic.clone()),
+            push_applications: self.push_applications.clone(),
         }
     }
 }
@@ -235,7 +243,8 @@ pub async fn deploy(config: &SdkConfig) -> Deployment {
     let bus = format!("kickboard-{suffix}");
     let queues = create_resources(config, &tables, &bus).await.expect("resources created");
     let crew_topic = create_crew_topic(config).await.expect("crew topic created");
-    let deployment = Deployment { tables, bus, queues, crew_topic };
+    let push_applications = create_push_applications(config).await.expect("platform applications created");
+    let deployment = Deployment { tables, bus, queues, crew_topic, push_applications };
     name_to_iam(config, &deployment).await;
     deployment
 }
@@ -249,6 +258,10 @@ async fn name_to_iam(config: &SdkConfig, deployment: &Deployment) {
         "tables": {"StateTable": deployment.tables.state, "ViewTable": deployment.tables.views},
         "buses": {"EventBus": deployment.bus},
         "topics": {"CrewTopic": deployment.crew_topic},
+        "parameters": {
+            "PushPlatformApplicationFcmArn": deployment.push_applications.fcm.as_deref().unwrap_or_default(),
+            "PushPlatformApplicationApnsArn": deployment.push_applications.apns.as_deref().unwrap_or_default(),
+        },
     });
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Full<bytes::Bytes>>();

@@ -91,6 +91,17 @@ pub fn crew_alert_text(envelope: &EventEnvelope) -> Option<String> {
     }
 }
 
+/// The SMS an event's push alert falls back to when the push endpoint turns out dead.
+pub fn sms_fallback(envelope: &EventEnvelope, customer_id: &CustomerId, contact: &Contact, text: &str) -> Alert {
+    Alert {
+        event_id: envelope.event_id.clone(),
+        customer_id: customer_id.clone(),
+        channel: Channel::Sms,
+        destination: contact.phone.as_str().to_owned(),
+        message: text.to_owned(),
+    }
+}
+
 /// The alerts to send for an event to a customer's contact, one per chosen channel.
 pub fn alerts_for(envelope: &EventEnvelope, customer_id: &CustomerId, contact: &Contact, text: &str) -> Vec<Alert> {
     contact
@@ -99,7 +110,7 @@ pub fn alerts_for(envelope: &EventEnvelope, customer_id: &CustomerId, contact: &
         .filter_map(|channel| {
             let destination = match channel {
                 Channel::Sms => contact.phone.as_str(),
-                Channel::Push => contact.push_endpoint_arn.as_ref()?.as_str(),
+                Channel::Push => contact.push.as_ref()?.endpoint_arn.as_str(),
                 Channel::Crew => return None,
             };
             Some(Alert {

@@ -1,14 +1,14 @@
 //! The event functions: the notifier (alerts) and the balance view projector. Delivery is
 //! at least once and unordered, so both are idempotent.
 
-use crate::domain::alerts::{Alert, OPERATORS, alert_text, alerts_for, crew_alert_text};
-use crate::domain::contact::{Channel, Locale};
+use crate::domain::alerts::{Alert, OPERATORS, alert_text, alerts_for, crew_alert_text, sms_fallback};
+use crate::domain::contact::{Channel, Locale, PushEndpoint};
 use crate::domain::events::EventEnvelope;
 use crate::domain::ids::CustomerId;
 use crate::metrics::{self, Metric};
 use crate::ports::{
-    AlertClaim, AlertSender, BalanceRecord, BalanceView, ClaimOutcome, Clock, ContactStore, NotificationLedger,
-    PortError, PortResult,
+    AlertClaim, AlertSender, BalanceRecord, BalanceView, ClaimOutcome, Clock, ContactStore, Delivery,
+    NotificationLedger, PortError, PortResult,
 };
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
@@ -70,7 +70,7 @@ async fn notify_event(deps: &NotifierDeps<'_>, envelope: EventEnvelope) -> PortR
             destination: topic.to_owned(),
             message: text,
         };
-        return deliver(deps, &envelope, &crew, vec![alert], now).await;
+        return deliver(deps, &envelope, &crew, vec![alert], None, now).await;
     }
     let customer = match (&envelope.customer_id, alert_text(&envelope, Locale::default())) {
         (Some(customer), Some(_)) => customer,
@@ -85,22 +85,36 @@ async fn notify_event(deps: &NotifierDeps<'_>, envelope: EventEnvelope) -> PortR
         return deps.ledger.record_not_sent(&envelope.event_id, customer, NO_CONTACT, now).await;
     };
     let text = alert_text(&envelope, contact.locale).unwrap_or_default();
-    deliver(deps, &envelope, customer, alerts_for(&envelope, customer, &contact, &text), now).await
+    let alerts = alerts_for(&envelope, customer, &contact, &text);
+    let fallback =
+        Fallback { sms: sms_fallback(&envelope, customer, &contact, &text), push_dead: contact.push_is_dead() };
+    deliver(deps, &envelope, customer, alerts, Some(fallback), now).await
+}
+
+/// What a customer's push alert becomes when the endpoint is dead.
+struct Fallback {
+    sms: Alert,
+    /// Already marked dead: not tried again until the app registers.
+    push_dead: bool,
 }
 
 /// Sends each alert whose (event, channel) this delivery can claim. A failed send gives its
 /// claim back and fails the delivery (after trying the other channels), so only that
-/// channel is retried.
+/// channel is retried. A push to a dead endpoint is not retried: the contact's push is
+/// marked dead and the alert goes as the fallback SMS, claimed like any SMS, so once.
 async fn deliver(
     deps: &NotifierDeps<'_>,
     envelope: &EventEnvelope,
     customer: &CustomerId,
-    alerts: Vec<Alert>,
+    mut alerts: Vec<Alert>,
+    mut fallback: Option<Fallback>,
     now: DateTime<Utc>,
 ) -> PortResult<()> {
     let token = uuid::Uuid::new_v4().to_string();
     let mut failure = None;
-    for alert in alerts {
+    let mut next = 0;
+    while let Some(alert) = alerts.get(next).cloned() {
+        next += 1;
         let claim = AlertClaim {
             event_id: envelope.event_id.clone(),
             channel: alert.channel,
@@ -118,10 +132,24 @@ async fn deliver(
                 tracing::info!(event_id = %envelope.event_id, channel, "another delivery is sending it");
                 failure = Some(PortError::Transient(format!("{channel} alert of {} in progress", envelope.event_id)));
             }
-            ClaimOutcome::Claimed => match deps.sender.send(&alert).await {
-                Ok(()) => {
+            ClaimOutcome::Claimed => match send(deps, &alert, fallback.as_ref()).await {
+                Ok(Delivery::Sent) => {
                     metrics::record_by(Metric::AlertsSent, channel, 1.0);
                     mark_sent(deps.ledger, &claim).await?
+                }
+                Ok(Delivery::EndpointDead(why)) => {
+                    tracing::warn!(event_id = %envelope.event_id, %why, "push endpoint dead; alerting by SMS until the app registers again");
+                    metrics::record_by(Metric::AlertsNotSent, PUSH_ENDPOINT_DEAD, 1.0);
+                    let marked = match fallback.as_ref().is_some_and(|fallback| fallback.push_dead) {
+                        true => Ok(true),
+                        false => mark_push_dead(deps, customer, &alert, now).await,
+                    };
+                    deps.ledger.release(&claim).await?;
+                    marked?;
+                    let sms_already_listed = alerts.iter().any(|listed| listed.channel == Channel::Sms);
+                    if let Some(fallback) = fallback.take().filter(|_| !sms_already_listed) {
+                        alerts.push(fallback.sms);
+                    }
                 }
                 Err(error) => {
                     tracing::warn!(event_id = %envelope.event_id, channel, %error, "alert not sent; will retry");
@@ -134,6 +162,28 @@ async fn deliver(
     }
     failure.map_or(Ok(()), Err)
 }
+
+/// Sends an alert, except a push to an endpoint already marked dead.
+async fn send(deps: &NotifierDeps<'_>, alert: &Alert, fallback: Option<&Fallback>) -> PortResult<Delivery> {
+    if alert.channel == Channel::Push && fallback.is_some_and(|fallback| fallback.push_dead) {
+        return Ok(Delivery::EndpointDead("marked dead by an earlier alert".into()));
+    }
+    deps.sender.send(alert).await
+}
+
+async fn mark_push_dead(
+    deps: &NotifierDeps<'_>,
+    customer: &CustomerId,
+    alert: &Alert,
+    now: DateTime<Utc>,
+) -> PortResult<bool> {
+    let endpoint = PushEndpoint::try_from(alert.destination.clone())
+        .map_err(|error| PortError::Unavailable(format!("push destination: {error}")))?;
+    deps.contacts.mark_push_dead(customer, &endpoint, now).await
+}
+
+/// Why a push was not sent when its endpoint is disabled or gone (a metric's reason).
+pub const PUSH_ENDPOINT_DEAD: &str = "push-endpoint-dead";
 
 /// The reason recorded for a crew alert when no crew topic is configured.
 pub const NO_CREW_TOPIC: &str = "no crew topic configured";
@@ -182,7 +232,7 @@ mod tests {
     use super::*;
     use crate::adapters::sqlite::SqliteStore;
     use crate::domain::alerts::Alert;
-    use crate::domain::contact::{Channel, Contact, ContactForm};
+    use crate::domain::contact::{CheckedContact, ContactForm};
     use crate::domain::events::DomainEvent;
     use crate::domain::ids::{CustomerId, KickboardId, PassId, RentalId};
     use crate::ports::SystemClock;
@@ -198,14 +248,14 @@ mod tests {
 
     #[async_trait]
     impl AlertSender for FlakySender {
-        async fn send(&self, alert: &Alert) -> PortResult<()> {
+        async fn send(&self, alert: &Alert) -> PortResult<Delivery> {
             let mut failing = self.failing.lock().unwrap();
             if let Some(index) = failing.iter().position(|channel| *channel == alert.channel) {
                 failing.remove(index);
                 return Err(PortError::Transient("SNS throttled".into()));
             }
             self.sent.lock().unwrap().push(alert.channel);
-            Ok(())
+            Ok(Delivery::Sent)
         }
     }
 
@@ -238,11 +288,14 @@ mod tests {
         let customer = CustomerId::try_from("alice".to_owned()).unwrap();
         let form: ContactForm = serde_json::from_value(serde_json::json!({
             "phone": "+821012345678",
-            "pushEndpointArn": "arn:aws:sns:ap-northeast-2:123456789012:endpoint/GCM/kickboard/1",
+            "pushPlatform": "FCM",
+            "pushToken": "device-1",
             "channels": ["sms", "push"],
         }))
         .unwrap();
-        store.save_contact(&customer, &Contact::try_from(form).unwrap()).await.unwrap();
+        let endpoint = "arn:aws:sns:ap-northeast-2:123456789012:endpoint/GCM/kickboard/1".to_owned();
+        let contact = CheckedContact::try_from(form).unwrap().with_endpoint(Some(endpoint.try_into().unwrap()));
+        store.save_contact(&customer, &contact).await.unwrap();
         let sender = FlakySender { failing: Mutex::new(vec![Channel::Push]), ..FlakySender::default() };
         let deps =
             NotifierDeps { ledger: &store, contacts: &store, sender: &sender, clock: &SystemClock, crew_topic: None };

@@ -34,6 +34,7 @@ pub enum ProblemType {
     RentalNotFound,
     RentalAlreadyReturned,
     ContactNotFound,
+    PushPlatformNotOffered,
     BalanceNotFound,
     PaymentDeclined,
     PaymentUnavailable,
@@ -79,6 +80,7 @@ impl ProblemType {
             RentalNotFound => "rental-not-found",
             RentalAlreadyReturned => "rental-already-returned",
             ContactNotFound => "contact-not-found",
+            PushPlatformNotOffered => "push-platform-not-offered",
             BalanceNotFound => "balance-not-found",
             PaymentDeclined => "payment-declined",
             PaymentUnavailable => "payment-unavailable",
@@ -107,8 +109,15 @@ impl ProblemType {
             | KickboardRented
             | KickboardIdTaken
             | RentalAlreadyReturned => StatusCode::CONFLICT,
-            UnknownPlan | PassNotActive | PassExhausted | PassExpired | BatteryTooLow | RideStartNotAllowed
-            | RideEndNotAllowed | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            UnknownPlan
+            | PassNotActive
+            | PassExhausted
+            | PassExpired
+            | BatteryTooLow
+            | RideStartNotAllowed
+            | RideEndNotAllowed
+            | IdempotencyKeyReused
+            | PushPlatformNotOffered => StatusCode::UNPROCESSABLE_ENTITY,
             RequestInProgress => StatusCode::CONFLICT,
             PaymentDeclined => StatusCode::PAYMENT_REQUIRED,
             PaymentUnavailable | PaymentNotConfigured | ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -144,6 +153,7 @@ impl ProblemType {
             RentalNotFound => "No such rental",
             RentalAlreadyReturned => "The rental is already returned",
             ContactNotFound => "No contact details yet",
+            PushPlatformNotOffered => "Push alerts are not offered on this platform; alerts can go by SMS",
             BalanceNotFound => "No balance for this pass yet",
             PaymentDeclined => "The payment was declined",
             PaymentUnavailable => "Payment is unavailable right now; please pay a little later",

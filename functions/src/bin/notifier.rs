@@ -1,8 +1,9 @@
-//! `notifier`: EventBridge events → SMS and push through SNS, once per event id; crew alerts
-//! to the topic in `CREW_TOPIC_ARN`. Two clients:
+//! `notifier`: EventBridge events → SMS and push through SNS, once per event id; pushes only
+//! to endpoints of the platform applications in `PUSH_PLATFORM_APPLICATION_*_ARN`; crew
+//! alerts to the topic in `CREW_TOPIC_ARN`. Two clients:
 //! DynamoDB (contacts, sent-markers) and SNS.
 
-use kickboard_common::adapters::aws::SnsAlertSender;
+use kickboard_common::adapters::aws::{PushApplications, SnsAlertSender};
 use kickboard_common::handlers::events::{KickboardEvent, NotifierDeps, notify};
 use kickboard_common::ports::SystemClock;
 use kickboard_functions::{aws_config, dynamo_store, finish_invocation, init_observability};
@@ -13,7 +14,7 @@ async fn main() -> Result<(), Error> {
     init_observability();
     let config = aws_config().await;
     let store = dynamo_store(&config)?;
-    let sender = SnsAlertSender::new(aws_sdk_sns::Client::new(&config));
+    let sender = SnsAlertSender::new(aws_sdk_sns::Client::new(&config), PushApplications::from_env());
     let crew_topic = std::env::var("CREW_TOPIC_ARN").ok();
     let deps = NotifierDeps {
         ledger: &store,

@@ -7,7 +7,7 @@
 //! | pass | `PASS#<passId>` | `PASS` | `expiresAtMs` (numeric, for conditions) |
 //! | kickboard | `BOARD#<kickboardId>` | `BOARD` | `revision`, `batteryPct`, `parkedCell`, `parkedSk`; `availablePk`/`availableSk` only while parked (AVAILABLE or MAINTENANCE) |
 //! | rental | `RENTAL#<rentalId>` | `RENTAL` | |
-//! | contact | `CUSTOMER#<customerId>` | `CONTACT` | |
+//! | contact | `CUSTOMER#<customerId>` | `CONTACT` | `push` = {`platform`, `endpointArn`, `deadSince`?} |
 //! | outbox event | `EVENT#<eventId>` | `EVENT` | `kind = outbox`, `ttl` |
 //! | idempotent answer | `IDEMPOTENCY#<customer>/<function>/<key>` | `IDEMPOTENCY` | `ttl` = 24 h |
 //! | zone | `ZONES` | `ZONE#<zoneId>` | the zone, its GeoJSON geometry as nested lists |
@@ -66,6 +66,9 @@ pub mod attr {
     pub const BATTERY_PCT: &str = "batteryPct";
     pub const LAST_REPORTED_AT: &str = "lastReportedAt";
     pub const REVISION: &str = "revision";
+    pub const PUSH: &str = "push";
+    pub const ENDPOINT_ARN: &str = "endpointArn";
+    pub const DEAD_SINCE: &str = "deadSince";
 }
 
 /// A domain status as the items store it: its serde name (`PassStatus::Active` is `ACTIVE`).
@@ -564,6 +567,7 @@ impl BalanceItem {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::contact::{CheckedContact, ContactForm};
     use crate::domain::ids::{PaymentId, RentalId};
     use crate::domain::kickboard::KickboardStatus;
     use crate::domain::kickboard::Model;
@@ -626,5 +630,14 @@ mod tests {
         assert_eq!(rented[attr::STATUS], stored(KickboardStatus::Rented));
         assert!(rented.contains_key(attr::RENTAL_ID) && !rented.contains_key(attr::AVAILABLE_PK), "{rented:?}");
         assert_eq!(item(RentalItem::from(&started.rental))[attr::STATUS], stored(RentalStatus::Open));
+
+        let form = serde_json::json!({ "phone": "+821012345678", "pushPlatform": "FCM", "pushToken": "device-1" });
+        let checked = CheckedContact::try_from(serde_json::from_value::<ContactForm>(form).unwrap()).unwrap();
+        let endpoint = "arn:aws:sns:ap-northeast-2:123456789012:endpoint/GCM/kickboard/1".to_owned();
+        let mut contact = checked.with_endpoint(Some(endpoint.try_into().unwrap()));
+        contact.push.as_mut().unwrap().dead_since = Some(now);
+        let contact = item(ContactItem::new(&customer, &contact));
+        let push = contact[attr::PUSH].as_m().expect("push is a map");
+        assert!(push.contains_key(attr::ENDPOINT_ARN) && push.contains_key(attr::DEAD_SINCE), "{contact:?}");
     }
 }

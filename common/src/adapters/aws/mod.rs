@@ -8,7 +8,7 @@ mod sns;
 
 pub use dynamo::{DynamoStore, Tables};
 pub use eventbridge::EventBridgePublisher;
-pub use sns::SnsAlertSender;
+pub use sns::{PushApplications, SnsAlertSender, SnsPushRegistry};
 
 use crate::ports::PortError;
 use aws_sdk_dynamodb::config::SharedHttpClient;

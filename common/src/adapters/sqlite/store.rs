@@ -2,7 +2,7 @@
 //! loads, calls the rule, and writes the outcome plus its outbox event in one transaction.
 
 use crate::domain::breaker::{BreakerState, WindowCounts};
-use crate::domain::contact::{Channel, Contact};
+use crate::domain::contact::{Channel, Contact, PushEndpoint};
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::geo::{Area, Coordinates, area_cell};
@@ -708,6 +708,26 @@ impl ContactStore for SqliteStore {
     async fn find_contact(&self, customer: &CustomerId) -> PortResult<Option<Contact>> {
         let customer = customer.to_string();
         self.run(move |conn| load(conn, "SELECT item FROM contacts WHERE customer_id = ?1", &customer)).await
+    }
+
+    async fn mark_push_dead(
+        &self,
+        customer: &CustomerId,
+        endpoint: &PushEndpoint,
+        at: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        let (customer, endpoint) = (customer.to_string(), endpoint.as_str().to_owned());
+        let at = to_json(&at)?;
+        self.write(move |tx| {
+            let marked = exec(
+                tx,
+                "UPDATE contacts SET item = json_set(item, '$.push.deadSince', json(?3))
+                 WHERE customer_id = ?1 AND json_extract(item, '$.push.endpointArn') = ?2",
+                params![customer, endpoint, at],
+            )?;
+            Ok(marked == 1)
+        })
+        .await
     }
 }
 
