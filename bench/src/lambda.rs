@@ -1,5 +1,6 @@
 //! Figures of the Lambda builds: cold start under the Lambda Runtime Interface Emulator, side
-//! by side with a bare `lambda_runtime` function, and the size of each zipped `bootstrap`.
+//! by side with a bare `lambda_runtime` function, and the size of each zipped `bootstrap`, of
+//! cargo-lambda's builds (`target/lambda`) or of `sam build`'s (`.aws-sam/build`).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -23,18 +24,51 @@ fn rie() -> PathBuf {
     python.join(format!("site-packages/samcli/local/rapid/aws-lambda-rie-{arch}"))
 }
 
-/// The functions built in `lambda_dir` (one folder with a `bootstrap` each).
-pub fn functions(lambda_dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(lambda_dir)
+/// A function's build: its name (the binary's, as in `functions/src/bin`) and its `bootstrap`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    pub function: String,
+    pub bootstrap: PathBuf,
+}
+
+/// The functions built in `dir`, sorted by name. Two layouts: cargo-lambda's (`target/lambda`,
+/// one folder per binary with its `bootstrap`) and `sam build`'s (`.aws-sam/build`, one folder
+/// per function of the template, named by its logical id, with the `template.yaml` it built
+/// that names each one's binary in `Metadata.BuildProperties.Binary`).
+pub fn artifacts(dir: &Path) -> Vec<Artifact> {
+    let binaries =
+        std::fs::read_to_string(dir.join("template.yaml")).map(|text| binaries_of(&text)).unwrap_or_default();
+    let mut found: Vec<Artifact> = std::fs::read_dir(dir)
         .map(|dirs| {
             dirs.filter_map(Result::ok)
-                .filter(|dir| dir.path().join("bootstrap").exists())
-                .map(|dir| dir.file_name().to_string_lossy().into_owned())
+                .filter(|entry| entry.path().join("bootstrap").exists())
+                .map(|entry| {
+                    let folder = entry.file_name().to_string_lossy().into_owned();
+                    let function = binaries.get(&folder).cloned().unwrap_or(folder);
+                    Artifact { function, bootstrap: entry.path().join("bootstrap") }
+                })
                 .collect()
         })
         .unwrap_or_default();
-    names.sort();
-    names
+    found.sort_by(|a, b| a.function.cmp(&b.function));
+    found
+}
+
+/// Each resource's binary in a SAM template (as `sam build` writes it: resources indented two
+/// spaces, `Binary: name` under their `Metadata.BuildProperties`).
+fn binaries_of(template: &str) -> std::collections::HashMap<String, String> {
+    let mut binaries = std::collections::HashMap::new();
+    let mut resource = None;
+    for line in template.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let text = line.trim();
+        if indent == 2 && text.ends_with(':') && !text.starts_with('#') {
+            resource = Some(text.trim_end_matches(':').trim_matches(['"', '\'']).to_owned());
+        } else if let (Some(resource), Some(binary)) = (&resource, text.strip_prefix("Binary:")) {
+            binaries.insert(resource.clone(), binary.trim().trim_matches(['"', '\'']).to_owned());
+        }
+    }
+    binaries
 }
 
 /// Public routes that read the store for any request: they cannot answer without an AWS call.
@@ -94,10 +128,11 @@ pub struct ColdStart {
 /// the emulator, not of Lambda): the function exits at once and the emulator answers 502.
 /// Such a start is not measured but tried again, up to [`EMULATOR_ATTEMPTS`] times, so a
 /// function that really fails to start still fails here.
-pub fn cold_start(lambda_dir: &Path, function: &str) -> ColdStart {
+pub fn cold_start(artifact: &Artifact) -> ColdStart {
+    let function = artifact.function.as_str();
     let mut answers = Vec::new();
     for lost in 0..EMULATOR_ATTEMPTS {
-        match start_once(lambda_dir, function) {
+        match start_once(&artifact.bootstrap, function) {
             (elapsed, answer) if answer.starts_with("HTTP/1.1 200") => return ColdStart { elapsed, lost },
             (_, answer) if answer.starts_with("HTTP/1.1 502") => answers.push(answer),
             (_, answer) => panic!("{function}: {answer}"),
@@ -108,7 +143,7 @@ pub fn cold_start(lambda_dir: &Path, function: &str) -> ColdStart {
 
 /// Spawns the emulator with the function and invokes it once: the time to the answer, and
 /// the answer.
-fn start_once(lambda_dir: &Path, function: &str) -> (Duration, String) {
+fn start_once(bootstrap: &Path, function: &str) -> (Duration, String) {
     let (port, runtime_api_port) = free_ports();
     let started = Instant::now();
     let mut child = Command::new(rie())
@@ -119,7 +154,7 @@ fn start_once(lambda_dir: &Path, function: &str) -> (Duration, String) {
         // an emulator killed before could take this one's invocation.
         .arg("--runtime-api-address")
         .arg(format!("127.0.0.1:{runtime_api_port}"))
-        .arg(lambda_dir.join(function).join("bootstrap"))
+        .arg(bootstrap)
         // Lambda's environment: no endpoint override (the events above make no AWS call).
         .env_remove("AWS_ENDPOINT_URL")
         // Those that must read are sent to a closed loopback port and try once: an upper
@@ -164,29 +199,66 @@ fn start_once(lambda_dir: &Path, function: &str) -> (Duration, String) {
     (elapsed, answer)
 }
 
-/// The median of `runs` cold starts of each function, in milliseconds, and how many starts
-/// the emulator lost on the way.
-pub fn cold_starts(lambda_dir: &Path, runs: usize) -> (Vec<(String, f64)>, usize) {
+/// One function's cold starts beside the baseline's, measured in turns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedColdStarts {
+    pub function: String,
+    /// Median of the function's starts, in milliseconds.
+    pub median_ms: f64,
+    /// Median of the baseline's starts taken in turn with them, in milliseconds.
+    pub baseline_median_ms: f64,
+}
+
+impl PairedColdStarts {
+    pub fn ratio(&self) -> f64 {
+        self.median_ms / self.baseline_median_ms
+    }
+}
+
+fn median_ms(mut samples: Vec<Duration>) -> f64 {
+    samples.sort();
+    samples[samples.len() / 2].as_secs_f64() * 1000.0
+}
+
+/// `runs` cold starts of each function, each in turn with one of `baseline` (which goes first
+/// every other turn), so that both see the same machine: a shared machine's load moves the
+/// minimal function itself by 15 % from one minute to the next. Also how many starts the
+/// emulator lost on the way.
+pub fn paired_cold_starts(functions: &[Artifact], baseline: &Artifact, runs: usize) -> (Vec<PairedColdStarts>, usize) {
     let mut lost = 0;
-    let medians = functions(lambda_dir)
-        .into_iter()
+    let mut start = |artifact: &Artifact| {
+        let measured = cold_start(artifact);
+        lost += measured.lost;
+        measured.elapsed
+    };
+    let rows = functions
+        .iter()
         .map(|function| {
-            let starts: Vec<ColdStart> = (0..runs.max(1)).map(|_| cold_start(lambda_dir, &function)).collect();
-            lost += starts.iter().map(|start| start.lost).sum::<usize>();
-            let mut samples: Vec<Duration> = starts.iter().map(|start| start.elapsed).collect();
-            samples.sort();
-            (function, samples[samples.len() / 2].as_secs_f64() * 1000.0)
+            let (mut own, mut baseline_starts) = (Vec::new(), Vec::new());
+            for turn in 0..runs.max(1) {
+                if turn % 2 == 0 {
+                    baseline_starts.push(start(baseline));
+                    own.push(start(function));
+                } else {
+                    own.push(start(function));
+                    baseline_starts.push(start(baseline));
+                }
+            }
+            PairedColdStarts {
+                function: function.function.clone(),
+                median_ms: median_ms(own),
+                baseline_median_ms: median_ms(baseline_starts),
+            }
         })
         .collect();
-    (medians, lost)
+    (rows, lost)
 }
 
 /// Each function's `bootstrap` and its zip (deflate, as `sam build` packages it), in bytes.
-pub fn artifact_sizes(lambda_dir: &Path) -> Vec<(String, u64, u64)> {
-    functions(lambda_dir)
+pub fn artifact_sizes(dir: &Path) -> Vec<(String, u64, u64)> {
+    artifacts(dir)
         .into_iter()
-        .map(|function| {
-            let bootstrap = lambda_dir.join(&function).join("bootstrap");
+        .map(|Artifact { function, bootstrap }| {
             let size = std::fs::metadata(&bootstrap).map(|meta| meta.len()).unwrap_or(0);
             let zipped = Command::new("python3")
                 .args([
@@ -202,4 +274,29 @@ pub fn artifact_sizes(lambda_dir: &Path) -> Vec<(String, u64, u64)> {
             (function, size, zipped)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sam_build_folders_are_named_by_their_binaries() {
+        let template = "Resources:\n  RentKickboardFunction:\n    Type: AWS::Serverless::Function\n    Metadata:\n      BuildMethod: rust-cargolambda\n      BuildProperties:\n        Binary: rent-kickboard\n    Properties:\n      CodeUri: RentKickboardFunction\n  StateTable:\n    Type: AWS::DynamoDB::Table\n  NotifierFunction:\n    Metadata:\n      BuildProperties:\n        Binary: 'notifier'\n";
+        let binaries = binaries_of(template);
+        assert_eq!(binaries.len(), 2, "{binaries:?}");
+        assert_eq!(binaries["RentKickboardFunction"], "rent-kickboard");
+        assert_eq!(binaries["NotifierFunction"], "notifier");
+
+        let dir = std::env::temp_dir().join(format!("kickboard-sam-layout-{}", std::process::id()));
+        for folder in ["RentKickboardFunction", "NotifierFunction", "StateTable"] {
+            std::fs::create_dir_all(dir.join(folder)).unwrap();
+        }
+        std::fs::write(dir.join("template.yaml"), template).unwrap();
+        std::fs::write(dir.join("RentKickboardFunction/bootstrap"), "").unwrap();
+        std::fs::write(dir.join("NotifierFunction/bootstrap"), "").unwrap();
+        let found: Vec<String> = artifacts(&dir).into_iter().map(|artifact| artifact.function).collect();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(found, ["notifier", "rent-kickboard"]);
+    }
 }

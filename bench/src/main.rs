@@ -6,7 +6,10 @@
 //!   throughput [--clients N] [--seconds S] [--in-memory]
 //!                                               rent + return pairs per second, local server
 //!   nearby [--queries Q]                        nearby search at 1k, 10k and 100k boards
-//!   cold-start [--runs N] [--dir D]             first answer under the Lambda RIE, vs hello-lambda
+//!   cold-start [--runs N] [--dir D] [--baseline B] [--only F,G]
+//!                                               first answer under the Lambda RIE, in turns with
+//!                                               hello-lambda (from B, default D); D defaults to
+//!                                               .aws-sam/build (sam build's layout) or target/lambda
 //!   size [--dir D]                              each bootstrap, zipped as sam build packages it
 //!   hot-keys [--boards N] [--customers C] [--rides R] [--searches S]
 //!                                               a city on DynamoDB (moto): writes and reads per key
@@ -124,22 +127,48 @@ async fn run_nearby(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+fn text_option<'a>(args: &'a [String], name: &str) -> Option<&'a String> {
+    args.iter().position(|arg| arg == name).and_then(|at| args.get(at + 1))
+}
+
+/// Where the functions' builds are: `.aws-sam/build` (what `sam build` leaves) by default.
 fn lambda_dir(args: &[String]) -> std::path::PathBuf {
-    let dir = args.iter().position(|arg| arg == "--dir").and_then(|at| args.get(at + 1));
-    dir.map_or_else(|| std::path::PathBuf::from("target/lambda-profile"), std::path::PathBuf::from)
+    text_option(args, "--dir").map_or_else(|| std::path::PathBuf::from(".aws-sam/build"), std::path::PathBuf::from)
+}
+
+/// The functions in `--dir`, or only those `--only a,b` names.
+fn selected(args: &[String], dir: &std::path::Path) -> Vec<lambda::Artifact> {
+    let only: Option<Vec<&str>> = text_option(args, "--only").map(|names| names.split(',').collect());
+    lambda::artifacts(dir)
+        .into_iter()
+        .filter(|artifact| artifact.function != lambda::BASELINE)
+        .filter(|artifact| only.as_ref().is_none_or(|names| names.contains(&artifact.function.as_str())))
+        .collect()
 }
 
 fn run_cold_start(args: &[String]) -> Result<(), String> {
     let runs = option(args, "--runs", 10)?;
     let dir = lambda_dir(args);
-    let (medians, lost) = lambda::cold_starts(&dir, runs);
-    let baseline = medians.iter().find(|(function, _)| function == lambda::BASELINE).map(|(_, ms)| *ms);
-    let baseline = baseline.ok_or(format!("no {} build in {}", lambda::BASELINE, dir.display()))?;
-    println!("cold start under the Lambda RIE, median of {runs}, builds in {}", dir.display());
-    println!("| function | median ms | × {} |", lambda::BASELINE);
-    println!("|---|---|---|");
-    for (function, median) in &medians {
-        println!("| {function} | {median:.1} | {:.2} |", median / baseline);
+    // hello-lambda is no function of the template: `sam build` leaves none, cargo-lambda does.
+    let baseline_dir = text_option(args, "--baseline").map_or_else(|| dir.clone(), std::path::PathBuf::from);
+    let baseline = lambda::artifacts(&baseline_dir).into_iter().find(|artifact| artifact.function == lambda::BASELINE);
+    let baseline = baseline.ok_or(format!("no {} build in {}", lambda::BASELINE, baseline_dir.display()))?;
+    let functions = selected(args, &dir);
+    if functions.is_empty() {
+        return Err(format!("no function builds in {}", dir.display()));
+    }
+    let (rows, lost) = lambda::paired_cold_starts(&functions, &baseline, runs);
+    println!(
+        "cold start under the Lambda RIE, builds in {}, {} in {}: {runs} starts of each function, each in turn with one of {}",
+        dir.display(),
+        lambda::BASELINE,
+        baseline_dir.display(),
+        lambda::BASELINE
+    );
+    println!("| function | median ms | {} median ms (same turns) | × {} |", lambda::BASELINE, lambda::BASELINE);
+    println!("|---|---|---|---|");
+    for row in &rows {
+        println!("| {} | {:.1} | {:.1} | {:.2} |", row.function, row.median_ms, row.baseline_median_ms, row.ratio());
     }
     println!("starts the emulator lost to its own race (not measured, tried again): {lost}");
     Ok(())

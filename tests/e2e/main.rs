@@ -15,6 +15,7 @@ mod gbfs;
 mod idempotency;
 mod identity;
 mod input;
+mod lambda_build;
 mod migration;
 mod observability;
 mod openapi;
