@@ -65,6 +65,10 @@ where
     if transient { PortError::Transient(detail) } else { PortError::Unavailable(detail) }
 }
 
+/// Distinct denials a process logs; past them it only counts (a text's resource is the phone
+/// number, so a denied SMS grant would otherwise keep one line per customer in memory).
+const DENIALS_LOGGED: usize = 32;
+
 /// A call the role does not allow: a deploy that left a permission out. Counted every time,
 /// so the alarm on `PermissionsDenied` pages; logged once per message (the action and the
 /// resource AWS names), so a busy function does not flood its log with the same line.
@@ -72,7 +76,7 @@ fn permission_denied(message: &str) {
     static LOGGED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     crate::metrics::record(crate::metrics::Metric::PermissionsDenied, 1.0);
     let mut logged = LOGGED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if !logged.iter().any(|seen| seen == message) {
+    if logged.len() < DENIALS_LOGGED && !logged.iter().any(|seen| seen == message) {
         tracing::error!(denied = message, "the function's role does not allow an AWS call: fix the template's policy");
         logged.push(message.to_owned());
     }
