@@ -71,7 +71,9 @@ async fn deliver_everything(kb: &TestServer) -> usize {
     let delivered = app.relayed();
     tokio::pin!(delivered);
     let mut leases_passed = 0;
-    for _ in 0..120 {
+    // A bound on waiting, not a timing claim: on a loaded machine (CI runs the suite two
+    // tests at a time) the faulted flow took 136 s of these one-second leases once.
+    for _ in 0..240 {
         tokio::select! {
             done = &mut delivered => {
                 done.unwrap();
@@ -83,7 +85,7 @@ async fn deliver_everything(kb: &TestServer) -> usize {
             }
         }
     }
-    assert!(leases_passed < 120, "events delivered within 120 s");
+    assert!(leases_passed < 240, "events delivered within 240 one-second leases");
     leases_passed
 }
 
