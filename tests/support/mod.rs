@@ -446,10 +446,9 @@ impl TestServer {
         match &self.aws {
             Some(aws) => aws
                 .moto
-                .push_endpoints()
+                .push_endpoints(customer)
                 .await
                 .into_iter()
-                .filter(|endpoint| endpoint["custom_user_data"] == customer)
                 .map(|endpoint| endpoint["arn"].as_str().unwrap().to_owned())
                 .collect(),
             None => {
@@ -468,10 +467,9 @@ impl TestServer {
         match &self.aws {
             Some(aws) => aws
                 .moto
-                .push_endpoints()
+                .push_endpoints(customer)
                 .await
                 .into_iter()
-                .filter(|endpoint| endpoint["custom_user_data"] == customer)
                 .flat_map(|endpoint| {
                     let messages = endpoint["messages"].as_object().cloned().unwrap_or_default();
                     messages.into_values().map(|message| message.as_str().unwrap_or_default().to_owned())

@@ -106,10 +106,11 @@ impl Moto {
         serde_json::from_slice(&body).expect("moto data is JSON")
     }
 
-    /// The push endpoints SNS holds (deleted ones too: moto keeps every endpoint it made in
+    /// The push endpoints SNS holds for a customer (deleted ones too: moto keeps every endpoint it made in
     /// this record), with the messages each took.
-    pub async fn push_endpoints(&self) -> Vec<Value> {
-        self.data().await["sns"]["PlatformEndpoint"].as_array().cloned().unwrap_or_default()
+    pub async fn push_endpoints(&self, customer: &str) -> Vec<Value> {
+        let endpoints = self.data().await["sns"]["PlatformEndpoint"].as_array().cloned().unwrap_or_default();
+        endpoints.into_iter().filter(|endpoint| endpoint["custom_user_data"] == customer).collect()
     }
 
     /// The SMS messages SNS sent: `(phone number, message)`, oldest first.
