@@ -513,11 +513,49 @@ fn every_alarm_watches_a_metric_the_code_emits_and_notifies_the_operators() {
     assert!(alarms_watch_what_the_code_emits(&redimensioned).is_err());
 }
 
-/// Every finding the security scanner is told to skip says why, in the template.
+/// The checks `.checkov.yaml` skips for the whole template, each with the reason written in
+/// the comment just above it (or after it on its line).
+fn global_checkov_skips(config: &str) -> Vec<(String, String)> {
+    let mut skips = Vec::new();
+    let mut in_list = false;
+    let mut comment: Vec<&str> = Vec::new();
+    for line in config.lines() {
+        let text = line.trim();
+        if !line.starts_with([' ', '#', '-']) && !text.is_empty() {
+            in_list = text == "skip-check:";
+            comment.clear();
+        } else if text.is_empty() {
+            comment.clear();
+        } else if let Some(note) = text.strip_prefix('#') {
+            comment.push(note.trim());
+        } else if let Some(item) = text.strip_prefix("- ").filter(|_| in_list) {
+            let (check, after) = item.split_once('#').unwrap_or((item, ""));
+            let reason = if after.trim().is_empty() { comment.join(" ") } else { after.trim().to_owned() };
+            skips.push((check.trim().trim_matches(['"', '\'']).to_owned(), reason));
+            comment.clear();
+        }
+    }
+    skips
+}
+
+/// Every finding the security scanner is told to skip says why: the checks `.checkov.yaml`
+/// skips for every resource (the config `scripts/test` runs checkov with), and any skip left
+/// on a single resource of the template.
 #[test]
 fn every_checkov_skip_gives_its_reason() {
+    let config = std::fs::read_to_string(workspace().join(".checkov.yaml")).unwrap();
+    let script = std::fs::read_to_string(workspace().join("scripts/test")).unwrap();
+    assert!(
+        script.contains("checkov --config-file .checkov.yaml -f template.yaml"),
+        "scripts/test ignores .checkov.yaml"
+    );
+    let global = global_checkov_skips(&config);
+    for (check, reason) in &global {
+        assert!(check.starts_with("CKV_"), ".checkov.yaml: a skip without a check id: {check}");
+        assert!(reason.split_whitespace().count() >= 5, ".checkov.yaml skips {check} without a reason");
+    }
     let template = template();
-    let mut skips = 0;
+    let mut skips = global.len();
     for (id, resource) in template["Resources"].as_object().unwrap() {
         for skip in resource["Metadata"]["checkov"]["skip"].as_array().into_iter().flatten() {
             skips += 1;
@@ -525,9 +563,38 @@ fn every_checkov_skip_gives_its_reason() {
             let reason = skip["comment"].as_str().unwrap_or_default();
             assert!(check.starts_with("CKV_"), "{id}: a skip without a check id: {skip}");
             assert!(reason.split_whitespace().count() >= 5, "{id} skips {check} without a reason: {skip}");
+            assert!(
+                !global.iter().any(|(skipped, _)| skipped == check),
+                "{id} skips {check}, skipped everywhere already"
+            );
         }
     }
-    assert!(skips > 0, "the template skips nothing, or the skips moved");
+    assert!(skips > 0, "nothing is skipped, or the skips moved");
+
+    // The reader sees a skip without a reason.
+    let bare =
+        global_checkov_skips("skip-check:\n  # Why.\n\n  - CKV_AWS_1\n  - CKV_AWS_2  # a reason of five words\n");
+    assert_eq!(
+        bare,
+        [("CKV_AWS_1".to_owned(), String::new()), ("CKV_AWS_2".to_owned(), "a reason of five words".to_owned())]
+    );
+}
+
+/// The two functions capped on purpose keep their caps: checkov's check for a concurrency
+/// limit (CKV_AWS_115) is skipped for every function in `.checkov.yaml`, so it no longer sees
+/// these two pass. Each cap is its parameter, where 0 reserves none.
+#[test]
+fn the_notifier_and_pay_pass_keep_their_concurrency_caps() {
+    let template = template();
+    for (function, condition, parameter) in [
+        ("NotifierFunction", "ReservesNotifierConcurrency", "NotifierReservedConcurrency"),
+        ("PayPassFunction", "ReservesPayPassConcurrency", "PayPassReservedConcurrency"),
+    ] {
+        let cap = &template["Resources"][function]["Properties"]["ReservedConcurrentExecutions"];
+        let expected = serde_json::json!({"Fn::If": [condition, {"Ref": parameter}, {"Ref": "AWS::NoValue"}]});
+        assert_eq!(*cap, expected, "{function}'s concurrency cap");
+        assert!(template["Parameters"][parameter].is_object(), "no parameter {parameter}");
+    }
 }
 
 /// Every log the stack writes is kept for the operator's `LogRetentionDays`, never forever:
