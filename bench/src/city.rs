@@ -6,13 +6,16 @@ use chrono::Duration;
 use hyper::{Method, StatusCode};
 use kickboard_common::adapters::aws::DynamoStore;
 use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BoardItem};
+use kickboard_common::aws_services::AwsServices;
 use kickboard_common::domain::geo::{Area, Coordinates};
 use kickboard_common::domain::ids::KickboardId;
 use kickboard_common::domain::kickboard::{Kickboard, Model};
 use kickboard_common::domain::vehicle::{BatteryPct, BatteryRules, Telemetry, default_vehicle_type_id};
-use kickboard_common::handlers::gbfs::{FleetSnapshots, GbfsDeps, GbfsSettings, gbfs_feed};
-use kickboard_common::handlers::geofencing::{Geofence, ZONE_CHECK_INTERVAL, ZoneCache};
-use kickboard_common::ports::{FleetStore, SystemClock};
+use kickboard_common::handlers::gbfs::GbfsFeed;
+use kickboard_common::http::endpoint::call;
+use kickboard_common::ports::FleetStore;
+use kickboard_common::services::Services;
+use kickboard_common::settings::Settings;
 use kickboard_tests::tap::{Tally, Tap};
 use kickboard_tests::{TestServer, Xorshift};
 use serde_json::json;
@@ -427,22 +430,14 @@ pub async fn fleet_aws(boards: usize, requests: usize, reports: usize) -> FleetR
     let client = aws_sdk_dynamodb::Client::new(&config);
     let mut random = Xorshift(0x9e37_79b9_7f4a_7c15);
     let fleet = seed_fleet(&client, &deployment.tables.state, boards, &mut || city_point(&mut random)).await;
-    let store = DynamoStore::new(client, deployment.tables.clone());
-    let (settings, rules, snapshots) = (GbfsSettings::default(), BatteryRules::default(), FleetSnapshots::default());
-    let cache = ZoneCache::new(ZONE_CHECK_INTERVAL);
-    let geofence = Geofence { store: &store, cache: &cache };
-    let deps = GbfsDeps {
-        fleet: &store,
-        snapshots: &snapshots,
-        geofence,
-        clock: &SystemClock,
-        settings: &settings,
-        rules: &rules,
-    };
+    let mut settings = Settings::default();
+    settings.aws.tables = Some(deployment.tables.clone());
+    let services = AwsServices::new(settings, config.clone()).expect("the tables are named");
+    let gbfs_feed = |request| call::<AwsServices, GbfsFeed>(&services, request);
 
     tap.reset();
     let started = Instant::now();
-    let first = gbfs_feed(&deps, gbfs_request("vehicle_status.json", "identity")).await;
+    let first = gbfs_feed(gbfs_request("vehicle_status.json", "identity")).await;
     let snapshot_ms = started.elapsed().as_secs_f64() * 1000.0;
     let snapshot = tap.tally();
     let document_bytes = match first.body() {
@@ -451,7 +446,7 @@ pub async fn fleet_aws(boards: usize, requests: usize, reports: usize) -> FleetR
     };
     let payload_bytes = lambda_payload_bytes(first);
     let started = Instant::now();
-    let zipped = gbfs_feed(&deps, gbfs_request("vehicle_status.json", "gzip")).await;
+    let zipped = gbfs_feed(gbfs_request("vehicle_status.json", "gzip")).await;
     let gzip_ms = started.elapsed().as_secs_f64() * 1000.0;
     assert_eq!(zipped.headers().get("content-encoding").map(|coding| coding.as_bytes()), Some(&b"gzip"[..]));
     let gzip_payload_bytes = lambda_payload_bytes(zipped);
@@ -459,7 +454,7 @@ pub async fn fleet_aws(boards: usize, requests: usize, reports: usize) -> FleetR
     tap.reset();
     let started = Instant::now();
     for _ in 0..requests {
-        let answer = gbfs_feed(&deps, gbfs_request("vehicle_status.json", "gzip")).await;
+        let answer = gbfs_feed(gbfs_request("vehicle_status.json", "gzip")).await;
         assert_eq!(answer.status(), StatusCode::OK);
     }
     let cached_ms = started.elapsed().as_secs_f64() * 1000.0 / requests.max(1) as f64;
@@ -475,21 +470,33 @@ pub async fn fleet_aws(boards: usize, requests: usize, reports: usize) -> FleetR
     tap.reset();
     for board in reporting {
         let telemetry = report(board.location, 80);
-        store.report_telemetry(&board.kickboard_id, &telemetry, &rules).await.expect("a report");
+        services
+            .fleet()
+            .report_telemetry(&board.kickboard_id, &telemetry, &services.settings().battery)
+            .await
+            .expect("a report");
     }
     let report_in_place = report_cost(&tap.tally(), reporting.len());
     tap.reset();
     let mut places = Vec::new();
     for board in reporting {
         let telemetry = report(city_point(&mut random), 79);
-        store.report_telemetry(&board.kickboard_id, &telemetry, &rules).await.expect("a report");
+        services
+            .fleet()
+            .report_telemetry(&board.kickboard_id, &telemetry, &services.settings().battery)
+            .await
+            .expect("a report");
         places.push(telemetry.location);
     }
     let report_moved = report_cost(&tap.tally(), reporting.len());
     tap.reset();
     for (board, place) in reporting.iter().zip(places) {
         let telemetry = report(place, 79);
-        store.report_telemetry(&board.kickboard_id, &telemetry, &rules).await.expect("a report");
+        services
+            .fleet()
+            .report_telemetry(&board.kickboard_id, &telemetry, &services.settings().battery)
+            .await
+            .expect("a report");
     }
     let report_unchanged = report_cost(&tap.tally(), reporting.len());
 

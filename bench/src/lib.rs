@@ -7,7 +7,6 @@ pub mod zones;
 
 use chrono::Duration;
 use hyper::{Method, StatusCode};
-use kickboard_common::adapters::http_payments::PaymentTimeouts;
 use kickboard_common::domain::breaker::BreakerPolicy;
 use kickboard_common::domain::vehicle::{BatteryRules, default_vehicle_type_id};
 use kickboard_local::config::{LocalConfig, Storage};
@@ -60,7 +59,7 @@ pub async fn fallback(requests: usize, concurrency: usize) -> FallbackReport {
         addr: "127.0.0.1:0".parse().expect("an address"),
         storage: Storage::InMemory,
         payment_url: Some(provider.url()),
-        payment_timeouts: PaymentTimeouts::from_env(),
+        payment_timeouts: kickboard_common::settings::Settings::default().payments.timeouts,
         breaker: BreakerPolicy {
             window: Duration::seconds(30),
             min_calls: 4,

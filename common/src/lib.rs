@@ -1,6 +1,8 @@
 //! Kickboard's core: domain rules, ports, the HTTP handlers, and the embedded adapters.
 
 pub mod adapters;
+#[cfg(feature = "aws")]
+pub mod aws_services;
 pub mod domain;
 pub mod handlers;
 pub mod http;
@@ -8,4 +10,7 @@ pub mod invocation;
 pub mod metrics;
 pub mod payments;
 pub mod ports;
+pub mod services;
+pub mod settings;
 pub mod trace;
+pub mod zone_cache;

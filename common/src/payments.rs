@@ -6,7 +6,7 @@ use crate::metrics::{self, Metric};
 use crate::ports::{
     BreakerStore, ChargeOutcome, ChargeRequest, Clock, PaymentError, PaymentProvider, PortResult, Versioned,
 };
-use chrono::Duration;
+
 use std::sync::Arc;
 
 /// The breaker that guards the payment provider.
@@ -32,26 +32,6 @@ impl PaymentRefused {
                 *retry_after_secs
             }
         }
-    }
-}
-
-/// Breaker thresholds, from `KICKBOARD_BREAKER_*` variables or defaults.
-pub fn policy_from_env(payment_timeout: std::time::Duration) -> BreakerPolicy {
-    let number = |name: &str, default: f64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|value| value.parse::<f64>().ok())
-            .filter(|v| v.is_finite())
-            .unwrap_or(default)
-    };
-    let millis = |seconds: f64| Duration::milliseconds((seconds * 1000.0) as i64);
-    BreakerPolicy {
-        window: millis(number("KICKBOARD_BREAKER_WINDOW_SECS", 30.0)),
-        min_calls: number("KICKBOARD_BREAKER_MIN_CALLS", 10.0) as u32,
-        failure_rate: number("KICKBOARD_BREAKER_FAILURE_RATE", 0.5).clamp(0.0, 1.0),
-        cool_down: millis(number("KICKBOARD_BREAKER_COOL_DOWN_SECS", 15.0)),
-        // A probe that outlives the provider timeout has failed; leave a second of slack.
-        probe_timeout: Duration::from_std(payment_timeout).unwrap_or(Duration::seconds(2)) + Duration::seconds(1),
     }
 }
 

@@ -1,8 +1,11 @@
 //! What every Lambda `main` shares: building the AWS clients once per cold start and running
 //! a handler. Each binary in `src/bin/` is one function of `template.yaml`.
 
-use kickboard_common::adapters::aws::{DynamoStore, Tables, load_config};
+use kickboard_common::adapters::aws::{DynamoStore, load_config};
+use kickboard_common::aws_services::AwsServices;
+use kickboard_common::http::endpoint::{Handle, call};
 use kickboard_common::metrics;
+use kickboard_common::settings::Settings;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
 use std::convert::Infallible;
@@ -14,9 +17,9 @@ pub async fn aws_config() -> aws_config::SdkConfig {
     load_config(None).await
 }
 
-/// The DynamoDB store on the tables named in the environment: one client.
-pub fn dynamo_store(config: &aws_config::SdkConfig) -> Result<DynamoStore, Error> {
-    Ok(DynamoStore::new(aws_sdk_dynamodb::Client::new(config), Tables::from_env()?))
+/// The DynamoDB store on the tables the settings name: one client.
+pub fn dynamo_store(config: &aws_config::SdkConfig, settings: &Settings) -> Result<DynamoStore, Error> {
+    Ok(DynamoStore::new(aws_sdk_dynamodb::Client::new(config), settings.aws.tables()?))
 }
 
 /// The function's name as its metrics give it: the deployed function's (Lambda sets it), or
@@ -40,10 +43,22 @@ pub fn finish_invocation() {
     metrics::flush_invocation(&function_name());
 }
 
+/// Serves endpoint `E` on the AWS adapters: the `main` of every HTTP function that reads or
+/// writes state.
+pub async fn serve<E: Handle<AwsServices>>() -> Result<(), Error> {
+    let services = AwsServices::new(Settings::from_env()?, aws_config().await)?;
+    run_http(|request| call::<AwsServices, E>(&services, request)).await
+}
+
+/// Serves endpoint `E`, which needs no services: its function links no AWS SDK.
+pub async fn serve_stateless<E: Handle<()>>() -> Result<(), Error> {
+    run_http(|request| call::<(), E>(&(), request)).await
+}
+
 /// Serves API Gateway requests with `handler`, which answers every request itself
 /// (problems included), so the runtime never sees an error. Every log line of a request
 /// carries its route (the runtime's span adds the request id and the X-Ray trace).
-pub async fn run_http<H, F>(handler: H) -> Result<(), Error>
+async fn run_http<H, F>(handler: H) -> Result<(), Error>
 where
     H: Fn(Request) -> F,
     F: Future<Output = Response<Body>> + Send,

@@ -1,14 +1,13 @@
 //! Command-line configuration of the local server.
 
 use crate::aws_flow::EventQueues;
-use kickboard_common::adapters::aws::{EventBridgePublisher, PushApplications, Tables};
+use kickboard_common::adapters::aws::{PushApplications, Tables};
 use kickboard_common::adapters::http_payments::PaymentTimeouts;
 use kickboard_common::adapters::payment_simulator::SimulatorSettings;
 use kickboard_common::domain::breaker::BreakerPolicy;
 use kickboard_common::domain::vehicle::BatteryRules;
-use kickboard_common::handlers::fleet::battery_rules_from_env;
 use kickboard_common::handlers::gbfs::GbfsSettings;
-use kickboard_common::payments::policy_from_env;
+use kickboard_common::settings::{AwsSettings, PaymentProviderSetting, PaymentSettings, Settings};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -72,7 +71,7 @@ impl AwsStorage {
     /// From `KICKBOARD_STATE_TABLE`, `KICKBOARD_VIEW_TABLE`, `KICKBOARD_EVENT_BUS` and, both
     /// or neither, `KICKBOARD_NOTIFIER_QUEUE_URL` and `KICKBOARD_BALANCE_VIEW_QUEUE_URL`, and
     /// `CREW_TOPIC_ARN` and `PUSH_PLATFORM_APPLICATION_FCM_ARN` / `_APNS_ARN` if set.
-    pub fn from_env() -> Result<Self, String> {
+    pub fn from_env(settings: &AwsSettings) -> Result<Self, String> {
         let optional = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
         let queues = match (optional("KICKBOARD_NOTIFIER_QUEUE_URL"), optional("KICKBOARD_BALANCE_VIEW_QUEUE_URL")) {
             (Some(notifier), Some(balance_view)) => Some(EventQueues { notifier, balance_view }),
@@ -81,12 +80,12 @@ impl AwsStorage {
         };
         Ok(Self {
             endpoint_url: optional("AWS_ENDPOINT_URL"),
-            tables: Tables::from_env()?,
-            event_bus: EventBridgePublisher::bus_from_env()?,
+            tables: settings.tables()?,
+            event_bus: settings.event_bus()?,
             queues,
             create_resources: false,
             crew_topic: optional("CREW_TOPIC_ARN"),
-            push_applications: PushApplications::from_env(),
+            push_applications: settings.push_applications.clone(),
         })
     }
 }
@@ -115,16 +114,45 @@ pub const LOCAL_GBFS_TTL_SECS: u32 = 0;
 
 impl Default for LocalConfig {
     fn default() -> Self {
+        let defaults = Settings::default();
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             storage: Storage::DataDir(PathBuf::from(".kickboard")),
             payment: SimulatorSettings::default(),
             payment_url: None,
-            payment_timeouts: PaymentTimeouts::from_env(),
-            breaker: policy_from_env(PaymentTimeouts::from_env().total),
+            payment_timeouts: defaults.payments.timeouts,
+            breaker: defaults.payments.breaker,
             relay: true,
-            rules: BatteryRules::default(),
-            gbfs: GbfsSettings { ttl_secs: LOCAL_GBFS_TTL_SECS, ..GbfsSettings::default() },
+            rules: defaults.battery,
+            gbfs: GbfsSettings { ttl_secs: LOCAL_GBFS_TTL_SECS, ..defaults.gbfs },
+        }
+    }
+}
+
+impl LocalConfig {
+    /// The settings the handlers read, as this configuration gives them.
+    pub fn settings(&self) -> Settings {
+        let provider = match &self.payment_url {
+            Some(url) => PaymentProviderSetting::Url(url.clone()),
+            None => PaymentProviderSetting::Simulator(self.payment),
+        };
+        let aws = match &self.storage {
+            Storage::Aws(aws) => AwsSettings {
+                tables: Some(aws.tables.clone()),
+                push_applications: aws.push_applications.clone(),
+                event_bus: Some(aws.event_bus.clone()),
+            },
+            Storage::DataDir(_) | Storage::InMemory => {
+                AwsSettings { tables: None, push_applications: PushApplications::default(), event_bus: None }
+            }
+        };
+        Settings {
+            battery: self.rules,
+            gbfs: self.gbfs.clone(),
+            payments: PaymentSettings { provider, timeouts: self.payment_timeouts, breaker: self.breaker },
+            // The store is on this machine: a zone change holds at the next ride.
+            zone_check_interval: std::time::Duration::ZERO,
+            aws,
         }
     }
 }
@@ -142,13 +170,18 @@ fn value<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, S
 }
 
 pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
-    let mut config = LocalConfig { rules: battery_rules_from_env()?, ..LocalConfig::default() };
-    let ttl_secs = match std::env::var_os("GBFS_TTL_SECONDS") {
-        Some(_) => None,
-        None => Some(LOCAL_GBFS_TTL_SECS),
+    let settings = Settings::from_env()?;
+    let mut config = LocalConfig {
+        rules: settings.battery,
+        payment_timeouts: settings.payments.timeouts,
+        breaker: settings.payments.breaker,
+        ..LocalConfig::default()
     };
-    config.gbfs = GbfsSettings::from_env()?;
-    config.gbfs.ttl_secs = ttl_secs.unwrap_or(config.gbfs.ttl_secs);
+    let ttl_secs = match std::env::var_os("GBFS_TTL_SECONDS") {
+        Some(_) => settings.gbfs.ttl_secs,
+        None => LOCAL_GBFS_TTL_SECS,
+    };
+    config.gbfs = GbfsSettings { ttl_secs, ..settings.gbfs };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -158,7 +191,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
             "--in-memory" => config.storage = Storage::InMemory,
             "--store" => match args.next().as_deref() {
                 Some("sqlite") => {}
-                Some("aws") => config.storage = Storage::Aws(AwsStorage::from_env()?),
+                Some("aws") => config.storage = Storage::Aws(AwsStorage::from_env(&settings.aws)?),
                 _ => return Err("--store takes sqlite or aws".into()),
             },
             "--create-aws-resources" => match &mut config.storage {

@@ -23,14 +23,16 @@ use kickboard_common::adapters::http_payments::HttpPaymentProvider;
 use kickboard_common::adapters::payment_simulator::PaymentSimulator;
 use kickboard_common::adapters::sqlite::SqliteStore;
 use kickboard_common::domain::events::Subscriber;
-use kickboard_common::domain::vehicle::BatteryRules;
-use kickboard_common::handlers::gbfs::{FleetSnapshots, GbfsSettings};
-use kickboard_common::handlers::geofencing::ZoneCache;
+use kickboard_common::handlers::gbfs::FleetSnapshots;
+use kickboard_common::http::Problem;
 use kickboard_common::payments::GuardedPayments;
 use kickboard_common::ports::{
     AlertSender, BalanceView, BreakerStore, Clock, ContactStore, FleetStore, IdempotencyStore, NotificationLedger,
     PassStore, PaymentProvider, PortError, PortResult, PushRegistry, RentalStore, ZoneStore,
 };
+use kickboard_common::services::Services;
+use kickboard_common::settings::Settings;
+use kickboard_common::zone_cache::ZoneCache;
 use local_alerts::LocalAlertSender;
 use local_push::LocalPushPlatform;
 use recording::RecordingSender;
@@ -106,8 +108,8 @@ pub struct App {
     /// The in-process simulator, when payments go to it.
     pub simulator: Option<Arc<PaymentSimulator>>,
     pub tokens: TokenAuthority,
-    pub rules: BatteryRules,
-    pub gbfs: GbfsSettings,
+    /// What the handlers read: the command line's choices over the environment's.
+    pub settings: Settings,
     pub snapshots: FleetSnapshots,
     /// The zones, read again whenever their version moved (locally the version is read at
     /// every rent and return: one row of the embedded database).
@@ -120,6 +122,48 @@ pub struct App {
     relayed: HashMap<Subscriber, watch::Sender<u64>>,
     /// Counts the AWS event pump's passes that found nothing to do.
     idle_passes: watch::Sender<u64>,
+}
+
+impl Services for App {
+    fn settings(&self) -> &Settings {
+        &self.settings
+    }
+    fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+    fn passes(&self) -> &dyn PassStore {
+        self.ports.passes.as_ref()
+    }
+    fn answers(&self) -> &dyn IdempotencyStore {
+        self.ports.answers.as_ref()
+    }
+    fn rentals(&self) -> &dyn RentalStore {
+        self.ports.rentals.as_ref()
+    }
+    fn fleet(&self) -> &dyn FleetStore {
+        self.ports.fleet.as_ref()
+    }
+    fn zones(&self) -> &dyn ZoneStore {
+        self.ports.zones.as_ref()
+    }
+    fn contacts(&self) -> &dyn ContactStore {
+        self.ports.contacts.as_ref()
+    }
+    fn balances(&self) -> &dyn BalanceView {
+        self.ports.balances.as_ref()
+    }
+    fn push(&self) -> &dyn PushRegistry {
+        self.ports.push.as_ref()
+    }
+    fn payments(&self) -> Result<&GuardedPayments, Problem> {
+        Ok(&self.payments)
+    }
+    fn zone_cache(&self) -> &ZoneCache {
+        &self.zones
+    }
+    fn snapshots(&self) -> &FleetSnapshots {
+        &self.snapshots
+    }
 }
 
 impl App {
@@ -261,6 +305,8 @@ pub async fn start_with_aws_config(
         }
         Storage::InMemory | Storage::Aws(_) => TokenAuthority::ephemeral()?,
     };
+    let settings = config.settings();
+    let zones = ZoneCache::new(settings.zone_check_interval);
     let (ports, backend, crew_topic) = open_backend(&config.storage, config.relay, &clock, aws_config).await?;
     let (provider, simulator): (Arc<dyn PaymentProvider>, _) = match &config.payment_url {
         Some(url) => (Arc::new(HttpPaymentProvider::new(url, config.payment_timeouts)?), None),
@@ -281,10 +327,9 @@ pub async fn start_with_aws_config(
         payments,
         simulator,
         tokens,
-        rules: config.rules,
-        gbfs: config.gbfs,
+        settings,
         snapshots: FleetSnapshots::default(),
-        zones: ZoneCache::new(std::time::Duration::ZERO),
+        zones,
         crew_topic,
         outbox_written,
         relayed: Subscriber::ALL

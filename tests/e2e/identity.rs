@@ -5,7 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hyper::StatusCode;
 use jsonwebtoken::get_current_timestamp;
-use kickboard_common::http::routes::{Access, ROUTES};
+use kickboard_common::handlers::ROUTES;
+use kickboard_common::http::routes::Access;
 use kickboard_local::tokens::{Claims, TokenAuthority};
 use kickboard_tests::TestServer;
 
@@ -65,8 +66,8 @@ async fn a_bearer_header_is_no_identity_without_the_authorizers_claims() {
         "isBase64Encoded": false
     });
     let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-    let store = kickboard_common::adapters::sqlite::SqliteStore::open_in_memory().unwrap();
-    let clock = kickboard_common::ports::SystemClock;
-    let response = kickboard_common::handlers::customers::list_balances(&store, &clock, request).await;
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // Every endpoint's handler gets its caller from this admission, before it runs.
+    use kickboard_common::http::endpoint::{Caller, Customer};
+    let Err(refused) = Customer::admit(&request) else { panic!("a header was taken for an identity") };
+    assert_eq!(refused.into_response().status(), StatusCode::UNAUTHORIZED);
 }

@@ -1,7 +1,8 @@
 //! openapi.yaml describes exactly the routes the server has, and the server serves it.
 
 use hyper::{Method, StatusCode};
-use kickboard_common::http::routes::{Access, ROUTES};
+use kickboard_common::handlers::ROUTES;
+use kickboard_common::http::routes::Access;
 use kickboard_local::local_routes::openapi;
 use kickboard_tests::TestServer;
 use std::collections::BTreeSet;

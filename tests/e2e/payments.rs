@@ -257,8 +257,11 @@ async fn two_instances_share_the_breaker_on_dynamodb() {
 async fn thirty_payers_open_the_breaker_within_its_thresholds(store: Arc<dyn BreakerStore>) {
     let provider = simulator(Settings { failure_rate: 1.0, latency_ms: 100, ..Settings::default() }).await;
     let clock = ManualClock::new();
+    // The probe below answers after 250 ms: a timeout well past it, so a busy machine does
+    // not fail the probe (and so let another payer probe) by its own slowness.
+    let timeouts = PaymentTimeouts { total: std::time::Duration::from_secs(2), ..TIMEOUTS };
     let instance = || {
-        let client = Arc::new(HttpPaymentProvider::new(&provider.url(), TIMEOUTS).unwrap());
+        let client = Arc::new(HttpPaymentProvider::new(&provider.url(), timeouts).unwrap());
         GuardedPayments::new(client, Arc::clone(&store), policy(), clock.clone())
     };
     let wave = |name: &'static str| {

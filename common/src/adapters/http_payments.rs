@@ -24,16 +24,6 @@ pub struct PaymentTimeouts {
     pub total: Duration,
 }
 
-impl PaymentTimeouts {
-    /// From `PAYMENT_CONNECT_TIMEOUT_MS` and `PAYMENT_TIMEOUT_MS`, or 300 ms and 2.5 s.
-    pub fn from_env() -> Self {
-        let millis = |name: &str, default: u64| {
-            Duration::from_millis(std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default))
-        };
-        Self { connect: millis("PAYMENT_CONNECT_TIMEOUT_MS", 300), total: millis("PAYMENT_TIMEOUT_MS", 2_500) }
-    }
-}
-
 /// The body of a charge request, as the provider API takes it.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -3,12 +3,13 @@
 use super::views::BalanceView as BalanceJson;
 use crate::domain::contact::{Channel, CheckedContact, Contact, ContactForm, Locale, PhoneNumber, PushPlatform};
 use crate::domain::ids::PassId;
-use crate::http::request::{identity, json_body, path_id};
+use crate::http::endpoint::{Customer, Endpoint, Handle};
+use crate::http::request::{json_body, path_id};
 use crate::http::response::json;
-use crate::http::{Problem, ProblemType, respond};
-use crate::ports::{BalanceView, Clock, ContactStore, PushRegistry};
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use crate::http::{HandlerResult, Problem, ProblemType};
+use crate::services::Services;
+use lambda_http::Request;
+use lambda_http::http::{Method, StatusCode};
 
 /// A contact as the API shows it: the channels alerts actually go to, and the push device's
 /// platform and whether it still takes alerts. The endpoint itself is the service's business.
@@ -37,76 +38,99 @@ impl<'a> From<&'a Contact> for ContactView<'a> {
 /// `PUT /me/contact`: where alerts go, in which language, on which channels. The app gives
 /// its device token; the service makes the push endpoint in its own platform application.
 /// Every field is checked before anything is made or written.
-pub async fn put_contact(contacts: &dyn ContactStore, push: &dyn PushRegistry, request: Request) -> Response<Body> {
-    respond(
-        async {
-            let customer = identity(&request)?.customer_id;
-            let form: ContactForm = json_body(&request)?;
-            let checked = CheckedContact::try_from(form)
-                .map_err(|error| Problem::invalid_field(error.field(), error.to_string()))?;
-            if let Some(device) = checked.device.as_ref().filter(|device| !push.offers(device.platform)) {
-                return Err(Problem::new(ProblemType::PushPlatformNotOffered)
-                    .with_detail(format!("pushPlatform {} is not offered by this service", device.platform.name())));
-            }
-            let endpoint = match &checked.device {
-                Some(device) => Some(push.register(&customer, device.platform, &device.token).await?),
-                None => None,
-            };
-            let previous = contacts.find_contact(&customer).await?;
-            let contact = checked.with_endpoint(endpoint);
-            contacts.save_contact(&customer, &contact).await?;
-            let replaced = previous.and_then(|previous| previous.push).map(|push| push.endpoint_arn);
-            if let Some(replaced) = replaced.filter(|old| Some(old) != contact.push.as_ref().map(|p| &p.endpoint_arn)) {
-                // The contact no longer names it; a failure leaves an endpoint nobody is sent to.
-                if let Err(error) = push.remove(&replaced).await {
-                    tracing::warn!(%error, "a replaced push endpoint was not deleted");
-                }
-            }
-            Ok(json(StatusCode::OK, &ContactView::from(&contact)))
+pub struct PutContact;
+
+impl Endpoint for PutContact {
+    const METHOD: Method = Method::PUT;
+    const PATH: &'static str = "/me/contact";
+    const FUNCTION: &'static str = "put-contact";
+    type Caller = Customer;
+}
+
+impl<S: Services> Handle<S> for PutContact {
+    async fn handle(app: &S, Customer(customer): Customer, request: Request) -> HandlerResult {
+        let (contacts, push) = (app.contacts(), app.push());
+        let form: ContactForm = json_body(&request)?;
+        let checked =
+            CheckedContact::try_from(form).map_err(|error| Problem::invalid_field(error.field(), error.to_string()))?;
+        if let Some(device) = checked.device.as_ref().filter(|device| !push.offers(device.platform)) {
+            return Err(Problem::new(ProblemType::PushPlatformNotOffered)
+                .with_detail(format!("pushPlatform {} is not offered by this service", device.platform.name())));
         }
-        .await,
-    )
+        let endpoint = match &checked.device {
+            Some(device) => Some(push.register(&customer, device.platform, &device.token).await?),
+            None => None,
+        };
+        let previous = contacts.find_contact(&customer).await?;
+        let contact = checked.with_endpoint(endpoint);
+        contacts.save_contact(&customer, &contact).await?;
+        let replaced = previous.and_then(|previous| previous.push).map(|push| push.endpoint_arn);
+        if let Some(replaced) = replaced.filter(|old| Some(old) != contact.push.as_ref().map(|p| &p.endpoint_arn)) {
+            // The contact no longer names it; a failure leaves an endpoint nobody is sent to.
+            if let Err(error) = push.remove(&replaced).await {
+                tracing::warn!(%error, "a replaced push endpoint was not deleted");
+            }
+        }
+        Ok(json(StatusCode::OK, &ContactView::from(&contact)))
+    }
 }
 
 /// `GET /me/contact`
-pub async fn get_contact(contacts: &dyn ContactStore, request: Request) -> Response<Body> {
-    respond(
-        async {
-            let customer = identity(&request)?.customer_id;
-            let contact = contacts.find_contact(&customer).await?.ok_or(Problem::new(ProblemType::ContactNotFound))?;
-            Ok(json(StatusCode::OK, &ContactView::from(&contact)))
-        }
-        .await,
-    )
+pub struct GetContact;
+
+impl Endpoint for GetContact {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/me/contact";
+    const FUNCTION: &'static str = "get-contact";
+    type Caller = Customer;
+}
+
+impl<S: Services> Handle<S> for GetContact {
+    async fn handle(app: &S, Customer(customer): Customer, _: Request) -> HandlerResult {
+        let contact =
+            app.contacts().find_contact(&customer).await?.ok_or(Problem::new(ProblemType::ContactNotFound))?;
+        Ok(json(StatusCode::OK, &ContactView::from(&contact)))
+    }
 }
 
 /// `GET /passes/{passId}/balance`: from the read model, so 404 until the view has the pass.
-pub async fn get_balance(view: &dyn BalanceView, clock: &dyn Clock, request: Request) -> Response<Body> {
-    respond(
-        async {
-            let customer = identity(&request)?.customer_id;
-            let pass_id: PassId = path_id(&request, "passId")?;
-            let record = view
-                .find_balance(&pass_id)
-                .await?
-                .filter(|record| record.customer_id == customer)
-                .ok_or(Problem::new(ProblemType::BalanceNotFound))?;
-            Ok(json(StatusCode::OK, &BalanceJson::new(&record, clock.now())))
-        }
-        .await,
-    )
+pub struct GetBalance;
+
+impl Endpoint for GetBalance {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/passes/{passId}/balance";
+    const FUNCTION: &'static str = "get-balance";
+    type Caller = Customer;
+}
+
+impl<S: Services> Handle<S> for GetBalance {
+    async fn handle(app: &S, Customer(customer): Customer, request: Request) -> HandlerResult {
+        let pass_id: PassId = path_id(&request, "passId")?;
+        let record = app
+            .balances()
+            .find_balance(&pass_id)
+            .await?
+            .filter(|record| record.customer_id == customer)
+            .ok_or(Problem::new(ProblemType::BalanceNotFound))?;
+        Ok(json(StatusCode::OK, &BalanceJson::new(&record, app.clock().now())))
+    }
 }
 
 /// `GET /me/passes`: every balance of the caller, from the read model.
-pub async fn list_balances(view: &dyn BalanceView, clock: &dyn Clock, request: Request) -> Response<Body> {
-    respond(
-        async {
-            let customer = identity(&request)?.customer_id;
-            let now = clock.now();
-            let records = view.balances_of(&customer).await?;
-            let views: Vec<_> = records.iter().map(|record| BalanceJson::new(record, now)).collect();
-            Ok(json(StatusCode::OK, &views))
-        }
-        .await,
-    )
+pub struct ListBalances;
+
+impl Endpoint for ListBalances {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/me/passes";
+    const FUNCTION: &'static str = "list-balances";
+    type Caller = Customer;
+}
+
+impl<S: Services> Handle<S> for ListBalances {
+    async fn handle(app: &S, Customer(customer): Customer, _: Request) -> HandlerResult {
+        let now = app.clock().now();
+        let records = app.balances().balances_of(&customer).await?;
+        let views: Vec<_> = records.iter().map(|record| BalanceJson::new(record, now)).collect();
+        Ok(json(StatusCode::OK, &views))
+    }
 }

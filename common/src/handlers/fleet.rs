@@ -8,33 +8,16 @@ use crate::domain::kickboard::{Kickboard, Model, ServiceStatus};
 use crate::domain::vehicle::{
     BatteryPct, BatteryRules, Telemetry, default_vehicle_type_id, find_vehicle_type, vehicle_types,
 };
-use crate::http::request::{admin, identity, json_body, path_id, query_param, vehicle};
+use crate::http::endpoint::{Admin, Anyone, Customer, Endpoint, Handle, Vehicle};
+use crate::http::request::{json_body, path_id, query_param};
 use crate::http::response::{json, no_content};
-use crate::http::{Problem, ProblemType, respond};
+use crate::http::{HandlerResult, Problem, ProblemType};
 use crate::ports::{Clock, FleetStore, PortError, ReportOutcome};
+use crate::services::Services;
 use chrono::{DateTime, Utc};
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
+use lambda_http::http::{Method, StatusCode};
 use serde::Deserialize;
-
-/// The operator's battery rules from `KICKBOARD_MIN_BATTERY_PCT` and
-/// `KICKBOARD_LOW_BATTERY_PCT` (defaults 15 and 20).
-pub fn battery_rules_from_env() -> Result<BatteryRules, String> {
-    let defaults = BatteryRules::default();
-    let read = |name: &str, default: BatteryPct| match std::env::var(name) {
-        Err(_) => Ok(default),
-        Ok(value) => value
-            .trim()
-            .parse::<u8>()
-            .ok()
-            .and_then(|value| BatteryPct::try_from(value).ok())
-            .ok_or_else(|| format!("{name} must be a whole percentage from 0 to 100, not {value:?}")),
-    };
-    Ok(BatteryRules {
-        min_to_rent: read("KICKBOARD_MIN_BATTERY_PCT", defaults.min_to_rent)?,
-        low: read("KICKBOARD_LOW_BATTERY_PCT", defaults.low)?,
-    })
-}
 
 /// A coordinate error, named by the field it is about.
 pub(crate) fn invalid_position(error: GeoError) -> Problem {
@@ -61,36 +44,47 @@ struct RegisterBody {
 }
 
 /// `POST /kickboards` (admin)
-pub async fn register_kickboard(fleet: &dyn FleetStore, clock: &dyn Clock, request: Request) -> Response<Body> {
-    respond(
-        async {
-            admin(&request)?;
-            let body: RegisterBody = json_body(&request)?;
-            let location = Coordinates::new(body.lat, body.lon).map_err(invalid_position)?;
-            let vehicle_type_id = body.vehicle_type_id.unwrap_or_else(default_vehicle_type_id);
-            if find_vehicle_type(&vehicle_type_id).is_none() {
-                return Err(Problem::invalid_field("vehicleTypeId", "is not a vehicle type of GET /vehicle-types"));
-            }
-            let kickboard_id = body.kickboard_id.unwrap_or_else(KickboardId::random);
-            let (board, event) = Kickboard::register(kickboard_id, body.model, vehicle_type_id, location, clock.now());
-            fleet.register_kickboard(&board, &event).await?;
-            Ok(json(StatusCode::CREATED, &KickboardView::new(&board)))
+pub struct RegisterKickboard;
+
+impl Endpoint for RegisterKickboard {
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/kickboards";
+    const FUNCTION: &'static str = "register-kickboard";
+    type Caller = Admin;
+}
+
+impl<S: Services> Handle<S> for RegisterKickboard {
+    async fn handle(app: &S, _: Admin, request: Request) -> HandlerResult {
+        let body: RegisterBody = json_body(&request)?;
+        let location = Coordinates::new(body.lat, body.lon).map_err(invalid_position)?;
+        let vehicle_type_id = body.vehicle_type_id.unwrap_or_else(default_vehicle_type_id);
+        if find_vehicle_type(&vehicle_type_id).is_none() {
+            return Err(Problem::invalid_field("vehicleTypeId", "is not a vehicle type of GET /vehicle-types"));
         }
-        .await,
-    )
+        let kickboard_id = body.kickboard_id.unwrap_or_else(KickboardId::random);
+        let (board, event) =
+            Kickboard::register(kickboard_id, body.model, vehicle_type_id, location, app.clock().now());
+        app.fleet().register_kickboard(&board, &event).await?;
+        Ok(json(StatusCode::CREATED, &KickboardView::new(&board)))
+    }
 }
 
 /// `DELETE /kickboards/{kickboardId}` (admin): retires the board, keeping its history.
-pub async fn delete_kickboard(fleet: &dyn FleetStore, clock: &dyn Clock, request: Request) -> Response<Body> {
-    respond(
-        async {
-            admin(&request)?;
-            let kickboard_id: KickboardId = path_id(&request, "kickboardId")?;
-            fleet.retire_kickboard(&kickboard_id, clock.now()).await?;
-            Ok(no_content())
-        }
-        .await,
-    )
+pub struct DeleteKickboard;
+
+impl Endpoint for DeleteKickboard {
+    const METHOD: Method = Method::DELETE;
+    const PATH: &'static str = "/kickboards/{kickboardId}";
+    const FUNCTION: &'static str = "delete-kickboard";
+    type Caller = Admin;
+}
+
+impl<S: Services> Handle<S> for DeleteKickboard {
+    async fn handle(app: &S, _: Admin, request: Request) -> HandlerResult {
+        let kickboard_id: KickboardId = path_id(&request, "kickboardId")?;
+        app.fleet().retire_kickboard(&kickboard_id, app.clock().now()).await?;
+        Ok(no_content())
+    }
 }
 
 fn parse_area(near: Option<String>, radius: Option<String>) -> Result<Option<Area>, Problem> {
@@ -116,22 +110,38 @@ fn parse_area(near: Option<String>, radius: Option<String>) -> Result<Option<Are
 
 /// `GET /kickboards[?near=lat,lon&radiusM=]`: boards a customer can rent (not in
 /// maintenance, charged enough), nearest first when `near` is given.
-pub async fn list_kickboards(fleet: &dyn FleetStore, rules: &BatteryRules, request: Request) -> Response<Body> {
-    respond(
-        async {
-            identity(&request)?;
-            let area = parse_area(query_param(&request, "near"), query_param(&request, "radiusM"))?;
-            let boards = fleet.available_kickboards(area, rules, MAX_LISTED).await?;
-            let views: Vec<_> = boards.iter().map(KickboardView::new).collect();
-            Ok(json(StatusCode::OK, &views))
-        }
-        .await,
-    )
+pub struct ListKickboards;
+
+impl Endpoint for ListKickboards {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/kickboards";
+    const FUNCTION: &'static str = "list-kickboards";
+    type Caller = Customer;
+}
+
+impl<S: Services> Handle<S> for ListKickboards {
+    async fn handle(app: &S, _: Customer, request: Request) -> HandlerResult {
+        let area = parse_area(query_param(&request, "near"), query_param(&request, "radiusM"))?;
+        let boards = app.fleet().available_kickboards(area, &app.settings().battery, MAX_LISTED).await?;
+        let views: Vec<_> = boards.iter().map(KickboardView::new).collect();
+        Ok(json(StatusCode::OK, &views))
+    }
 }
 
 /// `GET /vehicle-types` (anyone): the catalogue of vehicle types.
-pub async fn list_vehicle_types(_request: Request) -> Response<Body> {
-    json(StatusCode::OK, &vehicle_types())
+pub struct ListVehicleTypes;
+
+impl Endpoint for ListVehicleTypes {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/vehicle-types";
+    const FUNCTION: &'static str = "list-vehicle-types";
+    type Caller = Anyone;
+}
+
+impl<S: Sync> Handle<S> for ListVehicleTypes {
+    async fn handle(_: &S, _: Anyone, _: Request) -> HandlerResult {
+        Ok(json(StatusCode::OK, &vehicle_types()))
+    }
 }
 
 /// What a vehicle reports, over HTTP or MQTT.
@@ -155,27 +165,30 @@ impl TelemetryBody {
 /// `PUT /kickboards/{kickboardId}/telemetry` (the vehicle itself, or an admin): the board's
 /// position and battery. An older report than the stored one changes nothing and answers the
 /// stored board.
-pub async fn report_telemetry(
-    fleet: &dyn FleetStore,
-    clock: &dyn Clock,
-    rules: &BatteryRules,
-    request: Request,
-) -> Response<Body> {
-    respond(
-        async {
-            let caller = vehicle(&request)?;
-            let kickboard_id: KickboardId = path_id(&request, "kickboardId")?;
-            // A vehicle's credentials are its own (its `sub` is its id), as on MQTT, where
-            // each vehicle may publish only on its own topic.
-            if !caller.is_admin() && caller.customer_id.as_str() != kickboard_id.as_str() {
-                return Err(Problem::new(ProblemType::Forbidden).with_detail("a vehicle reports only for itself"));
-            }
-            let telemetry = json_body::<TelemetryBody>(&request)?.telemetry(clock.now())?;
-            let ReportOutcome { board, .. } = fleet.report_telemetry(&kickboard_id, &telemetry, rules).await?;
-            Ok(json(StatusCode::OK, &KickboardView::new(&board)))
+pub struct ReportTelemetry;
+
+impl Endpoint for ReportTelemetry {
+    const METHOD: Method = Method::PUT;
+    const PATH: &'static str = "/kickboards/{kickboardId}/telemetry";
+    const FUNCTION: &'static str = "report-telemetry";
+    type Caller = Vehicle;
+}
+
+impl<S: Services> Handle<S> for ReportTelemetry {
+    async fn handle(app: &S, caller: Vehicle, request: Request) -> HandlerResult {
+        let kickboard_id: KickboardId = path_id(&request, "kickboardId")?;
+        // A vehicle's credentials are its own (its `sub` is its id), as on MQTT, where
+        // each vehicle may publish only on its own topic.
+        if let Vehicle::Board(id) = &caller
+            && id.as_str() != kickboard_id.as_str()
+        {
+            return Err(Problem::new(ProblemType::Forbidden).with_detail("a vehicle reports only for itself"));
         }
-        .await,
-    )
+        let telemetry = json_body::<TelemetryBody>(&request)?.telemetry(app.clock().now())?;
+        let ReportOutcome { board, .. } =
+            app.fleet().report_telemetry(&kickboard_id, &telemetry, &app.settings().battery).await?;
+        Ok(json(StatusCode::OK, &KickboardView::new(&board)))
+    }
 }
 
 /// What became of a report that came over MQTT, where nobody reads an answer but the log.
@@ -227,17 +240,22 @@ struct StatusBody {
 }
 
 /// `PUT /kickboards/{kickboardId}/status` (admin): into maintenance, or back into service.
-pub async fn set_kickboard_status(fleet: &dyn FleetStore, request: Request) -> Response<Body> {
-    respond(
-        async {
-            admin(&request)?;
-            let kickboard_id: KickboardId = path_id(&request, "kickboardId")?;
-            let body: StatusBody = json_body(&request)?;
-            let board = fleet.set_service(&kickboard_id, body.status).await?;
-            Ok(json(StatusCode::OK, &KickboardView::new(&board)))
-        }
-        .await,
-    )
+pub struct SetKickboardStatus;
+
+impl Endpoint for SetKickboardStatus {
+    const METHOD: Method = Method::PUT;
+    const PATH: &'static str = "/kickboards/{kickboardId}/status";
+    const FUNCTION: &'static str = "set-kickboard-status";
+    type Caller = Admin;
+}
+
+impl<S: Services> Handle<S> for SetKickboardStatus {
+    async fn handle(app: &S, _: Admin, request: Request) -> HandlerResult {
+        let kickboard_id: KickboardId = path_id(&request, "kickboardId")?;
+        let body: StatusBody = json_body(&request)?;
+        let board = app.fleet().set_service(&kickboard_id, body.status).await?;
+        Ok(json(StatusCode::OK, &KickboardView::new(&board)))
+    }
 }
 
 #[cfg(all(test, feature = "sqlite"))]

@@ -10,13 +10,14 @@ use crate::domain::kickboard::Kickboard;
 use crate::domain::plan::catalogue;
 use crate::domain::vehicle::{BatteryRules, vehicle_types};
 use crate::domain::zones::{ZoneMap, ZoneRules};
-use crate::handlers::geofencing::Geofence;
 use crate::http::encoding::{MIN_GZIP_BYTES, accepts_gzip, gzip};
+use crate::http::endpoint::{Anyone, Endpoint, Handle};
 use crate::http::request::path_id;
-use crate::http::{Problem, ProblemType, respond};
-use crate::ports::{Clock, FleetStore, PortResult};
+use crate::http::{HandlerResult, Problem, ProblemType};
+use crate::ports::{FleetStore, PortResult};
+use crate::services::Services;
 use chrono::{DateTime, SecondsFormat, Utc};
-use lambda_http::http::{HeaderValue, header};
+use lambda_http::http::{HeaderValue, Method, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
@@ -52,33 +53,6 @@ impl Default for GbfsSettings {
             feed_contact_email: "feeds@kickboard.example".into(),
             ttl_secs: 60,
         }
-    }
-}
-
-impl GbfsSettings {
-    /// From `GBFS_SYSTEM_ID`, `GBFS_NAME_KO`, `GBFS_NAME_EN`, `GBFS_TIMEZONE`,
-    /// `GBFS_FEED_CONTACT_EMAIL` and `GBFS_TTL_SECONDS`, each defaulting as above.
-    pub fn from_env() -> Result<Self, String> {
-        let defaults = Self::default();
-        let text = |name: &str, default: String| std::env::var(name).unwrap_or(default);
-        let ttl_secs = match std::env::var("GBFS_TTL_SECONDS") {
-            Err(_) => defaults.ttl_secs,
-            // GBFS: vehicle data is never more than 5 minutes out of date.
-            Ok(value) => value
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|secs| *secs <= 300)
-                .ok_or_else(|| format!("GBFS_TTL_SECONDS must be 0 to 300 seconds, not {value:?}"))?,
-        };
-        Ok(Self {
-            system_id: text("GBFS_SYSTEM_ID", defaults.system_id),
-            name_ko: text("GBFS_NAME_KO", defaults.name_ko),
-            name_en: text("GBFS_NAME_EN", defaults.name_en),
-            timezone: text("GBFS_TIMEZONE", defaults.timezone),
-            feed_contact_email: text("GBFS_FEED_CONTACT_EMAIL", defaults.feed_contact_email),
-            ttl_secs,
-        })
     }
 }
 
@@ -121,16 +95,6 @@ impl FleetSnapshots {
 
 fn age_secs(since: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
     u32::try_from((now - since).num_seconds().max(0)).unwrap_or(u32::MAX)
-}
-
-/// What the feed function needs.
-pub struct GbfsDeps<'a> {
-    pub fleet: &'a dyn FleetStore,
-    pub snapshots: &'a FleetSnapshots,
-    pub geofence: Geofence<'a>,
-    pub clock: &'a dyn Clock,
-    pub settings: &'a GbfsSettings,
-    pub rules: &'a BatteryRules,
 }
 
 fn timestamp(time: DateTime<Utc>) -> String {
@@ -314,32 +278,39 @@ fn vehicle_status(snapshot: &FleetSnapshot, rules: &BatteryRules) -> Value {
 }
 
 /// `GET /gbfs/v3/{feed}` (anyone).
-pub async fn gbfs_feed(deps: &GbfsDeps<'_>, request: Request) -> Response<Body> {
-    respond(
-        async {
-            let feed: String = path_id(&request, "feed")?;
-            let now = deps.clock.now();
-            let ttl = deps.settings.ttl_secs;
-            // The catalogues change only with a deployment: read now, as fresh as the fleet.
-            let fresh = |data| Rendered::new(document(data, now, ttl)).answer(&request, ttl);
-            Ok(match feed.strip_suffix(".json").unwrap_or_default() {
-                "gbfs" => fresh(discovery(&request, &*deps.geofence.map().await?)),
-                "geofencing_zones" => fresh(geofencing_zones(&*deps.geofence.map().await?)),
-                "system_information" => fresh(system_information(deps.settings)),
-                "vehicle_types" => fresh(vehicle_types_data()),
-                "system_pricing_plans" => fresh(system_pricing_plans()),
-                "vehicle_status" => {
-                    let snapshot = deps.snapshots.current(deps.fleet, now, ttl).await?;
-                    let rendered = snapshot.vehicle_status.get_or_init(|| {
-                        Rendered::new(document(vehicle_status(&snapshot, deps.rules), snapshot.taken_at, ttl))
-                    });
-                    rendered.answer(&request, ttl.saturating_sub(age_secs(snapshot.taken_at, now)))
-                }
-                _ => return Err(Problem::new(ProblemType::NotFound).with_detail("no such GBFS file")),
-            })
-        }
-        .await,
-    )
+pub struct GbfsFeed;
+
+impl Endpoint for GbfsFeed {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/gbfs/v3/{feed}";
+    const FUNCTION: &'static str = "gbfs-feed";
+    type Caller = Anyone;
+}
+
+impl<S: Services> Handle<S> for GbfsFeed {
+    async fn handle(app: &S, _: Anyone, request: Request) -> HandlerResult {
+        let feed: String = path_id(&request, "feed")?;
+        let now = app.clock().now();
+        let settings = app.settings();
+        let ttl = settings.gbfs.ttl_secs;
+        // The catalogues change only with a deployment: read now, as fresh as the fleet.
+        let fresh = |data| Rendered::new(document(data, now, ttl)).answer(&request, ttl);
+        Ok(match feed.strip_suffix(".json").unwrap_or_default() {
+            "gbfs" => fresh(discovery(&request, &*app.geofence().map().await?)),
+            "geofencing_zones" => fresh(geofencing_zones(&*app.geofence().map().await?)),
+            "system_information" => fresh(system_information(&settings.gbfs)),
+            "vehicle_types" => fresh(vehicle_types_data()),
+            "system_pricing_plans" => fresh(system_pricing_plans()),
+            "vehicle_status" => {
+                let snapshot = app.snapshots().current(app.fleet(), now, ttl).await?;
+                let rendered = snapshot.vehicle_status.get_or_init(|| {
+                    Rendered::new(document(vehicle_status(&snapshot, &settings.battery), snapshot.taken_at, ttl))
+                });
+                rendered.answer(&request, ttl.saturating_sub(age_secs(snapshot.taken_at, now)))
+            }
+            _ => return Err(Problem::new(ProblemType::NotFound).with_detail("no such GBFS file")),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -5,20 +5,33 @@ use crate::domain::error::RuleViolation;
 use crate::domain::ids::{CustomerId, PassId, PlanId};
 use crate::domain::pass::Pass;
 use crate::domain::plan::{catalogue, find_plan};
+use crate::http::endpoint::{Anyone, Customer, Endpoint, Handle};
 use crate::http::idempotency::{HeldKey, guarded};
-use crate::http::request::{identity, json_body, path_id};
+use crate::http::request::{json_body, path_id};
 use crate::http::response::json;
-use crate::http::{HandlerResult, Problem, ProblemType, respond};
+use crate::http::{HandlerResult, Problem, ProblemType};
 use crate::metrics::{self, Metric};
 use crate::payments::{GuardedPayments, PaymentRefused};
-use crate::ports::{ChargeOutcome, ChargeRequest, Clock, IdempotencyStore, PassStore};
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use crate::ports::{ChargeOutcome, ChargeRequest, Clock, PassStore};
+use crate::services::Services;
+use lambda_http::Request;
+use lambda_http::http::{Method, StatusCode};
 use serde::Deserialize;
 
 /// `GET /plans`
-pub async fn list_plans(_request: Request) -> Response<Body> {
-    json(StatusCode::OK, &catalogue())
+pub struct ListPlans;
+
+impl Endpoint for ListPlans {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/plans";
+    const FUNCTION: &'static str = "list-plans";
+    type Caller = Anyone;
+}
+
+impl<S: Sync> Handle<S> for ListPlans {
+    async fn handle(_: &S, _: Anyone, _: Request) -> HandlerResult {
+        Ok(json(StatusCode::OK, &catalogue()))
+    }
 }
 
 #[derive(Deserialize)]
@@ -28,85 +41,78 @@ struct PurchaseBody {
 }
 
 /// `POST /passes` (`Idempotency-Key` honoured)
-pub async fn purchase_pass(
-    passes: &dyn PassStore,
-    answers: &dyn IdempotencyStore,
-    clock: &dyn Clock,
-    request: Request,
-) -> Response<Body> {
-    respond(
-        async {
-            let request = &request;
-            let customer = identity(request)?.customer_id;
-            guarded(request, &customer.clone(), "purchase-pass", answers, clock, |key| async move {
-                let body: PurchaseBody = json_body(request)?;
-                let plan = find_plan(&body.plan_id).ok_or(RuleViolation::UnknownPlan)?;
-                let now = clock.now();
-                let (pass, event) = Pass::purchase(PassId::random(), customer, &plan, now);
-                let response = json(StatusCode::CREATED, &PassView::new(&pass, now));
-                let answer = key.map(|key| key.answer(&response, now));
-                passes.record_purchase(&pass, &event, answer.as_ref()).await?;
-                Ok(response)
-            })
-            .await
-        }
-        .await,
-    )
+pub struct PurchasePass;
+
+impl Endpoint for PurchasePass {
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/passes";
+    const FUNCTION: &'static str = "purchase-pass";
+    type Caller = Customer;
+}
+
+impl<S: Services> Handle<S> for PurchasePass {
+    async fn handle(app: &S, Customer(customer): Customer, request: Request) -> HandlerResult {
+        let (request, clock) = (&request, app.clock());
+        guarded(request, &customer.clone(), Self::FUNCTION, app.answers(), clock, |key| async move {
+            let body: PurchaseBody = json_body(request)?;
+            let plan = find_plan(&body.plan_id).ok_or(RuleViolation::UnknownPlan)?;
+            let now = clock.now();
+            let (pass, event) = Pass::purchase(PassId::random(), customer, &plan, now);
+            let response = json(StatusCode::CREATED, &PassView::new(&pass, now));
+            let answer = key.map(|key| key.answer(&response, now));
+            app.passes().record_purchase(&pass, &event, answer.as_ref()).await?;
+            Ok(response)
+        })
+        .await
+    }
 }
 
 /// `GET /passes/{passId}`: the write side's record; another customer's pass is 404.
-pub async fn get_pass(passes: &dyn PassStore, clock: &dyn Clock, request: Request) -> Response<Body> {
-    respond(
-        async {
-            let customer = identity(&request)?.customer_id;
-            let pass_id: PassId = path_id(&request, "passId")?;
-            let pass = passes
-                .find_pass(&pass_id)
-                .await?
-                .filter(|pass| pass.customer_id == customer)
-                .ok_or(RuleViolation::PassNotFound)?;
-            Ok(json(StatusCode::OK, &PassView::new(&pass, clock.now())))
-        }
-        .await,
-    )
+pub struct GetPass;
+
+impl Endpoint for GetPass {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/passes/{passId}";
+    const FUNCTION: &'static str = "get-pass";
+    type Caller = Customer;
 }
 
-/// `POST /passes/{passId}/payment` on a deployment with no payment provider and no explicit
-/// choice of the simulator: every payment is refused, never approved for free.
-pub async fn payment_not_configured(_request: Request) -> Response<Body> {
-    tracing::error!("payment refused: no PAYMENT_PROVIDER_URL, and PAYMENT_MODE is not simulator");
-    Problem::new(ProblemType::PaymentNotConfigured)
-        .with_detail("the operator has not configured a payment provider")
-        .into_response()
+impl<S: Services> Handle<S> for GetPass {
+    async fn handle(app: &S, Customer(customer): Customer, request: Request) -> HandlerResult {
+        let pass_id: PassId = path_id(&request, "passId")?;
+        let pass = app
+            .passes()
+            .find_pass(&pass_id)
+            .await?
+            .filter(|pass| pass.customer_id == customer)
+            .ok_or(RuleViolation::PassNotFound)?;
+        Ok(json(StatusCode::OK, &PassView::new(&pass, app.clock().now())))
+    }
 }
 
 /// `POST /passes/{passId}/payment`: charges the provider once per pass, then activates it.
-/// While the payment breaker is open the provider is not called: 503, pay later.
-pub async fn pay_pass(
-    passes: &dyn PassStore,
-    answers: &dyn IdempotencyStore,
-    payments: &GuardedPayments,
-    clock: &dyn Clock,
-    request: Request,
-) -> Response<Body> {
-    respond(pay(passes, answers, payments, clock, &request).await)
+/// While the payment breaker is open the provider is not called: 503, pay later. With no
+/// payment provider configured every payment is refused, never approved for free.
+pub struct PayPass;
+
+impl Endpoint for PayPass {
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/passes/{passId}/payment";
+    const FUNCTION: &'static str = "pay-pass";
+    type Caller = Customer;
 }
 
-async fn pay(
-    passes: &dyn PassStore,
-    answers: &dyn IdempotencyStore,
-    payments: &GuardedPayments,
-    clock: &dyn Clock,
-    request: &Request,
-) -> HandlerResult {
-    let customer = identity(request)?.customer_id;
-    let pass_id: PassId = path_id(request, "passId")?;
-    // The key is claimed before the provider is called: a retry is answered, or told to
-    // wait while the first is still paying; it is never charged twice.
-    guarded(request, &customer.clone(), "pay-pass", answers, clock, |key| {
-        charge_and_activate(passes, payments, clock, customer, pass_id, key)
-    })
-    .await
+impl<S: Services> Handle<S> for PayPass {
+    async fn handle(app: &S, Customer(customer): Customer, request: Request) -> HandlerResult {
+        let payments = app.payments()?;
+        let pass_id: PassId = path_id(&request, "passId")?;
+        // The key is claimed before the provider is called: a retry is answered, or told to
+        // wait while the first is still paying; it is never charged twice.
+        guarded(&request, &customer.clone(), Self::FUNCTION, app.answers(), app.clock(), |key| {
+            charge_and_activate(app.passes(), payments, app.clock(), customer, pass_id, key)
+        })
+        .await
+    }
 }
 
 async fn charge_and_activate(

@@ -1,21 +1,22 @@
 //! Rental routes: rent, return, read.
 
 use super::fleet::invalid_position;
-use super::geofencing::Geofence;
 use super::views::RentalView;
 use crate::domain::error::RuleViolation;
 use crate::domain::geo::Coordinates;
-use crate::domain::ids::{KickboardId, PassId, RentalId};
+use crate::domain::ids::{CustomerId, KickboardId, PassId, RentalId};
 use crate::domain::rental::{Rental, RentalState, ReturnReport};
-use crate::domain::vehicle::{BatteryPct, BatteryRules};
+use crate::domain::vehicle::BatteryPct;
+use crate::http::endpoint::{Customer, Endpoint, Handle};
 use crate::http::idempotency::{REPLAYED, guarded};
-use crate::http::request::{identity, json_body, optional_json_body, path_id};
+use crate::http::request::{json_body, optional_json_body, path_id};
 use crate::http::response::json;
-use crate::http::{Problem, respond};
+use crate::http::{HandlerResult, Problem};
 use crate::metrics::{self, Metric};
-use crate::ports::{Clock, IdempotencyStore, RentRequest, RentalStore, ReturnRequest};
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use crate::ports::{RentRequest, ReturnRequest};
+use crate::services::Services;
+use lambda_http::Request;
+use lambda_http::http::{Method, StatusCode};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -27,49 +28,53 @@ struct RentBody {
 
 /// `POST /rentals`: one atomic write checks the pass and the board and starts the rental
 /// (`Idempotency-Key` honoured).
-pub async fn rent_kickboard(
-    rentals: &dyn RentalStore,
-    answers: &dyn IdempotencyStore,
-    clock: &dyn Clock,
-    rules: &BatteryRules,
-    geofence: Geofence<'_>,
-    request: Request,
-) -> Response<Body> {
-    let result = async {
-        let request = &request;
-        let customer = identity(request)?.customer_id;
-        guarded(request, &customer.clone(), "rent-kickboard", answers, clock, |key| async move {
-            let body: RentBody = json_body(request)?;
-            let now = clock.now();
-            let rental_id = RentalId::for_pass(&body.pass_id);
-            // The rental the write will store, so its answer can be stored with it.
-            let (expected, _) =
-                Rental::open(rental_id.clone(), body.pass_id.clone(), body.kickboard_id.clone(), customer.clone(), now);
-            let response = json(StatusCode::CREATED, &RentalView::new(&expected));
-            let answer = key.map(|key| key.answer(&response, now));
-            let rent = RentRequest {
-                customer,
-                rental_id,
-                pass_id: body.pass_id,
-                kickboard_id: body.kickboard_id,
-                now,
-                answer,
-                rules: *rules,
-                zones: geofence.map().await?,
-            };
-            let rental = rentals.start_rental(rent).await?;
-            Ok(json(StatusCode::CREATED, &RentalView::new(&rental)))
-        })
-        .await
+pub struct RentKickboard;
+
+impl Endpoint for RentKickboard {
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/rentals";
+    const FUNCTION: &'static str = "rent-kickboard";
+    type Caller = Customer;
+}
+
+impl<S: Services> Handle<S> for RentKickboard {
+    async fn handle(app: &S, Customer(customer): Customer, request: Request) -> HandlerResult {
+        let result = rent(app, customer, &request).await;
+        match &result {
+            Err(problem) => metrics::record_by(Metric::RentsRefused, problem.kind.slug(), 1.0),
+            // A retry answered again started nothing new.
+            Ok(answer) if !answer.headers().contains_key(REPLAYED) => metrics::record(Metric::RentalsStarted, 1.0),
+            Ok(_) => {}
+        }
+        result
     }
-    .await;
-    match &result {
-        Err(problem) => metrics::record_by(Metric::RentsRefused, problem.kind.slug(), 1.0),
-        // A retry answered again started nothing new.
-        Ok(answer) if !answer.headers().contains_key(REPLAYED) => metrics::record(Metric::RentalsStarted, 1.0),
-        Ok(_) => {}
-    }
-    respond(result)
+}
+
+async fn rent(app: &impl Services, customer: CustomerId, request: &Request) -> HandlerResult {
+    let clock = app.clock();
+    guarded(request, &customer.clone(), RentKickboard::FUNCTION, app.answers(), clock, |key| async move {
+        let body: RentBody = json_body(request)?;
+        let now = clock.now();
+        let rental_id = RentalId::for_pass(&body.pass_id);
+        // The rental the write will store, so its answer can be stored with it.
+        let (expected, _) =
+            Rental::open(rental_id.clone(), body.pass_id.clone(), body.kickboard_id.clone(), customer.clone(), now);
+        let response = json(StatusCode::CREATED, &RentalView::new(&expected));
+        let answer = key.map(|key| key.answer(&response, now));
+        let rent = RentRequest {
+            customer,
+            rental_id,
+            pass_id: body.pass_id,
+            kickboard_id: body.kickboard_id,
+            now,
+            answer,
+            rules: app.settings().battery,
+            zones: app.geofence().map().await?,
+        };
+        let rental = app.rentals().start_rental(rent).await?;
+        Ok(json(StatusCode::CREATED, &RentalView::new(&rental)))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -93,45 +98,50 @@ fn return_report(body: Option<ReturnBody>) -> Result<ReturnReport, Problem> {
 }
 
 /// `POST /rentals/{rentalId}/return`: bills the ride and frees the board in one atomic write.
-pub async fn return_kickboard(
-    rentals: &dyn RentalStore,
-    clock: &dyn Clock,
-    rules: &BatteryRules,
-    geofence: Geofence<'_>,
-    request: Request,
-) -> Response<Body> {
-    respond(
-        async {
-            let customer = identity(&request)?.customer_id;
-            let rental_id: RentalId = path_id(&request, "rentalId")?;
-            let report = return_report(optional_json_body(&request)?)?;
-            let zones = geofence.map().await?;
-            let rental = rentals
-                .finish_rental(ReturnRequest { customer, rental_id, report, rules: *rules, zones, now: clock.now() })
-                .await?;
-            if let RentalState::Closed(settlement) = &rental.state {
-                metrics::record(Metric::Returns, 1.0);
-                metrics::record(Metric::MinutesBilled, f64::from(settlement.minutes_billed));
-            }
-            Ok(json(StatusCode::OK, &RentalView::new(&rental)))
+pub struct ReturnKickboard;
+
+impl Endpoint for ReturnKickboard {
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/rentals/{rentalId}/return";
+    const FUNCTION: &'static str = "return-kickboard";
+    type Caller = Customer;
+}
+
+impl<S: Services> Handle<S> for ReturnKickboard {
+    async fn handle(app: &S, Customer(customer): Customer, request: Request) -> HandlerResult {
+        let rental_id: RentalId = path_id(&request, "rentalId")?;
+        let report = return_report(optional_json_body(&request)?)?;
+        let zones = app.geofence().map().await?;
+        let (rules, now) = (app.settings().battery, app.clock().now());
+        let rental =
+            app.rentals().finish_rental(ReturnRequest { customer, rental_id, report, rules, zones, now }).await?;
+        if let RentalState::Closed(settlement) = &rental.state {
+            metrics::record(Metric::Returns, 1.0);
+            metrics::record(Metric::MinutesBilled, f64::from(settlement.minutes_billed));
         }
-        .await,
-    )
+        Ok(json(StatusCode::OK, &RentalView::new(&rental)))
+    }
 }
 
 /// `GET /rentals/{rentalId}`: only the renter sees it.
-pub async fn get_rental(rentals: &dyn RentalStore, request: Request) -> Response<Body> {
-    respond(
-        async {
-            let customer = identity(&request)?.customer_id;
-            let rental_id: RentalId = path_id(&request, "rentalId")?;
-            let rental = rentals
-                .find_rental(&rental_id)
-                .await?
-                .filter(|rental| rental.customer_id == customer)
-                .ok_or(RuleViolation::RentalNotFound)?;
-            Ok(json(StatusCode::OK, &RentalView::new(&rental)))
-        }
-        .await,
-    )
+pub struct GetRental;
+
+impl Endpoint for GetRental {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/rentals/{rentalId}";
+    const FUNCTION: &'static str = "get-rental";
+    type Caller = Customer;
+}
+
+impl<S: Services> Handle<S> for GetRental {
+    async fn handle(app: &S, Customer(customer): Customer, request: Request) -> HandlerResult {
+        let rental_id: RentalId = path_id(&request, "rentalId")?;
+        let rental = app
+            .rentals()
+            .find_rental(&rental_id)
+            .await?
+            .filter(|rental| rental.customer_id == customer)
+            .ok_or(RuleViolation::RentalNotFound)?;
+        Ok(json(StatusCode::OK, &RentalView::new(&rental)))
+    }
 }

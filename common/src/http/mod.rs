@@ -1,6 +1,8 @@
 //! The HTTP glue every handler shares: problems, request reading, responses, the route table.
 
+pub mod cursor;
 pub mod encoding;
+pub mod endpoint;
 pub mod idempotency;
 pub mod problem;
 pub mod request;

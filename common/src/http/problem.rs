@@ -6,43 +6,75 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-/// Every problem type the API answers with. The slug is part of the contract: never rename one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProblemType {
-    InvalidRequest,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    MethodNotAllowed,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    UnknownPlan,
-    PassNotFound,
-    PassAlreadyPaid,
-    PassNotActive,
-    PassExhausted,
-    PassExpired,
-    PassHasOpenRental,
-    KickboardNotFound,
-    KickboardUnavailable,
-    KickboardRented,
-    BatteryTooLow,
-    ZoneNotFound,
-    RideStartNotAllowed,
-    RideEndNotAllowed,
-    KickboardIdTaken,
-    RentalNotFound,
-    RentalAlreadyReturned,
-    ContactNotFound,
-    PushPlatformNotOffered,
-    BalanceNotFound,
-    PaymentDeclined,
-    PaymentUnavailable,
-    PaymentNotConfigured,
-    IdempotencyKeyReused,
-    RequestInProgress,
-    ServiceUnavailable,
-    Internal,
+/// Declares every problem type once: its variant, its slug (part of the contract: never rename
+/// one), its status and its title.
+macro_rules! problem_types {
+    ($($kind:ident: $slug:literal, $status:ident, $title:literal;)*) => {
+        /// Every problem type the API answers with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ProblemType {
+            $($kind),*
+        }
+
+        impl ProblemType {
+            pub const ALL: &[ProblemType] = &[$(ProblemType::$kind),*];
+
+            pub fn slug(self) -> &'static str {
+                match self {
+                    $(ProblemType::$kind => $slug),*
+                }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(ProblemType::$kind => StatusCode::$status),*
+                }
+            }
+
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(ProblemType::$kind => $title),*
+                }
+            }
+        }
+    };
+}
+
+problem_types! {
+    InvalidRequest: "invalid-request", BAD_REQUEST, "The request is malformed";
+    Unauthorized: "unauthorized", UNAUTHORIZED, "A valid bearer token is required";
+    Forbidden: "forbidden", FORBIDDEN, "You may not do this";
+    NotFound: "not-found", NOT_FOUND, "Nothing here";
+    MethodNotAllowed: "method-not-allowed", METHOD_NOT_ALLOWED, "Method not allowed on this route";
+    PayloadTooLarge: "payload-too-large", PAYLOAD_TOO_LARGE, "The request body is too large";
+    UnsupportedMediaType: "unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "The body must be application/json";
+    UnknownPlan: "unknown-plan", UNPROCESSABLE_ENTITY, "There is no such plan";
+    PassNotFound: "pass-not-found", NOT_FOUND, "No such pass";
+    PassAlreadyPaid: "pass-already-paid", CONFLICT, "The pass is already paid";
+    PassNotActive: "pass-not-active", UNPROCESSABLE_ENTITY, "The pass is not paid yet";
+    PassExhausted: "pass-exhausted", UNPROCESSABLE_ENTITY, "The pass has no minutes left";
+    PassExpired: "pass-expired", UNPROCESSABLE_ENTITY, "The pass has expired";
+    PassHasOpenRental: "pass-has-open-rental", CONFLICT, "The pass already has an open rental";
+    KickboardNotFound: "kickboard-not-found", NOT_FOUND, "No such kickboard";
+    KickboardUnavailable: "kickboard-unavailable", CONFLICT, "The kickboard is not available";
+    KickboardRented: "kickboard-rented", CONFLICT, "The kickboard is rented";
+    BatteryTooLow: "battery-too-low", UNPROCESSABLE_ENTITY, "The kickboard's battery is too low to ride; please choose another";
+    ZoneNotFound: "zone-not-found", NOT_FOUND, "No such zone";
+    RideStartNotAllowed: "ride-start-not-allowed", UNPROCESSABLE_ENTITY, "Rides may not start where this kickboard is";
+    RideEndNotAllowed: "ride-end-not-allowed", UNPROCESSABLE_ENTITY, "Rides may not end here; please park where parking is allowed";
+    KickboardIdTaken: "kickboard-id-taken", CONFLICT, "The kickboard id is taken";
+    RentalNotFound: "rental-not-found", NOT_FOUND, "No such rental";
+    RentalAlreadyReturned: "rental-already-returned", CONFLICT, "The rental is already returned";
+    ContactNotFound: "contact-not-found", NOT_FOUND, "No contact details yet";
+    PushPlatformNotOffered: "push-platform-not-offered", UNPROCESSABLE_ENTITY, "Push alerts are not offered on this platform; alerts can go by SMS";
+    BalanceNotFound: "balance-not-found", NOT_FOUND, "No balance for this pass yet";
+    PaymentDeclined: "payment-declined", PAYMENT_REQUIRED, "The payment was declined";
+    PaymentUnavailable: "payment-unavailable", SERVICE_UNAVAILABLE, "Payment is unavailable right now; please pay a little later";
+    PaymentNotConfigured: "payment-not-configured", SERVICE_UNAVAILABLE, "Payment is not set up on this service yet";
+    IdempotencyKeyReused: "idempotency-key-reused", UNPROCESSABLE_ENTITY, "This Idempotency-Key was used with another request";
+    RequestInProgress: "request-in-progress", CONFLICT, "A request with this Idempotency-Key is being handled";
+    ServiceUnavailable: "service-unavailable", SERVICE_UNAVAILABLE, "We are busy right now; please try again in a moment";
+    Internal: "internal", INTERNAL_SERVER_ERROR, "Something went wrong on our side";
 }
 
 /// How long a client is asked to wait after a busy backend (`503 service-unavailable`).
@@ -52,119 +84,6 @@ pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
 pub const PROBLEM_TYPE_PREFIX: &str = "urn:kickboard:problem:";
 
 impl ProblemType {
-    pub fn slug(self) -> &'static str {
-        use ProblemType::*;
-        match self {
-            InvalidRequest => "invalid-request",
-            Unauthorized => "unauthorized",
-            Forbidden => "forbidden",
-            NotFound => "not-found",
-            MethodNotAllowed => "method-not-allowed",
-            PayloadTooLarge => "payload-too-large",
-            UnsupportedMediaType => "unsupported-media-type",
-            UnknownPlan => "unknown-plan",
-            PassNotFound => "pass-not-found",
-            PassAlreadyPaid => "pass-already-paid",
-            PassNotActive => "pass-not-active",
-            PassExhausted => "pass-exhausted",
-            PassExpired => "pass-expired",
-            PassHasOpenRental => "pass-has-open-rental",
-            KickboardNotFound => "kickboard-not-found",
-            KickboardUnavailable => "kickboard-unavailable",
-            KickboardRented => "kickboard-rented",
-            BatteryTooLow => "battery-too-low",
-            ZoneNotFound => "zone-not-found",
-            RideStartNotAllowed => "ride-start-not-allowed",
-            RideEndNotAllowed => "ride-end-not-allowed",
-            KickboardIdTaken => "kickboard-id-taken",
-            RentalNotFound => "rental-not-found",
-            RentalAlreadyReturned => "rental-already-returned",
-            ContactNotFound => "contact-not-found",
-            PushPlatformNotOffered => "push-platform-not-offered",
-            BalanceNotFound => "balance-not-found",
-            PaymentDeclined => "payment-declined",
-            PaymentUnavailable => "payment-unavailable",
-            PaymentNotConfigured => "payment-not-configured",
-            IdempotencyKeyReused => "idempotency-key-reused",
-            RequestInProgress => "request-in-progress",
-            ServiceUnavailable => "service-unavailable",
-            Internal => "internal",
-        }
-    }
-
-    pub fn status(self) -> StatusCode {
-        use ProblemType::*;
-        match self {
-            InvalidRequest => StatusCode::BAD_REQUEST,
-            Unauthorized => StatusCode::UNAUTHORIZED,
-            Forbidden => StatusCode::FORBIDDEN,
-            NotFound | PassNotFound | KickboardNotFound | RentalNotFound | ContactNotFound | BalanceNotFound
-            | ZoneNotFound => StatusCode::NOT_FOUND,
-            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            PassAlreadyPaid
-            | PassHasOpenRental
-            | KickboardUnavailable
-            | KickboardRented
-            | KickboardIdTaken
-            | RentalAlreadyReturned => StatusCode::CONFLICT,
-            UnknownPlan
-            | PassNotActive
-            | PassExhausted
-            | PassExpired
-            | BatteryTooLow
-            | RideStartNotAllowed
-            | RideEndNotAllowed
-            | IdempotencyKeyReused
-            | PushPlatformNotOffered => StatusCode::UNPROCESSABLE_ENTITY,
-            RequestInProgress => StatusCode::CONFLICT,
-            PaymentDeclined => StatusCode::PAYMENT_REQUIRED,
-            PaymentUnavailable | PaymentNotConfigured | ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    pub fn title(self) -> &'static str {
-        use ProblemType::*;
-        match self {
-            InvalidRequest => "The request is malformed",
-            Unauthorized => "A valid bearer token is required",
-            Forbidden => "You may not do this",
-            NotFound => "Nothing here",
-            MethodNotAllowed => "Method not allowed on this route",
-            PayloadTooLarge => "The request body is too large",
-            UnsupportedMediaType => "The body must be application/json",
-            UnknownPlan => "There is no such plan",
-            PassNotFound => "No such pass",
-            PassAlreadyPaid => "The pass is already paid",
-            PassNotActive => "The pass is not paid yet",
-            PassExhausted => "The pass has no minutes left",
-            PassExpired => "The pass has expired",
-            PassHasOpenRental => "The pass already has an open rental",
-            KickboardNotFound => "No such kickboard",
-            KickboardUnavailable => "The kickboard is not available",
-            KickboardRented => "The kickboard is rented",
-            BatteryTooLow => "The kickboard's battery is too low to ride; please choose another",
-            ZoneNotFound => "No such zone",
-            RideStartNotAllowed => "Rides may not start where this kickboard is",
-            RideEndNotAllowed => "Rides may not end here; please park where parking is allowed",
-            KickboardIdTaken => "The kickboard id is taken",
-            RentalNotFound => "No such rental",
-            RentalAlreadyReturned => "The rental is already returned",
-            ContactNotFound => "No contact details yet",
-            PushPlatformNotOffered => "Push alerts are not offered on this platform; alerts can go by SMS",
-            BalanceNotFound => "No balance for this pass yet",
-            PaymentDeclined => "The payment was declined",
-            PaymentUnavailable => "Payment is unavailable right now; please pay a little later",
-            PaymentNotConfigured => "Payment is not set up on this service yet",
-            IdempotencyKeyReused => "This Idempotency-Key was used with another request",
-            RequestInProgress => "A request with this Idempotency-Key is being handled",
-            ServiceUnavailable => "We are busy right now; please try again in a moment",
-            Internal => "Something went wrong on our side",
-        }
-    }
-
     pub fn uri(self) -> String {
         format!("{PROBLEM_TYPE_PREFIX}{}", self.slug())
     }
@@ -286,6 +205,19 @@ impl From<PortError> for Problem {
                 tracing::error!(%detail, "backend unavailable");
                 Problem::new(ProblemType::Internal)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ProblemType;
+
+    #[test]
+    fn every_problem_type_has_its_own_slug_and_an_error_status() {
+        for (i, kind) in ProblemType::ALL.iter().enumerate() {
+            assert!(kind.status().is_client_error() || kind.status().is_server_error(), "{kind:?}");
+            assert!(ProblemType::ALL[i + 1..].iter().all(|other| other.slug() != kind.slug()), "{kind:?}");
         }
     }
 }

@@ -62,24 +62,6 @@ pub fn identity(request: &Request) -> Result<Identity, Problem> {
     Ok(Identity { customer_id, groups })
 }
 
-/// The caller, who must be in the admin group.
-pub fn admin(request: &Request) -> Result<Identity, Problem> {
-    let identity = identity(request)?;
-    if !identity.is_admin() {
-        return Err(Problem::new(ProblemType::Forbidden).with_detail("fleet management needs the admin group"));
-    }
-    Ok(identity)
-}
-
-/// The caller, who must be a vehicle (or an admin, standing in for one).
-pub fn vehicle(request: &Request) -> Result<Identity, Problem> {
-    let identity = identity(request)?;
-    if !identity.is_vehicle() && !identity.is_admin() {
-        return Err(Problem::new(ProblemType::Forbidden).with_detail("reports come from the vehicle group"));
-    }
-    Ok(identity)
-}
-
 /// A path parameter parsed into its id type.
 pub fn path_id<T>(request: &Request, name: &str) -> Result<T, Problem>
 where

@@ -3,13 +3,14 @@
 
 use kickboard_common::handlers::events::{KickboardEvent, project_balance};
 use kickboard_common::ports::SystemClock;
+use kickboard_common::settings::Settings;
 use kickboard_functions::{aws_config, dynamo_store, finish_invocation, init_observability};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_observability();
-    let store = dynamo_store(&aws_config().await)?;
+    let store = dynamo_store(&aws_config().await, &Settings::from_env()?)?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<KickboardEvent>| async {
         let projected = project_balance(&store, &SystemClock, event.payload).await;
         finish_invocation();

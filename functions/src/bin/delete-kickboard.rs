@@ -1,11 +1,9 @@
 //! `delete-kickboard`: `DELETE /kickboards/{kickboardId}`. One DynamoDB client, built once per cold start.
 
-use kickboard_common::handlers::fleet::delete_kickboard;
-use kickboard_common::ports::SystemClock;
-use kickboard_functions::{aws_config, dynamo_store, run_http};
+use kickboard_common::handlers::fleet::DeleteKickboard;
+use kickboard_functions::serve;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let store = dynamo_store(&aws_config().await)?;
-    run_http(|request| delete_kickboard(&store, &SystemClock, request)).await
+    serve::<DeleteKickboard>().await
 }

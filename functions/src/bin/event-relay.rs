@@ -4,6 +4,7 @@
 
 use kickboard_common::adapters::aws::EventBridgePublisher;
 use kickboard_common::handlers::relay::relay_stream;
+use kickboard_common::settings::Settings;
 use kickboard_functions::{aws_config, finish_invocation, init_observability};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -12,7 +13,7 @@ async fn main() -> Result<(), Error> {
     init_observability();
     let config = aws_config().await;
     let publisher =
-        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&config), EventBridgePublisher::bus_from_env()?);
+        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&config), Settings::from_env()?.aws.event_bus()?);
     let publisher = &publisher;
     lambda_runtime::run(service_fn(|event: LambdaEvent<aws_lambda_events::event::dynamodb::Event>| async move {
         let relayed = relay_stream(publisher, &event.payload).await;

@@ -1,11 +1,9 @@
 //! `get-contact`: `GET /me/contact`. One DynamoDB client, built once per cold start.
 
-use kickboard_common::handlers::customers::get_contact;
-
-use kickboard_functions::{aws_config, dynamo_store, run_http};
+use kickboard_common::handlers::customers::GetContact;
+use kickboard_functions::serve;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let store = dynamo_store(&aws_config().await)?;
-    run_http(|request| get_contact(&store, request)).await
+    serve::<GetContact>().await
 }

@@ -1,11 +1,9 @@
 //! `get-pass`: `GET /passes/{passId}`. One DynamoDB client, built once per cold start.
 
-use kickboard_common::handlers::passes::get_pass;
-use kickboard_common::ports::SystemClock;
-use kickboard_functions::{aws_config, dynamo_store, run_http};
+use kickboard_common::handlers::passes::GetPass;
+use kickboard_functions::serve;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let store = dynamo_store(&aws_config().await)?;
-    run_http(|request| get_pass(&store, &SystemClock, request)).await
+    serve::<GetPass>().await
 }

@@ -1,9 +1,9 @@
 //! `list-plans`: `GET /plans`. The catalogue is in code, so no AWS client at all.
 
-use kickboard_common::handlers::passes::list_plans;
-use kickboard_functions::run_http;
+use kickboard_common::handlers::passes::ListPlans;
+use kickboard_functions::serve_stateless;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    run_http(list_plans).await
+    serve_stateless::<ListPlans>().await
 }

@@ -3,18 +3,20 @@
 //! alerts to the topic in `CREW_TOPIC_ARN`. Two clients:
 //! DynamoDB (contacts, sent-markers) and SNS.
 
-use kickboard_common::adapters::aws::{PushApplications, SnsAlertSender};
+use kickboard_common::adapters::aws::SnsAlertSender;
 use kickboard_common::handlers::events::{KickboardEvent, NotifierDeps, notify};
 use kickboard_common::ports::SystemClock;
+use kickboard_common::settings::Settings;
 use kickboard_functions::{aws_config, dynamo_store, finish_invocation, init_observability};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_observability();
+    let settings = Settings::from_env()?;
     let config = aws_config().await;
-    let store = dynamo_store(&config)?;
-    let sender = SnsAlertSender::new(aws_sdk_sns::Client::new(&config), PushApplications::from_env());
+    let store = dynamo_store(&config, &settings)?;
+    let sender = SnsAlertSender::new(aws_sdk_sns::Client::new(&config), settings.aws.push_applications.clone());
     let crew_topic = std::env::var("CREW_TOPIC_ARN").ok();
     let deps = NotifierDeps {
         ledger: &store,

@@ -1,11 +1,9 @@
 //! `purchase-pass`: `POST /passes`. One DynamoDB client, built once per cold start.
 
-use kickboard_common::handlers::passes::purchase_pass;
-use kickboard_common::ports::SystemClock;
-use kickboard_functions::{aws_config, dynamo_store, run_http};
+use kickboard_common::handlers::passes::PurchasePass;
+use kickboard_functions::serve;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let store = dynamo_store(&aws_config().await)?;
-    run_http(|request| purchase_pass(&store, &store, &SystemClock, request)).await
+    serve::<PurchasePass>().await
 }

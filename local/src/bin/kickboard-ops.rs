@@ -8,7 +8,8 @@
 //! Both take the stack's names from `KICKBOARD_STATE_TABLE`, `KICKBOARD_VIEW_TABLE` and
 //! `KICKBOARD_EVENT_BUS`, and AWS credentials and region as the AWS CLI does.
 
-use kickboard_common::adapters::aws::{EventBridgePublisher, Tables, load_config};
+use kickboard_common::adapters::aws::load_config;
+use kickboard_common::settings::Settings;
 use kickboard_local::migrate;
 use kickboard_local::redrive::Redrive;
 use std::process::ExitCode;
@@ -19,9 +20,10 @@ const USAGE: &str = "usage: kickboard-ops redrive QUEUE_URL_OR_NAME | kickboard-
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (tables, bus) = match (Tables::from_env(), EventBridgePublisher::bus_from_env()) {
-        (Ok(tables), Ok(bus)) => (tables, bus),
-        (Err(error), _) | (_, Err(error)) => {
+    let settings = Settings::from_env().map(|settings| settings.aws);
+    let (tables, bus) = match settings.and_then(|aws| Ok((aws.tables()?, aws.event_bus()?))) {
+        Ok((tables, bus)) => (tables, bus),
+        Err(error) => {
             eprintln!("error: {error}\n{USAGE}");
             return ExitCode::from(2);
         }

@@ -1,0 +1,116 @@
+//! The services on the AWS adapters: what every Lambda function's handler runs on, and what
+//! the benches run handlers on against an emulator.
+
+use crate::adapters::aws::{DynamoStore, SnsPushRegistry};
+use crate::adapters::http_payments::HttpPaymentProvider;
+use crate::adapters::payment_simulator::PaymentSimulator;
+use crate::handlers::gbfs::FleetSnapshots;
+use crate::http::{Problem, ProblemType};
+use crate::payments::GuardedPayments;
+use crate::ports::{
+    BalanceView, Clock, ContactStore, FleetStore, IdempotencyStore, PassStore, PaymentProvider, PushRegistry,
+    RentalStore, SystemClock, ZoneStore,
+};
+use crate::services::Services;
+use crate::settings::{PaymentProviderSetting, Settings};
+use crate::zone_cache::ZoneCache;
+use aws_config::SdkConfig;
+use std::sync::{Arc, OnceLock};
+
+/// The services a Lambda function's handler runs on: the DynamoDB store behind every store
+/// port, built at start; SNS and the payment provider built at first use, so only the
+/// functions whose handler uses them link and make them.
+pub struct AwsServices {
+    settings: Settings,
+    config: SdkConfig,
+    store: Arc<DynamoStore>,
+    zone_cache: ZoneCache,
+    snapshots: FleetSnapshots,
+    push: OnceLock<SnsPushRegistry>,
+    payments: OnceLock<Result<GuardedPayments, String>>,
+}
+
+impl AwsServices {
+    /// The services on the tables the settings name, with clients made from `config`.
+    pub fn new(settings: Settings, config: SdkConfig) -> Result<Self, String> {
+        let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), settings.aws.tables()?));
+        Ok(Self {
+            zone_cache: ZoneCache::new(settings.zone_check_interval),
+            settings,
+            config,
+            store,
+            snapshots: FleetSnapshots::default(),
+            push: OnceLock::new(),
+            payments: OnceLock::new(),
+        })
+    }
+
+    fn make_payments(&self) -> Result<GuardedPayments, String> {
+        let payments = &self.settings.payments;
+        let provider: Arc<dyn PaymentProvider> = match &payments.provider {
+            PaymentProviderSetting::NotConfigured => return Err(NOT_CONFIGURED.to_owned()),
+            PaymentProviderSetting::Simulator(settings) => Arc::new(PaymentSimulator::new(*settings)),
+            PaymentProviderSetting::Url(url) => {
+                Arc::new(HttpPaymentProvider::new(url, payments.timeouts).map_err(|error| error.to_string())?)
+            }
+        };
+        Ok(GuardedPayments::new(provider, self.store.clone(), payments.breaker, Arc::new(SystemClock)))
+    }
+}
+
+const NOT_CONFIGURED: &str = "no PAYMENT_PROVIDER_URL, and PAYMENT_MODE is not simulator";
+
+impl Services for AwsServices {
+    fn settings(&self) -> &Settings {
+        &self.settings
+    }
+    fn clock(&self) -> &dyn Clock {
+        &SystemClock
+    }
+    fn passes(&self) -> &dyn PassStore {
+        self.store.as_ref()
+    }
+    fn answers(&self) -> &dyn IdempotencyStore {
+        self.store.as_ref()
+    }
+    fn rentals(&self) -> &dyn RentalStore {
+        self.store.as_ref()
+    }
+    fn fleet(&self) -> &dyn FleetStore {
+        self.store.as_ref()
+    }
+    fn zones(&self) -> &dyn ZoneStore {
+        self.store.as_ref()
+    }
+    fn contacts(&self) -> &dyn ContactStore {
+        self.store.as_ref()
+    }
+    fn balances(&self) -> &dyn BalanceView {
+        self.store.as_ref()
+    }
+    fn push(&self) -> &dyn PushRegistry {
+        self.push.get_or_init(|| {
+            SnsPushRegistry::new(aws_sdk_sns::Client::new(&self.config), self.settings.aws.push_applications.clone())
+        })
+    }
+    fn payments(&self) -> Result<&GuardedPayments, Problem> {
+        match self.payments.get_or_init(|| self.make_payments()) {
+            Ok(payments) => Ok(payments),
+            Err(reason) if reason == NOT_CONFIGURED => {
+                tracing::error!("payment refused: {reason}");
+                Err(Problem::new(ProblemType::PaymentNotConfigured)
+                    .with_detail("the operator has not configured a payment provider"))
+            }
+            Err(reason) => {
+                tracing::error!(%reason, "the payment provider client could not be made");
+                Err(Problem::new(ProblemType::ServiceUnavailable))
+            }
+        }
+    }
+    fn zone_cache(&self) -> &ZoneCache {
+        &self.zone_cache
+    }
+    fn snapshots(&self) -> &FleetSnapshots {
+        &self.snapshots
+    }
+}

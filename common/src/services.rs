@@ -1,0 +1,40 @@
+//! What a handler may use: the ports, the clock, the settings and this instance's caches,
+//! behind one trait. The local server implements it on its chosen adapters, each Lambda
+//! function on the AWS ones. Handlers are generic over it, so a function links only the
+//! adapters its handler calls: list-plans links no AWS SDK at all.
+
+use crate::handlers::gbfs::FleetSnapshots;
+use crate::http::Problem;
+use crate::payments::GuardedPayments;
+use crate::ports::{
+    BalanceView, Clock, ContactStore, FleetStore, IdempotencyStore, PassStore, PushRegistry, RentalStore, ZoneStore,
+};
+use crate::settings::Settings;
+use crate::zone_cache::{Geofence, ZoneCache};
+
+pub trait Services: Send + Sync {
+    fn settings(&self) -> &Settings;
+    fn clock(&self) -> &dyn Clock;
+    fn passes(&self) -> &dyn PassStore;
+    /// Stored answers of requests sent with an `Idempotency-Key`.
+    fn answers(&self) -> &dyn IdempotencyStore;
+    fn rentals(&self) -> &dyn RentalStore;
+    fn fleet(&self) -> &dyn FleetStore;
+    fn zones(&self) -> &dyn ZoneStore;
+    fn contacts(&self) -> &dyn ContactStore;
+    /// The balance read model.
+    fn balances(&self) -> &dyn BalanceView;
+    /// Where push endpoints are made for customers' devices.
+    fn push(&self) -> &dyn PushRegistry;
+    /// Payments through the breaker; a problem when no provider is configured.
+    fn payments(&self) -> Result<&GuardedPayments, Problem>;
+    /// This instance's zones, kept between requests.
+    fn zone_cache(&self) -> &ZoneCache;
+    /// This instance's fleet snapshot for the GBFS feed.
+    fn snapshots(&self) -> &FleetSnapshots;
+
+    /// The zones a rent or return is checked against.
+    fn geofence(&self) -> Geofence<'_> {
+        Geofence { store: self.zones(), cache: self.zone_cache() }
+    }
+}

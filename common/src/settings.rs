@@ -1,0 +1,223 @@
+//! Every setting a function reads, read from the environment once, when it starts (zero2prod's
+//! `configuration.rs` is the model): a wrong value stops the start with a message naming the
+//! variable, instead of failing one request later. The local server fills the same value from
+//! its command line.
+
+use crate::adapters::http_payments::PaymentTimeouts;
+use crate::adapters::payment_simulator::SimulatorSettings;
+use crate::domain::breaker::BreakerPolicy;
+use crate::domain::vehicle::{BatteryPct, BatteryRules};
+use crate::handlers::gbfs::GbfsSettings;
+use std::time::Duration;
+
+/// How long a Lambda instance uses its zones before asking the store whether they changed
+/// (one small read): a zone change holds everywhere within a second, and a busy instance
+/// reads the version once a second, not once a ride.
+pub const ZONE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// `KICKBOARD_MIN_BATTERY_PCT` and `KICKBOARD_LOW_BATTERY_PCT` (15 and 20).
+    pub battery: BatteryRules,
+    /// `GBFS_*`.
+    pub gbfs: GbfsSettings,
+    pub payments: PaymentSettings,
+    /// How long zones are used before their version is read again.
+    pub zone_check_interval: Duration,
+    #[cfg(feature = "aws")]
+    pub aws: AwsSettings,
+}
+
+/// Which provider charges a pass, how long it may take, and when the breaker opens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentSettings {
+    pub provider: PaymentProviderSetting,
+    pub timeouts: PaymentTimeouts,
+    pub breaker: BreakerPolicy,
+}
+
+/// `PAYMENT_MODE=simulator` (with `PAYMENT_SIMULATOR_*`), or `PAYMENT_PROVIDER_URL`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PaymentProviderSetting {
+    /// Neither: every payment is refused, never approved for free.
+    NotConfigured,
+    Simulator(SimulatorSettings),
+    Url(String),
+}
+
+/// Where the AWS adapters find their resources.
+#[cfg(feature = "aws")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsSettings {
+    /// `KICKBOARD_STATE_TABLE` and `KICKBOARD_VIEW_TABLE`; `None` when either is unset.
+    pub tables: Option<crate::adapters::aws::Tables>,
+    /// `PUSH_PLATFORM_APPLICATION_FCM_ARN` and `_APNS_ARN`.
+    pub push_applications: crate::adapters::aws::PushApplications,
+    /// `KICKBOARD_EVENT_BUS`: where the stream's events are put.
+    pub event_bus: Option<String>,
+}
+
+type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+impl Settings {
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_vars(&|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+    }
+
+    /// The settings from variables looked up with `var` (unset and empty alike are `None`).
+    pub fn from_vars(var: Env<'_>) -> Result<Self, String> {
+        let payments = PaymentSettings::from_vars(var)?;
+        Ok(Self {
+            battery: battery_rules(var)?,
+            gbfs: gbfs_settings(var)?,
+            payments,
+            zone_check_interval: ZONE_CHECK_INTERVAL,
+            #[cfg(feature = "aws")]
+            aws: AwsSettings::from_vars(var),
+        })
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self::from_vars(&|_| None).expect("the defaults are valid")
+    }
+}
+
+fn battery_rules(var: Env<'_>) -> Result<BatteryRules, String> {
+    let defaults = BatteryRules::default();
+    let read = |name: &str, default: BatteryPct| match var(name) {
+        None => Ok(default),
+        Some(value) => value
+            .trim()
+            .parse::<u8>()
+            .ok()
+            .and_then(|value| BatteryPct::try_from(value).ok())
+            .ok_or_else(|| format!("{name} must be a whole percentage from 0 to 100, not {value:?}")),
+    };
+    Ok(BatteryRules {
+        min_to_rent: read("KICKBOARD_MIN_BATTERY_PCT", defaults.min_to_rent)?,
+        low: read("KICKBOARD_LOW_BATTERY_PCT", defaults.low)?,
+    })
+}
+
+fn gbfs_settings(var: Env<'_>) -> Result<GbfsSettings, String> {
+    let defaults = GbfsSettings::default();
+    let ttl_secs = match var("GBFS_TTL_SECONDS") {
+        None => defaults.ttl_secs,
+        // GBFS: vehicle data is never more than 5 minutes out of date.
+        Some(value) => value
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|secs| *secs <= 300)
+            .ok_or_else(|| format!("GBFS_TTL_SECONDS must be 0 to 300 seconds, not {value:?}"))?,
+    };
+    Ok(GbfsSettings {
+        system_id: var("GBFS_SYSTEM_ID").unwrap_or(defaults.system_id),
+        name_ko: var("GBFS_NAME_KO").unwrap_or(defaults.name_ko),
+        name_en: var("GBFS_NAME_EN").unwrap_or(defaults.name_en),
+        timezone: var("GBFS_TIMEZONE").unwrap_or(defaults.timezone),
+        feed_contact_email: var("GBFS_FEED_CONTACT_EMAIL").unwrap_or(defaults.feed_contact_email),
+        ttl_secs,
+    })
+}
+
+impl PaymentSettings {
+    fn from_vars(var: Env<'_>) -> Result<Self, String> {
+        let millis = |name: &str, default: u64| {
+            Duration::from_millis(var(name).and_then(|value| value.parse().ok()).unwrap_or(default))
+        };
+        let timeouts = PaymentTimeouts {
+            connect: millis("PAYMENT_CONNECT_TIMEOUT_MS", 300),
+            total: millis("PAYMENT_TIMEOUT_MS", 2_500),
+        };
+        let provider = if var("PAYMENT_MODE").is_some_and(|mode| mode == "simulator") {
+            let rate = |name: &str| var(name).and_then(|value| value.parse().ok()).unwrap_or_default();
+            let simulator = SimulatorSettings {
+                latency_ms: var("PAYMENT_SIMULATOR_LATENCY_MS")
+                    .and_then(|value| value.parse().ok())
+                    .unwrap_or_default(),
+                failure_rate: rate("PAYMENT_SIMULATOR_FAILURE_RATE"),
+                decline_rate: rate("PAYMENT_SIMULATOR_DECLINE_RATE"),
+            };
+            PaymentProviderSetting::Simulator(
+                simulator.validated().map_err(|error| format!("PAYMENT_SIMULATOR_*: {error}"))?,
+            )
+        } else {
+            match var("PAYMENT_PROVIDER_URL") {
+                Some(url) => PaymentProviderSetting::Url(url),
+                None => PaymentProviderSetting::NotConfigured,
+            }
+        };
+        Ok(Self { provider, timeouts, breaker: breaker_policy(var, timeouts.total) })
+    }
+}
+
+/// Breaker thresholds, from `KICKBOARD_BREAKER_*` variables or defaults.
+fn breaker_policy(var: Env<'_>, payment_timeout: Duration) -> BreakerPolicy {
+    let number = |name: &str, default: f64| {
+        var(name).and_then(|value| value.parse::<f64>().ok()).filter(|v| v.is_finite()).unwrap_or(default)
+    };
+    let millis = |seconds: f64| chrono::Duration::milliseconds((seconds * 1000.0) as i64);
+    BreakerPolicy {
+        window: millis(number("KICKBOARD_BREAKER_WINDOW_SECS", 30.0)),
+        min_calls: number("KICKBOARD_BREAKER_MIN_CALLS", 10.0) as u32,
+        failure_rate: number("KICKBOARD_BREAKER_FAILURE_RATE", 0.5).clamp(0.0, 1.0),
+        cool_down: millis(number("KICKBOARD_BREAKER_COOL_DOWN_SECS", 15.0)),
+        // A probe that outlives the provider timeout has failed; leave a second of slack.
+        probe_timeout: chrono::Duration::from_std(payment_timeout).unwrap_or(chrono::Duration::seconds(2))
+            + chrono::Duration::seconds(1),
+    }
+}
+
+#[cfg(feature = "aws")]
+impl AwsSettings {
+    fn from_vars(var: Env<'_>) -> Self {
+        let tables = match (var("KICKBOARD_STATE_TABLE"), var("KICKBOARD_VIEW_TABLE")) {
+            (Some(state), Some(views)) => Some(crate::adapters::aws::Tables { state, views }),
+            _ => None,
+        };
+        let push_applications = crate::adapters::aws::PushApplications {
+            fcm: var("PUSH_PLATFORM_APPLICATION_FCM_ARN"),
+            apns: var("PUSH_PLATFORM_APPLICATION_APNS_ARN"),
+        };
+        Self { tables, push_applications, event_bus: var("KICKBOARD_EVENT_BUS") }
+    }
+
+    /// The tables, which every function that reads the store needs.
+    pub fn tables(&self) -> Result<crate::adapters::aws::Tables, String> {
+        self.tables.clone().ok_or_else(|| "KICKBOARD_STATE_TABLE and KICKBOARD_VIEW_TABLE must be set".to_owned())
+    }
+
+    /// The event bus, which the relay and the operators' tools need.
+    pub fn event_bus(&self) -> Result<String, String> {
+        self.event_bus.clone().ok_or_else(|| "KICKBOARD_EVENT_BUS is not set".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Settings, String> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::from_vars(&|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn reads_each_setting_and_names_the_variable_at_fault() {
+        let settings =
+            from(&[("KICKBOARD_MIN_BATTERY_PCT", "30"), ("PAYMENT_PROVIDER_URL", "http://127.0.0.1:9")]).unwrap();
+        assert_eq!(settings.battery.min_to_rent.get(), 30);
+        assert_eq!(settings.payments.provider, PaymentProviderSetting::Url("http://127.0.0.1:9".into()));
+        assert_eq!(Settings::default().payments.provider, PaymentProviderSetting::NotConfigured);
+        let error = from(&[("GBFS_TTL_SECONDS", "301")]).unwrap_err();
+        assert!(error.contains("GBFS_TTL_SECONDS"), "{error}");
+        let error = from(&[("KICKBOARD_LOW_BATTERY_PCT", "101")]).unwrap_err();
+        assert!(error.contains("KICKBOARD_LOW_BATTERY_PCT"), "{error}");
+        let error = from(&[("PAYMENT_MODE", "simulator"), ("PAYMENT_SIMULATOR_FAILURE_RATE", "2")]).unwrap_err();
+        assert!(error.contains("PAYMENT_SIMULATOR"), "{error}");
+    }
+}
