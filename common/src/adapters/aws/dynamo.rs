@@ -2,6 +2,9 @@
 //! conditions and its outbox event. A cancelled transaction is explained by the domain rules
 //! run on the items as they were, so callers get the same errors as from the SQLite store.
 
+use super::items::attr::{
+    CALLS, CLAIM_TOKEN, CUSTOMER_PK, FAILURES, IN_PROGRESS_UNTIL_MS, LEASE_UNTIL_MS, PK, UPDATED_AT, VERSION,
+};
 use super::items::{
     AVAILABLE_INDEX, AlertLedgerItem, BREAKER_COUNTER_SHARDS, BY_CUSTOMER_INDEX, BalanceItem, BoardItem,
     BreakerCountItem, BreakerItem, ContactItem, GlobalRulesItem, HeldKeyItem, IdempotencyItem, Item, KeyItem,
@@ -133,7 +136,7 @@ impl DynamoStore {
         let mut put = self.put(
             &self.tables.state,
             to_item(&IdempotencyItem::from(answer))?,
-            Some("claimToken = :token AND attribute_exists(inProgressUntilMs)"),
+            Some(&format!("{CLAIM_TOKEN} = :token AND attribute_exists({IN_PROGRESS_UNTIL_MS})")),
         )?;
         if let Some(put) = put.put.as_mut() {
             put.expression_attribute_values = Some(values([(":token", s(&answer.token))]));
@@ -144,7 +147,7 @@ impl DynamoStore {
     /// The outbox item of `event`, in the trace of the request writing it.
     fn put_outbox(&self, event: &EventEnvelope) -> PortResult<TransactWriteItem> {
         let event = event.in_trace(crate::trace::current());
-        self.put(&self.tables.state, to_item(&OutboxItem::from(&event))?, Some("attribute_not_exists(pk)"))
+        self.put(&self.tables.state, to_item(&OutboxItem::from(&event))?, Some(&format!("attribute_not_exists({PK})")))
     }
 
     /// Runs one transaction; `Err` reasons say which conditions failed.
@@ -265,9 +268,9 @@ impl DynamoStore {
         }
         // Boards stored before revisions were counted have none, and read as the first.
         let condition = if seen_revision == LEGACY_REVISION {
-            "attribute_exists(pk) AND (#revision = :seenRevision OR attribute_not_exists(#revision))"
+            format!("attribute_exists({PK}) AND (#revision = :seenRevision OR attribute_not_exists(#revision))")
         } else {
-            "attribute_exists(pk) AND #revision = :seenRevision"
+            format!("attribute_exists({PK}) AND #revision = :seenRevision")
         };
         let update = Update::builder()
             .table_name(&self.tables.state)
@@ -394,7 +397,11 @@ impl DynamoStore {
         items.extend([
             TransactWriteItem::builder().update(take_pass).build(),
             TransactWriteItem::builder().update(take_board).build(),
-            self.put(&self.tables.state, to_item(&RentalItem::from(&rental))?, Some("attribute_not_exists(pk)"))?,
+            self.put(
+                &self.tables.state,
+                to_item(&RentalItem::from(&rental))?,
+                Some(&format!("attribute_not_exists({PK})")),
+            )?,
             self.put_outbox(&event)?,
         ]);
         let reasons = match self.transact(items).await? {
@@ -484,7 +491,11 @@ impl PassStore for DynamoStore {
         answer: Option<&IdempotentAnswer>,
     ) -> PortResult<()> {
         let mut items = self.claim_answer(answer)?;
-        items.push(self.put(&self.tables.state, to_item(&PassItem::from(pass))?, Some("attribute_not_exists(pk)"))?);
+        items.push(self.put(
+            &self.tables.state,
+            to_item(&PassItem::from(pass))?,
+            Some(&format!("attribute_not_exists({PK})")),
+        )?);
         items.push(self.put_outbox(event)?);
         match self.transact(items).await? {
             Ok(()) => Ok(()),
@@ -504,7 +515,8 @@ impl PassStore for DynamoStore {
         answer: Option<&IdempotentAnswer>,
     ) -> PortResult<Pass> {
         let (paid, event) = pass.activate(payment_id.clone(), now)?;
-        let mut put = self.put(&self.tables.state, to_item(&PassItem::from(&paid))?, Some("version = :version"))?;
+        let mut put =
+            self.put(&self.tables.state, to_item(&PassItem::from(&paid))?, Some(&format!("{VERSION} = :version")))?;
         if let Some(put) = put.put.as_mut() {
             put.expression_attribute_values = Some(values([(":version", n(pass.version))]));
         }
@@ -653,7 +665,11 @@ impl RentalStore for DynamoStore {
 impl FleetStore for DynamoStore {
     async fn register_kickboard(&self, board: &Kickboard, event: &EventEnvelope) -> PortResult<()> {
         let items = vec![
-            self.put(&self.tables.state, to_item(&BoardItem::from(board))?, Some("attribute_not_exists(pk)"))?,
+            self.put(
+                &self.tables.state,
+                to_item(&BoardItem::from(board))?,
+                Some(&format!("attribute_not_exists({PK})")),
+            )?,
             self.put_outbox(event)?,
         ];
         match self.transact(items).await? {
@@ -829,7 +845,7 @@ impl BalanceView for DynamoStore {
             .put_item()
             .table_name(&self.tables.views)
             .set_item(Some(to_item(&BalanceItem::new(record))?))
-            .condition_expression("attribute_not_exists(pk) OR version < :version")
+            .condition_expression(format!("attribute_not_exists({PK}) OR {VERSION} < :version"))
             .expression_attribute_values(":version", n(record.balance.version));
         conditional_put(put).await
     }
@@ -845,7 +861,7 @@ impl BalanceView for DynamoStore {
             .query()
             .table_name(&self.tables.views)
             .index_name(BY_CUSTOMER_INDEX)
-            .key_condition_expression("customerPk = :customer")
+            .key_condition_expression(format!("{CUSTOMER_PK} = :customer"))
             .expression_attribute_values(":customer", s(customer_pk(customer)));
         let items = self.query(request).await?;
         let mut records = items
@@ -865,10 +881,10 @@ impl NotificationLedger for DynamoStore {
             .put_item()
             .table_name(&self.tables.views)
             .set_item(Some(to_item(&AlertLedgerItem::claimed(claim))?))
-            .condition_expression(
-                "attribute_not_exists(pk) OR (#state = :claimed AND (leaseUntilMs < :now OR claimToken = :token))",
-            )
-            .expression_attribute_names("#state", "state")
+            .condition_expression(format!(
+                "attribute_not_exists({PK}) OR (#state = :claimed AND ({LEASE_UNTIL_MS} < :now OR {CLAIM_TOKEN} = :token))",
+            ))
+            .expression_attribute_names("#state", attr::STATE)
             .expression_attribute_values(":claimed", s(AlertState::Claimed.as_str()))
             .expression_attribute_values(":now", n(claim.now.timestamp_millis()))
             .expression_attribute_values(":token", s(&claim.token));
@@ -890,9 +906,9 @@ impl NotificationLedger for DynamoStore {
             .update_item()
             .table_name(&self.tables.views)
             .set_key(Some(alert_ledger_key(&claim.event_id, claim.channel.name())))
-            .update_expression("SET #state = :sent, updatedAt = :now")
-            .condition_expression("claimToken = :token")
-            .expression_attribute_names("#state", "state")
+            .update_expression(format!("SET #state = :sent, {UPDATED_AT} = :now"))
+            .condition_expression(format!("{CLAIM_TOKEN} = :token"))
+            .expression_attribute_names("#state", attr::STATE)
             .expression_attribute_values(":sent", s(AlertState::Sent.as_str()))
             .expression_attribute_values(":now", s(claim.now.to_rfc3339()))
             .expression_attribute_values(":token", s(&claim.token));
@@ -908,8 +924,8 @@ impl NotificationLedger for DynamoStore {
             .delete_item()
             .table_name(&self.tables.views)
             .set_key(Some(alert_ledger_key(&claim.event_id, claim.channel.name())))
-            .condition_expression("claimToken = :token AND #state = :claimed")
-            .expression_attribute_names("#state", "state")
+            .condition_expression(format!("{CLAIM_TOKEN} = :token AND #state = :claimed"))
+            .expression_attribute_names("#state", attr::STATE)
             .expression_attribute_values(":claimed", s(AlertState::Claimed.as_str()))
             .expression_attribute_values(":token", s(&claim.token));
         // Not applied: someone else's claim now, or already gone; nothing of ours to give back.
@@ -928,7 +944,7 @@ impl NotificationLedger for DynamoStore {
             .put_item()
             .table_name(&self.tables.views)
             .set_item(Some(to_item(&AlertLedgerItem::not_sent(event_id, customer, reason, now))?))
-            .condition_expression("attribute_not_exists(pk)");
+            .condition_expression(format!("attribute_not_exists({PK})"));
         conditional_put(put).await.map(|_| ())
     }
 }
@@ -950,9 +966,9 @@ impl BreakerStore for DynamoStore {
             .table_name(&self.tables.views)
             .set_item(Some(to_item(&BreakerItem::new(name, state, expected + 1))?));
         let request = match expected {
-            0 => request.condition_expression("attribute_not_exists(pk)"),
+            0 => request.condition_expression(format!("attribute_not_exists({PK})")),
             _ => request
-                .condition_expression("version = :expected")
+                .condition_expression(format!("{VERSION} = :expected"))
                 .expression_attribute_values(":expected", n(expected)),
         };
         conditional_put(request).await
@@ -965,8 +981,8 @@ impl BreakerStore for DynamoStore {
             .update_item()
             .table_name(&self.tables.views)
             .set_key(Some(breaker_count_key(name, bucket_ms, shard)))
-            .update_expression("ADD calls :one, failures :failed SET #ttl = :ttl")
-            .expression_attribute_names("#ttl", "ttl")
+            .update_expression(format!("ADD {CALLS} :one, {FAILURES} :failed SET #ttl = :ttl"))
+            .expression_attribute_names("#ttl", attr::TTL)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":failed", n(u8::from(failed)))
             .expression_attribute_values(":ttl", n(breaker_count_ttl(bucket_ms)))
@@ -987,7 +1003,7 @@ impl BreakerStore for DynamoStore {
             let batch: Vec<Item> = keys.drain(..keys.len().min(100)).collect();
             let request = KeysAndAttributes::builder()
                 .set_keys(Some(batch))
-                .projection_expression("calls, failures")
+                .projection_expression(format!("{CALLS}, {FAILURES}"))
                 .consistent_read(true)
                 .build()
                 .map_err(unavailable)?;
@@ -1019,12 +1035,13 @@ impl IdempotencyStore for DynamoStore {
             .put_item()
             .table_name(&self.tables.state)
             .set_item(Some(to_item(&HeldKeyItem::from(claim))?))
-            .condition_expression(
-                "attribute_not_exists(pk) \
-                 OR (attribute_exists(inProgressUntilMs) AND (inProgressUntilMs <= :now OR claimToken = :token)) \
-                 OR (attribute_not_exists(inProgressUntilMs) AND #ttl <= :nowSecs)",
-            )
-            .expression_attribute_names("#ttl", "ttl")
+            .condition_expression(format!(
+                "attribute_not_exists({PK}) \
+                 OR (attribute_exists({IN_PROGRESS_UNTIL_MS}) \
+                     AND ({IN_PROGRESS_UNTIL_MS} <= :now OR {CLAIM_TOKEN} = :token)) \
+                 OR (attribute_not_exists({IN_PROGRESS_UNTIL_MS}) AND #ttl <= :nowSecs)",
+            ))
+            .expression_attribute_names("#ttl", attr::TTL)
             .expression_attribute_values(":now", n(claim.now.timestamp_millis()))
             .expression_attribute_values(":nowSecs", n(claim.now.timestamp()))
             .expression_attribute_values(":token", s(&claim.token));
@@ -1046,7 +1063,7 @@ impl IdempotencyStore for DynamoStore {
             .delete_item()
             .table_name(&self.tables.state)
             .set_key(Some(idempotency_key(&claim.scope)))
-            .condition_expression("claimToken = :token AND attribute_exists(inProgressUntilMs)")
+            .condition_expression(format!("{CLAIM_TOKEN} = :token AND attribute_exists({IN_PROGRESS_UNTIL_MS})"))
             .expression_attribute_values(":token", s(&claim.token));
         // Not applied: no longer ours (expired and taken, or answered); nothing to give back.
         applied(delete.send().await).map(|_| ())
@@ -1075,7 +1092,7 @@ impl ZoneStore for DynamoStore {
         let delete = Delete::builder()
             .table_name(&self.tables.state)
             .set_key(Some(zone_key(zone_id)))
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression(format!("attribute_exists({PK})"))
             .build()
             .map_err(unavailable)?;
         match self.write_zones(TransactWriteItem::builder().delete(delete).build(), event).await? {
@@ -1102,7 +1119,7 @@ impl ZoneStore for DynamoStore {
             .client
             .query()
             .table_name(&self.tables.state)
-            .key_condition_expression("pk = :zones")
+            .key_condition_expression(format!("{PK} = :zones"))
             .expression_attribute_values(":zones", s(ZONES_PK))
             .consistent_read(true);
         zone_set(self.query(request).await?).map_err(unavailable)

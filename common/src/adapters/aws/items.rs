@@ -50,6 +50,10 @@ pub type Item = HashMap<String, AttributeValue>;
 /// The attributes the DynamoDB adapter's conditions and updates name, as the item shapes of
 /// this module serialize them (a test below fails if a serde rename changes one).
 pub mod attr {
+    pub const PK: &str = "pk";
+    pub const SK: &str = "sk";
+    pub const KIND: &str = "kind";
+    pub const TTL: &str = "ttl";
     pub const STATUS: &str = "status";
     pub const CUSTOMER_ID: &str = "customerId";
     pub const EXPIRES_AT_MS: &str = "expiresAtMs";
@@ -69,6 +73,14 @@ pub mod attr {
     pub const PUSH: &str = "push";
     pub const ENDPOINT_ARN: &str = "endpointArn";
     pub const DEAD_SINCE: &str = "deadSince";
+    pub const CUSTOMER_PK: &str = "customerPk";
+    pub const STATE: &str = "state";
+    pub const CLAIM_TOKEN: &str = "claimToken";
+    pub const IN_PROGRESS_UNTIL_MS: &str = "inProgressUntilMs";
+    pub const LEASE_UNTIL_MS: &str = "leaseUntilMs";
+    pub const UPDATED_AT: &str = "updatedAt";
+    pub const CALLS: &str = "calls";
+    pub const FAILURES: &str = "failures";
 }
 
 /// A domain status as the items store it: its serde name (`PassStatus::Active` is `ACTIVE`).
@@ -91,24 +103,82 @@ pub const BOARD_GEOHASH_PRECISION: usize = 9;
 const OUTBOX_TTL: Duration = Duration::days(7);
 const SENT_MARKER_TTL: Duration = Duration::days(30);
 
-pub fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([("pk".to_owned(), AttributeValue::S(pk)), ("sk".to_owned(), AttributeValue::S(sk.to_owned()))])
-}
+/// The prefixes of the partition keys that name something: `<prefix><id>`.
+const PASS_PREFIX: &str = "PASS#";
+const BOARD_PREFIX: &str = "BOARD#";
+const RENTAL_PREFIX: &str = "RENTAL#";
+const CUSTOMER_PREFIX: &str = "CUSTOMER#";
+const EVENT_PREFIX: &str = "EVENT#";
+const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
+const BREAKER_PREFIX: &str = "BREAKER#";
+const CHECKPOINT_PREFIX: &str = "CHECKPOINT#";
+/// The partition of the zones, the global rules and their version: read whole (one query)
+/// when a cache sees the version move, written only by admins.
+pub const ZONES_PK: &str = "ZONES";
 
+/// The sort keys, and the prefixes of those that name something.
 const PASS_SK: &str = "PASS";
 const BOARD_SK: &str = "BOARD";
 const RENTAL_SK: &str = "RENTAL";
+const CONTACT_SK: &str = "CONTACT";
+const EVENT_SK: &str = "EVENT";
+const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
+const BALANCE_SK: &str = "BALANCE";
+const BREAKER_SK: &str = "BREAKER";
+const BREAKER_COUNT_SK: &str = "COUNT";
+const GLOBAL_RULES_SK: &str = "GLOBAL";
+const ZONES_VERSION_SK: &str = "VERSION";
+const ZONE_SK_PREFIX: &str = "ZONE#";
+const ALERT_SK_PREFIX: &str = "ALERT#";
+
+pub fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([
+        (attr::PK.to_owned(), AttributeValue::S(pk)),
+        (attr::SK.to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
+}
 
 fn pass_pk(pass_id: &PassId) -> String {
-    format!("PASS#{pass_id}")
+    format!("{PASS_PREFIX}{pass_id}")
 }
 
 fn board_pk(kickboard_id: &KickboardId) -> String {
-    format!("BOARD#{kickboard_id}")
+    format!("{BOARD_PREFIX}{kickboard_id}")
 }
 
 fn rental_pk(rental_id: &RentalId) -> String {
-    format!("RENTAL#{rental_id}")
+    format!("{RENTAL_PREFIX}{rental_id}")
+}
+
+pub fn customer_pk(customer: &CustomerId) -> String {
+    format!("{CUSTOMER_PREFIX}{customer}")
+}
+
+/// The partition of an event: its outbox item in the state table, its alerts' ledger rows in
+/// the view table.
+fn event_pk(event_id: &EventId) -> String {
+    format!("{EVENT_PREFIX}{event_id}")
+}
+
+fn idempotency_pk(scope: &str) -> String {
+    format!("{IDEMPOTENCY_PREFIX}{scope}")
+}
+
+fn breaker_pk(name: &str) -> String {
+    format!("{BREAKER_PREFIX}{name}")
+}
+
+fn checkpoint_pk(consumer: &str) -> String {
+    format!("{CHECKPOINT_PREFIX}{consumer}")
+}
+
+fn zone_sk(zone_id: &ZoneId) -> String {
+    format!("{ZONE_SK_PREFIX}{zone_id}")
+}
+
+/// The sort key of an alert's ledger row: `ALERT#<channel>`.
+fn alert_sk(channel: &str) -> String {
+    format!("{ALERT_SK_PREFIX}{channel}")
 }
 
 pub fn pass_key(pass_id: &PassId) -> Item {
@@ -123,6 +193,49 @@ pub fn rental_key(rental_id: &RentalId) -> Item {
     key(rental_pk(rental_id), RENTAL_SK)
 }
 
+pub fn contact_key(customer: &CustomerId) -> Item {
+    key(customer_pk(customer), CONTACT_SK)
+}
+
+pub fn balance_key(pass_id: &PassId) -> Item {
+    key(pass_pk(pass_id), BALANCE_SK)
+}
+
+pub fn idempotency_key(scope: &str) -> Item {
+    key(idempotency_pk(scope), IDEMPOTENCY_SK)
+}
+
+pub fn alert_ledger_key(event_id: &EventId, channel: &str) -> Item {
+    key(event_pk(event_id), &alert_sk(channel))
+}
+
+pub fn breaker_key(name: &str) -> Item {
+    key(breaker_pk(name), BREAKER_SK)
+}
+
+/// One shard of a breaker's counts for one time bucket, added to with `ADD`, never rewritten.
+/// The shard is in the partition key: shards of one key would share its partition.
+pub fn breaker_count_key(name: &str, bucket_ms: i64, shard: u8) -> Item {
+    key(format!("{}#{bucket_ms}#{shard}", breaker_pk(name)), BREAKER_COUNT_SK)
+}
+
+pub fn checkpoint_key(consumer: &str, shard_id: &str) -> Item {
+    key(checkpoint_pk(consumer), shard_id)
+}
+
+pub fn zone_key(zone_id: &ZoneId) -> Item {
+    key(ZONES_PK.to_owned(), &zone_sk(zone_id))
+}
+
+pub fn zones_version_key() -> Item {
+    key(ZONES_PK.to_owned(), ZONES_VERSION_SK)
+}
+
+/// The `available` index sort key of a board parked at `location`.
+pub fn parked_sk(location: &Coordinates, kickboard_id: &KickboardId) -> String {
+    format!("{}#{kickboard_id}", geohash(location, BOARD_GEOHASH_PRECISION))
+}
+
 /// Where a stream consumer stands in one shard: the last sequence number it handed on.
 /// Only the local event pump keeps one (on AWS the event source mapping does).
 #[derive(Debug, Serialize, Deserialize)]
@@ -133,33 +246,10 @@ pub struct StreamCheckpointItem {
     pub sequence_number: String,
 }
 
-fn checkpoint_pk(consumer: &str) -> String {
-    format!("CHECKPOINT#{consumer}")
-}
-
 impl StreamCheckpointItem {
     pub fn new(consumer: &str, shard_id: &str, sequence_number: &str) -> Self {
         Self { pk: checkpoint_pk(consumer), sk: shard_id.to_owned(), sequence_number: sequence_number.to_owned() }
     }
-}
-
-pub fn checkpoint_key(consumer: &str, shard_id: &str) -> Item {
-    key(checkpoint_pk(consumer), shard_id)
-}
-
-/// The partition of the zones, the global rules and their version: read whole (one query)
-/// when a cache sees the version move, written only by admins.
-pub const ZONES_PK: &str = "ZONES";
-const GLOBAL_RULES_SK: &str = "GLOBAL";
-const ZONES_VERSION_SK: &str = "VERSION";
-const ZONE_SK_PREFIX: &str = "ZONE#";
-
-pub fn zone_key(zone_id: &ZoneId) -> Item {
-    key(ZONES_PK.to_owned(), &format!("{ZONE_SK_PREFIX}{zone_id}"))
-}
-
-pub fn zones_version_key() -> Item {
-    key(ZONES_PK.to_owned(), ZONES_VERSION_SK)
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -173,7 +263,7 @@ pub struct ZoneItem {
 
 impl From<&Zone> for ZoneItem {
     fn from(zone: &Zone) -> Self {
-        Self { pk: ZONES_PK.to_owned(), sk: format!("{ZONE_SK_PREFIX}{}", zone.zone_id), zone: zone.clone() }
+        Self { pk: ZONES_PK.to_owned(), sk: zone_sk(&zone.zone_id), zone: zone.clone() }
     }
 }
 
@@ -204,21 +294,13 @@ pub struct ZonesVersionItem {
 pub fn zone_set(items: Vec<Item>) -> Result<ZoneSet, serde_dynamo::Error> {
     let mut set = ZoneSet::default();
     for item in items {
-        match item.get("sk").and_then(|sk| sk.as_s().ok()).map(String::as_str) {
+        match item.get(attr::SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) {
             Some(ZONES_VERSION_SK) => set.version = serde_dynamo::from_item::<_, ZonesVersionItem>(item)?.version,
             Some(GLOBAL_RULES_SK) => set.global = serde_dynamo::from_item::<_, GlobalRulesItem>(item)?.rules,
             _ => set.zones.push(serde_dynamo::from_item::<_, ZoneItem>(item)?.zone),
         }
     }
     Ok(set)
-}
-
-const CONTACT_SK: &str = "CONTACT";
-const BREAKER_SK: &str = "BREAKER";
-const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
-
-pub fn idempotency_key(scope: &str) -> Item {
-    key(format!("IDEMPOTENCY#{scope}"), IDEMPOTENCY_SK)
 }
 
 /// The stored answer to a request with an `Idempotency-Key`.
@@ -236,7 +318,7 @@ pub struct IdempotencyItem {
 impl From<&IdempotentAnswer> for IdempotencyItem {
     fn from(answer: &IdempotentAnswer) -> Self {
         Self {
-            pk: format!("IDEMPOTENCY#{}", answer.scope),
+            pk: idempotency_pk(&answer.scope),
             sk: IDEMPOTENCY_SK.to_owned(),
             ttl: (answer.created_at + ANSWER_KEPT).timestamp(),
             answer: answer.clone(),
@@ -261,7 +343,7 @@ pub struct HeldKeyItem {
 impl From<&KeyClaim> for HeldKeyItem {
     fn from(claim: &KeyClaim) -> Self {
         Self {
-            pk: format!("IDEMPOTENCY#{}", claim.scope),
+            pk: idempotency_pk(&claim.scope),
             sk: IDEMPOTENCY_SK.to_owned(),
             scope: claim.scope.clone(),
             request: claim.request.clone(),
@@ -280,10 +362,6 @@ pub enum KeyItem {
     Answered(IdempotencyItem),
 }
 
-pub fn breaker_key(name: &str) -> Item {
-    key(format!("BREAKER#{name}"), BREAKER_SK)
-}
-
 /// A circuit breaker's shared state, updated only with `version` conditions.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -296,7 +374,7 @@ pub struct BreakerItem {
 
 impl BreakerItem {
     pub fn new(name: &str, breaker: &BreakerState, version: u64) -> Self {
-        Self { pk: format!("BREAKER#{name}"), sk: BREAKER_SK.to_owned(), version, breaker: breaker.clone() }
+        Self { pk: breaker_pk(name), sk: BREAKER_SK.to_owned(), version, breaker: breaker.clone() }
     }
 }
 /// Counter items a breaker's bucket is spread over: one counter item takes about 1,000
@@ -304,14 +382,6 @@ impl BreakerItem {
 pub const BREAKER_COUNTER_SHARDS: u8 = 4;
 /// How long a bucket's counts are kept: far longer than any window.
 const BREAKER_COUNT_TTL: Duration = Duration::hours(1);
-
-/// One shard of a breaker's counts for one time bucket, added to with `ADD`, never rewritten.
-/// The shard is in the partition key: shards of one key would share its partition.
-pub fn breaker_count_key(name: &str, bucket_ms: i64, shard: u8) -> Item {
-    key(format!("BREAKER#{name}#{bucket_ms}#{shard}"), BREAKER_COUNT_SK)
-}
-
-const BREAKER_COUNT_SK: &str = "COUNT";
 
 /// When a bucket's counter items expire (epoch seconds).
 pub fn breaker_count_ttl(bucket_ms: i64) -> i64 {
@@ -325,32 +395,6 @@ pub struct BreakerCountItem {
     pub calls: u64,
     #[serde(default)]
     pub failures: u64,
-}
-
-const BALANCE_SK: &str = "BALANCE";
-/// The sort key of an alert's ledger row: `ALERT#<channel>`.
-fn alert_sk(channel: &str) -> String {
-    format!("ALERT#{channel}")
-}
-
-pub fn contact_key(customer: &CustomerId) -> Item {
-    key(customer_pk(customer), CONTACT_SK)
-}
-
-pub fn balance_key(pass_id: &PassId) -> Item {
-    key(pass_pk(pass_id), BALANCE_SK)
-}
-
-fn sent_marker_pk(event_id: &EventId) -> String {
-    format!("EVENT#{event_id}")
-}
-
-pub fn alert_ledger_key(event_id: &EventId, channel: &str) -> Item {
-    key(sent_marker_pk(event_id), &alert_sk(channel))
-}
-
-pub fn customer_pk(customer: &CustomerId) -> String {
-    format!("CUSTOMER#{customer}")
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -393,11 +437,6 @@ pub struct BoardItem {
     pub available_pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_sk: Option<String>,
-}
-
-/// The `available` index sort key of a board parked at `location`.
-pub fn parked_sk(location: &Coordinates, kickboard_id: &KickboardId) -> String {
-    format!("{}#{kickboard_id}", geohash(location, BOARD_GEOHASH_PRECISION))
 }
 
 impl From<&Kickboard> for BoardItem {
@@ -458,7 +497,7 @@ pub fn outbox_event(record: &EventRecord) -> Option<EventEnvelope> {
         return None;
     }
     let image = record.change.new_image.clone();
-    let is_outbox = matches!(image.get("kind"), Some(serde_dynamo::AttributeValue::S(kind)) if kind == OUTBOX_KIND);
+    let is_outbox = matches!(image.get(attr::KIND), Some(serde_dynamo::AttributeValue::S(kind)) if kind == OUTBOX_KIND);
     if !is_outbox {
         return None;
     }
@@ -475,8 +514,8 @@ pub fn outbox_event(record: &EventRecord) -> Option<EventEnvelope> {
 impl From<&EventEnvelope> for OutboxItem {
     fn from(event: &EventEnvelope) -> Self {
         Self {
-            pk: format!("EVENT#{}", event.event_id),
-            sk: "EVENT".to_owned(),
+            pk: event_pk(&event.event_id),
+            sk: EVENT_SK.to_owned(),
             kind: OUTBOX_KIND.to_owned(),
             ttl: (event.occurred_at + OUTBOX_TTL).timestamp(),
             event: event.clone(),
@@ -518,7 +557,7 @@ pub struct AlertLedgerItem {
 impl AlertLedgerItem {
     pub fn claimed(claim: &AlertClaim) -> Self {
         Self {
-            pk: sent_marker_pk(&claim.event_id),
+            pk: event_pk(&claim.event_id),
             sk: alert_sk(claim.channel.name()),
             customer_id: claim.customer.clone(),
             state: AlertState::Claimed.as_str().to_owned(),
@@ -532,7 +571,7 @@ impl AlertLedgerItem {
 
     pub fn not_sent(event_id: &EventId, customer: &CustomerId, reason: &str, now: DateTime<Utc>) -> Self {
         Self {
-            pk: sent_marker_pk(event_id),
+            pk: event_pk(event_id),
             sk: alert_sk(AlertState::NO_CHANNEL),
             customer_id: customer.clone(),
             state: AlertState::NotSent.as_str().to_owned(),
@@ -585,7 +624,7 @@ mod tests {
     fn the_attributes_and_statuses_the_conditions_name_are_the_ones_the_items_hold() {
         let now = Utc::now();
         let customer = CustomerId::try_from("alice".to_owned()).unwrap();
-        let (pass, _) = Pass::purchase(PassId::random(), customer.clone(), &catalogue()[0], now);
+        let (pass, purchased) = Pass::purchase(PassId::random(), customer.clone(), &catalogue()[0], now);
         let (pass, _) = pass.activate(PaymentId::random(), now).unwrap();
         let location = Coordinates::new(37.5665, 126.978).unwrap();
         let id = KickboardId::try_from("kb-1".to_owned()).unwrap();
@@ -639,5 +678,28 @@ mod tests {
         let contact = item(ContactItem::new(&customer, &contact));
         let push = contact[attr::PUSH].as_m().expect("push is a map");
         assert!(push.contains_key(attr::ENDPOINT_ARN) && push.contains_key(attr::DEAD_SINCE), "{contact:?}");
+
+        let until = now + Duration::seconds(30);
+        let claim = KeyClaim { scope: "alice/pay/1".into(), request: "{}".into(), token: "t".into(), now, until };
+        let held = item(HeldKeyItem::from(&claim));
+        for name in [attr::PK, attr::SK, attr::CLAIM_TOKEN, attr::IN_PROGRESS_UNTIL_MS, attr::TTL] {
+            assert!(held.contains_key(name), "a held key has {name}: {held:?}");
+        }
+        let event_id = EventId::random();
+        let channel = crate::domain::contact::Channel::Sms;
+        let alert =
+            AlertClaim { event_id, channel, customer: customer.clone(), token: "t".into(), now, lease_until: until };
+        let claimed = item(AlertLedgerItem::claimed(&alert));
+        for name in [attr::STATE, attr::CLAIM_TOKEN, attr::LEASE_UNTIL_MS, attr::UPDATED_AT, attr::TTL] {
+            assert!(claimed.contains_key(name), "a claimed alert has {name}: {claimed:?}");
+        }
+        let record = crate::ports::BalanceRecord { customer_id: customer, balance: pass.balance(), updated_at: now };
+        let balance = item(BalanceItem::new(&record));
+        assert!(balance.contains_key(attr::CUSTOMER_PK) && balance.contains_key(attr::VERSION), "{balance:?}");
+        assert!(item(BreakerItem::new("payments", &BreakerState::default(), 1)).contains_key(attr::VERSION));
+        let counts = item(BreakerCountItem::default());
+        assert!(counts.contains_key(attr::CALLS) && counts.contains_key(attr::FAILURES), "{counts:?}");
+        let outbox = item(OutboxItem::from(&purchased));
+        assert_eq!(outbox[attr::KIND], AttributeValue::S(OUTBOX_KIND.to_owned()));
     }
 }
