@@ -33,6 +33,8 @@ use crate::ports::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Get, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactGetItem,
@@ -430,20 +432,38 @@ impl DynamoStore {
         }
         Err(RuleViolation::Inconsistent("a rent condition failed that the rules allow").into())
     }
+}
 
-    async fn query(
-        &self,
-        request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
-    ) -> PortResult<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let output = request.clone().set_exclusive_start_key(start).send().await.map_err(sdk_error)?;
-            items.extend(output.items.unwrap_or_default());
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(items),
+/// A read DynamoDB answers a page at a time: a query or a scan.
+trait Paginated: Clone + Send {
+    /// The page that starts at `start` (the first when `None`), and the key the next one
+    /// starts at, if any.
+    fn page(self, start: Option<Item>) -> impl Future<Output = PortResult<(Vec<Item>, Option<Item>)>> + Send;
+}
+
+macro_rules! paginated {
+    ($($builder:ty),*) => {$(
+        impl Paginated for $builder {
+            async fn page(self, start: Option<Item>) -> PortResult<(Vec<Item>, Option<Item>)> {
+                let output = self.set_exclusive_start_key(start).send().await.map_err(sdk_error)?;
+                Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
             }
+        }
+    )*};
+}
+
+paginated!(QueryFluentBuilder, ScanFluentBuilder);
+
+/// Every item `request` reads, page after page.
+async fn all_pages(request: impl Paginated) -> PortResult<Vec<Item>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let (page, next) = request.clone().page(start).await?;
+        items.extend(page);
+        match next {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return Ok(items),
         }
     }
 }
@@ -720,18 +740,7 @@ impl FleetStore for DynamoStore {
                 .index_name(AVAILABLE_INDEX)
                 .segment(segment)
                 .total_segments(PARKED_SCAN_SEGMENTS);
-            segments.spawn(invocation::carried(async move {
-                let mut items = Vec::new();
-                let mut start = None;
-                loop {
-                    let output = scan.clone().set_exclusive_start_key(start).send().await.map_err(sdk_error)?;
-                    items.extend(output.items.unwrap_or_default());
-                    match output.last_evaluated_key {
-                        Some(key) if !key.is_empty() => start = Some(key),
-                        _ => return PortResult::Ok(items),
-                    }
-                }
-            }));
+            segments.spawn(invocation::carried(all_pages(scan)));
         }
         let mut boards = Vec::new();
         while let Some(found) = segments.join_next().await {
@@ -772,8 +781,7 @@ impl FleetStore for DynamoStore {
                 .key_condition_expression("#cell = :cell")
                 .expression_attribute_names("#cell", attr::AVAILABLE_PK)
                 .expression_attribute_values(":cell", s(cell));
-            let store = self.clone();
-            cells.spawn(invocation::carried(async move { store.query(request).await }));
+            cells.spawn(invocation::carried(all_pages(request)));
         }
         let mut boards = Vec::new();
         while let Some(found) = cells.join_next().await {
@@ -863,7 +871,7 @@ impl BalanceView for DynamoStore {
             .index_name(BY_CUSTOMER_INDEX)
             .key_condition_expression(format!("{CUSTOMER_PK} = :customer"))
             .expression_attribute_values(":customer", s(customer_pk(customer)));
-        let items = self.query(request).await?;
+        let items = all_pages(request).await?;
         let mut records = items
             .into_iter()
             .map(|item| from_item::<BalanceItem>(item).map(balance_record))
@@ -1122,7 +1130,7 @@ impl ZoneStore for DynamoStore {
             .key_condition_expression(format!("{PK} = :zones"))
             .expression_attribute_values(":zones", s(ZONES_PK))
             .consistent_read(true);
-        zone_set(self.query(request).await?).map_err(unavailable)
+        zone_set(all_pages(request).await?).map_err(unavailable)
     }
 }
 
