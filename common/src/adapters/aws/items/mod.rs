@@ -1,5 +1,6 @@
-//! Every DynamoDB item shape and key in one place: what is stored where, under which keys,
-//! and which attributes the write conditions and indexes use.
+//! Every DynamoDB key and attribute name in one place: what is stored where, under which keys,
+//! and which attributes the write conditions and indexes use. The item shapes are in one
+//! module per port beside this one, built from the keys and names written here.
 //!
 //! State table (stream on, TTL attribute `ttl`), key `pk`/`sk`:
 //! | item | pk | sk | extra attributes |
@@ -29,20 +30,10 @@
 //!
 //! Index `by-customer`: `customerPk`, `pk`.
 
-use crate::domain::breaker::BreakerState;
-use crate::domain::contact::Contact;
-use crate::domain::events::EventEnvelope;
-use crate::domain::geo::{Coordinates, area_cell, geohash};
+use crate::domain::geo::{Coordinates, geohash};
 use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, RentalId, ZoneId};
-use crate::domain::kickboard::Kickboard;
-use crate::domain::pass::{Pass, PassBalance};
-use crate::domain::rental::Rental;
-use crate::domain::zones::{Zone, ZoneRules, ZoneSet};
-use crate::ports::{ANSWER_KEPT, AlertClaim, AlertState, IdempotentAnswer, KeyClaim};
-use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::HashMap;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -99,9 +90,6 @@ pub const BY_CUSTOMER_INDEX: &str = "by-customer";
 pub const OUTBOX_KIND: &str = "outbox";
 /// Geohash characters in a board's index key: about 5 m, finer than any query needs.
 pub const BOARD_GEOHASH_PRECISION: usize = 9;
-/// How long relayed outbox items and sent-markers are kept.
-const OUTBOX_TTL: Duration = Duration::days(7);
-const SENT_MARKER_TTL: Duration = Duration::days(30);
 
 /// The prefixes of the partition keys that name something: `<prefix><id>`.
 const PASS_PREFIX: &str = "PASS#";
@@ -236,385 +224,42 @@ pub fn parked_sk(location: &Coordinates, kickboard_id: &KickboardId) -> String {
     format!("{}#{kickboard_id}", geohash(location, BOARD_GEOHASH_PRECISION))
 }
 
-/// Where a stream consumer stands in one shard: the last sequence number it handed on.
-/// Only the local event pump keeps one (on AWS the event source mapping does).
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StreamCheckpointItem {
-    pub pk: String,
-    pub sk: String,
-    pub sequence_number: String,
-}
+mod alerts;
+mod balances;
+mod breakers;
+mod contacts;
+mod fleet;
+mod idempotency;
+mod outbox;
+mod passes;
+mod rentals;
+mod zones;
 
-impl StreamCheckpointItem {
-    pub fn new(consumer: &str, shard_id: &str, sequence_number: &str) -> Self {
-        Self { pk: checkpoint_pk(consumer), sk: shard_id.to_owned(), sequence_number: sequence_number.to_owned() }
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ZoneItem {
-    pub pk: String,
-    pub sk: String,
-    #[serde(flatten)]
-    pub zone: Zone,
-}
-
-impl From<&Zone> for ZoneItem {
-    fn from(zone: &Zone) -> Self {
-        Self { pk: ZONES_PK.to_owned(), sk: zone_sk(&zone.zone_id), zone: zone.clone() }
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GlobalRulesItem {
-    pub pk: String,
-    pub sk: String,
-    #[serde(flatten)]
-    pub rules: ZoneRules,
-}
-
-impl From<&ZoneRules> for GlobalRulesItem {
-    fn from(rules: &ZoneRules) -> Self {
-        Self { pk: ZONES_PK.to_owned(), sk: GLOBAL_RULES_SK.to_owned(), rules: *rules }
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ZonesVersionItem {
-    pub pk: String,
-    pub sk: String,
-    pub version: u64,
-}
-
-/// Every item of the zones' partition, in a query's answer, as the zones they hold.
-pub fn zone_set(items: Vec<Item>) -> Result<ZoneSet, serde_dynamo::Error> {
-    let mut set = ZoneSet::default();
-    for item in items {
-        match item.get(attr::SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) {
-            Some(ZONES_VERSION_SK) => set.version = serde_dynamo::from_item::<_, ZonesVersionItem>(item)?.version,
-            Some(GLOBAL_RULES_SK) => set.global = serde_dynamo::from_item::<_, GlobalRulesItem>(item)?.rules,
-            _ => set.zones.push(serde_dynamo::from_item::<_, ZoneItem>(item)?.zone),
-        }
-    }
-    Ok(set)
-}
-
-/// The stored answer to a request with an `Idempotency-Key`.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IdempotencyItem {
-    pub pk: String,
-    pub sk: String,
-    /// When DynamoDB may delete it: when the answer is no longer given again.
-    pub ttl: i64,
-    #[serde(flatten)]
-    pub answer: IdempotentAnswer,
-}
-
-impl From<&IdempotentAnswer> for IdempotencyItem {
-    fn from(answer: &IdempotentAnswer) -> Self {
-        Self {
-            pk: idempotency_pk(&answer.scope),
-            sk: IDEMPOTENCY_SK.to_owned(),
-            ttl: (answer.created_at + ANSWER_KEPT).timestamp(),
-            answer: answer.clone(),
-        }
-    }
-}
-
-/// An `Idempotency-Key` held by a request in progress, until `inProgressUntilMs`.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HeldKeyItem {
-    pub pk: String,
-    pub sk: String,
-    pub scope: String,
-    pub request: String,
-    pub claim_token: String,
-    pub in_progress_until_ms: i64,
-    /// A claim whose function died is deleted a day after it expired.
-    pub ttl: i64,
-}
-
-impl From<&KeyClaim> for HeldKeyItem {
-    fn from(claim: &KeyClaim) -> Self {
-        Self {
-            pk: idempotency_pk(&claim.scope),
-            sk: IDEMPOTENCY_SK.to_owned(),
-            scope: claim.scope.clone(),
-            request: claim.request.clone(),
-            claim_token: claim.token.clone(),
-            in_progress_until_ms: claim.until.timestamp_millis(),
-            ttl: (claim.until + Duration::days(1)).timestamp(),
-        }
-    }
-}
-
-/// What an `Idempotency-Key` item holds.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum KeyItem {
-    Held(HeldKeyItem),
-    Answered(IdempotencyItem),
-}
-
-/// A circuit breaker's shared state, updated only with `version` conditions.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BreakerItem {
-    pub pk: String,
-    pub sk: String,
-    pub version: u64,
-    pub breaker: BreakerState,
-}
-
-impl BreakerItem {
-    pub fn new(name: &str, breaker: &BreakerState, version: u64) -> Self {
-        Self { pk: breaker_pk(name), sk: BREAKER_SK.to_owned(), version, breaker: breaker.clone() }
-    }
-}
-/// Counter items a breaker's bucket is spread over: one counter item takes about 1,000
-/// writes/s, so four take a brown-out of 4,000 payments/s in one 3 s bucket.
-pub const BREAKER_COUNTER_SHARDS: u8 = 4;
-/// How long a bucket's counts are kept: far longer than any window.
-const BREAKER_COUNT_TTL: Duration = Duration::hours(1);
-
-/// When a bucket's counter items expire (epoch seconds).
-pub fn breaker_count_ttl(bucket_ms: i64) -> i64 {
-    bucket_ms / 1000 + BREAKER_COUNT_TTL.num_seconds()
-}
-
-/// What a counter item holds.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct BreakerCountItem {
-    #[serde(default)]
-    pub calls: u64,
-    #[serde(default)]
-    pub failures: u64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PassItem {
-    pub pk: String,
-    pub sk: String,
-    #[serde(flatten)]
-    pub pass: Pass,
-    /// `expiresAt` as epoch milliseconds: write conditions compare numbers, not date strings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at_ms: Option<i64>,
-}
-
-impl From<&Pass> for PassItem {
-    fn from(pass: &Pass) -> Self {
-        Self {
-            pk: pass_pk(&pass.pass_id),
-            sk: PASS_SK.to_owned(),
-            pass: pass.clone(),
-            expires_at_ms: pass.payment().map(|payment| payment.expires_at.timestamp_millis()),
-        }
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BoardItem {
-    pub pk: String,
-    pub sk: String,
-    #[serde(flatten)]
-    pub board: Kickboard,
-    /// Where the board is parked, as its `available` index keys; copied back to
-    /// `availablePk`/`availableSk` when a return leaves it where it was. Boards stored before
-    /// the index was keyed by cell have no `parkedCell` until migrated.
-    #[serde(default)]
-    pub parked_cell: String,
-    pub parked_sk: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub available_pk: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub available_sk: Option<String>,
-}
-
-impl From<&Kickboard> for BoardItem {
-    fn from(board: &Kickboard) -> Self {
-        let parked = parked_sk(&board.location, &board.kickboard_id);
-        let cell = area_cell(&board.location);
-        let available = board.is_parked();
-        Self {
-            pk: board_pk(&board.kickboard_id),
-            sk: BOARD_SK.to_owned(),
-            board: board.clone(),
-            available_pk: available.then(|| cell.clone()),
-            available_sk: available.then(|| parked.clone()),
-            parked_cell: cell,
-            parked_sk: parked,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RentalItem {
-    pub pk: String,
-    pub sk: String,
-    #[serde(flatten)]
-    pub rental: Rental,
-}
-
-impl From<&Rental> for RentalItem {
-    fn from(rental: &Rental) -> Self {
-        Self { pk: rental_pk(&rental.rental_id), sk: RENTAL_SK.to_owned(), rental: rental.clone() }
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContactItem {
-    pub pk: String,
-    pub sk: String,
-    #[serde(flatten)]
-    pub contact: Contact,
-}
-
-/// An outbox event. Its insert on the table stream is what `event-relay` publishes.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OutboxItem {
-    pub pk: String,
-    pub sk: String,
-    pub kind: String,
-    pub ttl: i64,
-    pub event: EventEnvelope,
-}
-
-/// The outbox event a stream record inserted, if it inserted one.
-pub fn outbox_event(record: &EventRecord) -> Option<EventEnvelope> {
-    if record.event_name != "INSERT" {
-        return None;
-    }
-    let image = record.change.new_image.clone();
-    let is_outbox = matches!(image.get(attr::KIND), Some(serde_dynamo::AttributeValue::S(kind)) if kind == OUTBOX_KIND);
-    if !is_outbox {
-        return None;
-    }
-    match serde_dynamo::from_item::<_, OutboxItem>(image) {
-        Ok(item) => Some(item.event),
-        Err(error) => {
-            // Not retried: the same bytes would fail again. The record stays in the stream's log.
-            tracing::error!(%error, event_id = %record.event_id, "outbox insert with an unreadable event; skipped");
-            None
-        }
-    }
-}
-
-impl From<&EventEnvelope> for OutboxItem {
-    fn from(event: &EventEnvelope) -> Self {
-        Self {
-            pk: event_pk(&event.event_id),
-            sk: EVENT_SK.to_owned(),
-            kind: OUTBOX_KIND.to_owned(),
-            ttl: (event.occurred_at + OUTBOX_TTL).timestamp(),
-            event: event.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BalanceItem {
-    pub pk: String,
-    pub sk: String,
-    pub customer_pk: String,
-    pub customer_id: CustomerId,
-    pub updated_at: DateTime<Utc>,
-    #[serde(flatten)]
-    pub balance: PassBalance,
-}
-
-/// One alert's row in the notifier's ledger: an event on one channel (or `none`, for an
-/// event that alerted no one), claimed, sent or not sent.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AlertLedgerItem {
-    pub pk: String,
-    pub sk: String,
-    pub customer_id: CustomerId,
-    pub state: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claim_token: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lease_until_ms: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    pub updated_at: DateTime<Utc>,
-    pub ttl: i64,
-}
-
-impl AlertLedgerItem {
-    pub fn claimed(claim: &AlertClaim) -> Self {
-        Self {
-            pk: event_pk(&claim.event_id),
-            sk: alert_sk(claim.channel.name()),
-            customer_id: claim.customer.clone(),
-            state: AlertState::Claimed.as_str().to_owned(),
-            claim_token: Some(claim.token.clone()),
-            lease_until_ms: Some(claim.lease_until.timestamp_millis()),
-            reason: None,
-            updated_at: claim.now,
-            ttl: (claim.now + SENT_MARKER_TTL).timestamp(),
-        }
-    }
-
-    pub fn not_sent(event_id: &EventId, customer: &CustomerId, reason: &str, now: DateTime<Utc>) -> Self {
-        Self {
-            pk: event_pk(event_id),
-            sk: alert_sk(AlertState::NO_CHANNEL),
-            customer_id: customer.clone(),
-            state: AlertState::NotSent.as_str().to_owned(),
-            claim_token: None,
-            lease_until_ms: None,
-            reason: Some(reason.to_owned()),
-            updated_at: now,
-            ttl: (now + SENT_MARKER_TTL).timestamp(),
-        }
-    }
-}
-
-impl ContactItem {
-    pub fn new(customer: &CustomerId, contact: &Contact) -> Self {
-        Self { pk: customer_pk(customer), sk: CONTACT_SK.to_owned(), contact: contact.clone() }
-    }
-}
-
-impl BalanceItem {
-    pub fn new(record: &crate::ports::BalanceRecord) -> Self {
-        Self {
-            pk: pass_pk(&record.balance.pass_id),
-            sk: BALANCE_SK.to_owned(),
-            customer_pk: customer_pk(&record.customer_id),
-            customer_id: record.customer_id.clone(),
-            updated_at: record.updated_at,
-            balance: record.balance.clone(),
-        }
-    }
-}
+pub use alerts::AlertLedgerItem;
+pub use balances::BalanceItem;
+pub use breakers::{BREAKER_COUNTER_SHARDS, BreakerCountItem, BreakerItem, breaker_count_ttl};
+pub use contacts::ContactItem;
+pub use fleet::BoardItem;
+pub use idempotency::{HeldKeyItem, IdempotencyItem, KeyItem};
+pub use outbox::{OutboxItem, StreamCheckpointItem, outbox_event};
+pub use passes::PassItem;
+pub use rentals::RentalItem;
+pub use zones::{GlobalRulesItem, ZoneItem, ZonesVersionItem, zone_set};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::contact::{CheckedContact, ContactForm};
-    use crate::domain::ids::{PaymentId, RentalId};
-    use crate::domain::kickboard::KickboardStatus;
-    use crate::domain::kickboard::Model;
-    use crate::domain::pass::PassStatus;
+    use crate::domain::breaker::BreakerState;
+    use crate::domain::contact::{Channel, CheckedContact, ContactForm};
+    use crate::domain::ids::PaymentId;
+    use crate::domain::kickboard::{Kickboard, KickboardStatus, Model};
+    use crate::domain::pass::{Pass, PassStatus};
     use crate::domain::plan::catalogue;
     use crate::domain::rental::{RentalStatus, RideRules, start_rental};
     use crate::domain::vehicle::{BatteryRules, default_vehicle_type_id};
     use crate::domain::zones::ZoneMap;
+    use crate::ports::{AlertClaim, BalanceRecord, KeyClaim};
+    use chrono::{Duration, Utc};
 
     fn item(value: impl Serialize) -> Item {
         serde_dynamo::to_item(value).unwrap()
@@ -686,14 +331,14 @@ mod tests {
             assert!(held.contains_key(name), "a held key has {name}: {held:?}");
         }
         let event_id = EventId::random();
-        let channel = crate::domain::contact::Channel::Sms;
+        let channel = Channel::Sms;
         let alert =
             AlertClaim { event_id, channel, customer: customer.clone(), token: "t".into(), now, lease_until: until };
         let claimed = item(AlertLedgerItem::claimed(&alert));
         for name in [attr::STATE, attr::CLAIM_TOKEN, attr::LEASE_UNTIL_MS, attr::UPDATED_AT, attr::TTL] {
             assert!(claimed.contains_key(name), "a claimed alert has {name}: {claimed:?}");
         }
-        let record = crate::ports::BalanceRecord { customer_id: customer, balance: pass.balance(), updated_at: now };
+        let record = BalanceRecord { customer_id: customer, balance: pass.balance(), updated_at: now };
         let balance = item(BalanceItem::new(&record));
         assert!(balance.contains_key(attr::CUSTOMER_PK) && balance.contains_key(attr::VERSION), "{balance:?}");
         assert!(item(BreakerItem::new("payments", &BreakerState::default(), 1)).contains_key(attr::VERSION));
