@@ -1,0 +1,250 @@
+//! `RentalStore` on DynamoDB: a rent is one transaction over pass, board, rental and event;
+//! a return reads rental, pass and board and writes them back on the condition they did not move.
+
+use super::client::{DynamoStore, from_item, n, names, s, to_item, unavailable, values};
+use super::passes::pass_of;
+use super::transact::{CONFLICT_ATTEMPTS, Reason, duplicate};
+use crate::adapters::aws::items::attr::PK;
+use crate::adapters::aws::items::{
+    BoardItem, PassItem, RentalItem, attr, board_key, parked_sk, pass_key, rental_key, stored,
+};
+use crate::adapters::aws::sdk_error;
+use crate::domain::error::RuleViolation;
+use crate::domain::ids::RentalId;
+use crate::domain::kickboard::KickboardStatus;
+use crate::domain::pass::PassStatus;
+use crate::domain::rental::{self, Rental, RentalStatus, RideRules};
+use crate::ports::{PortError, PortResult, RentRequest, RentalStore, ReturnRequest};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{Get, ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update};
+
+impl DynamoStore {
+    /// One rent transaction: pass, board (still parked at `parked`, when given), rental and
+    /// event. `Ok(None)` when only the board's place changed since it was read.
+    async fn rent(&self, request: &RentRequest, parked: Option<&str>) -> PortResult<Option<Rental>> {
+        let RentRequest { customer, pass_id, kickboard_id, rental_id, now, answer, rules, .. } = request;
+        let now = *now;
+        let (rental, event) =
+            Rental::open(rental_id.clone(), pass_id.clone(), kickboard_id.clone(), customer.clone(), now);
+        // The pass rules of `Pass::ensure_rentable` and the board rule of
+        // `Kickboard::ensure_rentable`, as write conditions: one round trip, nothing read first.
+        let take_pass = Update::builder()
+            .table_name(&self.tables.state)
+            .set_key(Some(pass_key(pass_id)))
+            .condition_expression(
+                "#customer = :customer AND #status = :active AND #expires > :now \
+                 AND #minutesLeft > :zero AND attribute_not_exists(#openRental)",
+            )
+            .update_expression("SET #openRental = :rental")
+            .set_expression_attribute_names(Some(names([
+                ("#customer", attr::CUSTOMER_ID),
+                ("#status", attr::STATUS),
+                ("#expires", attr::EXPIRES_AT_MS),
+                ("#minutesLeft", attr::MINUTES_LEFT),
+                ("#openRental", attr::OPEN_RENTAL_ID),
+            ])))
+            .set_expression_attribute_values(Some(values([
+                (":customer", s(customer.as_str())),
+                (":active", stored(PassStatus::Active)),
+                (":now", n(now.timestamp_millis())),
+                (":zero", n(0)),
+                (":rental", s(rental_id.as_str())),
+            ])))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(unavailable)?;
+        let mut board_names = names([
+            ("#status", attr::STATUS),
+            ("#rental", attr::RENTAL_ID),
+            ("#availablePk", attr::AVAILABLE_PK),
+            ("#availableSk", attr::AVAILABLE_SK),
+            ("#battery", attr::BATTERY_PCT),
+            ("#revision", attr::REVISION),
+        ]);
+        let mut board_values = values([
+            (":available", stored(KickboardStatus::Available)),
+            (":rented", stored(KickboardStatus::Rented)),
+            (":rental", s(rental_id.as_str())),
+            (":minBattery", n(rules.min_to_rent.get())),
+            (":one", n(1)),
+        ]);
+        let mut condition =
+            "#status = :available AND (attribute_not_exists(#battery) OR #battery >= :minBattery)".to_owned();
+        if let Some(parked) = parked {
+            condition.push_str(" AND #parkedSk = :parkedSk");
+            board_names.insert("#parkedSk".into(), attr::PARKED_SK.into());
+            board_values.insert(":parkedSk".into(), s(parked));
+        }
+        let take_board = Update::builder()
+            .table_name(&self.tables.state)
+            .set_key(Some(board_key(kickboard_id)))
+            .condition_expression(condition)
+            .update_expression(
+                "SET #status = :rented, #rental = :rental REMOVE #availablePk, #availableSk ADD #revision :one",
+            )
+            .set_expression_attribute_names(Some(board_names))
+            .set_expression_attribute_values(Some(board_values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(unavailable)?;
+        let mut items = self.claim_answer(answer.as_ref())?;
+        let first = items.len();
+        items.extend([
+            TransactWriteItem::builder().update(take_pass).build(),
+            TransactWriteItem::builder().update(take_board).build(),
+            self.put(
+                &self.tables.state,
+                to_item(&RentalItem::from(&rental))?,
+                Some(&format!("attribute_not_exists({PK})")),
+            )?,
+            self.put_outbox(&event)?,
+        ]);
+        let reasons = match self.transact(items).await? {
+            Ok(()) => return Ok(Some(rental)),
+            Err(reasons) => reasons,
+        };
+        if let Some(duplicate) = duplicate(answer.as_ref(), &reasons) {
+            return Err(duplicate);
+        }
+        let reasons = &reasons[first..];
+        // Explain the refusal with the same rules, on the items as the conditions saw them.
+        if let Some(reason @ Reason::Failed(_)) = reasons.first() {
+            let pass = pass_of(self.seen(Some(reason), pass_key(pass_id)).await?).ok_or(RuleViolation::PassNotFound)?;
+            if &pass.customer_id != customer {
+                return Err(RuleViolation::PassNotFound.into());
+            }
+            pass.ensure_rentable(now)?;
+        }
+        if let Some(reason @ Reason::Failed(_)) = reasons.get(1) {
+            let board: Option<BoardItem> = self.seen(Some(reason), board_key(kickboard_id)).await?;
+            board.ok_or(RuleViolation::KickboardNotFound)?.board.ensure_rentable(rules)?;
+            if parked.is_some() {
+                // Rentable, but no longer where it stood: the zones are asked again.
+                return Ok(None);
+            }
+        }
+        Err(RuleViolation::Inconsistent("a rent condition failed that the rules allow").into())
+    }
+}
+
+#[async_trait]
+impl RentalStore for DynamoStore {
+    async fn start_rental(&self, request: RentRequest) -> PortResult<Rental> {
+        if !request.zones.restricts() {
+            return self.rent(&request, None).await?.ok_or_else(|| unavailable("a rent without zones read again"));
+        }
+        let mut attempt = 1;
+        loop {
+            // Where the board stands decides whether a ride may start there: read it, and
+            // take it only if it has not moved since (a board that cannot be rented anyway is
+            // left to the transaction to explain).
+            let parked = match self.board(&request.kickboard_id).await? {
+                Some((_, board)) if board.ensure_rentable(&request.rules).is_ok() => {
+                    if let Err(refused) = request.zones.ensure_start_allowed(&board.location) {
+                        // The pass's refusals come first, as the rules order them.
+                        let pass: Option<PassItem> = self.get(&self.tables.state, pass_key(&request.pass_id)).await?;
+                        let pass = pass_of(pass).filter(|pass| pass.customer_id == request.customer);
+                        pass.ok_or(RuleViolation::PassNotFound)?.ensure_rentable(request.now)?;
+                        return Err(refused.into());
+                    }
+                    Some(parked_sk(&board.location, &board.kickboard_id))
+                }
+                _ => None,
+            };
+            match self.rent(&request, parked.as_deref()).await? {
+                Some(rental) => return Ok(rental),
+                None if attempt < CONFLICT_ATTEMPTS => attempt += 1,
+                None => return Err(PortError::Transient("the board kept moving during a rent".into())),
+            }
+        }
+    }
+
+    async fn finish_rental(&self, request: ReturnRequest) -> PortResult<Rental> {
+        let ReturnRequest { customer, rental_id, report, rules, zones, now } = request;
+        let pass_id = rental_id.pass_id().ok_or(RuleViolation::RentalNotFound)?;
+        let mut attempt = 1;
+        loop {
+            // Round trip 1: the rental and its pass, read together and consistently.
+            let gets = [rental_key(&rental_id), pass_key(&pass_id)]
+                .into_iter()
+                .map(|key| {
+                    Get::builder()
+                        .table_name(&self.tables.state)
+                        .set_key(Some(key))
+                        .build()
+                        .map(|get| TransactGetItem::builder().get(get).build())
+                        .map_err(unavailable)
+                })
+                .collect::<PortResult<Vec<_>>>()?;
+            let output =
+                self.client.transact_get_items().set_transact_items(Some(gets)).send().await.map_err(sdk_error)?;
+            let mut found = output.responses.unwrap_or_default().into_iter().map(|response| response.item);
+            let rental: Option<RentalItem> = found.next().flatten().map(from_item).transpose()?;
+            let pass: Option<PassItem> = found.next().flatten().map(from_item).transpose()?;
+            let rental = rental.map(|item| item.rental).filter(|rental| rental.customer_id == customer);
+            let rental = rental.ok_or(RuleViolation::RentalNotFound)?;
+            let pass = pass_of(pass).ok_or(RuleViolation::Inconsistent("a rental's pass is missing"))?;
+            // Round trip 2: the board, which the return frees where the ride ended.
+            let (stored_board, board) = self
+                .board(&rental.kickboard_id)
+                .await?
+                .ok_or(RuleViolation::Inconsistent("a rental's board is missing"))?;
+            let finished = rental::finish_rental(
+                &rental,
+                &pass,
+                &board,
+                &customer,
+                &report,
+                &RideRules { battery: &rules, zones: &zones },
+                now,
+            )?;
+
+            // Round trip 3: pass, board, rental and events in one transaction, each as read.
+            let mut settle_pass = self.put(
+                &self.tables.state,
+                to_item(&PassItem::from(&finished.pass))?,
+                Some("#version = :version AND #openRental = :rental"),
+            )?;
+            if let Some(put) = settle_pass.put.as_mut() {
+                put.expression_attribute_names =
+                    Some(names([("#version", attr::VERSION), ("#openRental", attr::OPEN_RENTAL_ID)]));
+                put.expression_attribute_values =
+                    Some(values([(":version", n(pass.version)), (":rental", s(rental_id.as_str()))]));
+            }
+            let mut close_rental =
+                self.put(&self.tables.state, to_item(&RentalItem::from(&finished.rental))?, Some("#status = :open"))?;
+            if let Some(put) = close_rental.put.as_mut() {
+                put.expression_attribute_names = Some(names([("#status", attr::STATUS)]));
+                put.expression_attribute_values = Some(values([(":open", stored(RentalStatus::Open))]));
+            }
+            let mut items = vec![
+                settle_pass,
+                self.board_change(&stored_board, &finished.board, board.revision)?,
+                close_rental,
+                self.put_outbox(&finished.event)?,
+            ];
+            if let Some(battery_low) = &finished.battery_low {
+                items.push(self.put_outbox(battery_low)?);
+            }
+            match self.transact(items).await? {
+                Ok(()) => return Ok(finished.rental),
+                Err(reasons) if matches!(reasons.get(2), Some(Reason::Failed(_))) => {
+                    return Err(RuleViolation::RentalAlreadyReturned.into());
+                }
+                // The vehicle reported while the return was read: read it again.
+                Err(reasons) if matches!(reasons.get(1), Some(Reason::Failed(_))) && attempt < CONFLICT_ATTEMPTS => {
+                    attempt += 1;
+                }
+                Err(reasons) if matches!(reasons.get(1), Some(Reason::Failed(_))) => {
+                    return Err(PortError::Transient("the board kept changing during a return".into()));
+                }
+                Err(_) => return Err(RuleViolation::Inconsistent("an open rental's pass moved on").into()),
+            }
+        }
+    }
+
+    async fn find_rental(&self, rental_id: &RentalId) -> PortResult<Option<Rental>> {
+        let item: Option<RentalItem> = self.get(&self.tables.state, rental_key(rental_id)).await?;
+        Ok(item.map(|item| item.rental))
+    }
+}

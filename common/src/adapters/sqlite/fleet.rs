@@ -1,0 +1,177 @@
+//! `FleetStore` on SQLite: boards, found near a place through their cell and position.
+
+use super::outbox::append_event;
+use super::store::{SqliteStore, exec, load, to_json};
+use crate::domain::error::RuleViolation;
+use crate::domain::events::EventEnvelope;
+use crate::domain::geo::{Area, area_cell};
+use crate::domain::ids::KickboardId;
+use crate::domain::kickboard::{Kickboard, KickboardStatus, Reported, ServiceStatus};
+use crate::domain::vehicle::{BatteryRules, Telemetry};
+use crate::ports::{FleetStore, PortResult, ReportOutcome};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+
+pub(super) fn load_board(tx: &Connection, kickboard_id: &KickboardId) -> PortResult<Option<Kickboard>> {
+    load(tx, "SELECT item FROM kickboards WHERE kickboard_id = ?1", kickboard_id.as_str())
+}
+
+pub(super) fn save_board(tx: &Connection, board: &Kickboard) -> PortResult<()> {
+    exec(
+        tx,
+        "INSERT INTO kickboards (kickboard_id, status, lat, lon, cell, item) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (kickboard_id) DO UPDATE SET
+           status = excluded.status, lat = excluded.lat, lon = excluded.lon, cell = excluded.cell,
+           item = excluded.item",
+        params![
+            board.kickboard_id.as_str(),
+            status_name(board.status()),
+            board.location.lat(),
+            board.location.lon(),
+            area_cell(&board.location),
+            to_json(board)?
+        ],
+    )?;
+    Ok(())
+}
+
+fn status_name(status: KickboardStatus) -> &'static str {
+    match status {
+        KickboardStatus::Available => "AVAILABLE",
+        KickboardStatus::Rented => "RENTED",
+        KickboardStatus::Maintenance => "MAINTENANCE",
+        KickboardStatus::Retired => "RETIRED",
+    }
+}
+
+/// The SQL condition of a board charged to at least `?1` percent; boards stored before
+/// batteries were reported count as full.
+const CHARGED: &str = "COALESCE(json_extract(item, '$.batteryPct'), 100) >= ?1";
+
+#[async_trait]
+impl FleetStore for SqliteStore {
+    async fn register_kickboard(&self, board: &Kickboard, event: &EventEnvelope) -> PortResult<()> {
+        let (board, event) = (board.clone(), event.clone());
+        self.write(move |tx| {
+            if load_board(tx, &board.kickboard_id)?.is_some() {
+                return Err(RuleViolation::KickboardIdTaken.into());
+            }
+            save_board(tx, &board)?;
+            append_event(tx, &event)
+        })
+        .await
+    }
+
+    async fn retire_kickboard(&self, kickboard_id: &KickboardId, now: DateTime<Utc>) -> PortResult<Kickboard> {
+        let kickboard_id = kickboard_id.clone();
+        self.write(move |tx| {
+            let board = load_board(tx, &kickboard_id)?.ok_or(RuleViolation::KickboardNotFound)?;
+            let (retired, event) = board.retire(now)?;
+            save_board(tx, &retired)?;
+            append_event(tx, &event)?;
+            Ok(retired)
+        })
+        .await
+    }
+
+    async fn available_kickboards(
+        &self,
+        area: Option<Area>,
+        rules: &BatteryRules,
+        limit: usize,
+    ) -> PortResult<Vec<Kickboard>> {
+        let min_battery = rules.min_to_rent.get();
+        self.run(move |conn| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let items: Vec<String> = match area {
+                None => conn
+                    .prepare_cached(&format!(
+                        "SELECT item FROM kickboards WHERE status = 'AVAILABLE' AND {CHARGED} ORDER BY kickboard_id
+                         LIMIT ?2"
+                    ))?
+                    .query_map(params![min_battery, limit], |row| row.get(0))?
+                    .collect::<Result<_, _>>()?,
+                Some(area) => {
+                    let cells = serde_json::to_string(&area.cells())?;
+                    let bbox = area.bounding_box();
+                    // A box across the antimeridian filters on latitude only.
+                    let (min_lon, max_lon) = match (bbox.min_lon, bbox.max_lon) {
+                        (min, max) if min < -180.0 || max > 180.0 => (-180.0, 180.0),
+                        bounds => bounds,
+                    };
+                    // The index holds the position too, so boards of the cells that lie outside
+                    // the search's box are passed over without reading their rows.
+                    conn.prepare_cached(&format!(
+                        "SELECT item FROM kickboards INDEXED BY kickboards_by_status_cell_position
+                         WHERE status = 'AVAILABLE' AND cell IN (SELECT value FROM json_each(?2))
+                           AND lat BETWEEN ?3 AND ?4 AND lon BETWEEN ?5 AND ?6 AND {CHARGED}"
+                    ))?
+                    .query_map(params![min_battery, cells, bbox.min_lat, bbox.max_lat, min_lon, max_lon], |row| {
+                        row.get(0)
+                    })?
+                    .collect::<Result<_, _>>()?
+                }
+            };
+            let mut boards =
+                items.iter().map(|item| serde_json::from_str::<Kickboard>(item)).collect::<Result<Vec<_>, _>>()?;
+            if let Some(area) = area {
+                boards.retain(|board| area.contains(&board.location));
+                boards.sort_by(|a, b| {
+                    let (da, db) = (area.centre.distance_m(&a.location), area.centre.distance_m(&b.location));
+                    da.total_cmp(&db)
+                });
+                boards.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            }
+            Ok(boards)
+        })
+        .await
+    }
+
+    async fn report_telemetry(
+        &self,
+        kickboard_id: &KickboardId,
+        telemetry: &Telemetry,
+        rules: &BatteryRules,
+    ) -> PortResult<ReportOutcome> {
+        let (kickboard_id, telemetry, rules) = (kickboard_id.clone(), *telemetry, *rules);
+        self.write(move |tx| {
+            let board = load_board(tx, &kickboard_id)?.ok_or(RuleViolation::KickboardNotFound)?;
+            match board.report(&telemetry, &rules)? {
+                None => Ok(ReportOutcome { board, applied: false }),
+                Some(Reported { board, battery_low }) => {
+                    save_board(tx, &board)?;
+                    if let Some(event) = &battery_low {
+                        append_event(tx, event)?;
+                    }
+                    Ok(ReportOutcome { board, applied: true })
+                }
+            }
+        })
+        .await
+    }
+
+    async fn set_service(&self, kickboard_id: &KickboardId, target: ServiceStatus) -> PortResult<Kickboard> {
+        let kickboard_id = kickboard_id.clone();
+        self.write(move |tx| {
+            let board = load_board(tx, &kickboard_id)?.ok_or(RuleViolation::KickboardNotFound)?;
+            let Some(changed) = board.set_service(target)? else {
+                return Ok(board);
+            };
+            save_board(tx, &changed)?;
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn parked_kickboards(&self) -> PortResult<Vec<Kickboard>> {
+        self.run(|conn| {
+            let items: Vec<String> = conn
+                .prepare_cached("SELECT item FROM kickboards WHERE status IN ('AVAILABLE', 'MAINTENANCE')")?
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(items.iter().map(|item| serde_json::from_str::<Kickboard>(item)).collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+}

@@ -1,0 +1,87 @@
+//! `RentalStore` on SQLite: a rent and a return each load, call the rule and write in one transaction.
+
+use super::fleet::{load_board, save_board};
+use super::idempotency::claim_answer;
+use super::outbox::append_event;
+use super::passes::{load_pass, save_pass};
+use super::store::{SqliteStore, exec, load, to_json};
+use crate::domain::error::RuleViolation;
+use crate::domain::ids::RentalId;
+use crate::domain::rental::{self, Rental, RideRules};
+use crate::ports::{PortResult, RentRequest, RentalStore, ReturnRequest};
+use async_trait::async_trait;
+use rusqlite::{Connection, params};
+
+pub(super) fn load_rental(tx: &Connection, rental_id: &RentalId) -> PortResult<Option<Rental>> {
+    load(tx, "SELECT item FROM rentals WHERE rental_id = ?1", rental_id.as_str())
+}
+
+pub(super) fn save_rental(tx: &Connection, rental: &Rental) -> PortResult<()> {
+    exec(
+        tx,
+        "INSERT INTO rentals (rental_id, item) VALUES (?1, ?2)
+         ON CONFLICT (rental_id) DO UPDATE SET item = excluded.item",
+        params![rental.rental_id.as_str(), to_json(rental)?],
+    )?;
+    Ok(())
+}
+
+#[async_trait]
+impl RentalStore for SqliteStore {
+    async fn start_rental(&self, request: RentRequest) -> PortResult<Rental> {
+        self.write(move |tx| {
+            claim_answer(tx, request.answer.as_ref())?;
+            let pass = load_pass(tx, &request.pass_id)?.ok_or(RuleViolation::PassNotFound)?;
+            let board = load_board(tx, &request.kickboard_id)?;
+            let started = rental::start_rental(
+                &pass,
+                board.as_ref(),
+                &request.customer,
+                request.rental_id,
+                &RideRules { battery: &request.rules, zones: &request.zones },
+                request.now,
+            )?;
+            save_pass(tx, &started.pass)?;
+            save_board(tx, &started.board)?;
+            save_rental(tx, &started.rental)?;
+            append_event(tx, &started.event)?;
+            Ok(started.rental)
+        })
+        .await
+    }
+
+    async fn finish_rental(&self, request: ReturnRequest) -> PortResult<Rental> {
+        self.write(move |tx| {
+            let rental = load_rental(tx, &request.rental_id)?
+                .filter(|rental| rental.customer_id == request.customer)
+                .ok_or(RuleViolation::RentalNotFound)?;
+            let pass =
+                load_pass(tx, &rental.pass_id)?.ok_or(RuleViolation::Inconsistent("a rental's pass is missing"))?;
+            let board = load_board(tx, &rental.kickboard_id)?
+                .ok_or(RuleViolation::Inconsistent("a rental's board is missing"))?;
+            let finished = rental::finish_rental(
+                &rental,
+                &pass,
+                &board,
+                &request.customer,
+                &request.report,
+                &RideRules { battery: &request.rules, zones: &request.zones },
+                request.now,
+            )?;
+            save_pass(tx, &finished.pass)?;
+            save_board(tx, &finished.board)?;
+            save_rental(tx, &finished.rental)?;
+            append_event(tx, &finished.event)?;
+            if let Some(battery_low) = &finished.battery_low {
+                append_event(tx, battery_low)?;
+            }
+            Ok(finished.rental)
+        })
+        .await
+    }
+
+    async fn find_rental(&self, rental_id: &RentalId) -> PortResult<Option<Rental>> {
+        let rental_id = rental_id.clone();
+        self.run(move |conn| load_rental(conn, &rental_id)).await
+    }
+}

@@ -1,0 +1,99 @@
+//! `ZoneStore` on SQLite: every zone write adds to the zones' version in its transaction.
+
+use super::outbox::append_event;
+use super::store::{SqliteStore, exec, load, to_json};
+use crate::domain::error::RuleViolation;
+use crate::domain::events::EventEnvelope;
+use crate::domain::ids::ZoneId;
+use crate::domain::zones::{Zone, ZoneRules, ZoneSet};
+use crate::ports::{PortResult, ZoneStore};
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Where `zone_settings` keeps the global rules and the zones' version.
+const GLOBAL_RULES: &str = "global_rules";
+const ZONES_VERSION: &str = "version";
+
+/// Adds one to the zones' version, in the transaction of a zone write.
+fn bump_zones_version(tx: &Connection) -> PortResult<()> {
+    exec(
+        tx,
+        "INSERT INTO zone_settings (name, value) VALUES (?1, '1')
+         ON CONFLICT (name) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [ZONES_VERSION],
+    )?;
+    Ok(())
+}
+
+fn zones_version(conn: &Connection) -> PortResult<u64> {
+    let version: Option<String> = conn
+        .prepare_cached("SELECT value FROM zone_settings WHERE name = ?1")?
+        .query_row([ZONES_VERSION], |row| row.get(0))
+        .optional()?;
+    Ok(version.and_then(|version| version.parse().ok()).unwrap_or(0))
+}
+
+#[async_trait]
+impl ZoneStore for SqliteStore {
+    async fn save_zone(&self, zone: &Zone, event: &EventEnvelope) -> PortResult<()> {
+        let (zone, event) = (zone.clone(), event.clone());
+        self.write(move |tx| {
+            exec(
+                tx,
+                "INSERT INTO zones (zone_id, item) VALUES (?1, ?2)
+                 ON CONFLICT (zone_id) DO UPDATE SET item = excluded.item",
+                params![zone.zone_id.as_str(), to_json(&zone)?],
+            )?;
+            bump_zones_version(tx)?;
+            append_event(tx, &event)
+        })
+        .await
+    }
+
+    async fn delete_zone(&self, zone_id: &ZoneId, event: &EventEnvelope) -> PortResult<()> {
+        let (zone_id, event) = (zone_id.clone(), event.clone());
+        self.write(move |tx| {
+            if exec(tx, "DELETE FROM zones WHERE zone_id = ?1", [zone_id.as_str()])? == 0 {
+                return Err(RuleViolation::ZoneNotFound.into());
+            }
+            bump_zones_version(tx)?;
+            append_event(tx, &event)
+        })
+        .await
+    }
+
+    async fn save_global_rules(&self, rules: &ZoneRules, event: &EventEnvelope) -> PortResult<()> {
+        let (rules, event) = (*rules, event.clone());
+        self.write(move |tx| {
+            exec(
+                tx,
+                "INSERT INTO zone_settings (name, value) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                params![GLOBAL_RULES, to_json(&rules)?],
+            )?;
+            bump_zones_version(tx)?;
+            append_event(tx, &event)
+        })
+        .await
+    }
+
+    async fn zones_version(&self) -> PortResult<u64> {
+        self.run(|conn| zones_version(conn)).await
+    }
+
+    async fn zone_set(&self) -> PortResult<ZoneSet> {
+        self.run(|conn| {
+            // One read transaction: the version, the rules and the zones as of one moment.
+            let tx = conn.transaction()?;
+            let version = zones_version(&tx)?;
+            let global: Option<ZoneRules> = load(&tx, "SELECT value FROM zone_settings WHERE name = ?1", GLOBAL_RULES)?;
+            let items: Vec<String> = tx
+                .prepare_cached("SELECT item FROM zones")?
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            let zones = items.iter().map(|item| serde_json::from_str(item)).collect::<Result<Vec<Zone>, _>>()?;
+            Ok(ZoneSet { version, zones, global: global.unwrap_or_default() })
+        })
+        .await
+    }
+}
