@@ -5,6 +5,7 @@ use crate::adapters::aws::{DynamoStore, SnsPushRegistry};
 use crate::adapters::http_payments::HttpPaymentProvider;
 use crate::adapters::payment_simulator::PaymentSimulator;
 use crate::handlers::gbfs::FleetSnapshots;
+use crate::http::cursor::CursorKey;
 use crate::http::{Problem, ProblemType};
 use crate::payments::GuardedPayments;
 use crate::ports::{
@@ -27,6 +28,7 @@ pub struct AwsServices {
     zone_cache: ZoneCache,
     snapshots: FleetSnapshots,
     push: OnceLock<SnsPushRegistry>,
+    cursor_key: Option<CursorKey>,
     payments: OnceLock<Result<GuardedPayments, String>>,
 }
 
@@ -36,6 +38,7 @@ impl AwsServices {
         let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), settings.aws.tables()?));
         Ok(Self {
             zone_cache: ZoneCache::new(settings.zone_check_interval),
+            cursor_key: settings.cursor_secret.as_ref().map(|secret| CursorKey::new(&secret.0)),
             settings,
             config,
             store,
@@ -112,5 +115,11 @@ impl Services for AwsServices {
     }
     fn snapshots(&self) -> &FleetSnapshots {
         &self.snapshots
+    }
+    fn cursor_key(&self) -> Result<&CursorKey, Problem> {
+        self.cursor_key.as_ref().ok_or_else(|| {
+            tracing::error!("KICKBOARD_CURSOR_KEY is not set");
+            Problem::new(ProblemType::Internal)
+        })
     }
 }

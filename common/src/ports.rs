@@ -167,12 +167,51 @@ pub struct ReturnRequest {
     pub now: DateTime<Utc>,
 }
 
+/// Where a rental stands in its customer's history: its start (at a fixed width, so the
+/// text sorts as the time does) and its id. Both stores key the history by it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RentalPosition(String);
+
+impl RentalPosition {
+    pub fn of(rental: &Rental) -> Self {
+        Self(format!("{}#{}", rental.started_at.format("%Y-%m-%dT%H:%M:%S%.9fZ"), rental.rental_id))
+    }
+
+    /// A position as [`Self::as_str`] wrote it; `None` for any other text.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (started_at, rental_id) = text.split_once('#')?;
+        let parsed = DateTime::parse_from_rfc3339(started_at).ok()?.with_timezone(&Utc);
+        let rental_id = RentalId::try_from(rental_id.to_owned()).ok()?;
+        let position = Self(format!("{}#{rental_id}", parsed.format("%Y-%m-%dT%H:%M:%S%.9fZ")));
+        (position.0 == text).then_some(position)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A page of a customer's rentals, newest first, and where the next page starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RentalPage {
+    pub rentals: Vec<Rental>,
+    /// The last rental's position when more may follow.
+    pub next: Option<RentalPosition>,
+}
+
 /// Rentals: each call is one transaction over pass, board, rental and outbox.
 #[async_trait]
 pub trait RentalStore: Send + Sync {
     async fn start_rental(&self, request: RentRequest) -> PortResult<Rental>;
     async fn finish_rental(&self, request: ReturnRequest) -> PortResult<Rental>;
     async fn find_rental(&self, rental_id: &RentalId) -> PortResult<Option<Rental>>;
+    /// `customer`'s rentals newest first, at most `limit`, those older than `after` when given.
+    async fn rentals_of(
+        &self,
+        customer: &CustomerId,
+        after: Option<&RentalPosition>,
+        limit: usize,
+    ) -> PortResult<RentalPage>;
 }
 
 /// The fleet: admins register and retire boards; customers look for available ones.

@@ -5,6 +5,7 @@
 
 use crate::handlers::gbfs::FleetSnapshots;
 use crate::http::Problem;
+use crate::http::cursor::CursorKey;
 use crate::payments::GuardedPayments;
 use crate::ports::{
     BalanceView, Clock, ContactStore, FleetStore, IdempotencyStore, PassStore, PushRegistry, RentalStore, ZoneStore,
@@ -32,6 +33,8 @@ pub trait Services: Send + Sync {
     fn zone_cache(&self) -> &ZoneCache;
     /// This instance's fleet snapshot for the GBFS feed.
     fn snapshots(&self) -> &FleetSnapshots;
+    /// The key page cursors are signed with; a problem when none is configured.
+    fn cursor_key(&self) -> Result<&CursorKey, Problem>;
 
     /// The zones a rent or return is checked against.
     fn geofence(&self) -> Geofence<'_> {

@@ -24,8 +24,21 @@ pub struct Settings {
     pub payments: PaymentSettings,
     /// How long zones are used before their version is read again.
     pub zone_check_interval: Duration,
+    /// `KICKBOARD_CURSOR_KEY`: the secret page cursors are signed with (on AWS, a Secrets
+    /// Manager secret the template puts there; locally, a key kept in the data dir).
+    pub cursor_secret: Option<Secret>,
     #[cfg(feature = "aws")]
     pub aws: AwsSettings,
+}
+
+/// A secret value: never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Secret(…)")
+    }
 }
 
 /// Which provider charges a pass, how long it may take, and when the breaker opens.
@@ -72,6 +85,7 @@ impl Settings {
             gbfs: gbfs_settings(var)?,
             payments,
             zone_check_interval: ZONE_CHECK_INTERVAL,
+            cursor_secret: var("KICKBOARD_CURSOR_KEY").map(|secret| Secret(secret.into_bytes())),
             #[cfg(feature = "aws")]
             aws: AwsSettings::from_vars(var),
         })

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, StreamSpecification, StreamViewType,
 };
-use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BY_CUSTOMER_INDEX};
+use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BY_CUSTOMER_INDEX, RIDER_INDEX, attr};
 use kickboard_common::adapters::aws::{PushApplications, Tables};
 use kickboard_common::domain::events::{EVENT_SOURCE, Subscriber};
 use serde_json::{Value, json};
@@ -48,13 +48,16 @@ pub async fn create_resources(config: &SdkConfig, tables: &Tables, bus: &str) ->
         .create_table()
         .table_name(&tables.state)
         .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .attribute_definitions(string_attribute("pk"))
-        .attribute_definitions(string_attribute("sk"))
-        .attribute_definitions(string_attribute("availablePk"))
-        .attribute_definitions(string_attribute("availableSk"))
-        .global_secondary_indexes(index(AVAILABLE_INDEX, "availablePk", "availableSk"))
+        .key_schema(key(attr::PK, KeyType::Hash))
+        .key_schema(key(attr::SK, KeyType::Range))
+        .attribute_definitions(string_attribute(attr::PK))
+        .attribute_definitions(string_attribute(attr::SK))
+        .attribute_definitions(string_attribute(attr::AVAILABLE_PK))
+        .attribute_definitions(string_attribute(attr::AVAILABLE_SK))
+        .attribute_definitions(string_attribute(attr::RIDER_PK))
+        .attribute_definitions(string_attribute(attr::RIDER_SK))
+        .global_secondary_indexes(index(AVAILABLE_INDEX, attr::AVAILABLE_PK, attr::AVAILABLE_SK))
+        .global_secondary_indexes(index(RIDER_INDEX, attr::RIDER_PK, attr::RIDER_SK))
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)
@@ -69,12 +72,12 @@ pub async fn create_resources(config: &SdkConfig, tables: &Tables, bus: &str) ->
         .create_table()
         .table_name(&tables.views)
         .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .attribute_definitions(string_attribute("pk"))
-        .attribute_definitions(string_attribute("sk"))
-        .attribute_definitions(string_attribute("customerPk"))
-        .global_secondary_indexes(index(BY_CUSTOMER_INDEX, "customerPk", "pk"))
+        .key_schema(key(attr::PK, KeyType::Hash))
+        .key_schema(key(attr::SK, KeyType::Range))
+        .attribute_definitions(string_attribute(attr::PK))
+        .attribute_definitions(string_attribute(attr::SK))
+        .attribute_definitions(string_attribute(attr::CUSTOMER_PK))
+        .global_secondary_indexes(index(BY_CUSTOMER_INDEX, attr::CUSTOMER_PK, attr::PK))
         .send()
         .await
         .map_err(|error| failed("view table", error))?;

@@ -152,6 +152,8 @@ impl LocalConfig {
             payments: PaymentSettings { provider, timeouts: self.payment_timeouts, breaker: self.breaker },
             // The store is on this machine: a zone change holds at the next ride.
             zone_check_interval: std::time::Duration::ZERO,
+            // The server keeps its own cursor key with its data (`CURSOR_KEY_FILE`).
+            cursor_secret: None,
             aws,
         }
     }

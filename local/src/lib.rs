@@ -25,6 +25,7 @@ use kickboard_common::adapters::sqlite::SqliteStore;
 use kickboard_common::domain::events::Subscriber;
 use kickboard_common::handlers::gbfs::FleetSnapshots;
 use kickboard_common::http::Problem;
+use kickboard_common::http::cursor::CursorKey;
 use kickboard_common::payments::GuardedPayments;
 use kickboard_common::ports::{
     AlertSender, BalanceView, BreakerStore, Clock, ContactStore, FleetStore, IdempotencyStore, NotificationLedger,
@@ -43,6 +44,9 @@ use tokens::TokenAuthority;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+/// The file in the data dir that keeps the page cursors' signing key.
+pub const CURSOR_KEY_FILE: &str = "cursor-key";
 
 /// The adapters behind every port, whichever store was chosen.
 pub struct Ports {
@@ -114,6 +118,8 @@ pub struct App {
     /// The zones, read again whenever their version moved (locally the version is read at
     /// every rent and return: one row of the embedded database).
     pub zones: ZoneCache,
+    /// Signs page cursors; kept in the data dir.
+    pub cursor_key: CursorKey,
     /// Where crew alerts go: the local alert list, or an SNS topic with `--store aws`.
     pub crew_topic: Option<String>,
     /// Bumped after every write, so relays wake at once instead of at their next poll.
@@ -163,6 +169,9 @@ impl Services for App {
     }
     fn snapshots(&self) -> &FleetSnapshots {
         &self.snapshots
+    }
+    fn cursor_key(&self) -> Result<&CursorKey, Problem> {
+        Ok(&self.cursor_key)
     }
 }
 
@@ -298,13 +307,18 @@ pub async fn start_with_aws_config(
     clock: Arc<dyn Clock>,
     aws_config: Option<SdkConfig>,
 ) -> Result<RunningServer, StartError> {
-    let tokens = match &config.storage {
+    let data_dir = match &config.storage {
         Storage::DataDir(dir) => {
             std::fs::create_dir_all(dir)?;
-            TokenAuthority::from_data_dir(dir)?
+            Some(dir.as_path())
         }
-        Storage::InMemory | Storage::Aws(_) => TokenAuthority::ephemeral()?,
+        Storage::InMemory | Storage::Aws(_) => None,
     };
+    let tokens = match data_dir {
+        Some(dir) => TokenAuthority::from_data_dir(dir)?,
+        None => TokenAuthority::ephemeral()?,
+    };
+    let cursor_key = CursorKey::new(&tokens::kept_secret(data_dir, CURSOR_KEY_FILE)?);
     let settings = config.settings();
     let zones = ZoneCache::new(settings.zone_check_interval);
     let (ports, backend, crew_topic) = open_backend(&config.storage, config.relay, &clock, aws_config).await?;
@@ -330,6 +344,7 @@ pub async fn start_with_aws_config(
         settings,
         snapshots: FleetSnapshots::default(),
         zones,
+        cursor_key,
         crew_topic,
         outbox_written,
         relayed: Subscriber::ALL

@@ -159,6 +159,27 @@ fn unexpired(claims: &Claims, now: u64) -> bool {
     claims.exp.saturating_add(LEEWAY_SECS) >= now
 }
 
+/// A random secret of the service kept in `data_dir` as `file` (made on first start, so what
+/// it signs stays valid across restarts), or for this process only without a data dir.
+pub fn kept_secret(data_dir: Option<&Path>, file: &str) -> std::io::Result<Vec<u8>> {
+    let fresh = || {
+        let mut secret = vec![0; 32];
+        aws_lc_rs::rand::fill(&mut secret).map_err(|_| std::io::Error::other("no randomness"))?;
+        Ok::<_, std::io::Error>(secret)
+    };
+    let Some(data_dir) = data_dir else { return fresh() };
+    let path = data_dir.join(file);
+    match std::fs::read(&path) {
+        Ok(secret) => Ok(secret),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let secret = fresh()?;
+            write_private(&path, &secret)?;
+            Ok(secret)
+        }
+        Err(error) => Err(error),
+    }
+}
+
 fn generate() -> Result<Vec<u8>, KeyError> {
     let document = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
         .map_err(|_| KeyError::Invalid)?;

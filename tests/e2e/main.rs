@@ -59,6 +59,7 @@ contract!(
     rules::returns_bill_whole_minutes_record_overage_and_exhaust_the_pass,
     rules::payment_is_taken_once_and_refusals_leave_the_pass_payable,
     rules::the_payment_simulator_is_set_over_http,
+    rules::a_customer_sees_only_their_own_rides_newest_first_a_page_at_a_time,
     concurrency::a_hundred_customers_race_for_one_board_and_exactly_one_rents_it,
     events::events_still_flow_after_a_race_a_refused_rent_and_a_restart,
     input::bad_requests_get_problems_and_write_nothing,

@@ -147,3 +147,67 @@ pub async fn the_payment_simulator_is_set_over_http(backend: Backend) {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     kb.stop().await;
 }
+
+pub async fn a_customer_sees_only_their_own_rides_newest_first_a_page_at_a_time(backend: Backend) {
+    let kb = TestServer::start_on(backend).await;
+    let (alice, bob) = (kb.customer_token("alice"), kb.customer_token("bob"));
+    kb.register_board("kb-1").await;
+    let alices = kb.paid_pass(&alice, "plus-120").await;
+    let bobs = kb.paid_pass(&bob, "plus-120").await;
+    let mut ridden = Vec::new();
+    for ride in 0..5 {
+        let rented = kb.rent(&alice, &alices, "kb-1").await;
+        assert_eq!(rented.status, StatusCode::CREATED, "{rented:?}");
+        ridden.push(rented.text("rentalId"));
+        kb.clock.advance(Duration::minutes(2));
+        if ride < 4 {
+            assert_eq!(kb.give_back(&alice, ridden.last().unwrap()).await.status, StatusCode::OK);
+        }
+    }
+    kb.register_board("kb-2").await;
+    let bobs_ride = kb.rent(&bob, &bobs, "kb-2").await.text("rentalId");
+
+    // Newest first, two at a time; the open ride is the first, the last page has no cursor.
+    let mut seen = Vec::new();
+    let mut path = "/me/rentals?limit=2".to_owned();
+    let mut cursors = Vec::new();
+    loop {
+        let page = kb.get(&path, &alice).await;
+        assert_eq!(page.status, StatusCode::OK, "{page:?}");
+        let rentals = page.body["rentals"].as_array().unwrap();
+        assert!(rentals.len() <= 2, "{page:?}");
+        seen.extend(rentals.iter().map(|rental| rental["rentalId"].as_str().unwrap().to_owned()));
+        match page.body["next"].as_str() {
+            Some(next) => {
+                cursors.push(next.to_owned());
+                path = format!("/me/rentals?limit=2&next={next}");
+            }
+            None => break,
+        }
+    }
+    ridden.reverse();
+    assert_eq!(seen, ridden, "every ride once, newest first");
+    let first = &kb.get("/me/rentals", &alice).await.body["rentals"];
+    assert_eq!((first[0]["status"].as_str(), first[1]["status"].as_str()), (Some("OPEN"), Some("CLOSED")));
+    assert!(first[1]["minutesBilled"].as_u64().is_some() && first[1]["kickboardId"] == "kb-1", "{first}");
+    let bobs_list = kb.get("/me/rentals", &bob).await;
+    assert_eq!(bobs_list.body["rentals"].as_array().unwrap().len(), 1);
+    assert_eq!(bobs_list.body["rentals"][0]["rentalId"], bobs_ride.as_str());
+
+    // A cursor is the caller's own: bob cannot page through alice's rides with hers.
+    let bad = |reply: &Reply, field: &str| {
+        assert_problem(reply, StatusCode::BAD_REQUEST, "invalid-request");
+        assert_eq!(reply.body["field"], field, "{reply:?}");
+    };
+    bad(&kb.get(&format!("/me/rentals?next={}", cursors[0]), &bob).await, "next");
+    let (position, tag) = cursors[0].split_once('.').unwrap();
+    let altered = format!("{}A.{tag}", &position[..position.len() - 1]);
+    for forged in [altered.as_str(), "abc.def", "nonsense"] {
+        bad(&kb.get(&format!("/me/rentals?next={forged}"), &alice).await, "next");
+    }
+    for limit in ["0", "101", "1000", "-1", "two"] {
+        bad(&kb.get(&format!("/me/rentals?limit={limit}"), &alice).await, "limit");
+    }
+    assert_eq!(kb.get("/me/rentals?limit=100", &alice).await.body["rentals"].as_array().unwrap().len(), 5);
+    kb.stop().await;
+}

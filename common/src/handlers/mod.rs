@@ -44,6 +44,7 @@ endpoints!(
     rentals::RentKickboard,
     rentals::ReturnKickboard,
     rentals::GetRental,
+    rentals::ListRentals,
     customers::PutContact,
     customers::GetContact,
     fleet::ListVehicleTypes,

@@ -9,15 +9,15 @@ use crate::domain::rental::{Rental, RentalState, ReturnReport};
 use crate::domain::vehicle::BatteryPct;
 use crate::http::endpoint::{Customer, Endpoint, Handle};
 use crate::http::idempotency::{REPLAYED, guarded};
-use crate::http::request::{json_body, optional_json_body, path_id};
+use crate::http::request::{json_body, optional_json_body, path_id, query_param};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem};
 use crate::metrics::{self, Metric};
-use crate::ports::{RentRequest, ReturnRequest};
+use crate::ports::{RentRequest, RentalPosition, ReturnRequest};
 use crate::services::Services;
 use lambda_http::Request;
 use lambda_http::http::{Method, StatusCode};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -143,5 +143,53 @@ impl<S: Services> Handle<S> for GetRental {
             .filter(|rental| rental.customer_id == customer)
             .ok_or(RuleViolation::RentalNotFound)?;
         Ok(json(StatusCode::OK, &RentalView::new(&rental)))
+    }
+}
+
+/// The most rides one page of `GET /me/rentals` holds, and how many when `limit` is not given.
+const MAX_PAGE: usize = 100;
+const DEFAULT_PAGE: usize = 20;
+
+/// A page of the caller's rides, and the cursor of the next one.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RentalsPage {
+    rentals: Vec<RentalView>,
+    /// Give it back as `next` for the following page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+}
+
+/// `GET /me/rentals[?limit=&next=]`: the caller's rides, newest first, a page at a time. The
+/// cursor is signed for the caller: another customer's, an altered or a made-up one is a 400.
+pub struct ListRentals;
+
+impl Endpoint for ListRentals {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/me/rentals";
+    const FUNCTION: &'static str = "list-rentals";
+    type Caller = Customer;
+}
+
+impl<S: Services> Handle<S> for ListRentals {
+    async fn handle(app: &S, Customer(customer): Customer, request: Request) -> HandlerResult {
+        let limit = match query_param(&request, "limit") {
+            None => DEFAULT_PAGE,
+            Some(limit) => limit.parse().ok().filter(|limit| (1..=MAX_PAGE).contains(limit)).ok_or_else(|| {
+                Problem::invalid_field("limit", format!("must be a whole number from 1 to {MAX_PAGE}"))
+            })?,
+        };
+        let key = app.cursor_key()?;
+        let after = match query_param(&request, "next") {
+            None => None,
+            Some(cursor) => Some(
+                key.open(Self::FUNCTION, customer.as_str(), &cursor)
+                    .and_then(|position| RentalPosition::parse(std::str::from_utf8(&position).ok()?))
+                    .ok_or_else(|| Problem::invalid_field("next", "is not a cursor this listing gave you"))?,
+            ),
+        };
+        let page = app.rentals().rentals_of(&customer, after.as_ref(), limit).await?;
+        let next = page.next.map(|position| key.seal(Self::FUNCTION, customer.as_str(), position.as_str().as_bytes()));
+        Ok(json(StatusCode::OK, &RentalsPage { rentals: page.rentals.iter().map(RentalView::new).collect(), next }))
     }
 }

@@ -3,7 +3,8 @@
 use super::store::unavailable;
 use crate::domain::contact::Channel;
 use crate::domain::geo::{Coordinates, area_cell};
-use crate::ports::{AlertState, PortResult};
+use crate::domain::rental::Rental;
+use crate::ports::{AlertState, PortResult, RentalPosition};
 use rusqlite::{Connection, params};
 
 const SCHEMA: &str = include_str!("schema.sql");
@@ -11,6 +12,7 @@ const SCHEMA: &str = include_str!("schema.sql");
 /// Brings a database made by any earlier version to the schema this one reads.
 pub(super) fn migrate(conn: &Connection) -> PortResult<()> {
     add_board_cells(conn)?;
+    add_rental_riders(conn)?;
     conn.execute_batch(SCHEMA)?;
     move_sent_markers_to_the_ledger(conn)
 }
@@ -31,6 +33,29 @@ fn add_board_cells(conn: &Connection) -> PortResult<()> {
     for (kickboard_id, lat, lon) in boards {
         let cell = area_cell(&Coordinates::new(lat, lon).map_err(unavailable)?);
         conn.execute("UPDATE kickboards SET cell = ?2 WHERE kickboard_id = ?1", params![kickboard_id, cell])?;
+    }
+    Ok(())
+}
+
+/// Databases made before the ride history get each rental's customer and place in it.
+fn add_rental_riders(conn: &Connection) -> PortResult<()> {
+    let has_table = conn.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'rentals'")?.exists([])?;
+    let has_rider = conn.prepare("SELECT 1 FROM pragma_table_info('rentals') WHERE name = 'rider_sk'")?.exists([])?;
+    if !has_table || has_rider {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "ALTER TABLE rentals ADD COLUMN customer_id TEXT NOT NULL DEFAULT '';
+         ALTER TABLE rentals ADD COLUMN rider_sk TEXT NOT NULL DEFAULT '';",
+    )?;
+    let items: Vec<String> =
+        conn.prepare("SELECT item FROM rentals")?.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    for item in items {
+        let rental: Rental = serde_json::from_str(&item)?;
+        conn.execute(
+            "UPDATE rentals SET customer_id = ?2, rider_sk = ?3 WHERE rental_id = ?1",
+            params![rental.rental_id.as_str(), rental.customer_id.as_str(), RentalPosition::of(&rental).as_str()],
+        )?;
     }
     Ok(())
 }

@@ -6,9 +6,9 @@ use super::outbox::append_event;
 use super::passes::{load_pass, save_pass};
 use super::store::{SqliteStore, exec, load, to_json};
 use crate::domain::error::RuleViolation;
-use crate::domain::ids::RentalId;
+use crate::domain::ids::{CustomerId, RentalId};
 use crate::domain::rental::{self, Rental, RideRules};
-use crate::ports::{PortResult, RentRequest, RentalStore, ReturnRequest};
+use crate::ports::{PortResult, RentRequest, RentalPage, RentalPosition, RentalStore, ReturnRequest};
 use async_trait::async_trait;
 use rusqlite::{Connection, params};
 
@@ -19,9 +19,14 @@ pub(super) fn load_rental(tx: &Connection, rental_id: &RentalId) -> PortResult<O
 pub(super) fn save_rental(tx: &Connection, rental: &Rental) -> PortResult<()> {
     exec(
         tx,
-        "INSERT INTO rentals (rental_id, item) VALUES (?1, ?2)
+        "INSERT INTO rentals (rental_id, customer_id, rider_sk, item) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (rental_id) DO UPDATE SET item = excluded.item",
-        params![rental.rental_id.as_str(), to_json(rental)?],
+        params![
+            rental.rental_id.as_str(),
+            rental.customer_id.as_str(),
+            RentalPosition::of(rental).as_str(),
+            to_json(rental)?
+        ],
     )?;
     Ok(())
 }
@@ -83,5 +88,34 @@ impl RentalStore for SqliteStore {
     async fn find_rental(&self, rental_id: &RentalId) -> PortResult<Option<Rental>> {
         let rental_id = rental_id.clone();
         self.run(move |conn| load_rental(conn, &rental_id)).await
+    }
+
+    async fn rentals_of(
+        &self,
+        customer: &CustomerId,
+        after: Option<&RentalPosition>,
+        limit: usize,
+    ) -> PortResult<RentalPage> {
+        let (customer, after) = (customer.clone(), after.cloned());
+        self.run(move |conn| {
+            // One more than asked: whether it exists says whether another page follows.
+            let items: Vec<String> = conn
+                .prepare_cached(
+                    "SELECT item FROM rentals WHERE customer_id = ?1 AND (?2 IS NULL OR rider_sk < ?2)
+                     ORDER BY rider_sk DESC LIMIT ?3",
+                )?
+                .query_map(
+                    params![customer.as_str(), after.as_ref().map(RentalPosition::as_str), limit as i64 + 1],
+                    |row| row.get(0),
+                )?
+                .collect::<Result<_, _>>()?;
+            let mut rentals =
+                items.iter().map(|item| serde_json::from_str(item)).collect::<Result<Vec<Rental>, _>>()?;
+            let more = rentals.len() > limit;
+            rentals.truncate(limit);
+            let next = more.then(|| rentals.last().map(RentalPosition::of)).flatten();
+            Ok(RentalPage { rentals, next })
+        })
+        .await
     }
 }

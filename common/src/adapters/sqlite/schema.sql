@@ -24,10 +24,15 @@ DROP INDEX IF EXISTS kickboards_by_status_lat;
 DROP INDEX IF EXISTS kickboards_by_status_cell;
 CREATE INDEX IF NOT EXISTS kickboards_by_status_cell_position ON kickboards (status, cell, lat, lon);
 
+-- `rider_sk` is the rental's place in its customer's history (`RentalPosition`): start
+-- time at a fixed width, then id, so a customer's rides read newest first off the index.
 CREATE TABLE IF NOT EXISTS rentals (
-    rental_id TEXT PRIMARY KEY,
-    item      TEXT NOT NULL
+    rental_id   TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL,
+    rider_sk    TEXT NOT NULL,
+    item        TEXT NOT NULL
 ) STRICT;
+CREATE INDEX IF NOT EXISTS rentals_by_rider ON rentals (customer_id, rider_sk);
 
 -- The transactional outbox: written in the same transaction as the state it describes.
 CREATE TABLE IF NOT EXISTS outbox (

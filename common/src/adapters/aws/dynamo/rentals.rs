@@ -2,19 +2,21 @@
 //! a return reads rental, pass and board and writes them back on the condition they did not move.
 
 use super::client::{DynamoStore, from_item, n, names, s, to_item, unavailable, values};
+use super::pages::Paginated;
 use super::passes::pass_of;
 use super::transact::{CONFLICT_ATTEMPTS, Reason, duplicate};
 use crate::adapters::aws::items::attr::PK;
+use crate::adapters::aws::items::attr::{RIDER_PK, RIDER_SK};
 use crate::adapters::aws::items::{
-    BoardItem, PassItem, RentalItem, attr, board_key, parked_sk, pass_key, rental_key, stored,
+    BoardItem, PassItem, RIDER_INDEX, RentalItem, attr, board_key, customer_pk, parked_sk, pass_key, rental_key, stored,
 };
 use crate::adapters::aws::sdk_error;
 use crate::domain::error::RuleViolation;
-use crate::domain::ids::RentalId;
+use crate::domain::ids::{CustomerId, RentalId};
 use crate::domain::kickboard::KickboardStatus;
 use crate::domain::pass::PassStatus;
 use crate::domain::rental::{self, Rental, RentalStatus, RideRules};
-use crate::ports::{PortError, PortResult, RentRequest, RentalStore, ReturnRequest};
+use crate::ports::{PortError, PortResult, RentRequest, RentalPage, RentalPosition, RentalStore, ReturnRequest};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Get, ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update};
 
@@ -246,5 +248,37 @@ impl RentalStore for DynamoStore {
     async fn find_rental(&self, rental_id: &RentalId) -> PortResult<Option<Rental>> {
         let item: Option<RentalItem> = self.get(&self.tables.state, rental_key(rental_id)).await?;
         Ok(item.map(|item| item.rental))
+    }
+
+    async fn rentals_of(
+        &self,
+        customer: &CustomerId,
+        after: Option<&RentalPosition>,
+        limit: usize,
+    ) -> PortResult<RentalPage> {
+        let mut condition = format!("{RIDER_PK} = :rider");
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.tables.state)
+            .index_name(RIDER_INDEX)
+            .scan_index_forward(false)
+            // One more than asked: whether it exists says whether another page follows.
+            .limit(i32::try_from(limit + 1).map_err(unavailable)?)
+            .expression_attribute_values(":rider", s(customer_pk(customer)));
+        if let Some(after) = after {
+            condition.push_str(&format!(" AND {RIDER_SK} < :after"));
+            request = request.expression_attribute_values(":after", s(after.as_str().to_owned()));
+        }
+        let (items, last_key) = request.key_condition_expression(condition).page(None).await?;
+        let mut rentals = items
+            .into_iter()
+            .map(|item| from_item::<RentalItem>(item).map(|item| item.rental))
+            .collect::<PortResult<Vec<_>>>()?;
+        // More follow when the read found the extra one, or stopped at its 1 MB page.
+        let more = rentals.len() > limit || last_key.is_some_and(|key| !key.is_empty());
+        rentals.truncate(limit);
+        let next = more.then(|| rentals.last().map(RentalPosition::of)).flatten();
+        Ok(RentalPage { rentals, next })
     }
 }

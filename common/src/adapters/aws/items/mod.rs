@@ -7,7 +7,7 @@
 //! |---|---|---|---|
 //! | pass | `PASS#<passId>` | `PASS` | `expiresAtMs` (numeric, for conditions) |
 //! | kickboard | `BOARD#<kickboardId>` | `BOARD` | `revision`, `batteryPct`, `parkedCell`, `parkedSk`; `availablePk`/`availableSk` only while parked (AVAILABLE or MAINTENANCE) |
-//! | rental | `RENTAL#<rentalId>` | `RENTAL` | |
+//! | rental | `RENTAL#<rentalId>` | `RENTAL` | `riderPk = CUSTOMER#<customerId>`, `riderSk = <startedAt>#<rentalId>` |
 //! | contact | `CUSTOMER#<customerId>` | `CONTACT` | `push` = {`platform`, `endpointArn`, `deadSince`?} |
 //! | outbox event | `EVENT#<eventId>` | `EVENT` | `kind = outbox`, `ttl` |
 //! | idempotent answer | `IDEMPOTENCY#<customer>/<function>/<key>` | `IDEMPOTENCY` | `ttl` = 24 h |
@@ -18,6 +18,9 @@
 //! Index `available` (sparse): the parked boards, `availablePk = <area cell>` (geohash of 6),
 //! `availableSk = <geohash9>#<kickboardId>`: a search queries the cells around it, no
 //! partition holds more than a cell's boards, and the public feed scans it.
+//!
+//! Index `rider`: `riderPk`, `riderSk`: a customer's rides, newest first (one partition per
+//! customer).
 //!
 //! View table (no stream, TTL attribute `ttl`), key `pk`/`sk`:
 //! | item | pk | sk | extra attributes |
@@ -65,6 +68,8 @@ pub mod attr {
     pub const ENDPOINT_ARN: &str = "endpointArn";
     pub const DEAD_SINCE: &str = "deadSince";
     pub const CUSTOMER_PK: &str = "customerPk";
+    pub const RIDER_PK: &str = "riderPk";
+    pub const RIDER_SK: &str = "riderSk";
     pub const STATE: &str = "state";
     pub const CLAIM_TOKEN: &str = "claimToken";
     pub const IN_PROGRESS_UNTIL_MS: &str = "inProgressUntilMs";
@@ -87,6 +92,7 @@ pub const AVAILABLE_INDEX: &str = "available";
 /// cell; only the migration (`kickboard-ops migrate`) still knows it.
 pub const LEGACY_AVAILABLE_PK: &str = "AVAILABLE";
 pub const BY_CUSTOMER_INDEX: &str = "by-customer";
+pub const RIDER_INDEX: &str = "rider";
 pub const OUTBOX_KIND: &str = "outbox";
 /// Geohash characters in a board's index key: about 5 m, finer than any query needs.
 pub const BOARD_GEOHASH_PRECISION: usize = 9;
@@ -313,7 +319,9 @@ mod tests {
         let rented = item(BoardItem::from(&started.board));
         assert_eq!(rented[attr::STATUS], stored(KickboardStatus::Rented));
         assert!(rented.contains_key(attr::RENTAL_ID) && !rented.contains_key(attr::AVAILABLE_PK), "{rented:?}");
-        assert_eq!(item(RentalItem::from(&started.rental))[attr::STATUS], stored(RentalStatus::Open));
+        let rental = item(RentalItem::from(&started.rental));
+        assert_eq!(rental[attr::STATUS], stored(RentalStatus::Open));
+        assert!(rental.contains_key(attr::RIDER_PK) && rental.contains_key(attr::RIDER_SK), "{rental:?}");
 
         let form = serde_json::json!({ "phone": "+821012345678", "pushPlatform": "FCM", "pushToken": "device-1" });
         let checked = CheckedContact::try_from(serde_json::from_value::<ContactForm>(form).unwrap()).unwrap();
