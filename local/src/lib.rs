@@ -115,8 +115,8 @@ pub struct App {
     /// What the handlers read: the command line's choices over the environment's.
     pub settings: Settings,
     pub snapshots: FleetSnapshots,
-    /// The zones, read again whenever their version moved (locally the version is read at
-    /// every rent and return: one row of the embedded database).
+    /// The zones, read again whenever their version moved (locally the version is checked at
+    /// every rent and return: the SQLite store keeps it in memory, DynamoDB is asked).
     pub zones: ZoneCache,
     /// Signs page cursors; kept in the data dir.
     pub cursor_key: CursorKey,

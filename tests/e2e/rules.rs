@@ -201,7 +201,8 @@ pub async fn a_customer_sees_only_their_own_rides_newest_first_a_page_at_a_time(
     };
     bad(&kb.get(&format!("/me/rentals?next={}", cursors[0]), &bob).await, "next");
     let (position, tag) = cursors[0].split_once('.').unwrap();
-    let altered = format!("{}A.{tag}", &position[..position.len() - 1]);
+    let (kept, last) = position.split_at(position.len() - 1);
+    let altered = format!("{kept}{}.{tag}", if last == "A" { "B" } else { "A" });
     for forged in [altered.as_str(), "abc.def", "nonsense"] {
         bad(&kb.get(&format!("/me/rentals?next={forged}"), &alice).await, "next");
     }

@@ -9,7 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, mpsc};
 use tokio::sync::oneshot;
 
 /// The database file inside the data dir.
@@ -38,6 +39,10 @@ const MAX_BATCH: usize = 128;
 #[derive(Clone)]
 pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
+    /// The zones' version as last committed. The store is the only writer of its file (one
+    /// server owns a data dir), so every rent and return can read it here instead of queueing
+    /// a read behind the writes.
+    pub(super) zones_version: Arc<AtomicU64>,
 }
 
 pub(super) fn unavailable(error: impl std::fmt::Display) -> PortError {
@@ -72,9 +77,10 @@ impl SqliteStore {
         migrate(&conn)?;
         // Room for every statement the store runs, so none is parsed twice.
         conn.set_prepared_statement_cache_capacity(64);
+        let zones_version = Arc::new(AtomicU64::new(super::zones::zones_version(&conn)?));
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new().name("sqlite".into()).spawn(move || serve(conn, &queue)).map_err(unavailable)?;
-        Ok(Self { jobs })
+        Ok(Self { jobs, zones_version })
     }
 
     fn submit(&self, job: Job) -> PortResult<()> {

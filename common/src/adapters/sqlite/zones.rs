@@ -9,28 +9,36 @@ use crate::domain::zones::{Zone, ZoneRules, ZoneSet};
 use crate::ports::{PortResult, ZoneStore};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::atomic::Ordering;
 
 /// Where `zone_settings` keeps the global rules and the zones' version.
 const GLOBAL_RULES: &str = "global_rules";
 const ZONES_VERSION: &str = "version";
 
-/// Adds one to the zones' version, in the transaction of a zone write.
-fn bump_zones_version(tx: &Connection) -> PortResult<()> {
+/// Adds one to the zones' version, in the transaction of a zone write; the new version.
+fn bump_zones_version(tx: &Connection) -> PortResult<u64> {
     exec(
         tx,
         "INSERT INTO zone_settings (name, value) VALUES (?1, '1')
          ON CONFLICT (name) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
         [ZONES_VERSION],
     )?;
-    Ok(())
+    zones_version(tx)
 }
 
-fn zones_version(conn: &Connection) -> PortResult<u64> {
+pub(super) fn zones_version(conn: &Connection) -> PortResult<u64> {
     let version: Option<String> = conn
         .prepare_cached("SELECT value FROM zone_settings WHERE name = ?1")?
         .query_row([ZONES_VERSION], |row| row.get(0))
         .optional()?;
     Ok(version.and_then(|version| version.parse().ok()).unwrap_or(0))
+}
+
+impl SqliteStore {
+    /// Publishes a committed zone write's version to the readers of [`Self::zones_version`].
+    fn committed_zones_version(&self, version: u64) {
+        self.zones_version.fetch_max(version, Ordering::AcqRel);
+    }
 }
 
 #[async_trait]
@@ -44,10 +52,11 @@ impl ZoneStore for SqliteStore {
                  ON CONFLICT (zone_id) DO UPDATE SET item = excluded.item",
                 params![zone.zone_id.as_str(), to_json(&zone)?],
             )?;
-            bump_zones_version(tx)?;
-            append_event(tx, &event)
+            append_event(tx, &event)?;
+            bump_zones_version(tx)
         })
         .await
+        .map(|version| self.committed_zones_version(version))
     }
 
     async fn delete_zone(&self, zone_id: &ZoneId, event: &EventEnvelope) -> PortResult<()> {
@@ -56,10 +65,11 @@ impl ZoneStore for SqliteStore {
             if exec(tx, "DELETE FROM zones WHERE zone_id = ?1", [zone_id.as_str()])? == 0 {
                 return Err(RuleViolation::ZoneNotFound.into());
             }
-            bump_zones_version(tx)?;
-            append_event(tx, &event)
+            append_event(tx, &event)?;
+            bump_zones_version(tx)
         })
         .await
+        .map(|version| self.committed_zones_version(version))
     }
 
     async fn save_global_rules(&self, rules: &ZoneRules, event: &EventEnvelope) -> PortResult<()> {
@@ -71,14 +81,15 @@ impl ZoneStore for SqliteStore {
                  ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 params![GLOBAL_RULES, to_json(&rules)?],
             )?;
-            bump_zones_version(tx)?;
-            append_event(tx, &event)
+            append_event(tx, &event)?;
+            bump_zones_version(tx)
         })
         .await
+        .map(|version| self.committed_zones_version(version))
     }
 
     async fn zones_version(&self) -> PortResult<u64> {
-        self.run(|conn| zones_version(conn)).await
+        Ok(self.zones_version.load(Ordering::Acquire))
     }
 
     async fn zone_set(&self) -> PortResult<ZoneSet> {
