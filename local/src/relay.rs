@@ -4,7 +4,9 @@
 
 use crate::{App, Backend};
 use kickboard_common::domain::events::{EVENT_SOURCE, EventEnvelope, Subscriber};
-use kickboard_common::handlers::events::{KickboardEvent, NotifierDeps, notify, project_balance};
+use kickboard_common::handlers::balance_view::project_balance;
+use kickboard_common::handlers::events::KickboardEvent;
+use kickboard_common::handlers::notifier::{NotifierDeps, notify};
 use kickboard_common::ports::{Outbox, PortError, PortResult};
 use kickboard_common::{invocation, trace};
 use std::sync::Arc;

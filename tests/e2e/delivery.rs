@@ -4,7 +4,7 @@
 use chrono::Duration;
 use hyper::{Method, StatusCode};
 use kickboard_common::domain::events::Subscriber;
-use kickboard_common::handlers::events::NO_CONTACT;
+use kickboard_common::handlers::notifier::NO_CONTACT;
 use kickboard_local::config::Storage;
 use kickboard_local::relay::{deliver, to_eventbridge};
 use kickboard_tests::{ManualClock, TestServer, shuffle};

@@ -13,7 +13,7 @@ use aws_config::retry::RetryConfig;
 use hyper::{Method, StatusCode};
 use kickboard_common::domain::alerts::OPERATORS;
 use kickboard_common::domain::events::Subscriber;
-use kickboard_common::handlers::events::ALERT_CLAIM_LEASE;
+use kickboard_common::handlers::notifier::ALERT_CLAIM_LEASE;
 use kickboard_common::ports::Clock;
 use kickboard_tests::faults::{FaultRates, FaultyAws};
 use kickboard_tests::{ManualClock, Reply, TestServer};

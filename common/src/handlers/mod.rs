@@ -2,11 +2,13 @@
 //! handlers, plain async functions from an event and the ports they use. Lambda `main`s, the
 //! local server and the tests all call these same handlers.
 
+pub mod balance_view;
 pub mod customers;
 pub mod events;
 pub mod fleet;
 pub mod gbfs;
 pub mod geofencing;
+pub mod notifier;
 pub mod passes;
 #[cfg(feature = "aws")]
 pub mod relay;

@@ -1,7 +1,8 @@
 //! `balance-view`: EventBridge events → the balance read model, newest pass version wins.
 //! One DynamoDB client.
 
-use kickboard_common::handlers::events::{KickboardEvent, project_balance};
+use kickboard_common::handlers::balance_view::project_balance;
+use kickboard_common::handlers::events::KickboardEvent;
 use kickboard_common::ports::SystemClock;
 use kickboard_common::settings::Settings;
 use kickboard_functions::{aws_config, dynamo_store, finish_invocation, init_observability};

@@ -4,7 +4,8 @@
 //! DynamoDB (contacts, sent-markers) and SNS.
 
 use kickboard_common::adapters::aws::SnsAlertSender;
-use kickboard_common::handlers::events::{KickboardEvent, NotifierDeps, notify};
+use kickboard_common::handlers::events::KickboardEvent;
+use kickboard_common::handlers::notifier::{NotifierDeps, notify};
 use kickboard_common::ports::SystemClock;
 use kickboard_common::settings::Settings;
 use kickboard_functions::{aws_config, dynamo_store, finish_invocation, init_observability};
