@@ -18,11 +18,6 @@ impl EventBridgePublisher {
     pub fn new(client: Client, bus_name: String) -> Self {
         Self { client, bus_name }
     }
-
-    /// The bus named by `KICKBOARD_EVENT_BUS`.
-    pub fn bus_from_env() -> Result<String, String> {
-        std::env::var("KICKBOARD_EVENT_BUS").map_err(|_| "KICKBOARD_EVENT_BUS is not set".to_owned())
-    }
 }
 
 #[async_trait]

@@ -11,12 +11,8 @@ use aws_sdk_sns::Client;
 use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::MessageAttributeValue;
 
-/// The environment variables naming the platform application of each push platform (empty
-/// or unset: the platform is not offered).
-pub const FCM_APPLICATION_VARIABLE: &str = "PUSH_PLATFORM_APPLICATION_FCM_ARN";
-pub const APNS_APPLICATION_VARIABLE: &str = "PUSH_PLATFORM_APPLICATION_APNS_ARN";
-
-/// The service's SNS platform applications, at most one per push platform.
+/// The service's SNS platform applications, at most one per push platform (read from
+/// `PUSH_PLATFORM_APPLICATION_*_ARN` by `settings`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PushApplications {
     pub fcm: Option<String>,
@@ -24,11 +20,6 @@ pub struct PushApplications {
 }
 
 impl PushApplications {
-    pub fn from_env() -> Self {
-        let arn = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-        Self { fcm: arn(FCM_APPLICATION_VARIABLE), apns: arn(APNS_APPLICATION_VARIABLE) }
-    }
-
     pub fn arn(&self, platform: PushPlatform) -> Option<&str> {
         match platform {
             PushPlatform::Fcm => self.fcm.as_deref(),

@@ -16,14 +16,6 @@ pub struct Tables {
     pub views: String,
 }
 
-impl Tables {
-    /// From `KICKBOARD_STATE_TABLE` and `KICKBOARD_VIEW_TABLE`.
-    pub fn from_env() -> Result<Self, String> {
-        let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-        Ok(Self { state: var("KICKBOARD_STATE_TABLE")?, views: var("KICKBOARD_VIEW_TABLE")? })
-    }
-}
-
 #[derive(Clone)]
 pub struct DynamoStore {
     pub(super) client: Client,
