@@ -103,6 +103,32 @@ pub enum KeyClaimed {
     InProgress { until: DateTime<Utc> },
 }
 
+/// Renders the answer a guarded write stores from the record the write decided on: the
+/// domain decides once, in the adapter's transaction, and the answer is made from that.
+pub struct Answering<T>(Arc<dyn Fn(&T) -> IdempotentAnswer + Send + Sync>);
+
+impl<T> Answering<T> {
+    pub fn new(render: impl Fn(&T) -> IdempotentAnswer + Send + Sync + 'static) -> Self {
+        Self(Arc::new(render))
+    }
+
+    pub fn answer_for(&self, decided: &T) -> IdempotentAnswer {
+        (self.0)(decided)
+    }
+}
+
+impl<T> Clone for Answering<T> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<T> std::fmt::Debug for Answering<T> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Answering(…)")
+    }
+}
+
 /// Where `Idempotency-Key`s are claimed and their answers looked up (the answers are written
 /// by the guarded writes themselves, over the claim).
 #[async_trait]
@@ -128,15 +154,16 @@ pub trait PassStore: Send + Sync {
         answer: Option<&IdempotentAnswer>,
     ) -> PortResult<()>;
     async fn find_pass(&self, pass_id: &PassId) -> PortResult<Option<Pass>>;
-    /// Marks a pending pass paid and writes `PassPaid`, atomically. `pass` is the record the
-    /// caller read; if it changed since, the rules are applied to the stored one (so a pass
-    /// paid meanwhile is refused as already paid).
+    /// Marks a pending pass paid and writes `PassPaid`, atomically, with the answer `answer`
+    /// renders from the paid pass. `pass` is the record the caller read; if it changed since,
+    /// the rules are applied to the stored one (so a pass paid meanwhile is refused as already
+    /// paid).
     async fn activate_pass(
         &self,
         pass: &Pass,
         payment_id: PaymentId,
         now: DateTime<Utc>,
-        answer: Option<&IdempotentAnswer>,
+        answer: Option<&Answering<Pass>>,
     ) -> PortResult<Pass>;
 }
 
@@ -148,8 +175,8 @@ pub struct RentRequest {
     pub kickboard_id: KickboardId,
     pub rental_id: RentalId,
     pub now: DateTime<Utc>,
-    /// Stored with the rental when the request carried an idempotency key.
-    pub answer: Option<IdempotentAnswer>,
+    /// Renders the answer stored with the rental when the request carried an idempotency key.
+    pub answer: Option<Answering<Rental>>,
     pub rules: BatteryRules,
     /// Where rides may start.
     pub zones: Arc<ZoneMap>,

@@ -265,9 +265,11 @@ async fn thirty_payers_open_the_breaker_within_its_thresholds(store: Arc<dyn Bre
         GuardedPayments::new(client, Arc::clone(&store), policy(), clock.clone())
     };
     let wave = |name: &'static str| {
+        // Every instance is made before any pays: making one loads the TLS roots, and on a
+        // busy machine thirty of them took longer than the probe below.
+        let instances: Vec<_> = (0..30).map(|_| instance()).collect();
         let mut payers = tokio::task::JoinSet::new();
-        for i in 0..30 {
-            let payments = instance();
+        for (i, payments) in instances.into_iter().enumerate() {
             payers.spawn(async move { payments.charge(&charge(&format!("{name}{i}"))).await.unwrap() });
         }
         payers.join_all()

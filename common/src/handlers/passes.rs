@@ -12,10 +12,11 @@ use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType};
 use crate::metrics::{self, Metric};
 use crate::payments::{GuardedPayments, PaymentRefused};
-use crate::ports::{ChargeOutcome, ChargeRequest, Clock, PassStore};
+use crate::ports::{Answering, ChargeOutcome, ChargeRequest, Clock, PassStore};
 use crate::services::Services;
-use lambda_http::Request;
+use chrono::{DateTime, Utc};
 use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 
 /// `GET /plans`
@@ -167,13 +168,14 @@ async fn charge_and_activate(
         }
     };
     let now = clock.now();
-    let (paid, _) = pass.activate(payment_id.clone(), now)?;
-    let response = json(StatusCode::OK, &PassView::new(&paid, now));
-    let answer = key.map(|key| key.answer(&response, now));
-    match passes.activate_pass(&pass, payment_id, now, answer.as_ref()).await {
-        Err(error) => Err(error.into()),
-        // The store may have applied the payment to a fresher record: answer with what it stored.
-        Ok(stored) if stored == paid => Ok(response),
-        Ok(stored) => Ok(json(StatusCode::OK, &PassView::new(&stored, now))),
-    }
+    let answer = key.map(|key| Answering::new(move |paid: &Pass| key.answer(&paid_answer(paid, now), now)));
+    // The store applies the payment to the record it holds, which may be fresher than the
+    // one read above: the answer is made from what it stored.
+    let paid = passes.activate_pass(&pass, payment_id, now, answer.as_ref()).await?;
+    Ok(paid_answer(&paid, now))
+}
+
+/// The answer to a payment that left `pass` paid.
+fn paid_answer(pass: &Pass, now: DateTime<Utc>) -> Response<Body> {
+    json(StatusCode::OK, &PassView::new(pass, now))
 }

@@ -13,10 +13,10 @@ use crate::http::request::{json_body, optional_json_body, path_id, query_param};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem};
 use crate::metrics::{self, Metric};
-use crate::ports::{RentRequest, RentalPosition, ReturnRequest};
+use crate::ports::{Answering, RentRequest, RentalPosition, ReturnRequest};
 use crate::services::Services;
-use lambda_http::Request;
 use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -56,11 +56,7 @@ async fn rent(app: &impl Services, customer: CustomerId, request: &Request) -> H
         let body: RentBody = json_body(request)?;
         let now = clock.now();
         let rental_id = RentalId::for_pass(&body.pass_id);
-        // The rental the write will store, so its answer can be stored with it.
-        let (expected, _) =
-            Rental::open(rental_id.clone(), body.pass_id.clone(), body.kickboard_id.clone(), customer.clone(), now);
-        let response = json(StatusCode::CREATED, &RentalView::new(&expected));
-        let answer = key.map(|key| key.answer(&response, now));
+        let answer = key.map(|key| Answering::new(move |rental: &Rental| key.answer(&rented(rental), now)));
         let rent = RentRequest {
             customer,
             rental_id,
@@ -71,10 +67,14 @@ async fn rent(app: &impl Services, customer: CustomerId, request: &Request) -> H
             rules: app.settings().battery,
             zones: app.geofence().map().await?,
         };
-        let rental = app.rentals().start_rental(rent).await?;
-        Ok(json(StatusCode::CREATED, &RentalView::new(&rental)))
+        Ok(rented(&app.rentals().start_rental(rent).await?))
     })
     .await
+}
+
+/// The answer to a rent that started `rental`.
+fn rented(rental: &Rental) -> Response<Body> {
+    json(StatusCode::CREATED, &RentalView::new(rental))
 }
 
 #[derive(Deserialize)]

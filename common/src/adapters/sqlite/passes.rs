@@ -7,7 +7,7 @@ use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::ids::{PassId, PaymentId};
 use crate::domain::pass::Pass;
-use crate::ports::{IdempotentAnswer, PassStore, PortResult};
+use crate::ports::{Answering, IdempotentAnswer, PassStore, PortResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
@@ -53,13 +53,13 @@ impl PassStore for SqliteStore {
         pass: &Pass,
         payment_id: PaymentId,
         now: DateTime<Utc>,
-        answer: Option<&IdempotentAnswer>,
+        answer: Option<&Answering<Pass>>,
     ) -> PortResult<Pass> {
         let (pass_id, answer) = (pass.pass_id.clone(), answer.cloned());
         self.write(move |tx| {
-            claim_answer(tx, answer.as_ref())?;
             let stored = load_pass(tx, &pass_id)?.ok_or(RuleViolation::PassNotFound)?;
             let (paid, event) = stored.activate(payment_id, now)?;
+            claim_answer(tx, answer.map(|answer| answer.answer_for(&paid)).as_ref())?;
             save_pass(tx, &paid)?;
             append_event(tx, &event)?;
             Ok(paid)

@@ -35,7 +35,6 @@ pub(super) fn save_rental(tx: &Connection, rental: &Rental) -> PortResult<()> {
 impl RentalStore for SqliteStore {
     async fn start_rental(&self, request: RentRequest) -> PortResult<Rental> {
         self.write(move |tx| {
-            claim_answer(tx, request.answer.as_ref())?;
             let pass = load_pass(tx, &request.pass_id)?.ok_or(RuleViolation::PassNotFound)?;
             let board = load_board(tx, &request.kickboard_id)?;
             let started = rental::start_rental(
@@ -46,6 +45,7 @@ impl RentalStore for SqliteStore {
                 &RideRules { battery: &request.rules, zones: &request.zones },
                 request.now,
             )?;
+            claim_answer(tx, request.answer.map(|answer| answer.answer_for(&started.rental)).as_ref())?;
             save_pass(tx, &started.pass)?;
             save_board(tx, &started.board)?;
             save_rental(tx, &started.rental)?;

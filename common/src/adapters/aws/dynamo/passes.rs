@@ -8,7 +8,7 @@ use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::ids::{PassId, PaymentId};
 use crate::domain::pass::Pass;
-use crate::ports::{IdempotentAnswer, PassStore, PortResult};
+use crate::ports::{Answering, IdempotentAnswer, PassStore, PortResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -46,9 +46,11 @@ impl PassStore for DynamoStore {
         pass: &Pass,
         payment_id: PaymentId,
         now: DateTime<Utc>,
-        answer: Option<&IdempotentAnswer>,
+        answer: Option<&Answering<Pass>>,
     ) -> PortResult<Pass> {
         let (paid, event) = pass.activate(payment_id.clone(), now)?;
+        let answer = answer.map(|answer| answer.answer_for(&paid));
+        let answer = answer.as_ref();
         let mut put =
             self.put(&self.tables.state, to_item(&PassItem::from(&paid))?, Some(&format!("{VERSION} = :version")))?;
         if let Some(put) = put.put.as_mut() {

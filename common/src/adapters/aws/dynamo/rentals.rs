@@ -89,6 +89,7 @@ impl DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(unavailable)?;
+        let answer = answer.as_ref().map(|answer| answer.answer_for(&rental));
         let mut items = self.claim_answer(answer.as_ref())?;
         let first = items.len();
         items.extend([
