@@ -1,17 +1,18 @@
 //! The `available` index keyed by area cell, starting from boards stored in the old shape
 //! (every available board under one `AVAILABLE` partition): `kickboard-ops migrate` moves
-//! them, boards returned before it ran are moved by a second run, and a run changes nothing
-//! once done.
+//! them, boards returned before it ran are moved by a second run, rentals from before the ride
+//! history join it, and a run changes nothing once done.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{TimeZone, Utc};
 use hyper::StatusCode;
-use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BoardItem, LEGACY_AVAILABLE_PK};
+use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BoardItem, LEGACY_AVAILABLE_PK, RentalItem, attr};
 use kickboard_common::domain::geo::Coordinates;
-use kickboard_common::domain::ids::KickboardId;
+use kickboard_common::domain::ids::{CustomerId, KickboardId, PassId, RentalId};
 use kickboard_common::domain::kickboard::{Kickboard, Model};
+use kickboard_common::domain::rental::Rental;
 use kickboard_common::domain::vehicle::default_vehicle_type_id;
-use kickboard_local::migrate::{Migrated, available_index_by_cell};
+use kickboard_local::migrate::{Migrated, migrate};
 use kickboard_tests::TestServer;
 
 /// A board item as the previous version wrote it.
@@ -31,6 +32,23 @@ fn legacy_board(id: &str, lat: f64, lon: f64) -> std::collections::HashMap<Strin
     for newer in ["parkedCell", "vehicleTypeId", "batteryPct", "lastReportedAt", "publicId", "revision"] {
         item.remove(newer);
     }
+    item
+}
+
+/// A rental item as the version before the ride history wrote it.
+fn legacy_rental(customer: &str) -> std::collections::HashMap<String, AttributeValue> {
+    let pass_id = PassId::try_from("p-old").unwrap();
+    let (rental, _) = Rental::open(
+        RentalId::for_pass(&pass_id),
+        pass_id,
+        KickboardId::try_from("kb-old-2").unwrap(),
+        CustomerId::try_from(customer).unwrap(),
+        Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap(),
+    );
+    let mut item: std::collections::HashMap<String, AttributeValue> =
+        serde_dynamo::to_item(RentalItem::from(&rental)).unwrap();
+    item.remove(attr::RIDER_PK);
+    item.remove(attr::RIDER_SK);
     item
 }
 
@@ -79,9 +97,18 @@ async fn boards_in_the_old_shape_move_to_their_cells_and_stay_findable() {
     assert_eq!(kb.give_back(&alice, &ride.text("rentalId")).await.status, StatusCode::OK);
     assert_eq!(found(&kb.get(near, &alice).await), ["kb-new", "kb-old-3"], "a ride moves an old board");
 
+    // A ride from before the ride history is not in it until the migration.
+    let put = client.put_item().table_name(&aws.deployment.tables.state).set_item(Some(legacy_rental("alice")));
+    put.send().await.unwrap();
+    let history = |reply: &kickboard_tests::Reply| reply.body["rentals"].as_array().unwrap().len();
+    assert_eq!(history(&kb.get("/me/rentals", &alice).await), 1);
+
     let tables = &aws.deployment.tables;
-    let first = available_index_by_cell(&aws.config, tables).await.unwrap();
-    assert_eq!(first, Migrated { boards: 4, cells_added: 2, moved: 2 });
+    let first = migrate(&aws.config, tables).await.unwrap();
+    assert_eq!(first, Migrated { boards: 4, cells_added: 2, moved: 2, rentals_indexed: 1 });
+    let rides = kb.get("/me/rentals", &alice).await;
+    assert_eq!(history(&rides), 2, "{rides:?}");
+    assert!(rides.body["rentals"][1]["rentalId"].as_str().unwrap().starts_with("p-old."), "the oldest last: {rides:?}");
     assert!(!index_partitions(&kb).await.contains(&LEGACY_AVAILABLE_PK.to_owned()), "nothing left under the old key");
     assert_eq!(found(&kb.get(near, &alice).await), ["kb-new", "kb-old-1", "kb-old-2", "kb-old-3"]);
 
@@ -93,7 +120,11 @@ async fn boards_in_the_old_shape_move_to_their_cells_and_stay_findable() {
     let cells = index_partitions(&kb).await;
     assert!(cells.iter().all(|cell| cell.len() == 6), "every board under its 6-character cell: {cells:?}");
 
-    let again = available_index_by_cell(&aws.config, tables).await.unwrap();
-    assert_eq!(again, Migrated { boards: 4, cells_added: 0, moved: 0 }, "a second run changes nothing");
+    let again = migrate(&aws.config, tables).await.unwrap();
+    assert_eq!(
+        again,
+        Migrated { boards: 4, cells_added: 0, moved: 0, rentals_indexed: 0 },
+        "a second run changes nothing"
+    );
     kb.stop().await;
 }

@@ -36,14 +36,13 @@ async fn main() -> ExitCode {
             }
             Err(error) => Err(error.to_string()),
         },
-        ["migrate"] => {
-            migrate::available_index_by_cell(&config, &tables).await.map_err(|e| e.to_string()).map(|done| {
-                format!(
-                    "{} board(s) looked at: {} given their area cell, {} moved to their cell in the available index",
-                    done.boards, done.cells_added, done.moved
-                )
-            })
-        }
+        ["migrate"] => migrate::migrate(&config, &tables).await.map_err(|e| e.to_string()).map(|done| {
+            format!(
+                "{} board(s) looked at: {} given their area cell, {} moved to their cell in the available index; \
+                     {} rental(s) put in the ride history",
+                done.boards, done.cells_added, done.moved, done.rentals_indexed
+            )
+        }),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -112,8 +112,8 @@ pub const ZONES_PK: &str = "ZONES";
 
 /// The sort keys, and the prefixes of those that name something.
 const PASS_SK: &str = "PASS";
-const BOARD_SK: &str = "BOARD";
-const RENTAL_SK: &str = "RENTAL";
+pub const BOARD_SK: &str = "BOARD";
+pub const RENTAL_SK: &str = "RENTAL";
 const CONTACT_SK: &str = "CONTACT";
 const EVENT_SK: &str = "EVENT";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
