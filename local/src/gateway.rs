@@ -1,6 +1,7 @@
-//! The local API Gateway: turns each HTTP request into the HTTP API (v2) event that API
-//! Gateway would send, with verified JWT claims in its authorizer context, and passes it
-//! through `lambda_http`'s own event decoding to the route's handler.
+//! The local API Gateway: matches each HTTP request against the route table, verifies its
+//! token as API Gateway's JWT authorizer would, and hands the route's handler the
+//! `lambda_http` request that decoding API Gateway's HTTP API (v2) event gives on Lambda,
+//! the verified claims in its authorizer context.
 
 use crate::App;
 use bytes::Bytes;
