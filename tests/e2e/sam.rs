@@ -671,3 +671,79 @@ fn every_arn_of_the_deployed_stack_takes_the_partition_it_is_deployed_in() {
     assert!(!output.status.success(), "a literal arn:aws: went unnoticed");
     assert!(String::from_utf8_lossy(&output.stdout).contains("arn:aws:sns:"));
 }
+
+/// A table's keys, attribute definitions and indexes, comparable whatever their order.
+#[derive(Debug, PartialEq)]
+struct TableShape {
+    keys: Vec<(String, String)>,
+    attributes: BTreeSet<(String, String)>,
+    indexes: BTreeSet<String>,
+}
+
+fn table_shape(
+    keys: impl IntoIterator<Item = (String, String)>,
+    attributes: impl IntoIterator<Item = (String, String)>,
+    indexes: impl IntoIterator<Item = (String, Vec<(String, String)>, String)>,
+) -> TableShape {
+    let indexes = indexes.into_iter().map(|(name, keys, projection)| format!("{name} {keys:?} {projection}")).collect();
+    TableShape { keys: keys.into_iter().collect(), attributes: attributes.into_iter().collect(), indexes }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tables_the_local_aws_mode_creates_have_the_templates_shape() {
+    // The local AWS mode and the tests create the tables themselves (local/src/aws_setup.rs):
+    // a key or an index written there but not in the template would pass every test on the
+    // emulator and fail on AWS.
+    let moto = Moto::start();
+    let config = moto.sdk_config().await;
+    let deployment = deploy(&config).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let template = template();
+    let pairs = |value: &Value, name: &str, kind: &str| -> Vec<(String, String)> {
+        value.as_array().map_or_else(Vec::new, |items| {
+            items
+                .iter()
+                .map(|item| (item[name].as_str().unwrap().to_owned(), item[kind].as_str().unwrap().to_owned()))
+                .collect()
+        })
+    };
+    for (resource, table) in [("StateTable", &deployment.tables.state), ("ViewTable", &deployment.tables.views)] {
+        let declared = &template["Resources"][resource]["Properties"];
+        let declared_indexes = declared["GlobalSecondaryIndexes"].as_array().cloned().unwrap_or_default();
+        let expected = table_shape(
+            pairs(&declared["KeySchema"], "AttributeName", "KeyType"),
+            pairs(&declared["AttributeDefinitions"], "AttributeName", "AttributeType"),
+            declared_indexes.iter().map(|index| {
+                let projection = index["Projection"]["ProjectionType"].as_str().unwrap().to_owned();
+                (
+                    index["IndexName"].as_str().unwrap().to_owned(),
+                    pairs(&index["KeySchema"], "AttributeName", "KeyType"),
+                    projection,
+                )
+            }),
+        );
+        let described = client.describe_table().table_name(table).send().await.unwrap().table.unwrap();
+        let key_pairs = |keys: &[aws_sdk_dynamodb::types::KeySchemaElement]| -> Vec<(String, String)> {
+            keys.iter().map(|key| (key.attribute_name.clone(), key.key_type.as_str().to_owned())).collect()
+        };
+        let created = table_shape(
+            key_pairs(described.key_schema()),
+            described
+                .attribute_definitions()
+                .iter()
+                .map(|attribute| (attribute.attribute_name.clone(), attribute.attribute_type.as_str().to_owned())),
+            described.global_secondary_indexes().iter().map(|index| {
+                let projection = index
+                    .projection()
+                    .and_then(|projection| projection.projection_type())
+                    .map_or("", |kind| kind.as_str());
+                (
+                    index.index_name().unwrap_or_default().to_owned(),
+                    key_pairs(index.key_schema()),
+                    projection.to_owned(),
+                )
+            }),
+        );
+        assert_eq!(created, expected, "{resource}: what aws_setup creates against what the template declares");
+    }
+}
