@@ -199,9 +199,12 @@ pub struct ReturnRequest {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RentalPosition(String);
 
+/// The start's format in a position: always nine decimals, so positions sort as times do.
+const POSITION_TIME: &str = "%Y-%m-%dT%H:%M:%S%.9fZ";
+
 impl RentalPosition {
     pub fn of(rental: &Rental) -> Self {
-        Self(format!("{}#{}", rental.started_at.format("%Y-%m-%dT%H:%M:%S%.9fZ"), rental.rental_id))
+        Self(format!("{}#{}", rental.started_at.format(POSITION_TIME), rental.rental_id))
     }
 
     /// A position as [`Self::as_str`] wrote it; `None` for any other text.
@@ -209,7 +212,7 @@ impl RentalPosition {
         let (started_at, rental_id) = text.split_once('#')?;
         let parsed = DateTime::parse_from_rfc3339(started_at).ok()?.with_timezone(&Utc);
         let rental_id = RentalId::try_from(rental_id.to_owned()).ok()?;
-        let position = Self(format!("{}#{rental_id}", parsed.format("%Y-%m-%dT%H:%M:%S%.9fZ")));
+        let position = Self(format!("{}#{rental_id}", parsed.format(POSITION_TIME)));
         (position.0 == text).then_some(position)
     }
 
@@ -224,6 +227,17 @@ pub struct RentalPage {
     pub rentals: Vec<Rental>,
     /// The last rental's position when more may follow.
     pub next: Option<RentalPosition>,
+}
+
+impl RentalPage {
+    /// The page of at most `limit` from a read that asked for one more: whether it found the
+    /// extra one, or stopped short of the end (`cut_short`), says whether another page follows.
+    pub fn of_read(mut rentals: Vec<Rental>, limit: usize, cut_short: bool) -> Self {
+        let more = rentals.len() > limit || cut_short;
+        rentals.truncate(limit);
+        let next = more.then(|| rentals.last().map(RentalPosition::of)).flatten();
+        Self { rentals, next }
+    }
 }
 
 /// Rentals: each call is one transaction over pass, board, rental and outbox.

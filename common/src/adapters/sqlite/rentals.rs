@@ -109,12 +109,8 @@ impl RentalStore for SqliteStore {
                     |row| row.get(0),
                 )?
                 .collect::<Result<_, _>>()?;
-            let mut rentals =
-                items.iter().map(|item| serde_json::from_str(item)).collect::<Result<Vec<Rental>, _>>()?;
-            let more = rentals.len() > limit;
-            rentals.truncate(limit);
-            let next = more.then(|| rentals.last().map(RentalPosition::of)).flatten();
-            Ok(RentalPage { rentals, next })
+            let rentals = items.iter().map(|item| serde_json::from_str(item)).collect::<Result<Vec<Rental>, _>>()?;
+            Ok(RentalPage::of_read(rentals, limit, false))
         })
         .await
     }

@@ -272,14 +272,11 @@ impl RentalStore for DynamoStore {
             request = request.expression_attribute_values(":after", s(after.as_str().to_owned()));
         }
         let (items, last_key) = request.key_condition_expression(condition).page(None).await?;
-        let mut rentals = items
+        let rentals = items
             .into_iter()
             .map(|item| from_item::<RentalItem>(item).map(|item| item.rental))
             .collect::<PortResult<Vec<_>>>()?;
-        // More follow when the read found the extra one, or stopped at its 1 MB page.
-        let more = rentals.len() > limit || last_key.is_some_and(|key| !key.is_empty());
-        rentals.truncate(limit);
-        let next = more.then(|| rentals.last().map(RentalPosition::of)).flatten();
-        Ok(RentalPage { rentals, next })
+        // The read may also stop at its 1 MB page before the extra one.
+        Ok(RentalPage::of_read(rentals, limit, last_key.is_some_and(|key| !key.is_empty())))
     }
 }
