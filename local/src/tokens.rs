@@ -77,17 +77,7 @@ pub struct TokenAuthority {
 impl TokenAuthority {
     /// Uses the key pair kept in `data_dir`, creating it on first start so tokens survive restarts.
     pub fn from_data_dir(data_dir: &Path) -> Result<Self, KeyError> {
-        let path = data_dir.join(KEY_FILE);
-        let pkcs8 = match std::fs::read(&path) {
-            Ok(pkcs8) => pkcs8,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                let pkcs8 = generate()?;
-                write_private(&path, &pkcs8)?;
-                pkcs8
-            }
-            Err(error) => return Err(error.into()),
-        };
-        Self::with_key(&pkcs8)
+        Self::with_key(&kept(&data_dir.join(KEY_FILE), generate)?)
     }
 
     /// A key pair for this process only.
@@ -167,16 +157,22 @@ pub fn kept_secret(data_dir: Option<&Path>, file: &str) -> std::io::Result<Vec<u
         aws_lc_rs::rand::fill(&mut secret).map_err(|_| std::io::Error::other("no randomness"))?;
         Ok::<_, std::io::Error>(secret)
     };
-    let Some(data_dir) = data_dir else { return fresh() };
-    let path = data_dir.join(file);
-    match std::fs::read(&path) {
-        Ok(secret) => Ok(secret),
+    match data_dir {
+        Some(data_dir) => kept(&data_dir.join(file), fresh),
+        None => fresh(),
+    }
+}
+
+/// The key kept at `path`, made with `make` and written there (owner only) when there is none.
+fn kept<E: From<std::io::Error>>(path: &Path, make: impl FnOnce() -> Result<Vec<u8>, E>) -> Result<Vec<u8>, E> {
+    match std::fs::read(path) {
+        Ok(key) => Ok(key),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            let secret = fresh()?;
-            write_private(&path, &secret)?;
-            Ok(secret)
+            let key = make()?;
+            write_private(path, &key)?;
+            Ok(key)
         }
-        Err(error) => Err(error),
+        Err(error) => Err(error.into()),
     }
 }
 
