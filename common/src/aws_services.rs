@@ -29,7 +29,15 @@ pub struct AwsServices {
     snapshots: FleetSnapshots,
     push: OnceLock<SnsPushRegistry>,
     cursor_key: Option<CursorKey>,
-    payments: OnceLock<Result<GuardedPayments, String>>,
+    payments: OnceLock<Result<GuardedPayments, NoPayments>>,
+}
+
+/// Why this function has no payments to offer.
+enum NoPayments {
+    /// Neither a provider URL nor the simulator was chosen: refused, never approved for free.
+    NotConfigured,
+    /// The provider's client could not be made.
+    ClientFailed(String),
 }
 
 impl AwsServices {
@@ -48,20 +56,19 @@ impl AwsServices {
         })
     }
 
-    fn make_payments(&self) -> Result<GuardedPayments, String> {
+    fn make_payments(&self) -> Result<GuardedPayments, NoPayments> {
         let payments = &self.settings.payments;
         let provider: Arc<dyn PaymentProvider> = match &payments.provider {
-            PaymentProviderSetting::NotConfigured => return Err(NOT_CONFIGURED.to_owned()),
+            PaymentProviderSetting::NotConfigured => return Err(NoPayments::NotConfigured),
             PaymentProviderSetting::Simulator(settings) => Arc::new(PaymentSimulator::new(*settings)),
-            PaymentProviderSetting::Url(url) => {
-                Arc::new(HttpPaymentProvider::new(url, payments.timeouts).map_err(|error| error.to_string())?)
-            }
+            PaymentProviderSetting::Url(url) => Arc::new(
+                HttpPaymentProvider::new(url, payments.timeouts)
+                    .map_err(|error| NoPayments::ClientFailed(error.to_string()))?,
+            ),
         };
         Ok(GuardedPayments::new(provider, self.store.clone(), payments.breaker, Arc::new(SystemClock)))
     }
 }
-
-const NOT_CONFIGURED: &str = "no PAYMENT_PROVIDER_URL, and PAYMENT_MODE is not simulator";
 
 impl Services for AwsServices {
     fn settings(&self) -> &Settings {
@@ -99,12 +106,12 @@ impl Services for AwsServices {
     fn payments(&self) -> Result<&GuardedPayments, Problem> {
         match self.payments.get_or_init(|| self.make_payments()) {
             Ok(payments) => Ok(payments),
-            Err(reason) if reason == NOT_CONFIGURED => {
-                tracing::error!("payment refused: {reason}");
+            Err(NoPayments::NotConfigured) => {
+                tracing::error!("payment refused: no PAYMENT_PROVIDER_URL, and PAYMENT_MODE is not simulator");
                 Err(Problem::new(ProblemType::PaymentNotConfigured)
                     .with_detail("the operator has not configured a payment provider"))
             }
-            Err(reason) => {
+            Err(NoPayments::ClientFailed(reason)) => {
                 tracing::error!(%reason, "the payment provider client could not be made");
                 Err(Problem::new(ProblemType::ServiceUnavailable))
             }

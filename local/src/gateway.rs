@@ -178,7 +178,7 @@ fn lambda_request(
     let body = match String::from_utf8(body.to_vec()) {
         _ if body.is_empty() => Body::Empty,
         Ok(text) => Body::Text(text),
-        Err(_) => Body::Binary(body.to_vec()),
+        Err(binary) => Body::Binary(binary.into_bytes()),
     };
     let mut request = Request::new(body);
     *request.method_mut() = parts.method.clone();
