@@ -56,6 +56,8 @@ impl TryFrom<String> for PhoneNumber {
     }
 }
 
+super::validated_schema!(PhoneNumber, {"type": "string", "pattern": "^\\+[1-9][0-9]{7,14}$"});
+
 impl From<PhoneNumber> for String {
     fn from(phone: PhoneNumber) -> String {
         phone.0
@@ -100,7 +102,7 @@ impl PushEndpoint {
 }
 
 /// The language of a customer's alerts. This is a Korean service: Korean unless asked.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Locale {
     #[default]
@@ -109,7 +111,7 @@ pub enum Locale {
 }
 
 /// Where an alert can go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     Sms,
@@ -130,7 +132,7 @@ impl Channel {
 
 /// The push services the app is delivered through. Each is offered only when the service
 /// has a platform application for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum PushPlatform {
     /// Firebase Cloud Messaging (Android).
     #[serde(rename = "FCM")]
@@ -172,6 +174,10 @@ impl TryFrom<String> for PushToken {
     }
 }
 
+super::validated_schema!(PushToken, {
+    "type": "string", "minLength": 1, "maxLength": MAX_PUSH_TOKEN_CHARS, "pattern": "^[!-~]+$",
+});
+
 impl From<PushToken> for String {
     fn from(token: PushToken) -> String {
         token.0
@@ -190,8 +196,9 @@ fn set_by_service<'de, D: Deserializer<'de>>(_: D) -> Result<Option<Infallible>,
 }
 
 /// What a customer asks for with `PUT /me/contact`, before the rules across its fields.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "ContactRequest")]
 pub struct ContactForm {
     pub phone: PhoneNumber,
     #[serde(default)]
@@ -205,6 +212,7 @@ pub struct ContactForm {
     /// Refused, so never there: an endpoint a client names could be anyone's device or the
     /// operators' topic.
     #[serde(default, deserialize_with = "set_by_service")]
+    #[schemars(skip)]
     pub push_endpoint_arn: Option<Infallible>,
 }
 

@@ -28,6 +28,10 @@ pub fn area_cell(location: &Coordinates) -> String {
 }
 const EARTH_RADIUS_M: f64 = 6_371_000.0;
 
+/// The largest latitude and longitude, either way.
+pub const MAX_LAT: f64 = 90.0;
+pub const MAX_LON: f64 = 180.0;
+
 /// A valid WGS 84 position.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawCoordinates")]
@@ -42,6 +46,14 @@ struct RawCoordinates {
     lon: f64,
 }
 
+super::validated_schema!(Coordinates, {
+    "type": "object", "required": ["lat", "lon"], "additionalProperties": false,
+    "properties": {
+        "lat": {"type": "number", "minimum": -MAX_LAT, "maximum": MAX_LAT},
+        "lon": {"type": "number", "minimum": -MAX_LON, "maximum": MAX_LON},
+    },
+});
+
 impl TryFrom<RawCoordinates> for Coordinates {
     type Error = GeoError;
     fn try_from(raw: RawCoordinates) -> Result<Self, GeoError> {
@@ -51,10 +63,10 @@ impl TryFrom<RawCoordinates> for Coordinates {
 
 impl Coordinates {
     pub fn new(lat: f64, lon: f64) -> Result<Self, GeoError> {
-        if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+        if !lat.is_finite() || !(-MAX_LAT..=MAX_LAT).contains(&lat) {
             return Err(GeoError::Latitude);
         }
-        if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
+        if !lon.is_finite() || !(-MAX_LON..=MAX_LON).contains(&lon) {
             return Err(GeoError::Longitude);
         }
         Ok(Self { lat, lon })

@@ -16,6 +16,9 @@ pub enum IdError {
 
 pub const MAX_ID_LEN: usize = 64;
 
+/// [`check_id`]'s rule as a regular expression, for the JSON Schema of every id.
+pub const ID_PATTERN: &str = "^[A-Za-z0-9._:-]+$";
+
 fn check_id(value: &str) -> Result<(), IdError> {
     if value.is_empty() {
         return Err(IdError::Empty);
@@ -66,6 +69,18 @@ macro_rules! id_type {
         impl From<$name> for String {
             fn from(id: $name) -> String {
                 id.0
+            }
+        }
+
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string", "minLength": 1, "maxLength": MAX_ID_LEN, "pattern": ID_PATTERN,
+                })
             }
         }
 

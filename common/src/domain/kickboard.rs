@@ -29,6 +29,8 @@ impl TryFrom<String> for Model {
     }
 }
 
+super::validated_schema!(Model, {"type": "string", "minLength": 1, "maxLength": 64});
+
 impl From<Model> for String {
     fn from(model: Model) -> String {
         model.0
@@ -41,7 +43,7 @@ impl Model {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum KickboardStatus {
     Available,
@@ -66,7 +68,7 @@ pub enum KickboardState {
 }
 
 /// The states an admin can put a board in by hand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ServiceStatus {
     Available,

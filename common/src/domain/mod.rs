@@ -16,3 +16,20 @@ pub mod zones;
 
 #[cfg(test)]
 mod tests;
+
+/// Implements `JsonSchema` for a type whose serde form is validated by hand (a `try_from`
+/// newtype): its schema under its own name, written beside the rule it describes.
+macro_rules! validated_schema {
+    ($type:ty, $schema:tt) => {
+        impl schemars::JsonSchema for $type {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($type).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!($schema)
+            }
+        }
+    };
+}
+pub(crate) use validated_schema;

@@ -4,12 +4,12 @@ use super::ids::PlanId;
 use serde::{Deserialize, Serialize};
 
 /// An amount of Korean won. Won has no minor unit, so an integer is exact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Won(pub u64);
 
 /// A pass plan: minutes of riding, a price, and how long the pass stays valid once paid.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
     pub plan_id: PlanId,

@@ -8,21 +8,21 @@ use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 
 /// GBFS `form_factor` values a Kickboard fleet has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FormFactor {
     ScooterStanding,
 }
 
 /// GBFS `propulsion_type` values a Kickboard fleet has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Propulsion {
     Electric,
 }
 
 /// A kind of vehicle in the fleet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VehicleType {
     pub vehicle_type_id: VehicleTypeId,
@@ -77,6 +77,8 @@ impl TryFrom<u8> for BatteryPct {
         Self::new(value).ok_or(BatteryError)
     }
 }
+
+super::validated_schema!(BatteryPct, {"type": "integer", "minimum": 0, "maximum": 100});
 
 impl From<BatteryPct> for u8 {
     fn from(battery: BatteryPct) -> u8 {

@@ -4,7 +4,7 @@
 
 use super::error::RuleViolation;
 use super::events::{DomainEvent, EventEnvelope};
-use super::geo::Coordinates;
+use super::geo::{Coordinates, MAX_LAT, MAX_LON};
 use super::ids::ZoneId;
 use chrono::{DateTime, Utc};
 use geo::{BoundingRect, Coord, Intersects, LineString, MultiPolygon, Polygon, Validation};
@@ -17,12 +17,14 @@ use serde::{Deserialize, Serialize};
 pub const MAX_ZONE_POSITIONS: usize = 10_000;
 
 /// What may happen inside a zone (or, as the global rules, outside every zone).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "Rules")]
 pub struct ZoneRules {
     pub ride_start_allowed: bool,
     pub ride_end_allowed: bool,
     pub ride_through_allowed: bool,
+    /// Absent: no speed limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maximum_speed_kph: Option<u32>,
 }
@@ -54,6 +56,16 @@ impl TryFrom<Vec<f64>> for Position {
     }
 }
 
+super::validated_schema!(Position, {
+    "description": "A GeoJSON position, WGS 84: [lon, lat] or [lon, lat, altitude]",
+    "type": "array", "minItems": 2, "maxItems": 3,
+    "prefixItems": [
+        {"type": "number", "minimum": -MAX_LON, "maximum": MAX_LON},
+        {"type": "number", "minimum": -MAX_LAT, "maximum": MAX_LAT},
+    ],
+    "items": {"type": "number"},
+});
+
 impl From<Position> for [f64; 2] {
     fn from(position: Position) -> Self {
         [position.lon, position.lat]
@@ -62,8 +74,11 @@ impl From<Position> for [f64; 2] {
 
 /// A zone's area as GeoJSON (RFC 7946) gives it: a Polygon or a MultiPolygon, rings of
 /// positions, the first ring of a polygon its outline and the others its holes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A zone has at most 10,000 positions in all (`MAX_ZONE_POSITIONS`); a ring has at least 4,
+/// is closed and does not cross itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type")]
+#[schemars(rename = "Geometry")]
 pub enum ZoneGeometry {
     Polygon { coordinates: Vec<Vec<Position>> },
     MultiPolygon { coordinates: Vec<Vec<Vec<Position>>> },
@@ -196,6 +211,8 @@ impl TryFrom<String> for ZoneName {
     }
 }
 
+super::validated_schema!(ZoneName, {"type": "string", "minLength": 1, "maxLength": 128});
+
 impl From<ZoneName> for String {
     fn from(name: ZoneName) -> String {
         name.0
@@ -209,11 +226,13 @@ impl ZoneName {
 }
 
 /// An admin's zone: an area, a priority (lower wins where zones overlap) and its rules.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Zone {
     pub zone_id: ZoneId,
     pub name: ZoneName,
+    /// Where zones overlap, the lowest priority's rules apply.
     pub priority: i32,
     pub geometry: ZoneGeometry,
     pub rules: ZoneRules,

@@ -3,6 +3,7 @@
 use super::views::BalanceView as BalanceJson;
 use crate::domain::contact::{Channel, CheckedContact, Contact, ContactForm, Locale, PhoneNumber, PushPlatform};
 use crate::domain::ids::PassId;
+use crate::http::contract::Contract;
 use crate::http::endpoint::{Customer, Endpoint, Handle};
 use crate::http::request::{json_body, path_id};
 use crate::http::response::json;
@@ -13,13 +14,19 @@ use lambda_http::http::{Method, StatusCode};
 
 /// A contact as the API shows it: the channels alerts actually go to, and the push device's
 /// platform and whether it still takes alerts. The endpoint itself is the service's business.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Contact", deny_unknown_fields)]
 struct ContactView<'a> {
     phone: &'a PhoneNumber,
+    /// The platform of the registered device, if any.
     push_platform: Option<PushPlatform>,
+    /// Whether pushes reach the device; false once the push service reported its endpoint
+    /// disabled or gone, until the app registers again (alerts then go by SMS).
     push_active: bool,
+    /// The language of alerts.
     locale: Locale,
+    /// The channels alerts go to now.
     channels: Vec<Channel>,
 }
 
@@ -44,6 +51,12 @@ impl Endpoint for PutContact {
     const METHOD: Method = Method::PUT;
     const PATH: &'static str = "/me/contact";
     const FUNCTION: &'static str = "put-contact";
+    fn contract() -> Contract {
+        Contract::new("Where alerts go: the phone, and the app's device token for push")
+            .body::<ContactForm>()
+            .answers::<ContactView>(StatusCode::OK, "The contact")
+            .refuses(&[ProblemType::PushPlatformNotOffered])
+    }
     type Caller = Customer;
 }
 
@@ -82,6 +95,11 @@ impl Endpoint for GetContact {
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/me/contact";
     const FUNCTION: &'static str = "get-contact";
+    fn contract() -> Contract {
+        Contract::new("The caller's contact")
+            .answers::<ContactView>(StatusCode::OK, "The contact")
+            .refuses(&[ProblemType::ContactNotFound])
+    }
     type Caller = Customer;
 }
 
@@ -100,6 +118,12 @@ impl Endpoint for GetBalance {
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/passes/{passId}/balance";
     const FUNCTION: &'static str = "get-balance";
+    fn contract() -> Contract {
+        Contract::new("A pass balance (read model)")
+            .path::<PassId>()
+            .answers::<BalanceJson>(StatusCode::OK, "The balance")
+            .refuses(&[ProblemType::BalanceNotFound])
+    }
     type Caller = Customer;
 }
 
@@ -123,6 +147,10 @@ impl Endpoint for ListBalances {
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/me/passes";
     const FUNCTION: &'static str = "list-balances";
+    fn contract() -> Contract {
+        Contract::new("The caller's balances (read model)")
+            .answers::<Vec<BalanceJson>>(StatusCode::OK, "Every balance of the caller")
+    }
     type Caller = Customer;
 }
 

@@ -2,12 +2,13 @@
 //! and how charged; customers find available ones.
 
 use super::views::KickboardView;
-use crate::domain::geo::{Area, Coordinates, GeoError};
+use crate::domain::geo::{Area, Coordinates, GeoError, MAX_LAT, MAX_LON, MAX_RADIUS_M};
 use crate::domain::ids::{KickboardId, VehicleTypeId};
 use crate::domain::kickboard::{Kickboard, Model, ServiceStatus};
 use crate::domain::vehicle::{
-    BatteryPct, BatteryRules, Telemetry, default_vehicle_type_id, find_vehicle_type, vehicle_types,
+    BatteryPct, BatteryRules, Telemetry, VehicleType, default_vehicle_type_id, find_vehicle_type, vehicle_types,
 };
+use crate::http::contract::Contract;
 use crate::http::endpoint::{Admin, Anyone, Customer, Endpoint, Handle, Vehicle};
 use crate::http::request::{json_body, path_id, query_param};
 use crate::http::response::{json, no_content};
@@ -17,6 +18,7 @@ use crate::services::Services;
 use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use lambda_http::http::{Method, StatusCode};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// A coordinate error, named by the field it is about.
@@ -33,13 +35,16 @@ const DEFAULT_RADIUS_M: u32 = 500;
 /// The most boards one listing returns.
 const MAX_LISTED: usize = 200;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RegisterBody {
     kickboard_id: Option<KickboardId>,
     model: Model,
+    /// A vehicle type of GET /vehicle-types; the first of them if absent.
     vehicle_type_id: Option<VehicleTypeId>,
+    #[schemars(range(min = -MAX_LAT, max = MAX_LAT))]
     lat: f64,
+    #[schemars(range(min = -MAX_LON, max = MAX_LON))]
     lon: f64,
 }
 
@@ -50,6 +55,12 @@ impl Endpoint for RegisterKickboard {
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/kickboards";
     const FUNCTION: &'static str = "register-kickboard";
+    fn contract() -> Contract {
+        Contract::new("Register a kickboard (admin)")
+            .body::<RegisterBody>()
+            .answers::<KickboardView>(StatusCode::CREATED, "The kickboard")
+            .refuses(&[ProblemType::KickboardIdTaken])
+    }
     type Caller = Admin;
 }
 
@@ -76,6 +87,12 @@ impl Endpoint for DeleteKickboard {
     const METHOD: Method = Method::DELETE;
     const PATH: &'static str = "/kickboards/{kickboardId}";
     const FUNCTION: &'static str = "delete-kickboard";
+    fn contract() -> Contract {
+        Contract::new("Retire a kickboard (admin)")
+            .path::<KickboardId>()
+            .answers_nothing(StatusCode::NO_CONTENT, "Retired")
+            .refuses(&[ProblemType::KickboardNotFound, ProblemType::KickboardRented])
+    }
     type Caller = Admin;
 }
 
@@ -87,7 +104,25 @@ impl<S: Services> Handle<S> for DeleteKickboard {
     }
 }
 
-fn parse_area(near: Option<String>, radius: Option<String>) -> Result<Option<Area>, Problem> {
+/// The query of `GET /kickboards`, as given; [`parse_area`] checks it.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct KickboardsQuery {
+    /// `lat,lon`: only boards within radiusM of it, nearest first.
+    #[schemars(regex(pattern = r"^-?[0-9.]+,-?[0-9.]+$"))]
+    near: Option<String>,
+    /// Metres around near.
+    #[schemars(with = "Option<u32>", range(min = 1, max = MAX_RADIUS_M), extend("default" = DEFAULT_RADIUS_M))]
+    radius_m: Option<String>,
+}
+
+impl KickboardsQuery {
+    fn of(request: &Request) -> Self {
+        Self { near: query_param(request, "near"), radius_m: query_param(request, "radiusM") }
+    }
+}
+
+fn parse_area(KickboardsQuery { near, radius_m: radius }: KickboardsQuery) -> Result<Option<Area>, Problem> {
     let Some(near) = near else {
         return match radius {
             Some(_) => Err(Problem::invalid_field("radiusM", "needs near=lat,lon")),
@@ -116,12 +151,17 @@ impl Endpoint for ListKickboards {
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/kickboards";
     const FUNCTION: &'static str = "list-kickboards";
+    fn contract() -> Contract {
+        Contract::new("Available kickboards, nearest first with near")
+            .query::<KickboardsQuery>()
+            .answers::<Vec<KickboardView>>(StatusCode::OK, "Kickboards")
+    }
     type Caller = Customer;
 }
 
 impl<S: Services> Handle<S> for ListKickboards {
     async fn handle(app: &S, _: Customer, request: Request) -> HandlerResult {
-        let area = parse_area(query_param(&request, "near"), query_param(&request, "radiusM"))?;
+        let area = parse_area(KickboardsQuery::of(&request))?;
         let boards = app.fleet().available_kickboards(area, &app.settings().battery, MAX_LISTED).await?;
         let views: Vec<_> = boards.iter().map(KickboardView::new).collect();
         Ok(json(StatusCode::OK, &views))
@@ -135,6 +175,11 @@ impl Endpoint for ListVehicleTypes {
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/vehicle-types";
     const FUNCTION: &'static str = "list-vehicle-types";
+    fn contract() -> Contract {
+        Contract::new("The vehicle type catalogue")
+            .stateless()
+            .answers::<Vec<VehicleType>>(StatusCode::OK, "Vehicle types")
+    }
     type Caller = Anyone;
 }
 
@@ -145,12 +190,15 @@ impl<S: Sync> Handle<S> for ListVehicleTypes {
 }
 
 /// What a vehicle reports, over HTTP or MQTT.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TelemetryBody {
+    #[schemars(range(min = -MAX_LAT, max = MAX_LAT))]
     lat: f64,
+    #[schemars(range(min = -MAX_LON, max = MAX_LON))]
     lon: f64,
     battery_pct: BatteryPct,
+    /// When the vehicle measured it; now if absent, at most 5 minutes ahead.
     reported_at: Option<DateTime<Utc>>,
 }
 
@@ -171,6 +219,15 @@ impl Endpoint for ReportTelemetry {
     const METHOD: Method = Method::PUT;
     const PATH: &'static str = "/kickboards/{kickboardId}/telemetry";
     const FUNCTION: &'static str = "report-telemetry";
+    fn contract() -> Contract {
+        Contract::new(
+            "A vehicle reports its position and battery (group vehicle or admin); an older report than the stored one is ignored",
+        )
+        .path::<KickboardId>()
+        .body::<TelemetryBody>()
+        .answers::<KickboardView>(StatusCode::OK, "The kickboard (as stored, when the report was older)")
+        .refuses(&[ProblemType::KickboardNotFound])
+    }
     type Caller = Vehicle;
 }
 
@@ -233,7 +290,7 @@ pub async fn ingest_telemetry(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct StatusBody {
     status: ServiceStatus,
@@ -246,6 +303,13 @@ impl Endpoint for SetKickboardStatus {
     const METHOD: Method = Method::PUT;
     const PATH: &'static str = "/kickboards/{kickboardId}/status";
     const FUNCTION: &'static str = "set-kickboard-status";
+    fn contract() -> Contract {
+        Contract::new("Take a kickboard into maintenance or put it back in service (admin)")
+            .path::<KickboardId>()
+            .body::<StatusBody>()
+            .answers::<KickboardView>(StatusCode::OK, "The kickboard")
+            .refuses(&[ProblemType::KickboardNotFound, ProblemType::KickboardRented])
+    }
     type Caller = Admin;
 }
 

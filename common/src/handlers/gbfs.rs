@@ -10,6 +10,7 @@ use crate::domain::kickboard::Kickboard;
 use crate::domain::plan::catalogue;
 use crate::domain::vehicle::{BatteryRules, vehicle_types};
 use crate::domain::zones::{ZoneMap, ZoneRules};
+use crate::http::contract::Contract;
 use crate::http::encoding::{MIN_GZIP_BYTES, accepts_gzip, gzip};
 use crate::http::endpoint::{Anyone, Endpoint, Handle};
 use crate::http::request::path_id;
@@ -17,9 +18,11 @@ use crate::http::{HandlerResult, Problem, ProblemType};
 use crate::ports::{FleetStore, PortResult};
 use crate::services::Services;
 use chrono::{DateTime, SecondsFormat, Utc};
-use lambda_http::http::{HeaderValue, Method, header};
+use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Mutex;
 
@@ -30,6 +33,43 @@ pub const GBFS_VERSION: &str = "3.0";
 /// are zones).
 const FEEDS: [&str; 5] = ["system_information", "vehicle_types", "vehicle_status", "system_pricing_plans", "gbfs"];
 const GEOFENCING_ZONES: &str = "geofencing_zones";
+
+/// A file name of `GET /gbfs/v3/{feed}`, as the document gives it.
+struct FeedFile;
+
+impl JsonSchema for FeedFile {
+    fn schema_name() -> Cow<'static, str> {
+        "GbfsFileName".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<String> = FEEDS.iter().chain([&GEOFENCING_ZONES]).map(|feed| format!("{feed}.json")).collect();
+        json_schema!({"type": "string", "enum": names})
+    }
+}
+
+/// Any GBFS file: the envelope every one shares; its `data` is checked against MobilityData's
+/// schemas by the tests, not here.
+struct GbfsFile;
+
+impl JsonSchema for GbfsFile {
+    fn schema_name() -> Cow<'static, str> {
+        "GbfsFile".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "required": ["last_updated", "ttl", "version", "data"],
+            "properties": {
+                "last_updated": {"type": "string", "format": "date-time"},
+                "ttl": {"type": "integer", "minimum": 0},
+                "version": {"const": GBFS_VERSION},
+                "data": {"type": "object"},
+            },
+        })
+    }
+}
 
 /// What the operator says about the system, from configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,6 +324,22 @@ impl Endpoint for GbfsFeed {
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/gbfs/v3/{feed}";
     const FUNCTION: &'static str = "gbfs-feed";
+    fn contract() -> Contract {
+        Contract::new("A public GBFS v3.0 file")
+            .path::<FeedFile>()
+            .answers::<GbfsFile>(
+                StatusCode::OK,
+                "The GBFS v3.0 file; it may be cached for ttl seconds. A large file is gzipped for a client that accepts gzip.",
+            )
+            .answer_header("Cache-Control", "How long a cache may keep it: what is left of its ttl", || {
+                json!({"type": "string"})
+            })
+            .answer_header("Vary", "Accept-Encoding: the answer depends on it", || json!({"type": "string"}))
+            .answer_header("Content-Encoding", "gzip when the client accepts it and the file is large enough", || {
+                json!({"type": "string", "enum": ["gzip"]})
+            })
+            .refuses(&[ProblemType::NotFound])
+    }
     type Caller = Anyone;
 }
 

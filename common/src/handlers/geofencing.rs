@@ -3,21 +3,27 @@
 //! (`crate::zone_cache`).
 
 use crate::domain::ids::ZoneId;
-use crate::domain::zones::{GeometryError, GeometryForm, Zone, ZoneMap, ZoneName, ZoneRules, global_rules_changed};
+use crate::domain::zones::{
+    GeometryError, GeometryForm, Zone, ZoneGeometry, ZoneMap, ZoneName, ZoneRules, global_rules_changed,
+};
+use crate::http::contract::Contract;
 use crate::http::endpoint::{Admin, Anyone, Endpoint, Handle};
 use crate::http::request::{json_body, path_id, zone_body};
 use crate::http::response::{json, no_content};
-use crate::http::{HandlerResult, Problem};
+use crate::http::{HandlerResult, Problem, ProblemType};
 use crate::services::Services;
 use lambda_http::Request;
 use lambda_http::http::{Method, StatusCode};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ZoneBody {
     name: ZoneName,
+    /// Where zones overlap, the lowest priority's rules apply.
     priority: i32,
+    #[schemars(with = "ZoneGeometry")]
     geometry: GeometryForm,
     rules: ZoneRules,
 }
@@ -29,6 +35,12 @@ impl Endpoint for PutZone {
     const METHOD: Method = Method::PUT;
     const PATH: &'static str = "/geofencing/zones/{zoneId}";
     const FUNCTION: &'static str = "put-zone";
+    fn contract() -> Contract {
+        Contract::new("Create or replace a geofencing zone (admin)")
+            .path::<ZoneId>()
+            .body::<ZoneBody>()
+            .answers::<Zone>(StatusCode::OK, "The zone, as stored")
+    }
     type Caller = Admin;
 }
 
@@ -52,6 +64,9 @@ impl Endpoint for ListZones {
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/geofencing/zones";
     const FUNCTION: &'static str = "list-zones";
+    fn contract() -> Contract {
+        Contract::new("Every geofencing zone, lowest priority first").answers::<Vec<Zone>>(StatusCode::OK, "The zones")
+    }
     type Caller = Anyone;
 }
 
@@ -69,6 +84,12 @@ impl Endpoint for DeleteZone {
     const METHOD: Method = Method::DELETE;
     const PATH: &'static str = "/geofencing/zones/{zoneId}";
     const FUNCTION: &'static str = "delete-zone";
+    fn contract() -> Contract {
+        Contract::new("Delete a geofencing zone (admin)")
+            .path::<ZoneId>()
+            .answers_nothing(StatusCode::NO_CONTENT, "Deleted")
+            .refuses(&[ProblemType::ZoneNotFound])
+    }
     type Caller = Admin;
 }
 
@@ -87,6 +108,11 @@ impl Endpoint for PutGlobalRules {
     const METHOD: Method = Method::PUT;
     const PATH: &'static str = "/geofencing/global-rules";
     const FUNCTION: &'static str = "put-global-rules";
+    fn contract() -> Contract {
+        Contract::new("Set the rules that apply where no zone does (admin)")
+            .body::<ZoneRules>()
+            .answers::<ZoneRules>(StatusCode::OK, "The global rules, as stored")
+    }
     type Caller = Admin;
 }
 
@@ -105,6 +131,10 @@ impl Endpoint for GetGlobalRules {
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/geofencing/global-rules";
     const FUNCTION: &'static str = "get-global-rules";
+    fn contract() -> Contract {
+        Contract::new("The rules that apply where no zone does (all allowed, no speed limit, until set)")
+            .answers::<ZoneRules>(StatusCode::OK, "The global rules")
+    }
     type Caller = Anyone;
 }
 

@@ -26,6 +26,12 @@ macro_rules! endpoints {
         /// follow this table (tests hold them to it).
         pub const ROUTES: &[Route] = &[$(<$endpoint as crate::http::endpoint::Endpoint>::ROUTE),*];
 
+        /// Every route with its contract: what the OpenAPI document is generated from.
+        pub fn contracts() -> Vec<(Route, crate::http::contract::Contract)> {
+            use crate::http::endpoint::Endpoint;
+            vec![$((<$endpoint>::ROUTE, <$endpoint>::contract())),*]
+        }
+
         /// Every route with its handler, on services `S`: what the local server dispatches.
         pub fn table<S: Services>() -> Vec<Routed<S>> {
             vec![$(routed::<S, $endpoint>()),*]
@@ -59,6 +65,23 @@ endpoints!(
     geofencing::PutGlobalRules,
     geofencing::GetGlobalRules,
 );
+
+/// The OpenAPI 3.1 document of every route, generated from the table.
+pub fn openapi() -> serde_json::Value {
+    crate::http::openapi::document(contracts())
+}
+
+/// `openapi.yaml` as it is checked in: the document as JSON (which YAML reads as it is) under
+/// a header saying where it comes from.
+pub fn openapi_file() -> String {
+    let json = serde_json::to_string_pretty(&openapi()).expect("a JSON value serializes");
+    format!(
+        "# OpenAPI 3.1 of the HTTP contract, generated from the route table (kickboard_common::handlers).\n\
+         # Do not edit: change the endpoints' contracts, then rewrite this file with\n\
+         #   KICKBOARD_WRITE_OPENAPI=1 cargo nextest run -p kickboard-tests -E 'test(openapi::)'\n\
+         # tests/e2e/openapi.rs fails while it differs from what the code generates.\n{json}\n"
+    )
+}
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,8 @@ use super::views::PassView;
 use crate::domain::error::RuleViolation;
 use crate::domain::ids::{CustomerId, PassId, PlanId};
 use crate::domain::pass::Pass;
-use crate::domain::plan::{catalogue, find_plan};
+use crate::domain::plan::{Plan, catalogue, find_plan};
+use crate::http::contract::Contract;
 use crate::http::endpoint::{Anyone, Customer, Endpoint, Handle};
 use crate::http::idempotency::{HeldKey, guarded};
 use crate::http::request::{json_body, path_id};
@@ -17,6 +18,7 @@ use crate::services::Services;
 use chrono::{DateTime, Utc};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// `GET /plans`
@@ -26,6 +28,9 @@ impl Endpoint for ListPlans {
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/plans";
     const FUNCTION: &'static str = "list-plans";
+    fn contract() -> Contract {
+        Contract::new("The pass catalogue").stateless().answers::<Vec<Plan>>(StatusCode::OK, "Plans on sale")
+    }
     type Caller = Anyone;
 }
 
@@ -35,7 +40,7 @@ impl<S: Sync> Handle<S> for ListPlans {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PurchaseBody {
     plan_id: PlanId,
@@ -48,6 +53,13 @@ impl Endpoint for PurchasePass {
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/passes";
     const FUNCTION: &'static str = "purchase-pass";
+    fn contract() -> Contract {
+        Contract::new("Buy a pass")
+            .body::<PurchaseBody>()
+            .idempotent()
+            .answers::<PassView>(StatusCode::CREATED, "The pass, awaiting payment")
+            .refuses(&[ProblemType::UnknownPlan])
+    }
     type Caller = Customer;
 }
 
@@ -75,6 +87,12 @@ impl Endpoint for GetPass {
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/passes/{passId}";
     const FUNCTION: &'static str = "get-pass";
+    fn contract() -> Contract {
+        Contract::new("A pass (write side)")
+            .path::<PassId>()
+            .answers::<PassView>(StatusCode::OK, "The pass")
+            .refuses(&[ProblemType::PassNotFound])
+    }
     type Caller = Customer;
 }
 
@@ -100,6 +118,19 @@ impl Endpoint for PayPass {
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/passes/{passId}/payment";
     const FUNCTION: &'static str = "pay-pass";
+    fn contract() -> Contract {
+        Contract::new("Pay a pass")
+            .path::<PassId>()
+            .idempotent()
+            .answers::<PassView>(StatusCode::OK, "The pass, paid and active")
+            .refuses(&[
+                ProblemType::PassNotFound,
+                ProblemType::PassAlreadyPaid,
+                ProblemType::PaymentDeclined,
+                ProblemType::PaymentUnavailable,
+                ProblemType::PaymentNotConfigured,
+            ])
+    }
     type Caller = Customer;
 }
 

@@ -3,23 +3,25 @@
 use super::fleet::invalid_position;
 use super::views::RentalView;
 use crate::domain::error::RuleViolation;
-use crate::domain::geo::Coordinates;
+use crate::domain::geo::{Coordinates, MAX_LAT, MAX_LON};
 use crate::domain::ids::{CustomerId, KickboardId, PassId, RentalId};
 use crate::domain::rental::{Rental, RentalState, ReturnReport};
 use crate::domain::vehicle::BatteryPct;
+use crate::http::contract::Contract;
 use crate::http::endpoint::{Customer, Endpoint, Handle};
 use crate::http::idempotency::{REPLAYED, guarded};
 use crate::http::request::{json_body, optional_json_body, path_id, query_param};
 use crate::http::response::json;
-use crate::http::{HandlerResult, Problem};
+use crate::http::{HandlerResult, Problem, ProblemType};
 use crate::metrics::{self, Metric};
 use crate::ports::{Answering, RentRequest, RentalPosition, ReturnRequest};
 use crate::services::Services;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RentBody {
     pass_id: PassId,
@@ -34,6 +36,23 @@ impl Endpoint for RentKickboard {
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/rentals";
     const FUNCTION: &'static str = "rent-kickboard";
+    fn contract() -> Contract {
+        Contract::new("Rent a kickboard with a paid pass")
+            .body::<RentBody>()
+            .idempotent()
+            .answers::<RentalView>(StatusCode::CREATED, "The rental")
+            .refuses(&[
+                ProblemType::PassNotFound,
+                ProblemType::KickboardNotFound,
+                ProblemType::KickboardUnavailable,
+                ProblemType::PassHasOpenRental,
+                ProblemType::PassNotActive,
+                ProblemType::PassExhausted,
+                ProblemType::PassExpired,
+                ProblemType::BatteryTooLow,
+                ProblemType::RideStartNotAllowed,
+            ])
+    }
     type Caller = Customer;
 }
 
@@ -77,10 +96,13 @@ fn rented(rental: &Rental) -> Response<Body> {
     json(StatusCode::CREATED, &RentalView::new(rental))
 }
 
-#[derive(Deserialize)]
+/// Where the board was left (lat and lon together) and its battery; both optional.
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ReturnBody {
+    #[schemars(range(min = -MAX_LAT, max = MAX_LAT))]
     lat: Option<f64>,
+    #[schemars(range(min = -MAX_LON, max = MAX_LON))]
     lon: Option<f64>,
     /// The battery the vehicle reports as it is returned.
     battery_pct: Option<BatteryPct>,
@@ -104,6 +126,13 @@ impl Endpoint for ReturnKickboard {
     const METHOD: Method = Method::POST;
     const PATH: &'static str = "/rentals/{rentalId}/return";
     const FUNCTION: &'static str = "return-kickboard";
+    fn contract() -> Contract {
+        Contract::new("Return a rented kickboard")
+            .path::<RentalId>()
+            .optional_body::<ReturnBody>()
+            .answers::<RentalView>(StatusCode::OK, "The closed rental")
+            .refuses(&[ProblemType::RentalNotFound, ProblemType::RentalAlreadyReturned, ProblemType::RideEndNotAllowed])
+    }
     type Caller = Customer;
 }
 
@@ -130,6 +159,12 @@ impl Endpoint for GetRental {
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/rentals/{rentalId}";
     const FUNCTION: &'static str = "get-rental";
+    fn contract() -> Contract {
+        Contract::new("A rental")
+            .path::<RentalId>()
+            .answers::<RentalView>(StatusCode::OK, "The rental")
+            .refuses(&[ProblemType::RentalNotFound])
+    }
     type Caller = Customer;
 }
 
@@ -151,13 +186,33 @@ const MAX_PAGE: usize = 100;
 const DEFAULT_PAGE: usize = 20;
 
 /// A page of the caller's rides, and the cursor of the next one.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "RentalPage", deny_unknown_fields)]
 struct RentalsPage {
+    #[schemars(length(max = MAX_PAGE))]
     rentals: Vec<RentalView>,
     /// Give it back as `next` for the following page; absent on the last.
     #[serde(skip_serializing_if = "Option::is_none")]
     next: Option<String>,
+}
+
+/// The query of `GET /me/rentals`, as given; the handler checks it.
+#[derive(JsonSchema)]
+struct RentalsQuery {
+    /// Rides per page.
+    #[schemars(with = "Option<usize>", range(min = 1, max = MAX_PAGE), extend("default" = DEFAULT_PAGE))]
+    limit: Option<String>,
+    /// The cursor of the next page, as the previous page's `next` gave it; signed for the
+    /// caller, so another customer's, an altered or a made-up one is a 400.
+    #[schemars(length(min = 1))]
+    next: Option<String>,
+}
+
+impl RentalsQuery {
+    fn of(request: &Request) -> Self {
+        Self { limit: query_param(request, "limit"), next: query_param(request, "next") }
+    }
 }
 
 /// `GET /me/rentals[?limit=&next=]`: the caller's rides, newest first, a page at a time. The
@@ -168,19 +223,25 @@ impl Endpoint for ListRentals {
     const METHOD: Method = Method::GET;
     const PATH: &'static str = "/me/rentals";
     const FUNCTION: &'static str = "list-rentals";
+    fn contract() -> Contract {
+        Contract::new("The caller's rides, newest first, a page at a time")
+            .query::<RentalsQuery>()
+            .answers::<RentalsPage>(StatusCode::OK, "A page of rides")
+    }
     type Caller = Customer;
 }
 
 impl<S: Services> Handle<S> for ListRentals {
     async fn handle(app: &S, Customer(customer): Customer, request: Request) -> HandlerResult {
-        let limit = match query_param(&request, "limit") {
+        let query = RentalsQuery::of(&request);
+        let limit = match query.limit {
             None => DEFAULT_PAGE,
             Some(limit) => limit.parse().ok().filter(|limit| (1..=MAX_PAGE).contains(limit)).ok_or_else(|| {
                 Problem::invalid_field("limit", format!("must be a whole number from 1 to {MAX_PAGE}"))
             })?,
         };
         let key = app.cursor_key()?;
-        let after = match query_param(&request, "next") {
+        let after = match query.next {
             None => None,
             Some(cursor) => Some(
                 key.open(Self::FUNCTION, customer.as_str(), &cursor)

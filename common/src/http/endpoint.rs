@@ -3,6 +3,7 @@
 //! that returns a `Result`, turned into a response once, here. The local server, every Lambda
 //! function and the bench dispatch through [`call`].
 
+use super::contract::Contract;
 use super::request::identity;
 use super::routes::{Access, Route};
 use super::{HandlerResult, Problem, ProblemType};
@@ -81,6 +82,8 @@ pub trait Endpoint: 'static {
     /// The Lambda function (binary under `functions/`, resource in template.yaml) serving it.
     const FUNCTION: &'static str;
     type Caller: Caller;
+    /// What it takes and answers, for the OpenAPI document.
+    fn contract() -> Contract;
     const ROUTE: Route = Route {
         method: Self::METHOD,
         path: Self::PATH,

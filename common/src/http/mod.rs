@@ -1,9 +1,11 @@
 //! The HTTP glue every handler shares: problems, request reading, responses, the route table.
 
+pub mod contract;
 pub mod cursor;
 pub mod encoding;
 pub mod endpoint;
 pub mod idempotency;
+pub mod openapi;
 pub mod problem;
 pub mod request;
 pub mod response;

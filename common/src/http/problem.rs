@@ -87,6 +87,11 @@ impl ProblemType {
     pub fn uri(self) -> String {
         format!("{PROBLEM_TYPE_PREFIX}{}", self.slug())
     }
+
+    /// Whether its answer says when to try again (`Retry-After`).
+    pub fn asks_to_retry(self) -> bool {
+        matches!(self, Self::ServiceUnavailable | Self::RequestInProgress | Self::PaymentUnavailable)
+    }
 }
 
 /// A failed request, ready to become a response.
@@ -100,10 +105,14 @@ pub struct Problem {
     pub retry_after_secs: Option<u64>,
 }
 
-#[derive(Serialize)]
+/// A problem as the client reads it (RFC 9457).
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct ProblemBody<'a> {
+#[schemars(rename = "Problem")]
+pub(crate) struct ProblemBody<'a> {
+    /// `urn:kickboard:problem:<slug>`: the stable part to branch on.
     #[serde(rename = "type")]
+    #[schemars(regex(pattern = r"^urn:kickboard:problem:[a-z-]+$"))]
     kind: String,
     title: &'a str,
     status: u16,
