@@ -12,7 +12,7 @@ use crate::ports::{
     BalanceView, Clock, ContactStore, FleetStore, IdempotencyStore, PassStore, PaymentProvider, PushRegistry,
     RentalStore, SystemClock, ZoneStore,
 };
-use crate::services::Services;
+use crate::services::{Services, Vehicles};
 use crate::settings::{PaymentProviderSetting, Settings};
 use crate::zone_cache::ZoneCache;
 use aws_config::SdkConfig;
@@ -123,6 +123,11 @@ impl Services for AwsServices {
     fn snapshots(&self) -> &FleetSnapshots {
         &self.snapshots
     }
+    fn vehicles(&self) -> Option<Vehicles<'_>> {
+        // AWS IoT Core is not wired yet: commands need its link and a DynamoDB command store.
+        None
+    }
+
     fn cursor_key(&self) -> Result<&CursorKey, Problem> {
         self.cursor_key.as_ref().ok_or_else(|| {
             tracing::error!("KICKBOARD_CURSOR_KEY is not set");

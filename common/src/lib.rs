@@ -13,4 +13,5 @@ pub mod ports;
 pub mod services;
 pub mod settings;
 pub mod trace;
+pub mod vehicle_topics;
 pub mod zone_cache;

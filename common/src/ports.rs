@@ -3,11 +3,12 @@
 
 use crate::domain::alerts::Alert;
 use crate::domain::breaker::{BreakerState, WindowCounts};
+use crate::domain::commands::{AckIgnored, AckMessage, SentCommand};
 use crate::domain::contact::{Channel, Contact, PushEndpoint, PushPlatform, PushToken};
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::geo::Area;
-use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId, ZoneId};
+use crate::domain::ids::{CommandId, CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId, ZoneId};
 use crate::domain::kickboard::{Kickboard, ServiceStatus};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::plan::Won;
@@ -283,6 +284,8 @@ pub trait FleetStore: Send + Sync {
     /// Every board parked where the public can see it: available or in maintenance, never
     /// rented or retired (the public feed's fleet).
     async fn parked_kickboards(&self) -> PortResult<Vec<Kickboard>>;
+    /// One board, retired ones included.
+    async fn find_kickboard(&self, kickboard_id: &KickboardId) -> PortResult<Option<Kickboard>>;
 }
 
 /// What a vehicle's report left stored.
@@ -291,6 +294,34 @@ pub struct ReportOutcome {
     pub board: Kickboard,
     /// `false` when the report was older than the stored one and changed nothing.
     pub applied: bool,
+}
+
+/// Commands sent to vehicles and what became of them: written when sent, settled by the
+/// vehicle's acknowledgement, read by whoever waits for it and by admins.
+#[async_trait]
+pub trait CommandStore: Send + Sync {
+    /// Records a command about to be sent.
+    async fn record_command(&self, command: &SentCommand) -> PortResult<()>;
+    /// Settles the command `ack` names with it, as one conditional write: an acknowledgement
+    /// that is late, foreign, for a settled or an unknown command changes nothing and says
+    /// why (`Ok(Err(_))`).
+    async fn acknowledge(
+        &self,
+        from: &KickboardId,
+        ack: &AckMessage,
+        now: DateTime<Utc>,
+    ) -> PortResult<Result<SentCommand, AckIgnored>>;
+    async fn find_command(&self, kickboard_id: &KickboardId, command_id: &CommandId)
+    -> PortResult<Option<SentCommand>>;
+}
+
+/// The way to the vehicles: MQTT, through AWS IoT Core or the local broker.
+#[async_trait]
+pub trait VehicleLink: Send + Sync {
+    /// Publishes `command` to its board.
+    async fn publish(&self, command: &SentCommand) -> PortResult<()>;
+    /// Waits until `command` is settled or its deadline passes, and reads it then.
+    async fn settled(&self, command: &SentCommand) -> PortResult<SentCommand>;
 }
 
 /// The zones and the global rules: written by admins, read (through a cache) by every rent

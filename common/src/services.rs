@@ -8,10 +8,19 @@ use crate::http::Problem;
 use crate::http::cursor::CursorKey;
 use crate::payments::GuardedPayments;
 use crate::ports::{
-    BalanceView, Clock, ContactStore, FleetStore, IdempotencyStore, PassStore, PushRegistry, RentalStore, ZoneStore,
+    BalanceView, Clock, CommandStore, ContactStore, FleetStore, IdempotencyStore, PassStore, PushRegistry, RentalStore,
+    VehicleLink, ZoneStore,
 };
 use crate::settings::Settings;
 use crate::zone_cache::{Geofence, ZoneCache};
+
+/// Commands to vehicles: the link that carries them and the store that keeps what became of
+/// each.
+#[derive(Clone, Copy)]
+pub struct Vehicles<'a> {
+    pub link: &'a dyn VehicleLink,
+    pub commands: &'a dyn CommandStore,
+}
 
 pub trait Services: Send + Sync {
     fn settings(&self) -> &Settings;
@@ -35,6 +44,8 @@ pub trait Services: Send + Sync {
     fn snapshots(&self) -> &FleetSnapshots;
     /// The key page cursors are signed with; a problem when none is configured.
     fn cursor_key(&self) -> Result<&CursorKey, Problem>;
+    /// The way commands reach the vehicles, where this deployment has one.
+    fn vehicles(&self) -> Option<Vehicles<'_>>;
 
     /// The zones a rent or return is checked against.
     fn geofence(&self) -> Geofence<'_> {

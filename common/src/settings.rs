@@ -27,9 +27,14 @@ pub struct Settings {
     /// `KICKBOARD_CURSOR_KEY`: the secret page cursors are signed with (on AWS, a Secrets
     /// Manager secret the template puts there; locally, a key kept in the data dir).
     pub cursor_secret: Option<Secret>,
+    /// `KICKBOARD_COMMAND_TIMEOUT_MS`: how long a vehicle has to acknowledge a command (5 s).
+    pub command_timeout: Duration,
     #[cfg(feature = "aws")]
     pub aws: AwsSettings,
 }
+
+/// How long a vehicle has to acknowledge a command unless configured otherwise.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A secret value: never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -86,6 +91,7 @@ impl Settings {
             payments,
             zone_check_interval: ZONE_CHECK_INTERVAL,
             cursor_secret: var("KICKBOARD_CURSOR_KEY").map(|secret| Secret(secret.into_bytes())),
+            command_timeout: command_timeout(var)?,
             #[cfg(feature = "aws")]
             aws: AwsSettings::from_vars(var),
         })
@@ -113,6 +119,17 @@ fn battery_rules(var: Env<'_>) -> Result<BatteryRules, String> {
         min_to_rent: read("KICKBOARD_MIN_BATTERY_PCT", defaults.min_to_rent)?,
         low: read("KICKBOARD_LOW_BATTERY_PCT", defaults.low)?,
     })
+}
+
+fn command_timeout(var: Env<'_>) -> Result<Duration, String> {
+    let Some(value) = var("KICKBOARD_COMMAND_TIMEOUT_MS") else { return Ok(DEFAULT_COMMAND_TIMEOUT) };
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|ms| (100..=60_000).contains(ms))
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("KICKBOARD_COMMAND_TIMEOUT_MS must be 100 to 60000 milliseconds, not {value:?}"))
 }
 
 fn gbfs_settings(var: Env<'_>) -> Result<GbfsSettings, String> {

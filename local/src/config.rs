@@ -35,6 +35,8 @@ OPTIONS:
                                    binary) instead of the in-process simulator; timeouts from
                                    PAYMENT_CONNECT_TIMEOUT_MS / PAYMENT_TIMEOUT_MS, breaker from
                                    KICKBOARD_BREAKER_* (see the README)
+    --command-timeout-ms MS        how long a vehicle has to acknowledge a command, 100..60000
+                                   [default: 5000, or KICKBOARD_COMMAND_TIMEOUT_MS]
     -h, --help                     print this help
 ";
 
@@ -106,6 +108,8 @@ pub struct LocalConfig {
     pub rules: BatteryRules,
     /// The GBFS feed's settings (`GBFS_*`, as on AWS), with its own `ttl`.
     pub gbfs: GbfsSettings,
+    /// How long a vehicle has to acknowledge a command.
+    pub command_timeout: std::time::Duration,
 }
 
 /// The embedded server reads the fleet from its own file: its feed is read afresh each time
@@ -125,6 +129,7 @@ impl Default for LocalConfig {
             relay: true,
             rules: defaults.battery,
             gbfs: GbfsSettings { ttl_secs: LOCAL_GBFS_TTL_SECS, ..defaults.gbfs },
+            command_timeout: defaults.command_timeout,
         }
     }
 }
@@ -154,6 +159,7 @@ impl LocalConfig {
             zone_check_interval: std::time::Duration::ZERO,
             // The server keeps its own cursor key with its data (`CURSOR_KEY_FILE`).
             cursor_secret: None,
+            command_timeout: self.command_timeout,
             aws,
         }
     }
@@ -177,6 +183,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
         rules: settings.battery,
         payment_timeouts: settings.payments.timeouts,
         breaker: settings.payments.breaker,
+        command_timeout: settings.command_timeout,
         ..LocalConfig::default()
     };
     let ttl_secs = match std::env::var_os("GBFS_TTL_SECONDS") {
@@ -204,6 +211,10 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
             "--payment-failure-rate" => config.payment.failure_rate = value(&arg, args.next())?,
             "--payment-decline-rate" => config.payment.decline_rate = value(&arg, args.next())?,
             "--payment-url" => config.payment_url = Some(value(&arg, args.next())?),
+            "--command-timeout-ms" => match value::<u64>(&arg, args.next())? {
+                ms @ 100..=60_000 => config.command_timeout = std::time::Duration::from_millis(ms),
+                _ => return Err("--command-timeout-ms takes 100 to 60000 milliseconds".into()),
+            },
             "--gbfs-ttl" => match value::<u32>(&arg, args.next())? {
                 secs @ 0..=300 => config.gbfs.ttl_secs = secs,
                 _ => return Err("--gbfs-ttl takes 0 to 300 seconds".into()),

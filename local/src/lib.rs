@@ -14,6 +14,7 @@ mod recording;
 pub mod redrive;
 pub mod relay;
 pub mod tokens;
+pub mod vehicles;
 
 use aws_config::SdkConfig;
 use aws_flow::AwsEventPump;
@@ -26,12 +27,13 @@ use kickboard_common::domain::events::Subscriber;
 use kickboard_common::handlers::gbfs::FleetSnapshots;
 use kickboard_common::http::Problem;
 use kickboard_common::http::cursor::CursorKey;
+use kickboard_common::http::request::VEHICLE_GROUP;
 use kickboard_common::payments::GuardedPayments;
 use kickboard_common::ports::{
-    AlertSender, BalanceView, BreakerStore, Clock, ContactStore, FleetStore, IdempotencyStore, NotificationLedger,
-    PassStore, PaymentProvider, PortError, PortResult, PushRegistry, RentalStore, ZoneStore,
+    AlertSender, BalanceView, BreakerStore, Clock, CommandStore, ContactStore, FleetStore, IdempotencyStore,
+    NotificationLedger, PassStore, PaymentProvider, PortError, PortResult, PushRegistry, RentalStore, ZoneStore,
 };
-use kickboard_common::services::Services;
+use kickboard_common::services::{Services, Vehicles};
 use kickboard_common::settings::Settings;
 use kickboard_common::zone_cache::ZoneCache;
 use local_alerts::LocalAlertSender;
@@ -44,6 +46,9 @@ use tokens::TokenAuthority;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use vehicles::fleet::SimulatedFleet;
+use vehicles::link::{LinkDeps, MqttVehicleLink, SERVER_CLIENT_ID};
+use vehicles::simulator::VehicleSimulator;
 
 /// The file in the data dir that keeps the page cursors' signing key.
 pub const CURSOR_KEY_FILE: &str = "cursor-key";
@@ -111,7 +116,10 @@ pub struct App {
     pub payments: GuardedPayments,
     /// The in-process simulator, when payments go to it.
     pub simulator: Option<Arc<PaymentSimulator>>,
-    pub tokens: TokenAuthority,
+    pub tokens: Arc<TokenAuthority>,
+    /// The vehicles over MQTT: the embedded broker, the server's session and the simulated
+    /// boards (on the SQLite store).
+    pub vehicles: Option<LocalVehicles>,
     /// What the handlers read: the command line's choices over the environment's.
     pub settings: Settings,
     pub snapshots: FleetSnapshots,
@@ -173,6 +181,19 @@ impl Services for App {
     fn cursor_key(&self) -> Result<&CursorKey, Problem> {
         Ok(&self.cursor_key)
     }
+    fn vehicles(&self) -> Option<Vehicles<'_>> {
+        let local = self.vehicles.as_ref()?;
+        Some(Vehicles { link: local.link.as_ref(), commands: local.commands.as_ref() })
+    }
+}
+
+/// The local side of the vehicles' MQTT.
+pub struct LocalVehicles {
+    /// Where vehicles connect: `mqtt://` this address.
+    pub broker: SocketAddr,
+    pub link: Arc<MqttVehicleLink>,
+    pub commands: Arc<dyn CommandStore>,
+    pub simulator: Arc<VehicleSimulator>,
 }
 
 impl App {
@@ -295,6 +316,46 @@ async fn open_backend(
     }
 }
 
+/// Starts the broker, the server's session on it and a simulated vehicle for every board in
+/// service; from then on the fleet connects each board registered.
+async fn start_vehicles(
+    store: &SqliteStore,
+    ports: &mut Ports,
+    tokens: &Arc<TokenAuthority>,
+    clock: &Arc<dyn Clock>,
+    settings: &Settings,
+    stopping: &watch::Receiver<bool>,
+) -> Result<(LocalVehicles, JoinHandle<()>), StartError> {
+    let server_password = uuid::Uuid::new_v4().to_string();
+    let authenticate = {
+        let (tokens, server_password) = (Arc::clone(tokens), server_password.clone());
+        Arc::new(move |client_id: &str, user: &str, password: &str| {
+            if client_id == SERVER_CLIENT_ID {
+                return user == SERVER_CLIENT_ID && password == server_password;
+            }
+            // A vehicle: its own token, in the vehicle group, naming itself.
+            tokens.verify(password).is_ok_and(|claims| {
+                claims.sub == client_id && claims.sub == user && claims.groups.iter().any(|g| g == VEHICLE_GROUP)
+            })
+        })
+    };
+    let broker = vehicles::broker::start(authenticate)?;
+    let commands: Arc<dyn CommandStore> = Arc::new(store.clone());
+    let deps = LinkDeps {
+        commands: Arc::clone(&commands),
+        fleet: Arc::clone(&ports.fleet),
+        clock: Arc::clone(clock),
+        rules: settings.battery,
+    };
+    let (link, task) = MqttVehicleLink::connect(broker, &server_password, deps, stopping.clone());
+    let simulator = Arc::new(VehicleSimulator::new(broker, Arc::clone(tokens)));
+    for board in store.kickboards_in_service().await.map_err(|error| StartError::Store(error.to_string()))? {
+        simulator.connect(&board).await;
+    }
+    ports.fleet = Arc::new(SimulatedFleet { store: Arc::clone(&ports.fleet), simulator: Arc::clone(&simulator) });
+    Ok((LocalVehicles { broker, link, commands, simulator }, task))
+}
+
 /// Opens the store, binds `config.addr`, and starts serving and relaying.
 pub async fn start(config: LocalConfig, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
     start_with_aws_config(config, clock, None).await
@@ -314,14 +375,25 @@ pub async fn start_with_aws_config(
         }
         Storage::InMemory | Storage::Aws(_) => None,
     };
-    let tokens = match data_dir {
+    let tokens = Arc::new(match data_dir {
         Some(dir) => TokenAuthority::from_data_dir(dir)?,
         None => TokenAuthority::ephemeral()?,
-    };
+    });
     let cursor_key = CursorKey::new(&tokens::kept_secret(data_dir, CURSOR_KEY_FILE)?);
     let settings = config.settings();
     let zones = ZoneCache::new(settings.zone_check_interval);
-    let (ports, backend, crew_topic) = open_backend(&config.storage, config.relay, &clock, aws_config).await?;
+    let (mut ports, backend, crew_topic) = open_backend(&config.storage, config.relay, &clock, aws_config).await?;
+    let (shutdown, stopping) = watch::channel(false);
+    let mut tasks = Vec::new();
+    let vehicles = match &backend {
+        Backend::Sqlite { store, .. } => {
+            let (vehicles, link_task) =
+                start_vehicles(store, &mut ports, &tokens, &clock, &settings, &stopping).await?;
+            tasks.push(link_task);
+            Some(vehicles)
+        }
+        Backend::Aws { .. } => None,
+    };
     let (provider, simulator): (Arc<dyn PaymentProvider>, _) = match &config.payment_url {
         Some(url) => (Arc::new(HttpPaymentProvider::new(url, config.payment_timeouts)?), None),
         None => {
@@ -341,6 +413,7 @@ pub async fn start_with_aws_config(
         payments,
         simulator,
         tokens,
+        vehicles,
         settings,
         snapshots: FleetSnapshots::default(),
         zones,
@@ -354,8 +427,7 @@ pub async fn start_with_aws_config(
             .collect(),
         idle_passes: watch::channel(0).0,
     });
-    let (shutdown, stopping) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(gateway::serve(listener, Arc::clone(&app), stopping.clone()))];
+    tasks.push(tokio::spawn(gateway::serve(listener, Arc::clone(&app), stopping.clone())));
     if sqlite_relays {
         for subscriber in Subscriber::ALL {
             tasks.push(tokio::spawn(relay::run(Arc::clone(&app), subscriber, wake.clone(), stopping.clone())));

@@ -1,11 +1,12 @@
 //! Routes that exist only on the local server (never in template.yaml): tokens, the alert
 //! log, the local push platform's endpoints, the metrics (Prometheus text), the payment
-//! simulator's knobs, and a health check.
+//! simulator's and the vehicle simulator's knobs, and a health check.
 
+use crate::vehicles::simulator::Control;
 use crate::{App, Backend};
 use bytes::Bytes;
 use kickboard_common::adapters::payment_simulator::SimulatorSettings;
-use kickboard_common::domain::ids::CustomerId;
+use kickboard_common::domain::ids::{CustomerId, KickboardId};
 use kickboard_common::http::response::{json, no_content};
 use kickboard_common::http::{Problem, ProblemType, respond};
 use kickboard_common::metrics;
@@ -32,6 +33,10 @@ struct AlertQuery {
 struct EndpointRequest {
     endpoint_arn: String,
 }
+
+/// `PUT /local/vehicles/{id}`: how the simulated board behaves (`online`, `ackDelayMs`), or a
+/// report for it to publish (`report`).
+const VEHICLES_PREFIX: &str = "/local/vehicles/";
 
 fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
     serde_json::from_slice(body)
@@ -88,6 +93,21 @@ pub async fn handle(app: &App, parts: &Parts, body: &Bytes) -> Response<Body> {
                     };
                     simulator.set_settings(settings);
                     Ok(no_content())
+                }
+                (&Method::PUT, path) if path.starts_with(VEHICLES_PREFIX) => {
+                    let board = KickboardId::try_from(&path[VEHICLES_PREFIX.len()..])
+                        .map_err(|error| Problem::invalid_field("kickboardId", error.to_string()))?;
+                    let control: Control = parse(body)?;
+                    let Some(vehicles) = &app.vehicles else {
+                        return Err(Problem::new(ProblemType::NotFound)
+                            .with_detail("vehicles are simulated on the SQLite store only"));
+                    };
+                    match vehicles.simulator.control(&board, control).await {
+                        Some(behaviour) => Ok(json(StatusCode::OK, &behaviour)),
+                        None => {
+                            Err(Problem::new(ProblemType::NotFound).with_detail("no simulated vehicle for this id"))
+                        }
+                    }
                 }
                 _ => Err(Problem::new(ProblemType::NotFound)),
             }

@@ -4,6 +4,7 @@
 //! adapters on moto): the same requests must get the same answers from both.
 
 mod aws;
+mod commands;
 mod concurrency;
 mod delivery;
 mod durability;

@@ -419,6 +419,9 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
         ("list-rentals", 200),
         ("delete-zone", 204), // zone-city-hall, after the ride it let start and end
         ("delete-kickboard", 204),
+        // Not wired to AWS IoT Core yet: refused, saying so.
+        ("send-command", 503),
+        ("get-command", 503),
     ];
     for (function, status) in http {
         let answer = invoke(function, &env);

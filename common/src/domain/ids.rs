@@ -112,6 +112,10 @@ id_type!(
     PublicVehicleId
 );
 id_type!(PaymentId);
+id_type!(
+    /// One command sent to one vehicle; its acknowledgement carries it back.
+    CommandId
+);
 
 impl RentalId {
     /// A new rental id that carries its pass id (`<passId>.<random>`), so a return can read

@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod breaker;
+pub mod commands;
 pub mod contact;
 pub mod error;
 pub mod events;

@@ -3,6 +3,7 @@
 //! local server and the tests all call these same handlers.
 
 pub mod balance_view;
+pub mod commands;
 pub mod customers;
 pub mod events;
 pub mod fleet;
@@ -58,6 +59,8 @@ endpoints!(
     fleet::ListVehicleTypes,
     fleet::ReportTelemetry,
     fleet::SetKickboardStatus,
+    commands::SendCommand,
+    commands::GetCommand,
     gbfs::GbfsFeed,
     geofencing::PutZone,
     geofencing::ListZones,

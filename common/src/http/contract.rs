@@ -41,8 +41,8 @@ pub struct Contract {
     pub summary: &'static str,
     /// The request body's schema, and whether it is required.
     pub body: Option<(SchemaFn, bool)>,
-    /// The path parameter's schema (a path has at most one).
-    pub path: Option<SchemaFn>,
+    /// The path parameters' schemas, in the order the path names them.
+    pub path: Vec<SchemaFn>,
     /// An object whose properties are the query parameters.
     pub query: Option<SchemaFn>,
     pub idempotent: bool,
@@ -58,7 +58,7 @@ impl Contract {
         Self {
             summary,
             body: None,
-            path: None,
+            path: Vec::new(),
             query: None,
             idempotent: false,
             stored: true,
@@ -79,9 +79,9 @@ impl Contract {
         self
     }
 
-    /// The type its path parameter is parsed into.
+    /// The type its next path parameter is parsed into.
     pub fn path<T: JsonSchema>(mut self) -> Self {
-        self.path = Some(schema_of::<T>);
+        self.path.push(schema_of::<T>);
         self
     }
 

@@ -84,8 +84,9 @@ fn operation(route: &Route, contract: &Contract, generators: &mut Generators, pr
         operation["security"] = json!([]);
     }
     let mut parameters = Vec::new();
-    if let Some(schema) = contract.path {
-        let name = path_parameter(route.path);
+    let names = path_parameters(route.path);
+    assert_eq!(names.len(), contract.path.len(), "{} {}: a schema for each path parameter", route.method, route.path);
+    for (name, schema) in names.into_iter().zip(&contract.path) {
         parameters.push(json!({"name": name, "in": "path", "required": true, "schema": schema(generator)}));
     }
     if let Some(schema) = contract.query {
@@ -131,11 +132,9 @@ fn operation(route: &Route, contract: &Contract, generators: &mut Generators, pr
     operation
 }
 
-/// The one `{name}` of a path template.
-fn path_parameter(path: &str) -> &str {
-    let start = path.find('{').map(|at| at + 1).unwrap_or_else(|| panic!("{path} has no path parameter"));
-    let end = path[start..].find('}').map(|at| start + at).unwrap_or_else(|| panic!("{path}: unclosed {{"));
-    &path[start..end]
+/// The `{name}`s of a path template, in order.
+fn path_parameters(path: &str) -> Vec<&str> {
+    path.split('/').filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}')).collect()
 }
 
 /// Each property of a query struct's schema as a query parameter.
@@ -165,7 +164,7 @@ fn refusals(route: &Route, contract: &Contract) -> BTreeMap<StatusCode, Vec<Prob
         Access::Customer => kinds.push(ProblemType::Unauthorized),
         Access::Admin | Access::Vehicle => kinds.extend([ProblemType::Unauthorized, ProblemType::Forbidden]),
     }
-    if contract.path.is_some() {
+    if !contract.path.is_empty() {
         // A parameter that is not an id is refused; an empty or dot segment matches no route.
         kinds.extend([ProblemType::InvalidRequest, ProblemType::NotFound]);
     }

@@ -74,6 +74,8 @@ problem_types! {
     IdempotencyKeyReused: "idempotency-key-reused", UNPROCESSABLE_ENTITY, "This Idempotency-Key was used with another request";
     RequestInProgress: "request-in-progress", CONFLICT, "A request with this Idempotency-Key is being handled";
     ServiceUnavailable: "service-unavailable", SERVICE_UNAVAILABLE, "We are busy right now; please try again in a moment";
+    CommandNotFound: "command-not-found", NOT_FOUND, "No such command for this kickboard";
+    VehicleCommandsUnavailable: "vehicle-commands-unavailable", SERVICE_UNAVAILABLE, "Commands to vehicles are not available on this service";
     Internal: "internal", INTERNAL_SERVER_ERROR, "Something went wrong on our side";
 }
 

@@ -1,7 +1,7 @@
 //! `FleetStore` on SQLite: boards, found near a place through their cell and position.
 
 use super::outbox::append_event;
-use super::store::{SqliteStore, exec, load, to_json};
+use super::store::{SqliteStore, exec, load, to_json, unavailable};
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::geo::{Area, area_cell};
@@ -48,6 +48,20 @@ fn status_name(status: KickboardStatus) -> &'static str {
 /// The SQL condition of a board charged to at least `?1` percent; boards stored before
 /// batteries were reported count as full.
 const CHARGED: &str = "COALESCE(json_extract(item, '$.batteryPct'), 100) >= ?1";
+
+impl SqliteStore {
+    /// The id of every board not retired: the vehicles the local server simulates.
+    pub async fn kickboards_in_service(&self) -> PortResult<Vec<KickboardId>> {
+        self.run(|conn| {
+            let ids: Vec<String> = conn
+                .prepare_cached("SELECT kickboard_id FROM kickboards WHERE status <> 'RETIRED'")?
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            ids.into_iter().map(|id| KickboardId::try_from(id).map_err(unavailable)).collect()
+        })
+        .await
+    }
+}
 
 #[async_trait]
 impl FleetStore for SqliteStore {
@@ -162,6 +176,11 @@ impl FleetStore for SqliteStore {
             Ok(changed)
         })
         .await
+    }
+
+    async fn find_kickboard(&self, kickboard_id: &KickboardId) -> PortResult<Option<Kickboard>> {
+        let kickboard_id = kickboard_id.clone();
+        self.run(move |conn| load_board(conn, &kickboard_id)).await
     }
 
     async fn parked_kickboards(&self) -> PortResult<Vec<Kickboard>> {

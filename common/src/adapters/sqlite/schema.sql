@@ -110,3 +110,10 @@ CREATE TABLE IF NOT EXISTS zone_settings (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) STRICT;
+
+-- Commands sent to vehicles, settled by their acknowledgements.
+CREATE TABLE IF NOT EXISTS commands (
+    command_id   TEXT PRIMARY KEY,
+    kickboard_id TEXT NOT NULL,
+    item         TEXT NOT NULL
+) STRICT;

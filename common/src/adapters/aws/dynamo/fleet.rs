@@ -177,6 +177,10 @@ impl FleetStore for DynamoStore {
         Ok(board)
     }
 
+    async fn find_kickboard(&self, kickboard_id: &KickboardId) -> PortResult<Option<Kickboard>> {
+        Ok(self.board(kickboard_id).await?.map(|(_, board)| board))
+    }
+
     async fn parked_kickboards(&self) -> PortResult<Vec<Kickboard>> {
         // The sparse index holds exactly the parked boards; its segments are read side by side.
         let mut segments = tokio::task::JoinSet::new();

@@ -1,0 +1,160 @@
+//! Commands to a vehicle, by an admin: ring it to find it, lock or unlock it by hand, and read
+//! what became of a command. Sending answers at once (`202`); the vehicle's acknowledgement
+//! settles the command when it comes, and a command unanswered by its deadline reads
+//! `TIMED_OUT`.
+
+use crate::domain::commands::{Command, CommandStatus, SentCommand};
+use crate::domain::ids::{CommandId, KickboardId};
+use crate::domain::kickboard::KickboardStatus;
+use crate::http::contract::Contract;
+use crate::http::endpoint::{Admin, Endpoint, Handle};
+use crate::http::request::{json_body, path_id};
+use crate::http::response::json;
+use crate::http::{HandlerResult, Problem, ProblemType};
+use crate::services::{Services, Vehicles};
+use chrono::{DateTime, Duration, Utc};
+use lambda_http::Request;
+use lambda_http::http::{Method, StatusCode};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The commands an admin may send by hand (speed caps follow the zones, not a person).
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+enum ManualCommand {
+    Ring,
+    Lock,
+    Unlock,
+}
+
+impl From<ManualCommand> for Command {
+    fn from(command: ManualCommand) -> Self {
+        match command {
+            ManualCommand::Ring => Command::Ring,
+            ManualCommand::Lock => Command::Lock,
+            ManualCommand::Unlock => Command::Unlock,
+        }
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CommandBody {
+    command: ManualCommand,
+}
+
+/// A command as the API shows it.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "VehicleCommand", deny_unknown_fields)]
+struct CommandView {
+    command_id: CommandId,
+    kickboard_id: KickboardId,
+    /// `unlock`, `lock`, `set-max-speed` or `ring`.
+    command: String,
+    /// The cap, for `set-max-speed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kph: Option<u8>,
+    status: CommandStatus,
+    sent_at: DateTime<Utc>,
+    /// When the vehicle must have acknowledged it.
+    deadline: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    settled_at: Option<DateTime<Utc>>,
+    /// Why the vehicle could not, for `FAILED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl CommandView {
+    fn new(command: &SentCommand, now: DateTime<Utc>) -> Self {
+        Self {
+            command_id: command.command_id.clone(),
+            kickboard_id: command.kickboard_id.clone(),
+            command: command.command.name().to_owned(),
+            kph: match command.command {
+                Command::SetMaxSpeed { kph } => Some(kph.kph()),
+                _ => None,
+            },
+            status: command.status_at(now),
+            sent_at: command.sent_at,
+            deadline: command.deadline,
+            settled_at: command.settled_at,
+            error: command.error.clone(),
+        }
+    }
+}
+
+fn vehicles(app: &impl Services) -> Result<Vehicles<'_>, Problem> {
+    app.vehicles().ok_or_else(|| {
+        Problem::new(ProblemType::VehicleCommandsUnavailable)
+            .with_detail("this deployment has no link to its vehicles yet")
+    })
+}
+
+/// `POST /kickboards/{kickboardId}/commands` (admin): sends the command and answers `202`
+/// with its id, before the vehicle acknowledges it.
+pub struct SendCommand;
+
+impl Endpoint for SendCommand {
+    const METHOD: Method = Method::POST;
+    const PATH: &'static str = "/kickboards/{kickboardId}/commands";
+    const FUNCTION: &'static str = "send-command";
+    fn contract() -> Contract {
+        Contract::new("Send a command to a kickboard: ring, lock or unlock it (admin)")
+            .path::<KickboardId>()
+            .body::<CommandBody>()
+            .answers::<CommandView>(StatusCode::ACCEPTED, "Sent; the vehicle has until deadline to acknowledge it")
+            .refuses(&[ProblemType::KickboardNotFound, ProblemType::VehicleCommandsUnavailable])
+    }
+    type Caller = Admin;
+}
+
+impl<S: Services> Handle<S> for SendCommand {
+    async fn handle(app: &S, _: Admin, request: Request) -> HandlerResult {
+        let kickboard_id: KickboardId = path_id(&request, "kickboardId")?;
+        let body: CommandBody = json_body(&request)?;
+        let vehicles = vehicles(app)?;
+        let board = app.fleet().find_kickboard(&kickboard_id).await?;
+        if board.is_none_or(|board| board.status() == KickboardStatus::Retired) {
+            return Err(Problem::new(ProblemType::KickboardNotFound));
+        }
+        let now = app.clock().now();
+        let timeout = Duration::from_std(app.settings().command_timeout).unwrap_or(Duration::seconds(5));
+        let command = SentCommand::send(CommandId::random(), kickboard_id, body.command.into(), now, timeout);
+        vehicles.commands.record_command(&command).await?;
+        vehicles.link.publish(&command).await?;
+        Ok(json(StatusCode::ACCEPTED, &CommandView::new(&command, now)))
+    }
+}
+
+/// `GET /kickboards/{kickboardId}/commands/{commandId}` (admin)
+pub struct GetCommand;
+
+impl Endpoint for GetCommand {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/kickboards/{kickboardId}/commands/{commandId}";
+    const FUNCTION: &'static str = "get-command";
+    fn contract() -> Contract {
+        Contract::new("What became of a command sent to a kickboard (admin)")
+            .path::<KickboardId>()
+            .path::<CommandId>()
+            .answers::<CommandView>(StatusCode::OK, "The command and its status")
+            .refuses(&[ProblemType::CommandNotFound, ProblemType::VehicleCommandsUnavailable])
+    }
+    type Caller = Admin;
+}
+
+impl<S: Services> Handle<S> for GetCommand {
+    async fn handle(app: &S, _: Admin, request: Request) -> HandlerResult {
+        let kickboard_id: KickboardId = path_id(&request, "kickboardId")?;
+        let command_id: CommandId = path_id(&request, "commandId")?;
+        let vehicles = vehicles(app)?;
+        let command = vehicles
+            .commands
+            .find_command(&kickboard_id, &command_id)
+            .await?
+            .ok_or(Problem::new(ProblemType::CommandNotFound))?;
+        Ok(json(StatusCode::OK, &CommandView::new(&command, app.clock().now())))
+    }
+}

@@ -1,0 +1,10 @@
+//! `get-command`: `GET /kickboards/{kickboardId}/commands/{commandId}`. Answers 503 until this
+//! deployment has its link to the vehicles (AWS IoT Core).
+
+use kickboard_common::handlers::commands::GetCommand;
+use kickboard_functions::serve;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    serve::<GetCommand>().await
+}

@@ -1,0 +1,160 @@
+//! The local server's side of the vehicles' MQTT: one client session on the local broker
+//! that publishes commands (QoS 1), takes acknowledgements into the command store, and hands
+//! reports to the same ingestion the AWS IoT topic rule calls.
+
+use kickboard_common::domain::commands::{AckMessage, CommandStatus, SentCommand};
+use kickboard_common::domain::ids::{CommandId, KickboardId};
+use kickboard_common::domain::vehicle::BatteryRules;
+use kickboard_common::handlers::fleet::ingest_telemetry;
+use kickboard_common::ports::{Clock, CommandStore, FleetStore, PortError, PortResult, VehicleLink};
+use kickboard_common::vehicle_topics::{self, Channel};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// The client id and user name the server's own session uses on the broker.
+pub const SERVER_CLIENT_ID: &str = "kickboard-local";
+
+/// What the link needs from the server.
+#[derive(Clone)]
+pub struct LinkDeps {
+    pub commands: Arc<dyn CommandStore>,
+    pub fleet: Arc<dyn FleetStore>,
+    pub clock: Arc<dyn Clock>,
+    pub rules: BatteryRules,
+}
+
+/// Commands to vehicles over the local broker.
+pub struct MqttVehicleLink {
+    client: AsyncClient,
+    deps: LinkDeps,
+    /// Who waits for which command's acknowledgement.
+    waiting: Arc<Mutex<HashMap<CommandId, oneshot::Sender<()>>>>,
+}
+
+impl MqttVehicleLink {
+    /// Connects to the broker at `broker` with the server's `password` and serves the session
+    /// until `shutdown` turns true.
+    pub fn connect(
+        broker: SocketAddr,
+        password: &str,
+        deps: LinkDeps,
+        shutdown: watch::Receiver<bool>,
+    ) -> (Arc<Self>, JoinHandle<()>) {
+        let mut options = MqttOptions::new(SERVER_CLIENT_ID, broker.ip().to_string(), broker.port());
+        options.set_credentials(SERVER_CLIENT_ID, password).set_keep_alive(Duration::from_secs(30));
+        let (client, events) = AsyncClient::new(options, 1024);
+        let link = Arc::new(Self { client, deps, waiting: Arc::default() });
+        let task = tokio::spawn(Arc::clone(&link).serve(events, shutdown));
+        (link, task)
+    }
+
+    async fn serve(self: Arc<Self>, mut events: rumqttc::EventLoop, mut shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            let event = tokio::select! {
+                event = events.poll() => event,
+                _ = shutdown.changed() => break,
+            };
+            match event {
+                // Subscribed again on every (re)connection: the session is not kept.
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    for channel in [Channel::Acks, Channel::Telemetry] {
+                        if let Err(error) = self.client.subscribe(channel.every_board(), QoS::AtLeastOnce).await {
+                            tracing::warn!(%error, "could not subscribe to the vehicles");
+                        }
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(message))) => {
+                    tokio::spawn(Arc::clone(&self).take(message));
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "lost the MQTT broker; connecting again");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    }
+
+    /// One message from a vehicle.
+    async fn take(self: Arc<Self>, message: Publish) {
+        let Some((board, channel)) = vehicle_topics::parse(&message.topic) else {
+            tracing::warn!(topic = %message.topic, "a message on no vehicle's topic, dropped");
+            return;
+        };
+        let outcome = match channel {
+            Channel::Acks => self.take_ack(&board, &message.payload).await,
+            Channel::Telemetry => self.take_report(&board, &message.payload).await,
+            Channel::Commands => Ok(()),
+        };
+        if let Err(error) = outcome {
+            tracing::warn!(%board, %error, "a vehicle's message was not taken");
+        }
+    }
+
+    async fn take_ack(&self, board: &KickboardId, payload: &[u8]) -> PortResult<()> {
+        let ack: AckMessage = match serde_json::from_slice(payload) {
+            Ok(ack) => ack,
+            Err(error) => {
+                tracing::warn!(%board, %error, "a malformed acknowledgement, dropped");
+                return Ok(());
+            }
+        };
+        match self.deps.commands.acknowledge(board, &ack, self.deps.clock.now()).await? {
+            Ok(settled) => {
+                let waiter = self.waiting.lock().expect("not poisoned").remove(&settled.command_id);
+                if let Some(waiter) = waiter {
+                    let _ = waiter.send(());
+                }
+            }
+            Err(ignored) => tracing::warn!(%board, command = %ack.command_id, %ignored, "an acknowledgement dropped"),
+        }
+        Ok(())
+    }
+
+    async fn take_report(&self, board: &KickboardId, payload: &[u8]) -> PortResult<()> {
+        let mut report: serde_json::Value = match serde_json::from_slice(payload) {
+            Ok(report) => report,
+            Err(error) => {
+                tracing::warn!(%board, %error, "a malformed report, dropped");
+                return Ok(());
+            }
+        };
+        // As the IoT rule does: the board is the topic's, never the message's.
+        if let Some(fields) = report.as_object_mut() {
+            fields.insert("kickboardId".into(), serde_json::Value::from(board.as_str()));
+        }
+        let deps = &self.deps;
+        ingest_telemetry(deps.fleet.as_ref(), deps.clock.as_ref(), &deps.rules, report).await.map(|_| ())
+    }
+}
+
+#[async_trait::async_trait]
+impl VehicleLink for MqttVehicleLink {
+    async fn publish(&self, command: &SentCommand) -> PortResult<()> {
+        let payload = serde_json::to_vec(&command.message())?;
+        let topic = Channel::Commands.topic(&command.kickboard_id);
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload)
+            .await
+            .map_err(|error| PortError::Transient(format!("the MQTT broker did not take the command: {error}")))
+    }
+
+    async fn settled(&self, command: &SentCommand) -> PortResult<SentCommand> {
+        let (tx, rx) = oneshot::channel();
+        self.waiting.lock().expect("not poisoned").insert(command.command_id.clone(), tx);
+        // Read after listening, so an acknowledgement that came in between is not missed.
+        let read = || self.deps.commands.find_command(&command.kickboard_id, &command.command_id);
+        let now = read().await?.unwrap_or_else(|| command.clone());
+        if now.status_at(self.deps.clock.now()) == CommandStatus::Sent {
+            let left = (command.deadline - self.deps.clock.now()).to_std().unwrap_or_default();
+            let _ = tokio::time::timeout(left, rx).await;
+        }
+        self.waiting.lock().expect("not poisoned").remove(&command.command_id);
+        Ok(read().await?.unwrap_or_else(|| command.clone()))
+    }
+}

@@ -1,0 +1,175 @@
+//! Commands to vehicles over MQTT, on the local broker with simulated boards: an admin rings
+//! a board and reads the acknowledgement; a silent board times out and a late, foreign or
+//! repeated acknowledgement changes nothing; the broker admits only a board's own token.
+
+use hyper::{Method, StatusCode};
+use kickboard_common::domain::commands::AckMessage;
+use kickboard_common::domain::ids::CommandId;
+use kickboard_common::vehicle_topics::Channel;
+use kickboard_local::config::{LocalConfig, Storage};
+use kickboard_tests::{ManualClock, Reply, TestServer};
+use rumqttc::{AsyncClient, ConnectReturnCode, Event, MqttOptions, Packet, QoS};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// A deadline short enough for a test to see it pass.
+const DEADLINE: Duration = Duration::from_millis(400);
+
+async fn server() -> TestServer {
+    let config = LocalConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        storage: Storage::InMemory,
+        command_timeout: DEADLINE,
+        ..LocalConfig::default()
+    };
+    TestServer::start_configured(config, ManualClock::new()).await
+}
+
+async fn register(kb: &TestServer, id: &str) {
+    let reply = kb
+        .post("/kickboards", &kb.admin_token(), json!({"kickboardId": id, "model": "S9", "lat": 37.5, "lon": 127.0}))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+}
+
+async fn send(kb: &TestServer, board: &str, command: &str) -> Reply {
+    kb.post(&format!("/kickboards/{board}/commands"), &kb.admin_token(), json!({"command": command})).await
+}
+
+/// The command's status once it is no longer `SENT`, waiting at most past its deadline.
+async fn settled(kb: &TestServer, board: &str, command: &Value) -> Reply {
+    let path = format!("/kickboards/{board}/commands/{}", command["commandId"].as_str().unwrap());
+    for _ in 0..50 {
+        let reply = kb.get(&path, &kb.admin_token()).await;
+        if reply.body["status"] != "SENT" {
+            return reply;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{path} still SENT past its deadline");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rung_board_acknowledges_and_the_command_reads_acked() {
+    let kb = server().await;
+    register(&kb, "kb-1").await;
+    let sent = send(&kb, "kb-1", "ring").await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{sent:?}");
+    assert_eq!((sent.body["command"].as_str(), sent.body["status"].as_str()), (Some("ring"), Some("SENT")));
+    let read = settled(&kb, "kb-1", &sent.body).await;
+    assert_eq!(read.body["status"], "ACKED", "{read:?}");
+    assert!(read.body["settledAt"].is_string(), "{read:?}");
+    kb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_board_times_out_and_a_late_ack_changes_nothing() {
+    let kb = server().await;
+    register(&kb, "kb-1").await;
+    let slow = kb.call(Method::PUT, "/local/vehicles/kb-1", None, Some(json!({"ackDelayMs": 900}))).await;
+    assert_eq!(slow.body, json!({"online": true, "ackDelayMs": 900}), "{slow:?}");
+    let sent = send(&kb, "kb-1", "lock").await;
+    // The server's clock is the test's: it passes the deadline when the test moves it.
+    kb.clock.advance(chrono::Duration::milliseconds(500));
+    let read = settled(&kb, "kb-1", &sent.body).await;
+    assert_eq!(read.body["status"], "TIMED_OUT", "{read:?}");
+    // The slow board's acknowledgement arrives after the deadline: still timed out.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let again = settled(&kb, "kb-1", &sent.body).await;
+    assert_eq!(again.body["status"], "TIMED_OUT", "{again:?}");
+    assert!(again.body.get("settledAt").is_none(), "{again:?}");
+
+    kb.call(Method::PUT, "/local/vehicles/kb-1", None, Some(json!({"online": false, "ackDelayMs": 0}))).await;
+    let unheard = send(&kb, "kb-1", "unlock").await;
+    kb.clock.advance(chrono::Duration::milliseconds(500));
+    assert_eq!(settled(&kb, "kb-1", &unheard.body).await.body["status"], "TIMED_OUT");
+    kb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_commands_and_callers_are_refused_and_nothing_is_sent() {
+    let kb = server().await;
+    register(&kb, "kb-1").await;
+    let unknown = send(&kb, "kb-1", "explode").await;
+    assert_eq!((unknown.status, unknown.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("command")));
+    let speed =
+        kb.post("/kickboards/kb-1/commands", &kb.admin_token(), json!({"command": "set-max-speed", "kph": 20})).await;
+    assert_eq!(speed.status, StatusCode::BAD_REQUEST, "speed caps follow the zones: {speed:?}");
+    let nobody = send(&kb, "kb-404", "ring").await;
+    assert_eq!((nobody.status, nobody.problem()), (StatusCode::NOT_FOUND, "kickboard-not-found"));
+    let customer = kb.post("/kickboards/kb-1/commands", &kb.customer_token("alice"), json!({"command": "ring"})).await;
+    assert_eq!(customer.status, StatusCode::FORBIDDEN);
+    let unknown_id = kb.get("/kickboards/kb-1/commands/c-404", &kb.admin_token()).await;
+    assert_eq!((unknown_id.status, unknown_id.problem()), (StatusCode::NOT_FOUND, "command-not-found"));
+    let retired = kb.call(Method::DELETE, "/kickboards/kb-1", Some(&kb.admin_token()), None).await;
+    assert_eq!(retired.status, StatusCode::NO_CONTENT);
+    let to_retired = send(&kb, "kb-1", "ring").await;
+    assert_eq!((to_retired.status, to_retired.problem()), (StatusCode::NOT_FOUND, "kickboard-not-found"));
+    kb.stop().await;
+}
+
+/// A client session on the server's broker, connected with `password`: its event loop, and
+/// whether the broker accepted it.
+async fn connect(kb: &TestServer, id: &str, password: &str) -> (AsyncClient, rumqttc::EventLoop, bool) {
+    let broker = kb.server.app.vehicles.as_ref().expect("vehicles are simulated").broker;
+    let mut options = MqttOptions::new(id, broker.ip().to_string(), broker.port());
+    options.set_credentials(id, password);
+    let (client, mut events) = AsyncClient::new(options, 16);
+    let accepted = loop {
+        match tokio::time::timeout(Duration::from_secs(5), events.poll()).await.expect("the broker answers") {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => break ack.code == ConnectReturnCode::Success,
+            Ok(_) => {}
+            Err(_) => break false,
+        }
+    };
+    (client, events, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broker_admits_a_board_by_its_own_token_only_and_drops_foreign_acks() {
+    let kb = server().await;
+    register(&kb, "kb-1").await;
+    register(&kb, "kb-2").await;
+    assert!(!connect(&kb, "kb-9", "not-a-token").await.2, "a made-up password");
+    assert!(!connect(&kb, "kb-9", &kb.vehicle_token("kb-2")).await.2, "another board's token");
+    assert!(!connect(&kb, "kb-9", &kb.customer_token("kb-9")).await.2, "a customer's token");
+
+    // kb-1 is silent; kb-2 answers for it, on its own topic and on kb-1's.
+    kb.call(Method::PUT, "/local/vehicles/kb-1", None, Some(json!({"online": false}))).await;
+    let sent = send(&kb, "kb-1", "ring").await;
+    let (kb2, mut events, accepted) = connect(&kb, "kb-2-probe", &kb.vehicle_token("kb-2-probe")).await;
+    assert!(accepted, "a board's own token");
+    tokio::spawn(async move { while events.poll().await.is_ok() {} });
+    let command_id = CommandId::try_from(sent.body["commandId"].as_str().unwrap()).unwrap();
+    let ack = serde_json::to_vec(&AckMessage { command_id, ok: true, error: None }).unwrap();
+    let kb2_board = "kb-2".try_into().unwrap();
+    kb2.publish(Channel::Acks.topic(&kb2_board), QoS::AtLeastOnce, false, ack.clone()).await.unwrap();
+    kb2.publish(Channel::Acks.topic(&kb2_board), QoS::AtLeastOnce, false, b"{not json".to_vec()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let read = kb
+        .get(&format!("/kickboards/kb-1/commands/{}", sent.body["commandId"].as_str().unwrap()), &kb.admin_token())
+        .await;
+    assert_eq!(read.body["status"], "SENT", "another board's acknowledgement is foreign: {read:?}");
+    kb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_simulated_board_reports_over_mqtt_as_the_iot_rule_reads_it() {
+    let kb = server().await;
+    register(&kb, "kb-1").await;
+    let report = json!({"report": {"lat": 37.51, "lon": 127.01, "batteryPct": 64}});
+    assert_eq!(kb.call(Method::PUT, "/local/vehicles/kb-1", None, Some(report)).await.status, StatusCode::OK);
+    let mut battery = Value::Null;
+    for _ in 0..50 {
+        let boards = kb.get("/kickboards", &kb.customer_token("alice")).await;
+        battery = boards.body[0]["batteryPct"].clone();
+        if battery == 64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(battery, 64);
+    let unknown = kb.call(Method::PUT, "/local/vehicles/kb-404", None, Some(json!({"online": false}))).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    kb.stop().await;
+}
