@@ -296,6 +296,28 @@ pub struct ReportOutcome {
     pub applied: bool,
 }
 
+/// The writes of a rent whose board must acknowledge its unlock before the ride begins: a
+/// deployment that sends commands to its vehicles provides them.
+#[async_trait]
+pub trait RentalUnlocks: Send + Sync {
+    /// Takes the pass and the board as `start_rental` does, in one atomic write, but the ride
+    /// has not begun: no event and no stored answer yet (`request.answer` is not used).
+    async fn hold_rental(&self, request: RentRequest) -> PortResult<Rental>;
+    /// The board acknowledged its unlock `at`: the ride begins, with its `KickboardRented`
+    /// event and the request's answer written in the same write, and the board's missed
+    /// unlocks are forgotten.
+    async fn confirm_unlock(
+        &self,
+        rental_id: &RentalId,
+        at: DateTime<Utc>,
+        answer: Option<Answering<Rental>>,
+    ) -> PortResult<Rental>;
+    /// The board never acknowledged: the rental is gone, the board available again, the pass
+    /// free with its minutes untouched, and `RentalUndone` (and `KickboardNotResponding` when
+    /// this miss tells the crew) written, all in one atomic write.
+    async fn undo_rental(&self, rental_id: &RentalId, now: DateTime<Utc>) -> PortResult<()>;
+}
+
 /// Commands sent to vehicles and what became of them: written when sent, settled by the
 /// vehicle's acknowledgement, read by whoever waits for it and by admins.
 #[async_trait]

@@ -9,7 +9,7 @@ use crate::http::cursor::CursorKey;
 use crate::payments::GuardedPayments;
 use crate::ports::{
     BalanceView, Clock, CommandStore, ContactStore, FleetStore, IdempotencyStore, PassStore, PushRegistry, RentalStore,
-    VehicleLink, ZoneStore,
+    RentalUnlocks, VehicleLink, ZoneStore,
 };
 use crate::settings::Settings;
 use crate::zone_cache::{Geofence, ZoneCache};
@@ -20,6 +20,7 @@ use crate::zone_cache::{Geofence, ZoneCache};
 pub struct Vehicles<'a> {
     pub link: &'a dyn VehicleLink,
     pub commands: &'a dyn CommandStore,
+    pub unlocks: &'a dyn RentalUnlocks,
 }
 
 pub trait Services: Send + Sync {

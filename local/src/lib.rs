@@ -31,7 +31,8 @@ use kickboard_common::http::request::VEHICLE_GROUP;
 use kickboard_common::payments::GuardedPayments;
 use kickboard_common::ports::{
     AlertSender, BalanceView, BreakerStore, Clock, CommandStore, ContactStore, FleetStore, IdempotencyStore,
-    NotificationLedger, PassStore, PaymentProvider, PortError, PortResult, PushRegistry, RentalStore, ZoneStore,
+    NotificationLedger, PassStore, PaymentProvider, PortError, PortResult, PushRegistry, RentalStore, RentalUnlocks,
+    ZoneStore,
 };
 use kickboard_common::services::{Services, Vehicles};
 use kickboard_common::settings::Settings;
@@ -183,7 +184,7 @@ impl Services for App {
     }
     fn vehicles(&self) -> Option<Vehicles<'_>> {
         let local = self.vehicles.as_ref()?;
-        Some(Vehicles { link: local.link.as_ref(), commands: local.commands.as_ref() })
+        Some(Vehicles { link: local.link.as_ref(), commands: local.commands.as_ref(), unlocks: local.unlocks.as_ref() })
     }
 }
 
@@ -193,6 +194,7 @@ pub struct LocalVehicles {
     pub broker: SocketAddr,
     pub link: Arc<MqttVehicleLink>,
     pub commands: Arc<dyn CommandStore>,
+    pub unlocks: Arc<dyn RentalUnlocks>,
     pub simulator: Arc<VehicleSimulator>,
 }
 
@@ -347,13 +349,14 @@ async fn start_vehicles(
         clock: Arc::clone(clock),
         rules: settings.battery,
     };
-    let (link, task) = MqttVehicleLink::connect(broker, &server_password, deps, stopping.clone());
+    let (link, task) = MqttVehicleLink::connect(broker, &server_password, deps, stopping.clone()).await?;
     let simulator = Arc::new(VehicleSimulator::new(broker, Arc::clone(tokens)));
     for board in store.kickboards_in_service().await.map_err(|error| StartError::Store(error.to_string()))? {
         simulator.connect(&board).await;
     }
     ports.fleet = Arc::new(SimulatedFleet { store: Arc::clone(&ports.fleet), simulator: Arc::clone(&simulator) });
-    Ok((LocalVehicles { broker, link, commands, simulator }, task))
+    let unlocks = Arc::new(store.clone());
+    Ok((LocalVehicles { broker, link, commands, unlocks, simulator }, task))
 }
 
 /// Opens the store, binds `config.addr`, and starts serving and relaying.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    lambda_http::tracing::init_default_subscriber();
+    init_logs();
     let config = match parse_args(std::env::args().skip(1)) {
         Ok(Command::Run(config)) => *config,
         Ok(Command::Help) => {
@@ -48,6 +48,14 @@ async fn main() -> ExitCode {
     println!("stopping…");
     server.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// Logs at `RUST_LOG`'s levels; by default at info, the broker's at warn (it logs each
+/// vehicle's connection, a fleet's worth of lines).
+fn init_logs() {
+    use lambda_http::tracing::subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rumqttd=warn"));
+    fmt().with_env_filter(filter).init();
 }
 
 async fn wait_for_stop_signal() {

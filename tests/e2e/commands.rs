@@ -173,3 +173,75 @@ async fn a_simulated_board_reports_over_mqtt_as_the_iot_rule_reads_it() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     kb.stop().await;
 }
+
+fn silence(online: bool) -> Value {
+    json!({"online": online})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rent_begins_when_the_board_acknowledges_its_unlock() {
+    let kb = server().await;
+    register(&kb, "kb-1").await;
+    let alice = kb.customer_token("alice");
+    kb.set_phone(&alice, "+821012345678").await;
+    let pass = kb.paid_pass(&alice, "basic-60").await;
+    let rented = kb.rent(&alice, &pass, "kb-1").await;
+    assert_eq!(rented.status, StatusCode::CREATED, "{rented:?}");
+    assert!(rented.body["unlockedAt"].is_string(), "{rented:?}");
+    let read = kb.get(&format!("/rentals/{}", rented.text("rentalId")), &alice).await;
+    assert_eq!(read.body["unlockedAt"], rented.body["unlockedAt"]);
+    kb.settle().await;
+    assert!(kb.texts("alice").await.iter().any(|text| text.contains("kb-1")), "the rent alert");
+    kb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_board_undoes_the_rent_and_the_next_try_after_it_is_back_rides() {
+    let kb = server().await;
+    register(&kb, "kb-1").await;
+    let alice = kb.customer_token("alice");
+    kb.set_phone(&alice, "+821012345678").await;
+    let pass = kb.paid_pass(&alice, "basic-60").await;
+    kb.call(Method::PUT, "/local/vehicles/kb-1", None, Some(silence(false))).await;
+
+    let refused = kb.rent(&alice, &pass, "kb-1").await;
+    assert_eq!(
+        (refused.status, refused.problem()),
+        (StatusCode::GATEWAY_TIMEOUT, "vehicle-not-responding"),
+        "{refused:?}"
+    );
+    // Nothing was taken: the board is listed again, the pass is free with its minutes, no ride
+    // is in the history and no rent alert went out.
+    let listed = kb.get("/kickboards", &alice).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1, "{listed:?}");
+    let read = kb.get(&format!("/passes/{pass}"), &alice).await;
+    assert_eq!((read.body["minutesLeft"].as_u64(), read.body.get("openRentalId")), (Some(60), None), "{read:?}");
+    assert_eq!(kb.get("/me/rentals", &alice).await.body["rentals"], json!([]));
+    kb.settle().await;
+    let texts = kb.texts("alice").await;
+    assert!(!texts.iter().any(|text| text.contains("kb-1")), "no rent alert: {texts:?}");
+
+    kb.call(Method::PUT, "/local/vehicles/kb-1", None, Some(silence(true))).await;
+    let rides = kb.rent(&alice, &pass, "kb-1").await;
+    assert_eq!(rides.status, StatusCode::CREATED, "{rides:?}");
+    kb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_missed_unlocks_in_a_row_tell_the_crew_once() {
+    let kb = server().await;
+    register(&kb, "kb-1").await;
+    let alice = kb.customer_token("alice");
+    let pass = kb.paid_pass(&alice, "basic-60").await;
+    kb.call(Method::PUT, "/local/vehicles/kb-1", None, Some(silence(false))).await;
+    for _ in 0..4 {
+        let refused = kb.rent(&alice, &pass, "kb-1").await;
+        assert_eq!(refused.status, StatusCode::GATEWAY_TIMEOUT, "{refused:?}");
+    }
+    kb.settle().await;
+    let crew = kb.alerts(kickboard_common::domain::alerts::OPERATORS).await;
+    let silent: Vec<_> = crew.iter().filter(|alert| alert["message"].as_str().unwrap().contains("응답 없음")).collect();
+    assert_eq!(silent.len(), 1, "{crew:?}");
+    assert!(silent[0]["message"].as_str().unwrap().contains("kb-1"), "{silent:?}");
+    kb.stop().await;
+}

@@ -87,6 +87,9 @@ pub fn crew_alert_text(envelope: &EventEnvelope) -> Option<String> {
             location.lat(),
             location.lon()
         )),
+        DomainEvent::KickboardNotResponding { kickboard_id, missed_unlocks } => Some(format!(
+            "[킥보드 운영] {kickboard_id} 응답 없음: 대여 잠금 해제 {missed_unlocks}회 연속 실패, 점검 필요"
+        )),
         _ => None,
     }
 }

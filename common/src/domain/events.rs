@@ -79,6 +79,17 @@ pub enum DomainEvent {
     GlobalRulesChanged {
         rules: ZoneRules,
     },
+    /// A rent undone because its board never acknowledged the unlock: nothing was ridden.
+    RentalUndone {
+        rental_id: RentalId,
+        pass_id: PassId,
+        kickboard_id: KickboardId,
+    },
+    /// A board missed its unlock at several rents in a row: the crew should look at it.
+    KickboardNotResponding {
+        kickboard_id: KickboardId,
+        missed_unlocks: u32,
+    },
     /// A vehicle's battery went below the low mark: the crew should charge it.
     KickboardBatteryLow {
         kickboard_id: KickboardId,
@@ -114,6 +125,8 @@ impl EventEnvelope {
             DomainEvent::KickboardRegistered { .. } => "KickboardRegistered",
             DomainEvent::KickboardRetired { .. } => "KickboardRetired",
             DomainEvent::KickboardBatteryLow { .. } => "KickboardBatteryLow",
+            DomainEvent::RentalUndone { .. } => "RentalUndone",
+            DomainEvent::KickboardNotResponding { .. } => "KickboardNotResponding",
             DomainEvent::ZoneChanged { .. } => "ZoneChanged",
             DomainEvent::ZoneDeleted { .. } => "ZoneDeleted",
             DomainEvent::GlobalRulesChanged { .. } => "GlobalRulesChanged",
@@ -151,7 +164,9 @@ impl Subscriber {
     /// The detail types this subscriber's rule routes to it.
     pub fn detail_types(&self) -> &'static [&'static str] {
         match self {
-            Subscriber::Notifier => &["PassPaid", "KickboardRented", "KickboardReturned", "KickboardBatteryLow"],
+            Subscriber::Notifier => {
+                &["PassPaid", "KickboardRented", "KickboardReturned", "KickboardBatteryLow", "KickboardNotResponding"]
+            }
             Subscriber::BalanceView => &["PassPurchased", "PassPaid", "KickboardReturned"],
         }
     }

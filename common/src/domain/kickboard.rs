@@ -99,8 +99,15 @@ pub struct Kickboard {
     #[serde(default = "legacy_revision")]
     pub revision: u64,
     pub registered_at: DateTime<Utc>,
+    /// Rent unlocks the board missed in a row; an acknowledged one starts the count again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unlock_misses: u32,
     #[serde(flatten)]
     pub state: KickboardState,
+}
+
+fn is_zero(count: &u32) -> bool {
+    *count == 0
 }
 
 /// Moves shorter than this are GPS noise, not a board moving.
@@ -147,6 +154,7 @@ impl Kickboard {
             public_id: PublicVehicleId::random(),
             revision: REGISTERED_REVISION,
             registered_at: now,
+            unlock_misses: 0,
             state: KickboardState::Available,
         };
         let event = EventEnvelope::new(

@@ -46,6 +46,10 @@ pub struct Rental {
     pub kickboard_id: KickboardId,
     pub customer_id: CustomerId,
     pub started_at: DateTime<Utc>,
+    /// When the board acknowledged its unlock; `None` where no vehicle link unlocks boards
+    /// (and for rentals stored before one did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlocked_at: Option<DateTime<Utc>>,
     #[serde(flatten)]
     pub state: RentalState,
 }
@@ -64,23 +68,38 @@ impl Rental {
             rental_id,
             pass_id,
             kickboard_id,
-            customer_id: customer.clone(),
+            customer_id: customer,
             started_at: now,
+            unlocked_at: None,
             state: RentalState::Open,
         };
-        let event = EventEnvelope::new(
-            now,
-            rental.rental_id.to_string(),
-            RENTED_VERSION,
-            Some(customer),
-            DomainEvent::KickboardRented {
-                rental_id: rental.rental_id.clone(),
-                pass_id: rental.pass_id.clone(),
-                kickboard_id: rental.kickboard_id.clone(),
-                started_at: now,
-            },
-        );
+        let event = rental.rented_event();
         (rental, event)
+    }
+
+    /// `KickboardRented`: the ride has begun.
+    fn rented_event(&self) -> EventEnvelope {
+        EventEnvelope::new(
+            self.started_at,
+            self.rental_id.to_string(),
+            RENTED_VERSION,
+            Some(self.customer_id.clone()),
+            DomainEvent::KickboardRented {
+                rental_id: self.rental_id.clone(),
+                pass_id: self.pass_id.clone(),
+                kickboard_id: self.kickboard_id.clone(),
+                started_at: self.started_at,
+            },
+        )
+    }
+
+    /// The rental once its board acknowledged the unlock `at`, and its `KickboardRented`
+    /// event: where boards are unlocked, the ride begins only then.
+    pub fn unlocked(&self, at: DateTime<Utc>) -> Result<(Rental, EventEnvelope), RuleViolation> {
+        if self.state != RentalState::Open || self.unlocked_at.is_some() {
+            return Err(RuleViolation::Inconsistent("only a rental waiting for its unlock can be unlocked"));
+        }
+        Ok((Rental { unlocked_at: Some(at), ..self.clone() }, self.rented_event()))
     }
 
     pub fn status(&self) -> RentalStatus {
@@ -148,9 +167,76 @@ fn release(
     Ok(released.with_returned_battery(report.battery, rules, now))
 }
 
-/// Rental events: 1 when it starts, 2 when it ends.
+/// Rental events: 1 when it starts, 2 when it ends or is undone.
 const RENTED_VERSION: u64 = 1;
 const RETURNED_VERSION: u64 = 2;
+
+/// Everything undoing a rent changes, to be written in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RentalUndone {
+    /// The pass as before the rent: free, its minutes untouched.
+    pub pass: Pass,
+    /// The board available again, one more unlock missed.
+    pub board: Kickboard,
+    /// `RentalUndone`.
+    pub event: EventEnvelope,
+    /// `KickboardNotResponding`, when this miss is the one that tells the crew.
+    pub not_responding: Option<EventEnvelope>,
+}
+
+/// How many rent unlocks in a row a board may miss before the crew is told (once).
+pub const MISSES_BEFORE_ALERT: u32 = 3;
+
+/// Undoes a rent whose board never acknowledged its unlock: the pass and the board as they
+/// were, the board's missed unlocks counted.
+pub fn undo_rental(
+    rental: &Rental,
+    pass: &Pass,
+    board: &Kickboard,
+    now: DateTime<Utc>,
+) -> Result<RentalUndone, RuleViolation> {
+    if rental.state != RentalState::Open || rental.unlocked_at.is_some() {
+        return Err(RuleViolation::Inconsistent("only a rental waiting for its unlock can be undone"));
+    }
+    let PassState::Active { payment, open_rental_id: Some(open) } = &pass.state else {
+        return Err(RuleViolation::Inconsistent("an open rental's pass has no open rental"));
+    };
+    if open != &rental.rental_id {
+        return Err(RuleViolation::Inconsistent("an open rental's pass points at another rental"));
+    }
+    if board.state != (KickboardState::Rented { rental_id: rental.rental_id.clone() }) {
+        return Err(RuleViolation::Inconsistent("an open rental's board is not rented by it"));
+    }
+    let pass = Pass { state: PassState::Active { payment: payment.clone(), open_rental_id: None }, ..pass.clone() };
+    let misses = board.unlock_misses.saturating_add(1);
+    let board = Kickboard {
+        state: KickboardState::Available,
+        unlock_misses: misses,
+        revision: board.revision + 1,
+        ..board.clone()
+    };
+    let event = EventEnvelope::new(
+        now,
+        rental.rental_id.to_string(),
+        RETURNED_VERSION,
+        Some(rental.customer_id.clone()),
+        DomainEvent::RentalUndone {
+            rental_id: rental.rental_id.clone(),
+            pass_id: rental.pass_id.clone(),
+            kickboard_id: rental.kickboard_id.clone(),
+        },
+    );
+    let not_responding = (misses == MISSES_BEFORE_ALERT).then(|| {
+        EventEnvelope::new(
+            now,
+            board.kickboard_id.to_string(),
+            board.revision,
+            None,
+            DomainEvent::KickboardNotResponding { kickboard_id: board.kickboard_id.clone(), missed_unlocks: misses },
+        )
+    });
+    Ok(RentalUndone { pass, board, event, not_responding })
+}
 
 /// Rents `board` with `pass` for `customer`. Someone else's pass reads as not found; the
 /// pass is checked before the board, so its refusals win when both are wrong.

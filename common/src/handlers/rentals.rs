@@ -2,8 +2,10 @@
 
 use super::fleet::invalid_position;
 use super::views::RentalView;
+use crate::domain::commands::{Command, CommandStatus, SentCommand};
 use crate::domain::error::RuleViolation;
 use crate::domain::geo::{Coordinates, MAX_LAT, MAX_LON};
+use crate::domain::ids::CommandId;
 use crate::domain::ids::{CustomerId, KickboardId, PassId, RentalId};
 use crate::domain::rental::{Rental, RentalState, ReturnReport};
 use crate::domain::vehicle::BatteryPct;
@@ -15,7 +17,8 @@ use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType};
 use crate::metrics::{self, Metric};
 use crate::ports::{Answering, RentRequest, RentalPosition, ReturnRequest};
-use crate::services::Services;
+use crate::services::{Services, Vehicles};
+use chrono::Duration;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use schemars::JsonSchema;
@@ -51,6 +54,7 @@ impl Endpoint for RentKickboard {
                 ProblemType::PassExpired,
                 ProblemType::BatteryTooLow,
                 ProblemType::RideStartNotAllowed,
+                ProblemType::VehicleNotResponding,
             ])
     }
     type Caller = Customer;
@@ -82,14 +86,60 @@ async fn rent(app: &impl Services, customer: CustomerId, request: &Request) -> H
             pass_id: body.pass_id,
             kickboard_id: body.kickboard_id,
             now,
-            answer,
+            answer: None,
             rules: app.settings().battery,
             zones: app.geofence().map().await?,
         };
-        Ok(rented(&app.rentals().start_rental(rent).await?))
+        match app.vehicles() {
+            Some(vehicles) => rent_on_unlock(app, vehicles, rent, answer).await,
+            None => Ok(rented(&app.rentals().start_rental(RentRequest { answer, ..rent }).await?)),
+        }
     })
     .await
 }
+
+/// Takes the board, then unlocks it: the ride begins when the board acknowledges (`201`); a
+/// board that does not by the deadline, or refuses, gets its rental undone in one write and
+/// the rider `504 vehicle-not-responding`.
+async fn rent_on_unlock(
+    app: &impl Services,
+    vehicles: Vehicles<'_>,
+    rent: RentRequest,
+    answer: Option<Answering<Rental>>,
+) -> HandlerResult {
+    let clock = app.clock();
+    let held = vehicles.unlocks.hold_rental(rent).await?;
+    let timeout = Duration::from_std(app.settings().command_timeout).unwrap_or(Duration::seconds(5));
+    let unlock =
+        SentCommand::send(CommandId::random(), held.kickboard_id.clone(), Command::Unlock, clock.now(), timeout);
+    let settled = async {
+        vehicles.commands.record_command(&unlock).await?;
+        vehicles.link.publish(&unlock).await?;
+        vehicles.link.settled(&unlock).await
+    };
+    let refusal = match settled.await {
+        Ok(settled) if settled.status_at(clock.now()) == CommandStatus::Acked => {
+            let at = settled.settled_at.unwrap_or_else(|| clock.now());
+            return Ok(rented(&vehicles.unlocks.confirm_unlock(&held.rental_id, at, answer).await?));
+        }
+        Ok(settled) => match settled.error {
+            Some(error) => format!("the kickboard could not unlock ({error})"),
+            None => "the kickboard did not answer in time".to_owned(),
+        },
+        Err(error) => {
+            tracing::warn!(%error, "the unlock could not be sent");
+            "the unlock could not be sent to the kickboard".to_owned()
+        }
+    };
+    vehicles.unlocks.undo_rental(&held.rental_id, clock.now()).await?;
+    tracing::info!(rental = %held.rental_id, kickboard = %held.kickboard_id, %refusal, "rent undone");
+    Err(Problem::new(ProblemType::VehicleNotResponding)
+        .with_detail(format!("{refusal}; nothing was charged, and the pass is free to rent again"))
+        .retry_after(UNLOCK_RETRY_AFTER_SECS))
+}
+
+/// How long a rider is asked to wait before trying a board that did not unlock again.
+const UNLOCK_RETRY_AFTER_SECS: u64 = 5;
 
 /// The answer to a rent that started `rental`.
 fn rented(rental: &Rental) -> Response<Body> {

@@ -133,6 +133,9 @@ pub struct RentalView {
     kickboard_id: KickboardId,
     status: RentalStatus,
     started_at: DateTime<Utc>,
+    /// When the kickboard acknowledged its unlock, where this service unlocks kickboards.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unlocked_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ended_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -157,6 +160,7 @@ impl RentalView {
             kickboard_id: rental.kickboard_id.clone(),
             status: rental.status(),
             started_at: rental.started_at,
+            unlocked_at: rental.unlocked_at,
             ended_at: settlement.map(|s| s.ended_at),
             minutes_billed: settlement.map(|s| s.minutes_billed),
             overage_minutes: settlement.map(|s| s.overage_minutes),

@@ -74,6 +74,7 @@ problem_types! {
     IdempotencyKeyReused: "idempotency-key-reused", UNPROCESSABLE_ENTITY, "This Idempotency-Key was used with another request";
     RequestInProgress: "request-in-progress", CONFLICT, "A request with this Idempotency-Key is being handled";
     ServiceUnavailable: "service-unavailable", SERVICE_UNAVAILABLE, "We are busy right now; please try again in a moment";
+    VehicleNotResponding: "vehicle-not-responding", GATEWAY_TIMEOUT, "The kickboard did not unlock; nothing was charged, please try again or choose another";
     CommandNotFound: "command-not-found", NOT_FOUND, "No such command for this kickboard";
     VehicleCommandsUnavailable: "vehicle-commands-unavailable", SERVICE_UNAVAILABLE, "Commands to vehicles are not available on this service";
     Internal: "internal", INTERNAL_SERVER_ERROR, "Something went wrong on our side";
@@ -92,7 +93,10 @@ impl ProblemType {
 
     /// Whether its answer says when to try again (`Retry-After`).
     pub fn asks_to_retry(self) -> bool {
-        matches!(self, Self::ServiceUnavailable | Self::RequestInProgress | Self::PaymentUnavailable)
+        matches!(
+            self,
+            Self::ServiceUnavailable | Self::RequestInProgress | Self::PaymentUnavailable | Self::VehicleNotResponding
+        )
     }
 }
 

@@ -19,6 +19,12 @@ use tokio::task::JoinHandle;
 /// The client id and user name the server's own session uses on the broker.
 pub const SERVER_CLIENT_ID: &str = "kickboard-local";
 
+/// What the server hears from every vehicle.
+const SUBSCRIPTIONS: [Channel; 2] = [Channel::Acks, Channel::Telemetry];
+
+/// How long the broker may take to take the server's session.
+const READY_WITHIN: Duration = Duration::from_secs(5);
+
 /// What the link needs from the server.
 #[derive(Clone)]
 pub struct LinkDeps {
@@ -37,23 +43,34 @@ pub struct MqttVehicleLink {
 }
 
 impl MqttVehicleLink {
-    /// Connects to the broker at `broker` with the server's `password` and serves the session
-    /// until `shutdown` turns true.
-    pub fn connect(
+    /// Connects to the broker at `broker` with the server's `password`, returns once it hears
+    /// the vehicles, and serves the session until `shutdown` turns true.
+    pub async fn connect(
         broker: SocketAddr,
         password: &str,
         deps: LinkDeps,
         shutdown: watch::Receiver<bool>,
-    ) -> (Arc<Self>, JoinHandle<()>) {
+    ) -> std::io::Result<(Arc<Self>, JoinHandle<()>)> {
         let mut options = MqttOptions::new(SERVER_CLIENT_ID, broker.ip().to_string(), broker.port());
         options.set_credentials(SERVER_CLIENT_ID, password).set_keep_alive(Duration::from_secs(30));
         let (client, events) = AsyncClient::new(options, 1024);
         let link = Arc::new(Self { client, deps, waiting: Arc::default() });
-        let task = tokio::spawn(Arc::clone(&link).serve(events, shutdown));
-        (link, task)
+        let (ready, mut listening) = watch::channel(0);
+        let task = tokio::spawn(Arc::clone(&link).serve(events, ready, shutdown));
+        // Both subscriptions taken: from here no acknowledgement or report is missed.
+        let subscribed = listening.wait_for(|subscriptions| *subscriptions >= SUBSCRIPTIONS.len());
+        match tokio::time::timeout(READY_WITHIN, subscribed).await {
+            Ok(Ok(_)) => Ok((link, task)),
+            _ => Err(std::io::Error::other("the server could not subscribe on its MQTT broker")),
+        }
     }
 
-    async fn serve(self: Arc<Self>, mut events: rumqttc::EventLoop, mut shutdown: watch::Receiver<bool>) {
+    async fn serve(
+        self: Arc<Self>,
+        mut events: rumqttc::EventLoop,
+        ready: watch::Sender<usize>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         while !*shutdown.borrow() {
             let event = tokio::select! {
                 event = events.poll() => event,
@@ -62,18 +79,23 @@ impl MqttVehicleLink {
             match event {
                 // Subscribed again on every (re)connection: the session is not kept.
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    for channel in [Channel::Acks, Channel::Telemetry] {
+                    ready.send_replace(0);
+                    for channel in SUBSCRIPTIONS {
                         if let Err(error) = self.client.subscribe(channel.every_board(), QoS::AtLeastOnce).await {
                             tracing::warn!(%error, "could not subscribe to the vehicles");
                         }
                     }
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    ready.send_modify(|subscriptions| *subscriptions += 1);
                 }
                 Ok(Event::Incoming(Packet::Publish(message))) => {
                     tokio::spawn(Arc::clone(&self).take(message));
                 }
                 Ok(_) => {}
                 Err(error) => {
-                    tracing::warn!(%error, "lost the MQTT broker; connecting again");
+                    // Also while the broker starts listening: the first connection may be early.
+                    tracing::debug!(%error, "no MQTT broker; connecting again");
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }

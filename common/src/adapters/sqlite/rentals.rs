@@ -7,9 +7,14 @@ use super::passes::{load_pass, save_pass};
 use super::store::{SqliteStore, exec, load, to_json};
 use crate::domain::error::RuleViolation;
 use crate::domain::ids::{CustomerId, RentalId};
+use crate::domain::kickboard::Kickboard;
+use crate::domain::pass::Pass;
 use crate::domain::rental::{self, Rental, RideRules};
-use crate::ports::{PortResult, RentRequest, RentalPage, RentalPosition, RentalStore, ReturnRequest};
+use crate::ports::{
+    Answering, PortResult, RentRequest, RentalPage, RentalPosition, RentalStore, RentalUnlocks, ReturnRequest,
+};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
 pub(super) fn load_rental(tx: &Connection, rental_id: &RentalId) -> PortResult<Option<Rental>> {
@@ -31,28 +36,92 @@ pub(super) fn save_rental(tx: &Connection, rental: &Rental) -> PortResult<()> {
     Ok(())
 }
 
+/// Whether a rent begins the ride now, or waits for the board to acknowledge its unlock.
+#[derive(Clone, Copy, PartialEq)]
+enum Begins {
+    Now,
+    OnUnlock,
+}
+
+fn take_board(tx: &Connection, request: RentRequest, begins: Begins) -> PortResult<Rental> {
+    let pass = load_pass(tx, &request.pass_id)?.ok_or(RuleViolation::PassNotFound)?;
+    let board = load_board(tx, &request.kickboard_id)?;
+    let started = rental::start_rental(
+        &pass,
+        board.as_ref(),
+        &request.customer,
+        request.rental_id,
+        &RideRules { battery: &request.rules, zones: &request.zones },
+        request.now,
+    )?;
+    save_pass(tx, &started.pass)?;
+    save_board(tx, &started.board)?;
+    save_rental(tx, &started.rental)?;
+    if begins == Begins::Now {
+        claim_answer(tx, request.answer.map(|answer| answer.answer_for(&started.rental)).as_ref())?;
+        append_event(tx, &started.event)?;
+    }
+    Ok(started.rental)
+}
+
+/// A rental waiting for its unlock, with its pass and board.
+fn load_held(tx: &Connection, rental_id: &RentalId) -> PortResult<(Rental, Pass, Kickboard)> {
+    let rental = load_rental(tx, rental_id)?.ok_or(RuleViolation::RentalNotFound)?;
+    let pass = load_pass(tx, &rental.pass_id)?.ok_or(RuleViolation::Inconsistent("a rental's pass is missing"))?;
+    let board =
+        load_board(tx, &rental.kickboard_id)?.ok_or(RuleViolation::Inconsistent("a rental's board is missing"))?;
+    Ok((rental, pass, board))
+}
+
+#[async_trait]
+impl RentalUnlocks for SqliteStore {
+    async fn hold_rental(&self, request: RentRequest) -> PortResult<Rental> {
+        self.write(move |tx| take_board(tx, request, Begins::OnUnlock)).await
+    }
+
+    async fn confirm_unlock(
+        &self,
+        rental_id: &RentalId,
+        at: DateTime<Utc>,
+        answer: Option<Answering<Rental>>,
+    ) -> PortResult<Rental> {
+        let rental_id = rental_id.clone();
+        self.write(move |tx| {
+            let (rental, _, board) = load_held(tx, &rental_id)?;
+            let (rental, event) = rental.unlocked(at)?;
+            claim_answer(tx, answer.map(|answer| answer.answer_for(&rental)).as_ref())?;
+            save_rental(tx, &rental)?;
+            if board.unlock_misses > 0 {
+                save_board(tx, &Kickboard { unlock_misses: 0, revision: board.revision + 1, ..board })?;
+            }
+            append_event(tx, &event)?;
+            Ok(rental)
+        })
+        .await
+    }
+
+    async fn undo_rental(&self, rental_id: &RentalId, now: DateTime<Utc>) -> PortResult<()> {
+        let rental_id = rental_id.clone();
+        self.write(move |tx| {
+            let (rental, pass, board) = load_held(tx, &rental_id)?;
+            let undone = rental::undo_rental(&rental, &pass, &board, now)?;
+            exec(tx, "DELETE FROM rentals WHERE rental_id = ?1", params![rental_id.as_str()])?;
+            save_pass(tx, &undone.pass)?;
+            save_board(tx, &undone.board)?;
+            append_event(tx, &undone.event)?;
+            if let Some(not_responding) = &undone.not_responding {
+                append_event(tx, not_responding)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl RentalStore for SqliteStore {
     async fn start_rental(&self, request: RentRequest) -> PortResult<Rental> {
-        self.write(move |tx| {
-            let pass = load_pass(tx, &request.pass_id)?.ok_or(RuleViolation::PassNotFound)?;
-            let board = load_board(tx, &request.kickboard_id)?;
-            let started = rental::start_rental(
-                &pass,
-                board.as_ref(),
-                &request.customer,
-                request.rental_id,
-                &RideRules { battery: &request.rules, zones: &request.zones },
-                request.now,
-            )?;
-            claim_answer(tx, request.answer.map(|answer| answer.answer_for(&started.rental)).as_ref())?;
-            save_pass(tx, &started.pass)?;
-            save_board(tx, &started.board)?;
-            save_rental(tx, &started.rental)?;
-            append_event(tx, &started.event)?;
-            Ok(started.rental)
-        })
-        .await
+        self.write(move |tx| take_board(tx, request, Begins::Now)).await
     }
 
     async fn finish_rental(&self, request: ReturnRequest) -> PortResult<Rental> {
