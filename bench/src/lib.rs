@@ -126,8 +126,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_throughput_bench_runs_on_a_tiny_input() {
         let data_dir = std::env::temp_dir().join(format!("kickboard-bench-test-{}", std::process::id()));
-        for storage in [None, Some(data_dir.clone())] {
-            let report = throughput(4, std::time::Duration::from_millis(300), storage).await;
+        for (storage, vehicles) in [(None, true), (Some(data_dir.clone()), false)] {
+            let report = throughput(4, std::time::Duration::from_millis(300), storage, vehicles).await;
             assert!(report.pairs > 0);
             assert_eq!(report.double_rentals, 0);
         }
@@ -204,9 +204,12 @@ pub async fn throughput(
     clients: usize,
     duration: std::time::Duration,
     data_dir: Option<std::path::PathBuf>,
+    vehicles: bool,
 ) -> ThroughputReport {
     let storage = data_dir.map_or(Storage::InMemory, Storage::DataDir);
-    let kb = Arc::new(TestServer::start_with(storage, true, ManualClock::new()).await);
+    let config =
+        LocalConfig { addr: "127.0.0.1:0".parse().expect("an address"), storage, vehicles, ..LocalConfig::default() };
+    let kb = Arc::new(TestServer::start_configured(config, ManualClock::new()).await);
     for board in 0..clients {
         kb.register_board(&format!("kb-{board}")).await;
     }

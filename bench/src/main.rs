@@ -3,8 +3,10 @@
 //!
 //! Figures:
 //!   fallback [--requests N] [--concurrency C]   payment answers while the breaker is open
-//!   throughput [--clients N] [--seconds S] [--in-memory]
+//!   throughput [--clients N] [--seconds S] [--in-memory] [--without-vehicles]
 //!                                               rent + return pairs per second, local server
+//!                                               (each rent waits for the board's unlock unless
+//!                                               --without-vehicles)
 //!   nearby [--queries Q]                        nearby search at 1k, 10k and 100k boards
 //!   cold-start [--runs N] [--dir D] [--baseline B] [--only F,G]
 //!                                               first answer under the Lambda RIE, in turns with
@@ -81,17 +83,23 @@ async fn run_throughput(args: &[String]) -> Result<(), String> {
     let clients = option(args, "--clients", 64)?;
     let seconds = option(args, "--seconds", 10)?;
     let in_memory = args.iter().any(|arg| arg == "--in-memory");
+    let vehicles = !args.iter().any(|arg| arg == "--without-vehicles");
     // A database file, as the server keeps by default, in a directory of its own.
     let data_dir = std::env::temp_dir().join(format!("kickboard-bench-{}", std::process::id()));
-    let report =
-        throughput(clients, std::time::Duration::from_secs(seconds as u64), (!in_memory).then(|| data_dir.clone()))
-            .await;
+    let report = throughput(
+        clients,
+        std::time::Duration::from_secs(seconds as u64),
+        (!in_memory).then(|| data_dir.clone()),
+        vehicles,
+    )
+    .await;
     if !in_memory {
         std::fs::remove_dir_all(&data_dir).map_err(|error| format!("cannot remove {}: {error}", data_dir.display()))?;
     }
     let latencies = &report.latencies;
     let store = if in_memory { "SQLite in memory" } else { "SQLite file, WAL" };
-    println!("rent + return on the local server ({store}), {clients} clients on loopback, {seconds} s");
+    let unlock = if vehicles { "each rent waits for the simulated board's unlock over MQTT" } else { "no vehicles" };
+    println!("rent + return on the local server ({store}; {unlock}), {clients} clients on loopback, {seconds} s");
     println!("| clients | pairs | pairs/s | ops/s | conflicts (409) | p50 ms | p99 ms | double rentals |");
     println!("|---|---|---|---|---|---|---|---|");
     let per_second = report.pairs as f64 / report.seconds;

@@ -296,10 +296,10 @@ pub struct ReportOutcome {
     pub applied: bool,
 }
 
-/// The writes of a rent whose board must acknowledge its unlock before the ride begins: a
-/// deployment that sends commands to its vehicles provides them.
+/// The writes of rides on boards that must acknowledge their commands (unlock at the start,
+/// lock at the end): a deployment that sends commands to its vehicles provides them.
 #[async_trait]
-pub trait RentalUnlocks: Send + Sync {
+pub trait CommandedRides: Send + Sync {
     /// Takes the pass and the board as `start_rental` does, in one atomic write, but the ride
     /// has not begun: no event and no stored answer yet (`request.answer` is not used).
     async fn hold_rental(&self, request: RentRequest) -> PortResult<Rental>;
@@ -316,6 +316,15 @@ pub trait RentalUnlocks: Send + Sync {
     /// free with its minutes untouched, and `RentalUndone` (and `KickboardNotResponding` when
     /// this miss tells the crew) written, all in one atomic write.
     async fn undo_rental(&self, rental_id: &RentalId, now: DateTime<Utc>) -> PortResult<()>;
+    /// The board never acknowledged its lock after `rental_id`: out of service with the
+    /// reason, and `KickboardLockUnconfirmed` written with it, unless it is no longer parked
+    /// where the ride left it.
+    async fn lock_unconfirmed(
+        &self,
+        kickboard_id: &KickboardId,
+        rental_id: &RentalId,
+        now: DateTime<Utc>,
+    ) -> PortResult<()>;
 }
 
 /// Commands sent to vehicles and what became of them: written when sent, settled by the

@@ -8,8 +8,8 @@ use crate::http::Problem;
 use crate::http::cursor::CursorKey;
 use crate::payments::GuardedPayments;
 use crate::ports::{
-    BalanceView, Clock, CommandStore, ContactStore, FleetStore, IdempotencyStore, PassStore, PushRegistry, RentalStore,
-    RentalUnlocks, VehicleLink, ZoneStore,
+    BalanceView, Clock, CommandStore, CommandedRides, ContactStore, FleetStore, IdempotencyStore, PassStore,
+    PushRegistry, RentalStore, VehicleLink, ZoneStore,
 };
 use crate::settings::Settings;
 use crate::zone_cache::{Geofence, ZoneCache};
@@ -20,7 +20,7 @@ use crate::zone_cache::{Geofence, ZoneCache};
 pub struct Vehicles<'a> {
     pub link: &'a dyn VehicleLink,
     pub commands: &'a dyn CommandStore,
-    pub unlocks: &'a dyn RentalUnlocks,
+    pub rides: &'a dyn CommandedRides,
 }
 
 pub trait Services: Send + Sync {

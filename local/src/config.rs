@@ -35,6 +35,8 @@ OPTIONS:
                                    binary) instead of the in-process simulator; timeouts from
                                    PAYMENT_CONNECT_TIMEOUT_MS / PAYMENT_TIMEOUT_MS, breaker from
                                    KICKBOARD_BREAKER_* (see the README)
+    --without-vehicles             no MQTT broker and no simulated vehicles: commands are
+                                   refused and rents do not wait for the board to unlock
     --command-timeout-ms MS        how long a vehicle has to acknowledge a command, 100..60000
                                    [default: 5000, or KICKBOARD_COMMAND_TIMEOUT_MS]
     -h, --help                     print this help
@@ -110,6 +112,9 @@ pub struct LocalConfig {
     pub gbfs: GbfsSettings,
     /// How long a vehicle has to acknowledge a command.
     pub command_timeout: std::time::Duration,
+    /// Whether the MQTT broker and the simulated vehicles run (on the SQLite store): off, no
+    /// command reaches a board and rents do not wait for an unlock.
+    pub vehicles: bool,
 }
 
 /// The embedded server reads the fleet from its own file: its feed is read afresh each time
@@ -130,6 +135,7 @@ impl Default for LocalConfig {
             rules: defaults.battery,
             gbfs: GbfsSettings { ttl_secs: LOCAL_GBFS_TTL_SECS, ..defaults.gbfs },
             command_timeout: defaults.command_timeout,
+            vehicles: true,
         }
     }
 }
@@ -211,6 +217,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
             "--payment-failure-rate" => config.payment.failure_rate = value(&arg, args.next())?,
             "--payment-decline-rate" => config.payment.decline_rate = value(&arg, args.next())?,
             "--payment-url" => config.payment_url = Some(value(&arg, args.next())?),
+            "--without-vehicles" => config.vehicles = false,
             "--command-timeout-ms" => match value::<u64>(&arg, args.next())? {
                 ms @ 100..=60_000 => config.command_timeout = std::time::Duration::from_millis(ms),
                 _ => return Err("--command-timeout-ms takes 100 to 60000 milliseconds".into()),

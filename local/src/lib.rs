@@ -30,8 +30,8 @@ use kickboard_common::http::cursor::CursorKey;
 use kickboard_common::http::request::VEHICLE_GROUP;
 use kickboard_common::payments::GuardedPayments;
 use kickboard_common::ports::{
-    AlertSender, BalanceView, BreakerStore, Clock, CommandStore, ContactStore, FleetStore, IdempotencyStore,
-    NotificationLedger, PassStore, PaymentProvider, PortError, PortResult, PushRegistry, RentalStore, RentalUnlocks,
+    AlertSender, BalanceView, BreakerStore, Clock, CommandStore, CommandedRides, ContactStore, FleetStore,
+    IdempotencyStore, NotificationLedger, PassStore, PaymentProvider, PortError, PortResult, PushRegistry, RentalStore,
     ZoneStore,
 };
 use kickboard_common::services::{Services, Vehicles};
@@ -184,7 +184,7 @@ impl Services for App {
     }
     fn vehicles(&self) -> Option<Vehicles<'_>> {
         let local = self.vehicles.as_ref()?;
-        Some(Vehicles { link: local.link.as_ref(), commands: local.commands.as_ref(), unlocks: local.unlocks.as_ref() })
+        Some(Vehicles { link: local.link.as_ref(), commands: local.commands.as_ref(), rides: local.rides.as_ref() })
     }
 }
 
@@ -194,7 +194,7 @@ pub struct LocalVehicles {
     pub broker: SocketAddr,
     pub link: Arc<MqttVehicleLink>,
     pub commands: Arc<dyn CommandStore>,
-    pub unlocks: Arc<dyn RentalUnlocks>,
+    pub rides: Arc<dyn CommandedRides>,
     pub simulator: Arc<VehicleSimulator>,
 }
 
@@ -355,8 +355,8 @@ async fn start_vehicles(
         simulator.connect(&board).await;
     }
     ports.fleet = Arc::new(SimulatedFleet { store: Arc::clone(&ports.fleet), simulator: Arc::clone(&simulator) });
-    let unlocks = Arc::new(store.clone());
-    Ok((LocalVehicles { broker, link, commands, unlocks, simulator }, task))
+    let rides = Arc::new(store.clone());
+    Ok((LocalVehicles { broker, link, commands, rides, simulator }, task))
 }
 
 /// Opens the store, binds `config.addr`, and starts serving and relaying.
@@ -389,13 +389,13 @@ pub async fn start_with_aws_config(
     let (shutdown, stopping) = watch::channel(false);
     let mut tasks = Vec::new();
     let vehicles = match &backend {
-        Backend::Sqlite { store, .. } => {
+        Backend::Sqlite { store, .. } if config.vehicles => {
             let (vehicles, link_task) =
                 start_vehicles(store, &mut ports, &tokens, &clock, &settings, &stopping).await?;
             tasks.push(link_task);
             Some(vehicles)
         }
-        Backend::Aws { .. } => None,
+        Backend::Sqlite { .. } | Backend::Aws { .. } => None,
     };
     let (provider, simulator): (Arc<dyn PaymentProvider>, _) = match &config.payment_url {
         Some(url) => (Arc::new(HttpPaymentProvider::new(url, config.payment_timeouts)?), None),

@@ -245,3 +245,39 @@ async fn three_missed_unlocks_in_a_row_tell_the_crew_once() {
     assert!(silent[0]["message"].as_str().unwrap().contains("kb-1"), "{silent:?}");
     kb.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_stands_when_the_lock_goes_unanswered_and_the_board_leaves_service() {
+    use kickboard_common::domain::kickboard::{KickboardStatus, MaintenanceReason};
+    let kb = server().await;
+    register(&kb, "kb-1").await;
+    register(&kb, "kb-2").await;
+    let alice = kb.customer_token("alice");
+    let pass = kb.paid_pass(&alice, "plus-120").await;
+    let board = |id: &str| {
+        let fleet = std::sync::Arc::clone(&kb.server.app.ports.fleet);
+        let id = id.try_into().unwrap();
+        async move { fleet.find_kickboard(&id).await.unwrap().unwrap() }
+    };
+
+    // A board that locks: available again.
+    let ride = kb.rent(&alice, &pass, "kb-1").await;
+    assert_eq!(kb.give_back(&alice, &ride.text("rentalId")).await.status, StatusCode::OK);
+    assert_eq!(board("kb-1").await.status(), KickboardStatus::Available);
+
+    // A board that goes silent during the ride: the return still bills, the board leaves service.
+    let ride = kb.rent(&alice, &pass, "kb-2").await;
+    kb.call(Method::PUT, "/local/vehicles/kb-2", None, Some(silence(false))).await;
+    let returned = kb.give_back(&alice, &ride.text("rentalId")).await;
+    assert_eq!((returned.status, returned.body["status"].as_str()), (StatusCode::OK, Some("CLOSED")), "{returned:?}");
+    let silent = board("kb-2").await;
+    assert_eq!(silent.status(), KickboardStatus::Maintenance);
+    assert_eq!(silent.maintenance_reason(), Some(MaintenanceReason::LockUnconfirmed));
+    kb.settle().await;
+    let crew = kb.alerts(kickboard_common::domain::alerts::OPERATORS).await;
+    assert!(
+        crew.iter().any(|alert| alert["message"].as_str().unwrap().contains("kb-2 반납 후 잠금 확인 안 됨")),
+        "{crew:?}"
+    );
+    kb.stop().await;
+}

@@ -87,6 +87,11 @@ pub fn crew_alert_text(envelope: &EventEnvelope) -> Option<String> {
             location.lat(),
             location.lon()
         )),
+        DomainEvent::KickboardLockUnconfirmed { kickboard_id, location, .. } => Some(format!(
+            "[킥보드 운영] {kickboard_id} 반납 후 잠금 확인 안 됨 ({:.5}, {:.5}): 점검 상태로 전환, 현장 잠금 필요",
+            location.lat(),
+            location.lon()
+        )),
         DomainEvent::KickboardNotResponding { kickboard_id, missed_unlocks } => Some(format!(
             "[킥보드 운영] {kickboard_id} 응답 없음: 대여 잠금 해제 {missed_unlocks}회 연속 실패, 점검 필요"
         )),

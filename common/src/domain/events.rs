@@ -85,6 +85,14 @@ pub enum DomainEvent {
         pass_id: PassId,
         kickboard_id: KickboardId,
     },
+    /// A board never acknowledged its lock at the end of a ride: it went out of service, and
+    /// the crew should lock it where it stands.
+    KickboardLockUnconfirmed {
+        kickboard_id: KickboardId,
+        rental_id: RentalId,
+        #[serde(flatten)]
+        location: Coordinates,
+    },
     /// A board missed its unlock at several rents in a row: the crew should look at it.
     KickboardNotResponding {
         kickboard_id: KickboardId,
@@ -127,6 +135,7 @@ impl EventEnvelope {
             DomainEvent::KickboardBatteryLow { .. } => "KickboardBatteryLow",
             DomainEvent::RentalUndone { .. } => "RentalUndone",
             DomainEvent::KickboardNotResponding { .. } => "KickboardNotResponding",
+            DomainEvent::KickboardLockUnconfirmed { .. } => "KickboardLockUnconfirmed",
             DomainEvent::ZoneChanged { .. } => "ZoneChanged",
             DomainEvent::ZoneDeleted { .. } => "ZoneDeleted",
             DomainEvent::GlobalRulesChanged { .. } => "GlobalRulesChanged",
@@ -164,9 +173,14 @@ impl Subscriber {
     /// The detail types this subscriber's rule routes to it.
     pub fn detail_types(&self) -> &'static [&'static str] {
         match self {
-            Subscriber::Notifier => {
-                &["PassPaid", "KickboardRented", "KickboardReturned", "KickboardBatteryLow", "KickboardNotResponding"]
-            }
+            Subscriber::Notifier => &[
+                "PassPaid",
+                "KickboardRented",
+                "KickboardReturned",
+                "KickboardBatteryLow",
+                "KickboardNotResponding",
+                "KickboardLockUnconfirmed",
+            ],
             Subscriber::BalanceView => &["PassPurchased", "PassPaid", "KickboardReturned"],
         }
     }

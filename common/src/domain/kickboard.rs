@@ -60,11 +60,24 @@ pub enum KickboardState {
     Rented {
         rental_id: RentalId,
     },
-    /// Taken out of service by the crew: not rented, not listed, disabled in the feed.
-    Maintenance,
+    /// Out of service: not rented, not listed, disabled in the feed. Put there by the crew
+    /// (no reason), or by the service, saying why.
+    Maintenance {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<MaintenanceReason>,
+    },
     Retired {
         retired_at: DateTime<Utc>,
     },
+}
+
+/// Why the service took a board out of service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaintenanceReason {
+    /// The board never acknowledged the lock at the end of a ride: it may be unlocked in the
+    /// street.
+    LockUnconfirmed,
 }
 
 /// The states an admin can put a board in by hand.
@@ -175,7 +188,7 @@ impl Kickboard {
         match self.state {
             KickboardState::Available => KickboardStatus::Available,
             KickboardState::Rented { .. } => KickboardStatus::Rented,
-            KickboardState::Maintenance => KickboardStatus::Maintenance,
+            KickboardState::Maintenance { .. } => KickboardStatus::Maintenance,
             KickboardState::Retired { .. } => KickboardStatus::Retired,
         }
     }
@@ -194,7 +207,9 @@ impl Kickboard {
         match self.state {
             KickboardState::Available if self.battery_pct < rules.min_to_rent => Err(RuleViolation::BatteryTooLow),
             KickboardState::Available => Ok(()),
-            KickboardState::Rented { .. } | KickboardState::Maintenance => Err(RuleViolation::KickboardUnavailable),
+            KickboardState::Rented { .. } | KickboardState::Maintenance { .. } => {
+                Err(RuleViolation::KickboardUnavailable)
+            }
             KickboardState::Retired { .. } => Err(RuleViolation::KickboardNotFound),
         }
     }
@@ -207,7 +222,7 @@ impl Kickboard {
     /// Whether the board is parked where the public can see it (available, or out of
     /// service), as opposed to being ridden or gone.
     pub fn is_parked(&self) -> bool {
-        matches!(self.state, KickboardState::Available | KickboardState::Maintenance)
+        matches!(self.state, KickboardState::Available | KickboardState::Maintenance { .. })
     }
 
     /// Takes a vehicle's report: where it is and how charged. `None` when there is nothing
@@ -275,17 +290,51 @@ impl Kickboard {
             (KickboardState::Retired { .. }, _) => return Err(RuleViolation::KickboardNotFound),
             (KickboardState::Rented { .. }, _) => return Err(RuleViolation::KickboardRented),
             (KickboardState::Available, ServiceStatus::Available)
-            | (KickboardState::Maintenance, ServiceStatus::Maintenance) => return Ok(None),
+            | (KickboardState::Maintenance { .. }, ServiceStatus::Maintenance) => return Ok(None),
             (_, ServiceStatus::Available) => KickboardState::Available,
-            (_, ServiceStatus::Maintenance) => KickboardState::Maintenance,
+            (_, ServiceStatus::Maintenance) => KickboardState::Maintenance { reason: None },
         };
         Ok(Some(Kickboard { state, revision: self.revision + 1, ..self.clone() }))
+    }
+
+    /// The board once its lock at the end of `rental_id` went unacknowledged: out of service
+    /// with the reason, and `KickboardLockUnconfirmed` for the crew. `None` when it is no
+    /// longer parked where the ride left it (rented again: its unlock proved it answers).
+    pub fn lock_unconfirmed(&self, rental_id: &RentalId, now: DateTime<Utc>) -> Option<(Kickboard, EventEnvelope)> {
+        if self.state != KickboardState::Available {
+            return None;
+        }
+        let board = Kickboard {
+            state: KickboardState::Maintenance { reason: Some(MaintenanceReason::LockUnconfirmed) },
+            revision: self.revision + 1,
+            ..self.clone()
+        };
+        let event = EventEnvelope::new(
+            now,
+            board.kickboard_id.to_string(),
+            board.revision,
+            None,
+            DomainEvent::KickboardLockUnconfirmed {
+                kickboard_id: board.kickboard_id.clone(),
+                rental_id: rental_id.clone(),
+                location: board.location,
+            },
+        );
+        Some((board, event))
+    }
+
+    /// Why the service took the board out of service, if it did.
+    pub fn maintenance_reason(&self) -> Option<MaintenanceReason> {
+        match self.state {
+            KickboardState::Maintenance { reason } => reason,
+            _ => None,
+        }
     }
 
     /// Retires the board; history keeps pointing at it. A rented board must come back first.
     pub fn retire(&self, now: DateTime<Utc>) -> Result<(Kickboard, EventEnvelope), RuleViolation> {
         match self.state {
-            KickboardState::Available | KickboardState::Maintenance => {}
+            KickboardState::Available | KickboardState::Maintenance { .. } => {}
             KickboardState::Rented { .. } => return Err(RuleViolation::KickboardRented),
             KickboardState::Retired { .. } => return Err(RuleViolation::KickboardNotFound),
         }

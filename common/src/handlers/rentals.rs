@@ -16,7 +16,7 @@ use crate::http::request::{json_body, optional_json_body, path_id, query_param};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType};
 use crate::metrics::{self, Metric};
-use crate::ports::{Answering, RentRequest, RentalPosition, ReturnRequest};
+use crate::ports::{Answering, PortResult, RentRequest, RentalPosition, ReturnRequest};
 use crate::services::{Services, Vehicles};
 use chrono::Duration;
 use lambda_http::http::{Method, StatusCode};
@@ -108,19 +108,11 @@ async fn rent_on_unlock(
     answer: Option<Answering<Rental>>,
 ) -> HandlerResult {
     let clock = app.clock();
-    let held = vehicles.unlocks.hold_rental(rent).await?;
-    let timeout = Duration::from_std(app.settings().command_timeout).unwrap_or(Duration::seconds(5));
-    let unlock =
-        SentCommand::send(CommandId::random(), held.kickboard_id.clone(), Command::Unlock, clock.now(), timeout);
-    let settled = async {
-        vehicles.commands.record_command(&unlock).await?;
-        vehicles.link.publish(&unlock).await?;
-        vehicles.link.settled(&unlock).await
-    };
-    let refusal = match settled.await {
+    let held = vehicles.rides.hold_rental(rent).await?;
+    let refusal = match command_and_wait(app, vehicles, &held.kickboard_id, Command::Unlock).await {
         Ok(settled) if settled.status_at(clock.now()) == CommandStatus::Acked => {
             let at = settled.settled_at.unwrap_or_else(|| clock.now());
-            return Ok(rented(&vehicles.unlocks.confirm_unlock(&held.rental_id, at, answer).await?));
+            return Ok(rented(&vehicles.rides.confirm_unlock(&held.rental_id, at, answer).await?));
         }
         Ok(settled) => match settled.error {
             Some(error) => format!("the kickboard could not unlock ({error})"),
@@ -131,7 +123,7 @@ async fn rent_on_unlock(
             "the unlock could not be sent to the kickboard".to_owned()
         }
     };
-    vehicles.unlocks.undo_rental(&held.rental_id, clock.now()).await?;
+    vehicles.rides.undo_rental(&held.rental_id, clock.now()).await?;
     tracing::info!(rental = %held.rental_id, kickboard = %held.kickboard_id, %refusal, "rent undone");
     Err(Problem::new(ProblemType::VehicleNotResponding)
         .with_detail(format!("{refusal}; nothing was charged, and the pass is free to rent again"))
@@ -140,6 +132,41 @@ async fn rent_on_unlock(
 
 /// How long a rider is asked to wait before trying a board that did not unlock again.
 const UNLOCK_RETRY_AFTER_SECS: u64 = 5;
+
+/// Sends `command` to `board` and waits until it is settled or its deadline passes.
+async fn command_and_wait(
+    app: &impl Services,
+    vehicles: Vehicles<'_>,
+    board: &KickboardId,
+    command: Command,
+) -> PortResult<SentCommand> {
+    let timeout = Duration::from_std(app.settings().command_timeout).unwrap_or(Duration::seconds(5));
+    let sent = SentCommand::send(CommandId::random(), board.clone(), command, app.clock().now(), timeout);
+    vehicles.commands.record_command(&sent).await?;
+    vehicles.link.publish(&sent).await?;
+    vehicles.link.settled(&sent).await
+}
+
+/// Locks a board its ride left: a board that does not acknowledge by the deadline goes out of
+/// service (`lock-unconfirmed`) and the crew is told. The return stands either way: billing
+/// stopped, and a rider is never held by a silent vehicle.
+async fn lock_after(app: &impl Services, vehicles: Vehicles<'_>, rental: &Rental) {
+    let clock = app.clock();
+    let locked = match command_and_wait(app, vehicles, &rental.kickboard_id, Command::Lock).await {
+        Ok(settled) => settled.status_at(clock.now()) == CommandStatus::Acked,
+        Err(error) => {
+            tracing::warn!(%error, "the lock could not be sent");
+            false
+        }
+    };
+    if locked {
+        return;
+    }
+    tracing::warn!(kickboard = %rental.kickboard_id, rental = %rental.rental_id, "lock unconfirmed");
+    if let Err(error) = vehicles.rides.lock_unconfirmed(&rental.kickboard_id, &rental.rental_id, clock.now()).await {
+        tracing::error!(%error, kickboard = %rental.kickboard_id, "an unconfirmed lock was not recorded");
+    }
+}
 
 /// The answer to a rent that started `rental`.
 fn rented(rental: &Rental) -> Response<Body> {
@@ -197,6 +224,9 @@ impl<S: Services> Handle<S> for ReturnKickboard {
         if let RentalState::Closed(settlement) = &rental.state {
             metrics::record(Metric::Returns, 1.0);
             metrics::record(Metric::MinutesBilled, f64::from(settlement.minutes_billed));
+            if let Some(vehicles) = app.vehicles() {
+                lock_after(app, vehicles, &rental).await;
+            }
         }
         Ok(json(StatusCode::OK, &RentalView::new(&rental)))
     }

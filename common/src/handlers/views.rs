@@ -2,7 +2,7 @@
 
 use crate::domain::geo::{Coordinates, MAX_LAT, MAX_LON};
 use crate::domain::ids::{KickboardId, PassId, PaymentId, PlanId, RentalId, VehicleTypeId};
-use crate::domain::kickboard::{Kickboard, KickboardStatus, Model};
+use crate::domain::kickboard::{Kickboard, KickboardStatus, MaintenanceReason, Model};
 use crate::domain::pass::{Pass, PassStatus};
 use crate::domain::plan::Won;
 use crate::domain::rental::{Rental, RentalState, RentalStatus};
@@ -105,6 +105,9 @@ pub struct KickboardView {
     vehicle_type_id: VehicleTypeId,
     battery_pct: BatteryPct,
     range_meters: u32,
+    /// Why the service took it out of service, when it did (a crew's maintenance has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    maintenance_reason: Option<MaintenanceReason>,
     last_reported_at: DateTime<Utc>,
 }
 
@@ -119,6 +122,7 @@ impl KickboardView {
             vehicle_type_id: board.vehicle_type_id.clone(),
             battery_pct: board.battery_pct,
             range_meters: board.range_meters(),
+            maintenance_reason: board.maintenance_reason(),
             last_reported_at: board.last_reported_at(),
         }
     }

@@ -6,12 +6,12 @@ use super::outbox::append_event;
 use super::passes::{load_pass, save_pass};
 use super::store::{SqliteStore, exec, load, to_json};
 use crate::domain::error::RuleViolation;
-use crate::domain::ids::{CustomerId, RentalId};
+use crate::domain::ids::{CustomerId, KickboardId, RentalId};
 use crate::domain::kickboard::Kickboard;
 use crate::domain::pass::Pass;
 use crate::domain::rental::{self, Rental, RideRules};
 use crate::ports::{
-    Answering, PortResult, RentRequest, RentalPage, RentalPosition, RentalStore, RentalUnlocks, ReturnRequest,
+    Answering, CommandedRides, PortResult, RentRequest, RentalPage, RentalPosition, RentalStore, ReturnRequest,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -74,7 +74,7 @@ fn load_held(tx: &Connection, rental_id: &RentalId) -> PortResult<(Rental, Pass,
 }
 
 #[async_trait]
-impl RentalUnlocks for SqliteStore {
+impl CommandedRides for SqliteStore {
     async fn hold_rental(&self, request: RentRequest) -> PortResult<Rental> {
         self.write(move |tx| take_board(tx, request, Begins::OnUnlock)).await
     }
@@ -111,6 +111,24 @@ impl RentalUnlocks for SqliteStore {
             append_event(tx, &undone.event)?;
             if let Some(not_responding) = &undone.not_responding {
                 append_event(tx, not_responding)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn lock_unconfirmed(
+        &self,
+        kickboard_id: &KickboardId,
+        rental_id: &RentalId,
+        now: DateTime<Utc>,
+    ) -> PortResult<()> {
+        let (kickboard_id, rental_id) = (kickboard_id.clone(), rental_id.clone());
+        self.write(move |tx| {
+            let board = load_board(tx, &kickboard_id)?.ok_or(RuleViolation::KickboardNotFound)?;
+            if let Some((board, event)) = board.lock_unconfirmed(&rental_id, now) {
+                save_board(tx, &board)?;
+                append_event(tx, &event)?;
             }
             Ok(())
         })
