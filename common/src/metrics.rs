@@ -37,10 +37,16 @@ pub enum Metric {
     BreakerClosed,
     /// An AWS call the function's role does not allow (a permission left out of a deploy).
     PermissionsDenied,
+    /// By `Command`: commands published to vehicles.
+    CommandsSent,
+    /// By `Command`: commands their vehicle acknowledged in time.
+    CommandsAcked,
+    /// By `Command`: commands a rent or a return waited for in vain.
+    CommandsTimedOut,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 16] = [
+    pub const ALL: [Metric; 19] = [
         Metric::RentalsStarted,
         Metric::RentsRefused,
         Metric::Returns,
@@ -57,6 +63,9 @@ impl Metric {
         Metric::BreakerHalfOpened,
         Metric::BreakerClosed,
         Metric::PermissionsDenied,
+        Metric::CommandsSent,
+        Metric::CommandsAcked,
+        Metric::CommandsTimedOut,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,6 +86,9 @@ impl Metric {
             Metric::BreakerHalfOpened => "BreakerHalfOpened",
             Metric::BreakerClosed => "BreakerClosed",
             Metric::PermissionsDenied => "PermissionsDenied",
+            Metric::CommandsSent => "CommandsSent",
+            Metric::CommandsAcked => "CommandsAcked",
+            Metric::CommandsTimedOut => "CommandsTimedOut",
         }
     }
 
@@ -93,6 +105,7 @@ impl Metric {
         match self {
             Metric::RentsRefused | Metric::AlertsNotSent => Some("Reason"),
             Metric::AlertsSent => Some("Channel"),
+            Metric::CommandsSent | Metric::CommandsAcked | Metric::CommandsTimedOut => Some("Command"),
             _ => None,
         }
     }

@@ -1,4 +1,5 @@
-//! Many customers, one board: the atomic rent write lets exactly one through.
+//! Many customers, one board: the atomic rent write lets exactly one through, and only the
+//! winner's rent unlocks the board.
 
 use hyper::StatusCode;
 use kickboard_tests::{Backend, TestServer};
@@ -42,4 +43,8 @@ pub async fn a_hundred_customers_race_for_one_board_and_exactly_one_rents_it(bac
     assert_eq!(rent_events, 1, "one rent event in the outbox");
     let available = kb.get("/kickboards", &kb.customer_token("racer-0")).await;
     assert_eq!(available.body.as_array().unwrap().len(), 0, "the board is rented");
+    if kb.aws.is_none() {
+        // The local server's simulated board acknowledged each command it got: one unlock.
+        assert_eq!(kb.row_counts().await["commands"], 1, "one unlock sent, for the one winner");
+    }
 }

@@ -11,6 +11,7 @@ use crate::http::endpoint::{Admin, Endpoint, Handle};
 use crate::http::request::{json_body, path_id};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType};
+use crate::metrics::{self, Metric};
 use crate::services::{Services, Vehicles};
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::Request;
@@ -124,6 +125,7 @@ impl<S: Services> Handle<S> for SendCommand {
         let command = SentCommand::send(CommandId::random(), kickboard_id, body.command.into(), now, timeout);
         vehicles.commands.record_command(&command).await?;
         vehicles.link.publish(&command).await?;
+        metrics::record_by(Metric::CommandsSent, command.command.name(), 1.0);
         Ok(json(StatusCode::ACCEPTED, &CommandView::new(&command, now)))
     }
 }

@@ -144,7 +144,12 @@ async fn command_and_wait(
     let sent = SentCommand::send(CommandId::random(), board.clone(), command, app.clock().now(), timeout);
     vehicles.commands.record_command(&sent).await?;
     vehicles.link.publish(&sent).await?;
-    vehicles.link.settled(&sent).await
+    metrics::record_by(Metric::CommandsSent, command.name(), 1.0);
+    let settled = vehicles.link.settled(&sent).await?;
+    if settled.status_at(app.clock().now()) != CommandStatus::Acked && settled.error.is_none() {
+        metrics::record_by(Metric::CommandsTimedOut, command.name(), 1.0);
+    }
+    Ok(settled)
 }
 
 /// Locks a board its ride left: a board that does not acknowledge by the deadline goes out of

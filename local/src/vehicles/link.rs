@@ -6,6 +6,7 @@ use kickboard_common::domain::commands::{AckMessage, CommandStatus, SentCommand}
 use kickboard_common::domain::ids::{CommandId, KickboardId};
 use kickboard_common::domain::vehicle::BatteryRules;
 use kickboard_common::handlers::fleet::ingest_telemetry;
+use kickboard_common::metrics::{self, Metric};
 use kickboard_common::ports::{Clock, CommandStore, FleetStore, PortError, PortResult, VehicleLink};
 use kickboard_common::vehicle_topics::{self, Channel};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
@@ -128,6 +129,9 @@ impl MqttVehicleLink {
         };
         match self.deps.commands.acknowledge(board, &ack, self.deps.clock.now()).await? {
             Ok(settled) => {
+                if settled.status_at(settled.settled_at.unwrap_or(settled.sent_at)) == CommandStatus::Acked {
+                    metrics::record_by(Metric::CommandsAcked, settled.command.name(), 1.0);
+                }
                 let waiter = self.waiting.lock().expect("not poisoned").remove(&settled.command_id);
                 if let Some(waiter) = waiter {
                     let _ = waiter.send(());
