@@ -226,3 +226,27 @@ pub async fn after_a_restart_and_redeliveries_the_crew_hears_once_and_zones_hold
     assert_eq!(outside.status, StatusCode::OK, "{outside:?}");
     kb.stop().await;
 }
+
+pub async fn a_parked_board_that_moves_by_itself_tells_the_crew_once_until_it_is_parked_anew(backend: Backend) {
+    let kb = TestServer::start_on(backend).await;
+    kb.register_board("kb-1").await;
+    let admin = kb.admin_token();
+    // Where register_board leaves it: 37.5665, 126.9780. About 30 m north: GPS drift.
+    let drift = kb.report("kb-1", json!({"lat": 37.56677, "lon": 126.9780, "batteryPct": 90})).await;
+    assert_eq!(drift.status, StatusCode::OK, "{drift:?}");
+    assert!(crew_alerts(&kb).await.iter().all(|alert| !alert.contains("이동")));
+    // About 90 m from where it was left, then farther: one alert for the episode.
+    kb.report("kb-1", json!({"lat": 37.56731, "lon": 126.9780, "batteryPct": 90})).await;
+    kb.report("kb-1", json!({"lat": 37.56800, "lon": 126.9780, "batteryPct": 90})).await;
+    let moved: Vec<String> = crew_alerts(&kb).await.into_iter().filter(|alert| alert.contains("주차 중")).collect();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert!(moved[0].contains("kb-1") && moved[0].contains("도난 의심"), "{moved:?}");
+    // The crew brings it back into service where it now stands: a new episode starts there.
+    kb.call(Method::PUT, "/kickboards/kb-1/status", Some(&admin), Some(json!({"status": "MAINTENANCE"}))).await;
+    kb.call(Method::PUT, "/kickboards/kb-1/status", Some(&admin), Some(json!({"status": "AVAILABLE"}))).await;
+    kb.report("kb-1", json!({"lat": 37.56810, "lon": 126.9780, "batteryPct": 90})).await;
+    kb.report("kb-1", json!({"lat": 37.56950, "lon": 126.9780, "batteryPct": 90})).await;
+    let moved = crew_alerts(&kb).await.into_iter().filter(|alert| alert.contains("주차 중")).count();
+    assert_eq!(moved, 2, "a second episode, told once");
+    kb.stop().await;
+}

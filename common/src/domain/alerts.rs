@@ -87,6 +87,11 @@ pub fn crew_alert_text(envelope: &EventEnvelope) -> Option<String> {
             location.lat(),
             location.lon()
         )),
+        DomainEvent::KickboardMovedWhileParked { kickboard_id, distance_m, location } => Some(format!(
+            "[킥보드 운영] {kickboard_id} 주차 중 {distance_m}m 이동 ({:.5}, {:.5}): 도난 의심, 확인 필요",
+            location.lat(),
+            location.lon()
+        )),
         DomainEvent::KickboardLockUnconfirmed { kickboard_id, location, .. } => Some(format!(
             "[킥보드 운영] {kickboard_id} 반납 후 잠금 확인 안 됨 ({:.5}, {:.5}): 점검 상태로 전환, 현장 잠금 필요",
             location.lat(),

@@ -93,6 +93,13 @@ pub enum DomainEvent {
         #[serde(flatten)]
         location: Coordinates,
     },
+    /// A parked board moved by its own reports, far from where it was left: it may be stolen.
+    KickboardMovedWhileParked {
+        kickboard_id: KickboardId,
+        distance_m: u32,
+        #[serde(flatten)]
+        location: Coordinates,
+    },
     /// A board missed its unlock at several rents in a row: the crew should look at it.
     KickboardNotResponding {
         kickboard_id: KickboardId,
@@ -136,6 +143,7 @@ impl EventEnvelope {
             DomainEvent::RentalUndone { .. } => "RentalUndone",
             DomainEvent::KickboardNotResponding { .. } => "KickboardNotResponding",
             DomainEvent::KickboardLockUnconfirmed { .. } => "KickboardLockUnconfirmed",
+            DomainEvent::KickboardMovedWhileParked { .. } => "KickboardMovedWhileParked",
             DomainEvent::ZoneChanged { .. } => "ZoneChanged",
             DomainEvent::ZoneDeleted { .. } => "ZoneDeleted",
             DomainEvent::GlobalRulesChanged { .. } => "GlobalRulesChanged",
@@ -180,6 +188,7 @@ impl Subscriber {
                 "KickboardBatteryLow",
                 "KickboardNotResponding",
                 "KickboardLockUnconfirmed",
+                "KickboardMovedWhileParked",
             ],
             Subscriber::BalanceView => &["PassPurchased", "PassPaid", "KickboardReturned"],
         }

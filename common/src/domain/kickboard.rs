@@ -115,6 +115,14 @@ pub struct Kickboard {
     /// Rent unlocks the board missed in a row; an acknowledged one starts the count again.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unlock_misses: u32,
+    /// Where the board was left when it was last parked (registered, returned, put back in
+    /// service): reports are measured from here to tell a stolen board. `None` while rented,
+    /// and for boards stored before this was kept (their next report's place counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parked_at: Option<Coordinates>,
+    /// The crew was told this parked board moved; not again until it is parked anew.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub moved_alerted: bool,
     #[serde(flatten)]
     pub state: KickboardState,
 }
@@ -147,7 +155,21 @@ pub struct Reported {
     pub board: Kickboard,
     /// `KickboardBatteryLow` when the report took the battery below the low mark.
     pub battery_low: Option<EventEnvelope>,
+    /// `KickboardMovedWhileParked` when a parked board's report puts it [`THEFT_DISTANCE_M`]
+    /// from where it was left, once per episode.
+    pub moved: Option<EventEnvelope>,
 }
+
+impl Reported {
+    /// The events to write with the board.
+    pub fn events(&self) -> impl Iterator<Item = &EventEnvelope> {
+        self.battery_low.iter().chain(&self.moved)
+    }
+}
+
+/// How far a parked board may move by its own reports before the crew is told it may be
+/// stolen: beyond GPS drift in a city's canyons, short of a thief's first street.
+pub const THEFT_DISTANCE_M: f64 = 50.0;
 
 impl Kickboard {
     pub fn register(
@@ -168,6 +190,8 @@ impl Kickboard {
             revision: REGISTERED_REVISION,
             registered_at: now,
             unlock_misses: 0,
+            parked_at: Some(location),
+            moved_alerted: false,
             state: KickboardState::Available,
         };
         let event = EventEnvelope::new(
@@ -240,17 +264,35 @@ impl Kickboard {
         if since < chrono::Duration::zero() || unchanged {
             return Ok(None);
         }
+        let parked_at = self.is_parked().then(|| self.parked_at.unwrap_or(self.location));
+        let moved_from =
+            parked_at.filter(|anchor| !self.moved_alerted && telemetry.location.distance_m(anchor) > THEFT_DISTANCE_M);
         let board = Kickboard {
             location: telemetry.location,
             battery_pct: telemetry.battery,
             last_reported_at: Some(telemetry.reported_at),
             revision: self.revision + 1,
+            parked_at,
+            moved_alerted: self.moved_alerted || moved_from.is_some(),
             ..self.clone()
         };
         let battery_low = rules
             .crossed_low(self.battery_pct, telemetry.battery)
             .then(|| board.battery_low_event(telemetry.reported_at));
-        Ok(Some(Reported { board, battery_low }))
+        let moved = moved_from.map(|from| {
+            EventEnvelope::new(
+                telemetry.reported_at,
+                board.kickboard_id.to_string(),
+                board.revision,
+                None,
+                DomainEvent::KickboardMovedWhileParked {
+                    kickboard_id: board.kickboard_id.clone(),
+                    distance_m: telemetry.location.distance_m(&from).round() as u32,
+                    location: telemetry.location,
+                },
+            )
+        });
+        Ok(Some(Reported { board, battery_low, moved }))
     }
 
     /// The board after a return's report of its battery (if the vehicle gave one), and the
@@ -294,7 +336,14 @@ impl Kickboard {
             (_, ServiceStatus::Available) => KickboardState::Available,
             (_, ServiceStatus::Maintenance) => KickboardState::Maintenance { reason: None },
         };
-        Ok(Some(Kickboard { state, revision: self.revision + 1, ..self.clone() }))
+        // The crew has the board in hand: where it stands now is where it is left.
+        Ok(Some(Kickboard {
+            state,
+            revision: self.revision + 1,
+            parked_at: Some(self.location),
+            moved_alerted: false,
+            ..self.clone()
+        }))
     }
 
     /// The board once its lock at the end of `rental_id` went unacknowledged: out of service

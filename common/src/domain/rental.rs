@@ -157,8 +157,10 @@ fn release(
     if board.state != (KickboardState::Rented { rental_id: rental_id.clone() }) {
         return Err(RuleViolation::Inconsistent("an open rental's board is not rented by it"));
     }
+    let location = report.location.unwrap_or(board.location);
     let released = Kickboard {
-        location: report.location.unwrap_or(board.location),
+        location,
+        parked_at: Some(location),
         state: KickboardState::Available,
         public_id: PublicVehicleId::random(),
         revision: board.revision + 1,
@@ -211,6 +213,7 @@ pub fn undo_rental(
     let misses = board.unlock_misses.saturating_add(1);
     let board = Kickboard {
         state: KickboardState::Available,
+        parked_at: Some(board.location),
         unlock_misses: misses,
         revision: board.revision + 1,
         ..board.clone()
@@ -264,8 +267,13 @@ pub fn start_rental(
         state: PassState::Active { payment: payment.clone(), open_rental_id: Some(rental_id.clone()) },
         ..pass.clone()
     };
-    let board =
-        Kickboard { state: KickboardState::Rented { rental_id }, revision: board.revision + 1, ..board.clone() };
+    let board = Kickboard {
+        state: KickboardState::Rented { rental_id },
+        revision: board.revision + 1,
+        parked_at: None,
+        moved_alerted: false,
+        ..board.clone()
+    };
     Ok(RentalStarted { pass, board, rental, event })
 }
 

@@ -163,7 +163,7 @@ fn report(board: &Kickboard, battery: u8, minute: i64) -> Result<Option<Reported
 
 fn applied(outcome: Result<Option<Reported>, RuleViolation>) -> (Kickboard, Option<EventEnvelope>) {
     match outcome {
-        Ok(Some(Reported { board, battery_low })) => (board, battery_low),
+        Ok(Some(Reported { board, battery_low, .. })) => (board, battery_low),
         other => panic!("not applied: {other:?}"),
     }
 }

@@ -6,7 +6,7 @@ use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::geo::{Area, area_cell};
 use crate::domain::ids::KickboardId;
-use crate::domain::kickboard::{Kickboard, KickboardStatus, Reported, ServiceStatus};
+use crate::domain::kickboard::{Kickboard, KickboardStatus, ServiceStatus};
 use crate::domain::vehicle::{BatteryRules, Telemetry};
 use crate::ports::{FleetStore, PortResult, ReportOutcome};
 use async_trait::async_trait;
@@ -153,11 +153,12 @@ impl FleetStore for SqliteStore {
             let board = load_board(tx, &kickboard_id)?.ok_or(RuleViolation::KickboardNotFound)?;
             match board.report(&telemetry, &rules)? {
                 None => Ok(ReportOutcome { board, applied: false }),
-                Some(Reported { board, battery_low }) => {
-                    save_board(tx, &board)?;
-                    if let Some(event) = &battery_low {
+                Some(reported) => {
+                    save_board(tx, &reported.board)?;
+                    for event in reported.events() {
                         append_event(tx, event)?;
                     }
+                    let board = reported.board;
                     Ok(ReportOutcome { board, applied: true })
                 }
             }

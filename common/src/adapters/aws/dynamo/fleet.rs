@@ -11,7 +11,7 @@ use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::geo::Area;
 use crate::domain::ids::KickboardId;
-use crate::domain::kickboard::{Kickboard, LEGACY_REVISION, Reported, ServiceStatus};
+use crate::domain::kickboard::{Kickboard, LEGACY_REVISION, ServiceStatus};
 use crate::domain::vehicle::{BatteryRules, Telemetry};
 use crate::invocation;
 use crate::ports::{FleetStore, PortError, PortResult, ReportOutcome};
@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 const PARKED_SCAN_SEGMENTS: i32 = 4;
 
 /// A board changed by a rule, and the event the change writes, if any.
-type BoardChange = (Kickboard, Option<EventEnvelope>);
+type BoardChange = (Kickboard, Vec<EventEnvelope>);
 
 impl DynamoStore {
     /// A board as stored (the raw item, to write only what changes) and as the domain reads it.
@@ -99,12 +99,11 @@ impl DynamoStore {
         let mut attempt = 1;
         loop {
             let (stored, board) = self.board(kickboard_id).await?.ok_or(RuleViolation::KickboardNotFound)?;
-            let Some((changed, event)) = rule(&board)? else { return Ok((board, false)) };
+            let Some((changed, events)) = rule(&board)? else { return Ok((board, false)) };
             let change = self.board_change(&stored, &changed, board.revision)?;
-            let written = match event {
-                Some(event) => self.transact(vec![change, self.put_outbox(&event)?]).await?.is_ok(),
+            let written = match events.as_slice() {
                 // Without an event a plain update does, at half a transaction's write cost.
-                None => {
+                [] => {
                     let update = change.update.ok_or_else(|| unavailable("a board change is an update"))?;
                     let request = self
                         .client
@@ -116,6 +115,13 @@ impl DynamoStore {
                         .set_expression_attribute_names(update.expression_attribute_names)
                         .set_expression_attribute_values(update.expression_attribute_values);
                     applied(request.send().await)?
+                }
+                events => {
+                    let mut items = vec![change];
+                    for event in events {
+                        items.push(self.put_outbox(event)?);
+                    }
+                    self.transact(items).await?.is_ok()
                 }
             };
             if written {
@@ -150,7 +156,7 @@ impl FleetStore for DynamoStore {
         let (board, _) = self
             .change_board(kickboard_id, |board| {
                 let (retired, event) = board.retire(now)?;
-                Ok(Some((retired, Some(event))))
+                Ok(Some((retired, vec![event])))
             })
             .await?;
         Ok(board)
@@ -165,15 +171,16 @@ impl FleetStore for DynamoStore {
         let (board, applied) = self
             .change_board(kickboard_id, |board| {
                 let reported = board.report(telemetry, rules)?;
-                Ok(reported.map(|Reported { board, battery_low }| (board, battery_low)))
+                Ok(reported.map(|reported| (reported.board.clone(), reported.events().cloned().collect())))
             })
             .await?;
         Ok(ReportOutcome { board, applied })
     }
 
     async fn set_service(&self, kickboard_id: &KickboardId, target: ServiceStatus) -> PortResult<Kickboard> {
-        let (board, _) =
-            self.change_board(kickboard_id, |board| Ok(board.set_service(target)?.map(|board| (board, None)))).await?;
+        let (board, _) = self
+            .change_board(kickboard_id, |board| Ok(board.set_service(target)?.map(|board| (board, Vec::new()))))
+            .await?;
         Ok(board)
     }
 
