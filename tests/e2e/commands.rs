@@ -281,3 +281,24 @@ async fn a_return_stands_when_the_lock_goes_unanswered_and_the_board_leaves_serv
     );
     kb.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ride_outlives_a_restart_of_the_server_and_its_broker() {
+    use kickboard_common::domain::kickboard::KickboardStatus;
+    use kickboard_tests::Backend;
+    let kb = TestServer::start_durable(Backend::Sqlite).await;
+    kb.register_board("kb-1").await;
+    let alice = kb.customer_token("alice");
+    let pass = kb.paid_pass(&alice, "basic-60").await;
+    let ride = kb.rent(&alice, &pass, "kb-1").await;
+    assert_eq!(ride.status, StatusCode::CREATED, "{ride:?}");
+
+    // A new broker on a new port; the rented board's vehicle connects to it again.
+    let kb = kb.restart().await;
+    let returned = kb.give_back(&alice, &ride.text("rentalId")).await;
+    assert_eq!(returned.status, StatusCode::OK, "{returned:?}");
+    let fleet = std::sync::Arc::clone(&kb.server.app.ports.fleet);
+    let board = fleet.find_kickboard(&"kb-1".try_into().unwrap()).await.unwrap().unwrap();
+    assert_eq!(board.status(), KickboardStatus::Available, "the lock was acknowledged after the restart");
+    kb.stop().await;
+}
