@@ -7,7 +7,7 @@ use crate::domain::commands::{AckIgnored, AckMessage, SentCommand};
 use crate::domain::contact::{Channel, Contact, PushEndpoint, PushPlatform, PushToken};
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
-use crate::domain::geo::Area;
+use crate::domain::geo::{Area, Coordinates};
 use crate::domain::ids::{CommandId, CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId, ZoneId};
 use crate::domain::kickboard::{Kickboard, ServiceStatus};
 use crate::domain::pass::{Pass, PassBalance};
@@ -294,6 +294,8 @@ pub struct ReportOutcome {
     pub board: Kickboard,
     /// `false` when the report was older than the stored one and changed nothing.
     pub applied: bool,
+    /// Where the board stood before this report.
+    pub previous_location: Coordinates,
 }
 
 /// The writes of rides on boards that must acknowledge their commands (unlock at the start,

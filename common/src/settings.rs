@@ -6,6 +6,7 @@
 use crate::adapters::http_payments::PaymentTimeouts;
 use crate::adapters::payment_simulator::SimulatorSettings;
 use crate::domain::breaker::BreakerPolicy;
+use crate::domain::commands::{MAX_SPEED_KPH, MIN_SPEED_KPH, SpeedCap};
 use crate::domain::vehicle::{BatteryPct, BatteryRules};
 use crate::handlers::gbfs::GbfsSettings;
 use std::time::Duration;
@@ -29,6 +30,9 @@ pub struct Settings {
     pub cursor_secret: Option<Secret>,
     /// `KICKBOARD_COMMAND_TIMEOUT_MS`: how long a vehicle has to acknowledge a command (5 s).
     pub command_timeout: Duration,
+    /// `KICKBOARD_MAX_SPEED_KPH`: the fleet's speed cap, where no zone sets a lower one (25;
+    /// Korea's coming law for shared scooters is 20).
+    pub max_speed: SpeedCap,
     #[cfg(feature = "aws")]
     pub aws: AwsSettings,
 }
@@ -92,6 +96,7 @@ impl Settings {
             zone_check_interval: ZONE_CHECK_INTERVAL,
             cursor_secret: var("KICKBOARD_CURSOR_KEY").map(|secret| Secret(secret.into_bytes())),
             command_timeout: command_timeout(var)?,
+            max_speed: max_speed(var)?,
             #[cfg(feature = "aws")]
             aws: AwsSettings::from_vars(var),
         })
@@ -118,6 +123,16 @@ fn battery_rules(var: Env<'_>) -> Result<BatteryRules, String> {
     Ok(BatteryRules {
         min_to_rent: read("KICKBOARD_MIN_BATTERY_PCT", defaults.min_to_rent)?,
         low: read("KICKBOARD_LOW_BATTERY_PCT", defaults.low)?,
+    })
+}
+
+/// The fleet's speed cap unless configured otherwise.
+pub const DEFAULT_MAX_SPEED_KPH: u8 = 25;
+
+fn max_speed(var: Env<'_>) -> Result<SpeedCap, String> {
+    let value = var("KICKBOARD_MAX_SPEED_KPH").unwrap_or_else(|| DEFAULT_MAX_SPEED_KPH.to_string());
+    value.trim().parse::<u8>().ok().and_then(|kph| SpeedCap::try_from(kph).ok()).ok_or_else(|| {
+        format!("KICKBOARD_MAX_SPEED_KPH must be {MIN_SPEED_KPH} to {MAX_SPEED_KPH} km/h, not {value:?}")
     })
 }
 

@@ -5,6 +5,7 @@ use kickboard_common::adapters::aws::{PushApplications, Tables};
 use kickboard_common::adapters::http_payments::PaymentTimeouts;
 use kickboard_common::adapters::payment_simulator::SimulatorSettings;
 use kickboard_common::domain::breaker::BreakerPolicy;
+use kickboard_common::domain::commands::SpeedCap;
 use kickboard_common::domain::vehicle::BatteryRules;
 use kickboard_common::handlers::gbfs::GbfsSettings;
 use kickboard_common::settings::{AwsSettings, PaymentProviderSetting, PaymentSettings, Settings};
@@ -112,6 +113,8 @@ pub struct LocalConfig {
     pub gbfs: GbfsSettings,
     /// How long a vehicle has to acknowledge a command.
     pub command_timeout: std::time::Duration,
+    /// The fleet's speed cap (`KICKBOARD_MAX_SPEED_KPH`).
+    pub max_speed: SpeedCap,
     /// Whether the MQTT broker and the simulated vehicles run (on the SQLite store): off, no
     /// command reaches a board and rents do not wait for an unlock.
     pub vehicles: bool,
@@ -135,6 +138,7 @@ impl Default for LocalConfig {
             rules: defaults.battery,
             gbfs: GbfsSettings { ttl_secs: LOCAL_GBFS_TTL_SECS, ..defaults.gbfs },
             command_timeout: defaults.command_timeout,
+            max_speed: defaults.max_speed,
             vehicles: true,
         }
     }
@@ -166,6 +170,7 @@ impl LocalConfig {
             // The server keeps its own cursor key with its data (`CURSOR_KEY_FILE`).
             cursor_secret: None,
             command_timeout: self.command_timeout,
+            max_speed: self.max_speed,
             aws,
         }
     }
@@ -190,6 +195,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
         payment_timeouts: settings.payments.timeouts,
         breaker: settings.payments.breaker,
         command_timeout: settings.command_timeout,
+        max_speed: settings.max_speed,
         ..LocalConfig::default()
     };
     let ttl_secs = match std::env::var_os("GBFS_TTL_SECONDS") {

@@ -45,7 +45,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokens::TokenAuthority;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use vehicles::fleet::SimulatedFleet;
 use vehicles::link::{LinkDeps, MqttVehicleLink, SERVER_CLIENT_ID};
@@ -318,6 +318,9 @@ async fn open_backend(
     }
 }
 
+/// Reports from vehicles, waiting to be taken.
+type ReportQueue = mpsc::Receiver<(kickboard_common::domain::ids::KickboardId, serde_json::Value)>;
+
 /// Starts the broker, the server's session on it and a simulated vehicle for every board in
 /// service; from then on the fleet connects each board registered.
 async fn start_vehicles(
@@ -325,9 +328,8 @@ async fn start_vehicles(
     ports: &mut Ports,
     tokens: &Arc<TokenAuthority>,
     clock: &Arc<dyn Clock>,
-    settings: &Settings,
     stopping: &watch::Receiver<bool>,
-) -> Result<(LocalVehicles, JoinHandle<()>), StartError> {
+) -> Result<(LocalVehicles, JoinHandle<()>, ReportQueue), StartError> {
     let server_password = uuid::Uuid::new_v4().to_string();
     let authenticate = {
         let (tokens, server_password) = (Arc::clone(tokens), server_password.clone());
@@ -343,12 +345,8 @@ async fn start_vehicles(
     };
     let broker = vehicles::broker::start(authenticate)?;
     let commands: Arc<dyn CommandStore> = Arc::new(store.clone());
-    let deps = LinkDeps {
-        commands: Arc::clone(&commands),
-        fleet: Arc::clone(&ports.fleet),
-        clock: Arc::clone(clock),
-        rules: settings.battery,
-    };
+    let (reports, queued) = mpsc::channel(vehicles::reports::QUEUE);
+    let deps = LinkDeps { commands: Arc::clone(&commands), clock: Arc::clone(clock), reports };
     let (link, task) = MqttVehicleLink::connect(broker, &server_password, deps, stopping.clone()).await?;
     let simulator = Arc::new(VehicleSimulator::new(broker, Arc::clone(tokens)));
     for board in store.kickboards_in_service().await.map_err(|error| StartError::Store(error.to_string()))? {
@@ -356,7 +354,7 @@ async fn start_vehicles(
     }
     ports.fleet = Arc::new(SimulatedFleet { store: Arc::clone(&ports.fleet), simulator: Arc::clone(&simulator) });
     let rides = Arc::new(store.clone());
-    Ok((LocalVehicles { broker, link, commands, rides, simulator }, task))
+    Ok((LocalVehicles { broker, link, commands, rides, simulator }, task, queued))
 }
 
 /// Opens the store, binds `config.addr`, and starts serving and relaying.
@@ -388,14 +386,13 @@ pub async fn start_with_aws_config(
     let (mut ports, backend, crew_topic) = open_backend(&config.storage, config.relay, &clock, aws_config).await?;
     let (shutdown, stopping) = watch::channel(false);
     let mut tasks = Vec::new();
-    let vehicles = match &backend {
+    let (vehicles, reports) = match &backend {
         Backend::Sqlite { store, .. } if config.vehicles => {
-            let (vehicles, link_task) =
-                start_vehicles(store, &mut ports, &tokens, &clock, &settings, &stopping).await?;
+            let (vehicles, link_task, reports) = start_vehicles(store, &mut ports, &tokens, &clock, &stopping).await?;
             tasks.push(link_task);
-            Some(vehicles)
+            (Some(vehicles), Some(reports))
         }
-        Backend::Sqlite { .. } | Backend::Aws { .. } => None,
+        Backend::Sqlite { .. } | Backend::Aws { .. } => (None, None),
     };
     let (provider, simulator): (Arc<dyn PaymentProvider>, _) = match &config.payment_url {
         Some(url) => (Arc::new(HttpPaymentProvider::new(url, config.payment_timeouts)?), None),
@@ -431,6 +428,9 @@ pub async fn start_with_aws_config(
         idle_passes: watch::channel(0).0,
     });
     tasks.push(tokio::spawn(gateway::serve(listener, Arc::clone(&app), stopping.clone())));
+    if let Some(reports) = reports {
+        tasks.push(tokio::spawn(vehicles::reports::run(Arc::clone(&app), reports, stopping.clone())));
+    }
     if sqlite_relays {
         for subscriber in Subscriber::ALL {
             tasks.push(tokio::spawn(relay::run(Arc::clone(&app), subscriber, wake.clone(), stopping.clone())));

@@ -302,3 +302,29 @@ async fn a_ride_outlives_a_restart_of_the_server_and_its_broker() {
     assert_eq!(board.status(), KickboardStatus::Available, "the lock was acknowledged after the restart");
     kb.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rented_board_gets_a_zones_speed_cap_once_on_entering_and_the_fleets_on_leaving() {
+    let kb = server().await;
+    register(&kb, "kb-1").await;
+    let ring = json!([[[126.98, 37.57], [126.99, 37.57], [126.99, 37.58], [126.98, 37.58], [126.98, 37.57]]]);
+    let rules =
+        json!({"rideStartAllowed": true, "rideEndAllowed": true, "rideThroughAllowed": true, "maximumSpeedKph": 15});
+    let zone = json!({"name": "school street", "priority": 1, "geometry": {"type": "Polygon", "coordinates": ring}, "rules": rules});
+    let put = kb.call(Method::PUT, "/geofencing/zones/slow-1", Some(&kb.admin_token()), Some(zone)).await;
+    assert_eq!(put.status, StatusCode::OK, "{put:?}");
+    let alice = kb.customer_token("alice");
+    let pass = kb.paid_pass(&alice, "basic-60").await;
+    assert_eq!(kb.rent(&alice, &pass, "kb-1").await.status, StatusCode::CREATED);
+
+    // In, further in (over MQTT, as the vehicle reports), out again.
+    kb.report("kb-1", json!({"lat": 37.575, "lon": 126.985, "batteryPct": 90})).await;
+    let inside = json!({"report": {"lat": 37.576, "lon": 126.986, "batteryPct": 89}});
+    kb.call(Method::PUT, "/local/vehicles/kb-1", None, Some(inside)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    kb.report("kb-1", json!({"lat": 37.5665, "lon": 126.978, "batteryPct": 88})).await;
+    let sent = kickboard_tests::sqlite::commands_sent(kb.sqlite()).await;
+    let caps: Vec<_> = sent.iter().filter(|(name, _)| name == "set-max-speed").map(|(_, kph)| *kph).collect();
+    assert_eq!(caps, [Some(15), Some(25)], "{sent:?}");
+    kb.stop().await;
+}

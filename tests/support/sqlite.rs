@@ -48,3 +48,13 @@ pub async fn not_sent_reason(store: &SqliteStore, event_id: &EventId) -> Option<
     });
     reason.await.expect("the store answers")
 }
+
+/// Every command sent to vehicles, in the order sent: its name and, for a speed cap, the cap.
+pub async fn commands_sent(store: &SqliteStore) -> Vec<(String, Option<i64>)> {
+    let rows = store.run(|conn| {
+        conn.prepare("SELECT json_extract(item, '$.command.command'), json_extract(item, '$.command.kph') FROM commands ORDER BY rowid")
+            .and_then(|mut rows| rows.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect())
+            .map_err(failed)
+    });
+    rows.await.expect("the store answers")
+}

@@ -2,7 +2,9 @@
 //! (unlock, lock, cap its speed, ring), the deadline by which the board must say it did, and
 //! what becomes of a command when its acknowledgement comes, comes late, twice, or never.
 
+use super::geo::Coordinates;
 use super::ids::{CommandId, KickboardId};
+use super::zones::ZoneMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +40,25 @@ impl SpeedCap {
     pub fn kph(self) -> u8 {
         self.0
     }
+
+    /// The cap where `place` is: the governing zone's `maximumSpeedKph` (brought within what a
+    /// board can enforce), never above the fleet's.
+    pub fn at(zones: &ZoneMap, fleet: SpeedCap, place: &Coordinates) -> SpeedCap {
+        match zones.governing(place).rules.maximum_speed_kph {
+            None => fleet,
+            Some(kph) => {
+                let kph = u8::try_from(kph).unwrap_or(u8::MAX).clamp(MIN_SPEED_KPH, MAX_SPEED_KPH);
+                SpeedCap(kph.min(fleet.0))
+            }
+        }
+    }
+}
+
+/// The cap to send a board whose report moved it from `from` to `to`, when the cap there is
+/// not the cap it had.
+pub fn speed_cap_change(zones: &ZoneMap, fleet: SpeedCap, from: &Coordinates, to: &Coordinates) -> Option<SpeedCap> {
+    let now = SpeedCap::at(zones, fleet, to);
+    (now != SpeedCap::at(zones, fleet, from)).then_some(now)
 }
 
 /// What a board is asked to do.

@@ -2,9 +2,10 @@
 //! and how charged; customers find available ones.
 
 use super::views::KickboardView;
+use crate::domain::commands::{Command, SentCommand, speed_cap_change};
 use crate::domain::geo::{Area, Coordinates, GeoError, MAX_LAT, MAX_LON, MAX_RADIUS_M};
-use crate::domain::ids::{KickboardId, VehicleTypeId};
-use crate::domain::kickboard::{Kickboard, Model, ServiceStatus};
+use crate::domain::ids::{CommandId, KickboardId, VehicleTypeId};
+use crate::domain::kickboard::{Kickboard, KickboardStatus, Model, ServiceStatus};
 use crate::domain::vehicle::{
     BatteryPct, BatteryRules, Telemetry, VehicleType, default_vehicle_type_id, find_vehicle_type, vehicle_types,
 };
@@ -13,9 +14,10 @@ use crate::http::endpoint::{Admin, Anyone, Customer, Endpoint, Handle, Vehicle};
 use crate::http::request::{json_body, path_id, query_param};
 use crate::http::response::{json, no_content};
 use crate::http::{HandlerResult, Problem, ProblemType};
-use crate::ports::{Clock, FleetStore, PortError, ReportOutcome};
+use crate::metrics::{self, Metric};
+use crate::ports::{Clock, FleetStore, PortError, PortResult, ReportOutcome};
 use crate::services::Services;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use lambda_http::Request;
 use lambda_http::http::{Method, StatusCode};
 use schemars::JsonSchema;
@@ -242,9 +244,9 @@ impl<S: Services> Handle<S> for ReportTelemetry {
             return Err(Problem::new(ProblemType::Forbidden).with_detail("a vehicle reports only for itself"));
         }
         let telemetry = json_body::<TelemetryBody>(&request)?.telemetry(app.clock().now())?;
-        let ReportOutcome { board, .. } =
-            app.fleet().report_telemetry(&kickboard_id, &telemetry, &app.settings().battery).await?;
-        Ok(json(StatusCode::OK, &KickboardView::new(&board)))
+        let outcome = app.fleet().report_telemetry(&kickboard_id, &telemetry, &app.settings().battery).await?;
+        follow_speed_caps(app, &outcome).await?;
+        Ok(json(StatusCode::OK, &KickboardView::new(&outcome.board)))
     }
 }
 
@@ -264,11 +266,24 @@ pub async fn ingest_telemetry(
     fleet: &dyn FleetStore,
     clock: &dyn Clock,
     rules: &BatteryRules,
-    mut message: serde_json::Value,
+    message: serde_json::Value,
 ) -> Result<Ingested, PortError> {
+    Ok(match ingest_report(fleet, clock, rules, message).await? {
+        Ok(outcome) => Ingested { applied: outcome.applied, refused: None },
+        Err(reason) => Ingested { applied: false, refused: Some(reason) },
+    })
+}
+
+/// [`ingest_telemetry`], answering what the report left stored, or why it was dropped.
+pub async fn ingest_report(
+    fleet: &dyn FleetStore,
+    clock: &dyn Clock,
+    rules: &BatteryRules,
+    mut message: serde_json::Value,
+) -> Result<Result<ReportOutcome, String>, PortError> {
     let refused = |reason: String| {
         tracing::warn!(%reason, "telemetry dropped");
-        Ok(Ingested { applied: false, refused: Some(reason) })
+        Ok(Err(reason))
     };
     let kickboard_id = message.as_object_mut().and_then(|fields| fields.remove("kickboardId"));
     let Some(kickboard_id) = kickboard_id.and_then(|id| serde_json::from_value::<KickboardId>(id).ok()) else {
@@ -284,10 +299,33 @@ pub async fn ingest_telemetry(
         Err(problem) => return refused(format!("{kickboard_id}: {}", problem.detail.unwrap_or_default())),
     };
     match fleet.report_telemetry(&kickboard_id, &telemetry, rules).await {
-        Ok(outcome) => Ok(Ingested { applied: outcome.applied, refused: None }),
+        Ok(outcome) => Ok(Ok(outcome)),
         Err(PortError::Rule(violation)) => refused(format!("{kickboard_id}: {violation}")),
         Err(error) => Err(error),
     }
+}
+
+/// Sends a rented board its new speed cap when its report took it across a zone's limit:
+/// once on entering, the fleet's cap again once on leaving, never once per report. The
+/// command is not waited for; a lost one is sent again at the next crossing.
+pub async fn follow_speed_caps(app: &impl Services, outcome: &ReportOutcome) -> PortResult<()> {
+    let Some(vehicles) = app.vehicles() else { return Ok(()) };
+    if !outcome.applied || outcome.board.status() != KickboardStatus::Rented {
+        return Ok(());
+    }
+    let zones = app.geofence().map().await?;
+    let fleet_cap = app.settings().max_speed;
+    let Some(cap) = speed_cap_change(&zones, fleet_cap, &outcome.previous_location, &outcome.board.location) else {
+        return Ok(());
+    };
+    let timeout = Duration::from_std(app.settings().command_timeout).unwrap_or(Duration::seconds(5));
+    let command = Command::SetMaxSpeed { kph: cap };
+    let sent =
+        SentCommand::send(CommandId::random(), outcome.board.kickboard_id.clone(), command, app.clock().now(), timeout);
+    vehicles.commands.record_command(&sent).await?;
+    vehicles.link.publish(&sent).await?;
+    metrics::record_by(Metric::CommandsSent, command.name(), 1.0);
+    Ok(())
 }
 
 #[derive(Deserialize, JsonSchema)]

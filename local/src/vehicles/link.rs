@@ -1,20 +1,18 @@
 //! The local server's side of the vehicles' MQTT: one client session on the local broker
 //! that publishes commands (QoS 1), takes acknowledgements into the command store, and hands
-//! reports to the same ingestion the AWS IoT topic rule calls.
+//! reports on (`super::reports` takes them as the AWS IoT topic rule's function does).
 
 use kickboard_common::domain::commands::{AckMessage, CommandStatus, SentCommand};
 use kickboard_common::domain::ids::{CommandId, KickboardId};
-use kickboard_common::domain::vehicle::BatteryRules;
-use kickboard_common::handlers::fleet::ingest_telemetry;
 use kickboard_common::metrics::{self, Metric};
-use kickboard_common::ports::{Clock, CommandStore, FleetStore, PortError, PortResult, VehicleLink};
+use kickboard_common::ports::{Clock, CommandStore, PortError, PortResult, VehicleLink};
 use kickboard_common::vehicle_topics::{self, Channel};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 /// The client id and user name the server's own session uses on the broker.
@@ -30,9 +28,9 @@ const READY_WITHIN: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct LinkDeps {
     pub commands: Arc<dyn CommandStore>,
-    pub fleet: Arc<dyn FleetStore>,
     pub clock: Arc<dyn Clock>,
-    pub rules: BatteryRules,
+    /// Where reports go, with the board their topic names.
+    pub reports: mpsc::Sender<(KickboardId, serde_json::Value)>,
 }
 
 /// Commands to vehicles over the local broker.
@@ -154,8 +152,11 @@ impl MqttVehicleLink {
         if let Some(fields) = report.as_object_mut() {
             fields.insert("kickboardId".into(), serde_json::Value::from(board.as_str()));
         }
-        let deps = &self.deps;
-        ingest_telemetry(deps.fleet.as_ref(), deps.clock.as_ref(), &deps.rules, report).await.map(|_| ())
+        // A report is superseded by the board's next: one that finds the queue full is dropped.
+        if self.deps.reports.try_send((board.clone(), report)).is_err() {
+            tracing::warn!(%board, "reports are coming faster than they are taken: one dropped");
+        }
+        Ok(())
     }
 }
 

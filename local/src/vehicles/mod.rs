@@ -4,4 +4,5 @@
 pub mod broker;
 pub mod fleet;
 pub mod link;
+pub mod reports;
 pub mod simulator;

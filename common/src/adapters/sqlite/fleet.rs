@@ -151,15 +151,16 @@ impl FleetStore for SqliteStore {
         let (kickboard_id, telemetry, rules) = (kickboard_id.clone(), *telemetry, *rules);
         self.write(move |tx| {
             let board = load_board(tx, &kickboard_id)?.ok_or(RuleViolation::KickboardNotFound)?;
+            let previous_location = board.location;
             match board.report(&telemetry, &rules)? {
-                None => Ok(ReportOutcome { board, applied: false }),
+                None => Ok(ReportOutcome { board, applied: false, previous_location }),
                 Some(reported) => {
                     save_board(tx, &reported.board)?;
                     for event in reported.events() {
                         append_event(tx, event)?;
                     }
                     let board = reported.board;
-                    Ok(ReportOutcome { board, applied: true })
+                    Ok(ReportOutcome { board, applied: true, previous_location })
                 }
             }
         })

@@ -168,13 +168,17 @@ impl FleetStore for DynamoStore {
         telemetry: &Telemetry,
         rules: &BatteryRules,
     ) -> PortResult<ReportOutcome> {
+        // The board as read by the attempt that wrote (or found nothing to write).
+        let previous = std::sync::Mutex::new(None);
         let (board, applied) = self
             .change_board(kickboard_id, |board| {
+                *previous.lock().expect("not poisoned") = Some(board.location);
                 let reported = board.report(telemetry, rules)?;
                 Ok(reported.map(|reported| (reported.board.clone(), reported.events().cloned().collect())))
             })
             .await?;
-        Ok(ReportOutcome { board, applied })
+        let previous_location = previous.into_inner().expect("not poisoned").unwrap_or(board.location);
+        Ok(ReportOutcome { board, applied, previous_location })
     }
 
     async fn set_service(&self, kickboard_id: &KickboardId, target: ServiceStatus) -> PortResult<Kickboard> {

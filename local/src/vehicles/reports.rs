@@ -1,0 +1,42 @@
+//! Vehicles' reports over MQTT, taken as the AWS IoT topic rule's function takes them, then
+//! followed as an HTTP report is: a rented board crossing a zone's speed limit gets its cap.
+
+use crate::App;
+use kickboard_common::domain::ids::KickboardId;
+use kickboard_common::handlers::fleet::{follow_speed_caps, ingest_report};
+use kickboard_common::invocation;
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+
+/// How many reports may wait to be taken; beyond it the link drops them.
+pub const QUEUE: usize = 10_000;
+
+/// Takes reports until `shutdown` turns true.
+pub async fn run(
+    app: Arc<App>,
+    mut reports: mpsc::Receiver<(KickboardId, serde_json::Value)>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let (board, report) = tokio::select! {
+            next = reports.recv() => match next {
+                Some(next) => next,
+                None => return,
+            },
+            _ = shutdown.changed() => return,
+        };
+        let taken = invocation::running_as("ingest-telemetry", take(&app, report)).await;
+        if let Err(error) = taken {
+            tracing::warn!(%board, %error, "a vehicle's report was not taken");
+        }
+    }
+}
+
+async fn take(app: &App, report: serde_json::Value) -> kickboard_common::ports::PortResult<()> {
+    let rules = app.settings.battery;
+    match ingest_report(app.ports.fleet.as_ref(), app.clock.as_ref(), &rules, report).await? {
+        Ok(outcome) => follow_speed_caps(app, &outcome).await,
+        // Logged where it was refused.
+        Err(_) => Ok(()),
+    }
+}
