@@ -57,3 +57,44 @@ pub(super) fn start(writer: &mut Connection, path: &Path) -> PortResult<()> {
     }))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::store::{DATABASE_FILE, SqliteStore, exec};
+    use std::time::{Duration, Instant};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_is_copied_into_the_database_while_the_store_runs() {
+        let dir = std::env::temp_dir().join(format!("kickboard-checkpoint-{}", uuid::Uuid::new_v4()));
+        let store = SqliteStore::open(&dir).unwrap();
+        // Each commit adds at least a page of its own: past the wake-up threshold.
+        for i in 0..1500 {
+            store
+                .write(move |conn| {
+                    exec(
+                        conn,
+                        "INSERT INTO contacts (customer_id, item) VALUES (?1, ?2)",
+                        [format!("c-{i}"), "x".repeat(4000)],
+                    )?;
+                    Ok(())
+                })
+                .await
+                .unwrap();
+        }
+        let database = dir.join(DATABASE_FILE);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::metadata(&database).unwrap().len() < 1000 * 4096 {
+            assert!(Instant::now() < deadline, "the checkpointer copied the log into the database");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        drop(store);
+        let reopened = SqliteStore::open(&dir).unwrap();
+        let rows: i64 = reopened
+            .run(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM contacts", [], |row| row.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(rows, 1500, "every commit survives a reopen");
+        drop(reopened);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
