@@ -5,6 +5,7 @@
 mod alerts;
 mod balances;
 mod breakers;
+mod checkpoint;
 mod commands;
 mod contacts;
 mod fleet;

@@ -65,7 +65,11 @@ impl SqliteStore {
     /// Opens (creating if needed) the database in `data_dir`.
     pub fn open(data_dir: &Path) -> PortResult<Self> {
         std::fs::create_dir_all(data_dir).map_err(unavailable)?;
-        Self::init(Connection::open(data_dir.join(DATABASE_FILE))?)
+        let path = data_dir.join(DATABASE_FILE);
+        let mut conn = Connection::open(&path)?;
+        migrate(&conn)?;
+        super::checkpoint::start(&mut conn, &path)?;
+        Self::serve(conn)
     }
 
     /// A throwaway database that lives as long as this store.
@@ -75,6 +79,11 @@ impl SqliteStore {
 
     pub(super) fn init(conn: Connection) -> PortResult<Self> {
         migrate(&conn)?;
+        Self::serve(conn)
+    }
+
+    /// Hands the migrated connection to a thread of its own.
+    fn serve(conn: Connection) -> PortResult<Self> {
         // Room for every statement the store runs, so none is parsed twice.
         conn.set_prepared_statement_cache_capacity(64);
         let zones_version = Arc::new(AtomicU64::new(super::zones::zones_version(&conn)?));
