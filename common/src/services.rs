@@ -3,10 +3,14 @@
 //! function on the AWS ones. Handlers are generic over it, so a function links only the
 //! adapters its handler calls: list-plans links no AWS SDK at all.
 
+use crate::domain::commands::{Command, CommandStatus, SentCommand};
+use crate::domain::ids::{CommandId, KickboardId};
 use crate::handlers::gbfs::FleetSnapshots;
 use crate::http::Problem;
 use crate::http::cursor::CursorKey;
+use crate::metrics::{self, Metric};
 use crate::payments::GuardedPayments;
+use crate::ports::PortResult;
 use crate::ports::{
     BalanceView, Clock, CommandStore, CommandedRides, ContactStore, FleetStore, IdempotencyStore, PassStore,
     PushRegistry, RentalStore, VehicleLink, ZoneStore,
@@ -21,6 +25,40 @@ pub struct Vehicles<'a> {
     pub link: &'a dyn VehicleLink,
     pub commands: &'a dyn CommandStore,
     pub rides: &'a dyn CommandedRides,
+}
+
+impl Vehicles<'_> {
+    /// Sends `command` to `board`, due by `settings`' deadline: recorded, then published.
+    pub async fn send(
+        &self,
+        settings: &Settings,
+        clock: &dyn Clock,
+        board: &KickboardId,
+        command: Command,
+    ) -> PortResult<SentCommand> {
+        let timeout = chrono::Duration::from_std(settings.command_timeout).expect("settings keep it within a minute");
+        let sent = SentCommand::send(CommandId::random(), board.clone(), command, clock.now(), timeout);
+        self.commands.record_command(&sent).await?;
+        self.link.publish(&sent).await?;
+        metrics::record_by(Metric::CommandsSent, command.name(), 1.0);
+        Ok(sent)
+    }
+
+    /// [`Vehicles::send`], then waits until the command is settled or its deadline passes.
+    pub async fn send_and_wait(
+        &self,
+        settings: &Settings,
+        clock: &dyn Clock,
+        board: &KickboardId,
+        command: Command,
+    ) -> PortResult<SentCommand> {
+        let sent = self.send(settings, clock, board, command).await?;
+        let settled = self.link.settled(&sent).await?;
+        if settled.status_at(clock.now()) != CommandStatus::Acked && settled.error.is_none() {
+            metrics::record_by(Metric::CommandsTimedOut, command.name(), 1.0);
+        }
+        Ok(settled)
+    }
 }
 
 pub trait Services: Send + Sync {

@@ -11,9 +11,8 @@ use crate::http::endpoint::{Admin, Endpoint, Handle};
 use crate::http::request::{json_body, path_id};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType};
-use crate::metrics::{self, Metric};
 use crate::services::{Services, Vehicles};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use lambda_http::http::{Method, StatusCode};
 use schemars::JsonSchema;
@@ -120,13 +119,8 @@ impl<S: Services> Handle<S> for SendCommand {
         if board.is_none_or(|board| board.status() == KickboardStatus::Retired) {
             return Err(Problem::new(ProblemType::KickboardNotFound));
         }
-        let now = app.clock().now();
-        let timeout = Duration::from_std(app.settings().command_timeout).unwrap_or(Duration::seconds(5));
-        let command = SentCommand::send(CommandId::random(), kickboard_id, body.command.into(), now, timeout);
-        vehicles.commands.record_command(&command).await?;
-        vehicles.link.publish(&command).await?;
-        metrics::record_by(Metric::CommandsSent, command.command.name(), 1.0);
-        Ok(json(StatusCode::ACCEPTED, &CommandView::new(&command, now)))
+        let sent = vehicles.send(app.settings(), app.clock(), &kickboard_id, body.command.into()).await?;
+        Ok(json(StatusCode::ACCEPTED, &CommandView::new(&sent, app.clock().now())))
     }
 }
 

@@ -2,9 +2,9 @@
 //! and how charged; customers find available ones.
 
 use super::views::KickboardView;
-use crate::domain::commands::{Command, SentCommand, speed_cap_change};
+use crate::domain::commands::{Command, speed_cap_change};
 use crate::domain::geo::{Area, Coordinates, GeoError, MAX_LAT, MAX_LON, MAX_RADIUS_M};
-use crate::domain::ids::{CommandId, KickboardId, VehicleTypeId};
+use crate::domain::ids::{KickboardId, VehicleTypeId};
 use crate::domain::kickboard::{Kickboard, KickboardStatus, Model, ServiceStatus};
 use crate::domain::vehicle::{
     BatteryPct, BatteryRules, Telemetry, VehicleType, default_vehicle_type_id, find_vehicle_type, vehicle_types,
@@ -14,10 +14,9 @@ use crate::http::endpoint::{Admin, Anyone, Customer, Endpoint, Handle, Vehicle};
 use crate::http::request::{json_body, path_id, query_param};
 use crate::http::response::{json, no_content};
 use crate::http::{HandlerResult, Problem, ProblemType};
-use crate::metrics::{self, Metric};
 use crate::ports::{Clock, FleetStore, PortError, PortResult, ReportOutcome};
 use crate::services::Services;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use lambda_http::http::{Method, StatusCode};
 use schemars::JsonSchema;
@@ -318,14 +317,8 @@ pub async fn follow_speed_caps(app: &impl Services, outcome: &ReportOutcome) -> 
     let Some(cap) = speed_cap_change(&zones, fleet_cap, &outcome.previous_location, &outcome.board.location) else {
         return Ok(());
     };
-    let timeout = Duration::from_std(app.settings().command_timeout).unwrap_or(Duration::seconds(5));
     let command = Command::SetMaxSpeed { kph: cap };
-    let sent =
-        SentCommand::send(CommandId::random(), outcome.board.kickboard_id.clone(), command, app.clock().now(), timeout);
-    vehicles.commands.record_command(&sent).await?;
-    vehicles.link.publish(&sent).await?;
-    metrics::record_by(Metric::CommandsSent, command.name(), 1.0);
-    Ok(())
+    vehicles.send(app.settings(), app.clock(), &outcome.board.kickboard_id, command).await.map(|_| ())
 }
 
 #[derive(Deserialize, JsonSchema)]

@@ -2,10 +2,9 @@
 
 use super::fleet::invalid_position;
 use super::views::RentalView;
-use crate::domain::commands::{Command, CommandStatus, SentCommand};
+use crate::domain::commands::{Command, CommandStatus};
 use crate::domain::error::RuleViolation;
 use crate::domain::geo::{Coordinates, MAX_LAT, MAX_LON};
-use crate::domain::ids::CommandId;
 use crate::domain::ids::{CustomerId, KickboardId, PassId, RentalId};
 use crate::domain::rental::{Rental, RentalState, ReturnReport};
 use crate::domain::vehicle::BatteryPct;
@@ -16,9 +15,8 @@ use crate::http::request::{json_body, optional_json_body, path_id, query_param};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType};
 use crate::metrics::{self, Metric};
-use crate::ports::{Answering, PortResult, RentRequest, RentalPosition, ReturnRequest};
+use crate::ports::{Answering, RentRequest, RentalPosition, ReturnRequest};
 use crate::services::{Services, Vehicles};
-use chrono::Duration;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use schemars::JsonSchema;
@@ -109,7 +107,8 @@ async fn rent_on_unlock(
 ) -> HandlerResult {
     let clock = app.clock();
     let held = vehicles.rides.hold_rental(rent).await?;
-    let refusal = match command_and_wait(app, vehicles, &held.kickboard_id, Command::Unlock).await {
+    let unlock = vehicles.send_and_wait(app.settings(), clock, &held.kickboard_id, Command::Unlock).await;
+    let refusal = match unlock {
         Ok(settled) if settled.status_at(clock.now()) == CommandStatus::Acked => {
             let at = settled.settled_at.unwrap_or_else(|| clock.now());
             return Ok(rented(&vehicles.rides.confirm_unlock(&held.rental_id, at, answer).await?));
@@ -133,31 +132,13 @@ async fn rent_on_unlock(
 /// How long a rider is asked to wait before trying a board that did not unlock again.
 const UNLOCK_RETRY_AFTER_SECS: u64 = 5;
 
-/// Sends `command` to `board` and waits until it is settled or its deadline passes.
-async fn command_and_wait(
-    app: &impl Services,
-    vehicles: Vehicles<'_>,
-    board: &KickboardId,
-    command: Command,
-) -> PortResult<SentCommand> {
-    let timeout = Duration::from_std(app.settings().command_timeout).unwrap_or(Duration::seconds(5));
-    let sent = SentCommand::send(CommandId::random(), board.clone(), command, app.clock().now(), timeout);
-    vehicles.commands.record_command(&sent).await?;
-    vehicles.link.publish(&sent).await?;
-    metrics::record_by(Metric::CommandsSent, command.name(), 1.0);
-    let settled = vehicles.link.settled(&sent).await?;
-    if settled.status_at(app.clock().now()) != CommandStatus::Acked && settled.error.is_none() {
-        metrics::record_by(Metric::CommandsTimedOut, command.name(), 1.0);
-    }
-    Ok(settled)
-}
-
 /// Locks a board its ride left: a board that does not acknowledge by the deadline goes out of
 /// service (`lock-unconfirmed`) and the crew is told. The return stands either way: billing
 /// stopped, and a rider is never held by a silent vehicle.
 async fn lock_after(app: &impl Services, vehicles: Vehicles<'_>, rental: &Rental) {
     let clock = app.clock();
-    let locked = match command_and_wait(app, vehicles, &rental.kickboard_id, Command::Lock).await {
+    let lock = vehicles.send_and_wait(app.settings(), clock, &rental.kickboard_id, Command::Lock).await;
+    let locked = match lock {
         Ok(settled) => settled.status_at(clock.now()) == CommandStatus::Acked,
         Err(error) => {
             tracing::warn!(%error, "the lock could not be sent");
