@@ -1,13 +1,14 @@
 //! The local server's side of the vehicles' MQTT: one client session on the local broker
-//! that publishes commands (QoS 1), takes acknowledgements into the command store, and hands
+//! that publishes commands (at `LOOPBACK_QOS`), takes acknowledgements into the command store, and hands
 //! reports on (`super::reports` takes them as the AWS IoT topic rule's function does).
 
+use super::{LOOPBACK_QOS, no_delay};
 use kickboard_common::domain::commands::{AckMessage, CommandStatus, SentCommand};
 use kickboard_common::domain::ids::{CommandId, KickboardId};
 use kickboard_common::metrics::{self, Metric};
 use kickboard_common::ports::{Clock, CommandStore, PortError, PortResult, VehicleLink};
 use kickboard_common::vehicle_topics::{self, Channel};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -52,7 +53,8 @@ impl MqttVehicleLink {
     ) -> std::io::Result<(Arc<Self>, JoinHandle<()>)> {
         let mut options = MqttOptions::new(SERVER_CLIENT_ID, broker.ip().to_string(), broker.port());
         options.set_credentials(SERVER_CLIENT_ID, password).set_keep_alive(Duration::from_secs(30));
-        let (client, events) = AsyncClient::new(options, 1024);
+        let (client, mut events) = AsyncClient::new(options, 1024);
+        no_delay(&mut events);
         let link = Arc::new(Self { client, deps, waiting: Arc::default() });
         let (ready, mut listening) = watch::channel(0);
         let task = tokio::spawn(Arc::clone(&link).serve(events, ready, shutdown));
@@ -80,7 +82,7 @@ impl MqttVehicleLink {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     ready.send_replace(0);
                     for channel in SUBSCRIPTIONS {
-                        if let Err(error) = self.client.subscribe(channel.every_board(), QoS::AtLeastOnce).await {
+                        if let Err(error) = self.client.subscribe(channel.every_board(), LOOPBACK_QOS).await {
                             tracing::warn!(%error, "could not subscribe to the vehicles");
                         }
                     }
@@ -166,7 +168,7 @@ impl VehicleLink for MqttVehicleLink {
         let payload = serde_json::to_vec(&command.message())?;
         let topic = Channel::Commands.topic(&command.kickboard_id);
         self.client
-            .publish(topic, QoS::AtLeastOnce, false, payload)
+            .publish(topic, LOOPBACK_QOS, false, payload)
             .await
             .map_err(|error| PortError::Transient(format!("the MQTT broker did not take the command: {error}")))
     }

@@ -3,12 +3,13 @@
 //! acknowledges every command after its `ackDelayMs`, or stays silent while `online` is
 //! false, and reports telemetry on the topic the IoT rule reads when told to.
 
+use super::{LOOPBACK_QOS, no_delay};
 use crate::tokens::TokenAuthority;
 use kickboard_common::domain::commands::{AckMessage, CommandMessage};
 use kickboard_common::domain::ids::KickboardId;
 use kickboard_common::http::request::VEHICLE_GROUP;
 use kickboard_common::vehicle_topics::Channel;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -72,7 +73,8 @@ impl VehicleSimulator {
         let token = self.tokens.mint(board.as_str(), &[VEHICLE_GROUP.to_owned()]);
         let mut options = MqttOptions::new(board.as_str(), self.broker.ip().to_string(), self.broker.port());
         options.set_credentials(board.as_str(), token).set_keep_alive(Duration::from_secs(30));
-        let (client, events) = AsyncClient::new(options, 64);
+        let (client, mut events) = AsyncClient::new(options, 64);
+        no_delay(&mut events);
         let (behaviour, watching) = watch::channel(Behaviour::default());
         let (ready, mut listening) = watch::channel(false);
         let session = tokio::spawn(session(board.clone(), client.clone(), events, watching, ready));
@@ -106,8 +108,7 @@ impl VehicleSimulator {
         };
         if let Some(report) = control.report {
             let payload = report.to_string();
-            if let Err(error) = client.publish(Channel::Telemetry.topic(board), QoS::AtLeastOnce, false, payload).await
-            {
+            if let Err(error) = client.publish(Channel::Telemetry.topic(board), LOOPBACK_QOS, false, payload).await {
                 tracing::warn!(%board, %error, "the simulated report was not sent");
             }
         }
@@ -126,7 +127,7 @@ async fn session(
     loop {
         match events.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                if let Err(error) = client.subscribe(Channel::Commands.topic(&board), QoS::AtLeastOnce).await {
+                if let Err(error) = client.subscribe(Channel::Commands.topic(&board), LOOPBACK_QOS).await {
                     tracing::warn!(%board, %error, "the simulated vehicle could not subscribe");
                 }
             }
@@ -157,7 +158,7 @@ async fn acknowledge(board: KickboardId, client: AsyncClient, command: CommandMe
     tokio::time::sleep(Duration::from_millis(delay_ms)).await;
     let ack = AckMessage { command_id: command.command_id, ok: true, error: None };
     let payload = serde_json::to_vec(&ack).expect("an acknowledgement serializes");
-    if let Err(error) = client.publish(Channel::Acks.topic(&board), QoS::AtLeastOnce, false, payload).await {
+    if let Err(error) = client.publish(Channel::Acks.topic(&board), LOOPBACK_QOS, false, payload).await {
         tracing::warn!(%board, %error, "the simulated acknowledgement was not sent");
     }
 }
