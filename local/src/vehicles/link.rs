@@ -1,6 +1,7 @@
 //! The local server's side of the vehicles' MQTT: one client session on the local broker
-//! that publishes commands (at `LOOPBACK_QOS`), takes acknowledgements into the command store, and hands
-//! reports on (`super::reports` takes them as the AWS IoT topic rule's function does).
+//! that publishes commands (at `LOOPBACK_QOS`), takes acknowledgements into the command
+//! store, and hands reports on (`super::reports` takes them as the AWS IoT topic rule's
+//! function does).
 
 use super::{LOOPBACK_QOS, no_delay};
 use kickboard_common::domain::commands::{AckMessage, CommandStatus, SentCommand};
