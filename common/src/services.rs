@@ -10,16 +10,15 @@ use crate::http::Problem;
 use crate::http::cursor::CursorKey;
 use crate::metrics::{self, Metric};
 use crate::payments::GuardedPayments;
-use crate::ports::PortResult;
 use crate::ports::{
     BalanceView, Clock, CommandStore, CommandedRides, ContactStore, FleetStore, IdempotencyStore, PassStore,
-    PushRegistry, RentalStore, VehicleLink, ZoneStore,
+    PortResult, PushRegistry, RentalStore, VehicleLink, ZoneStore,
 };
 use crate::settings::Settings;
 use crate::zone_cache::{Geofence, ZoneCache};
 
-/// Commands to vehicles: the link that carries them and the store that keeps what became of
-/// each.
+/// Commands to vehicles: the link that carries them, the store that keeps what became of
+/// each, and the writes of the rides that wait for them.
 #[derive(Clone, Copy)]
 pub struct Vehicles<'a> {
     pub link: &'a dyn VehicleLink,
