@@ -194,11 +194,8 @@ impl Kickboard {
             moved_alerted: false,
             state: KickboardState::Available,
         };
-        let event = EventEnvelope::new(
+        let event = board.event(
             now,
-            board.kickboard_id.to_string(),
-            board.revision,
-            None,
             DomainEvent::KickboardRegistered {
                 kickboard_id: board.kickboard_id.clone(),
                 model: board.model.clone(),
@@ -280,11 +277,8 @@ impl Kickboard {
             .crossed_low(self.battery_pct, telemetry.battery)
             .then(|| board.battery_low_event(telemetry.reported_at));
         let moved = moved_from.map(|from| {
-            EventEnvelope::new(
+            board.event(
                 telemetry.reported_at,
-                board.kickboard_id.to_string(),
-                board.revision,
-                None,
                 DomainEvent::KickboardMovedWhileParked {
                     kickboard_id: board.kickboard_id.clone(),
                     distance_m: telemetry.location.distance_m(&from).round() as u32,
@@ -312,11 +306,8 @@ impl Kickboard {
     }
 
     fn battery_low_event(&self, now: DateTime<Utc>) -> EventEnvelope {
-        EventEnvelope::new(
+        self.event(
             now,
-            self.kickboard_id.to_string(),
-            self.revision,
-            None,
             DomainEvent::KickboardBatteryLow {
                 kickboard_id: self.kickboard_id.clone(),
                 battery_pct: self.battery_pct,
@@ -358,11 +349,8 @@ impl Kickboard {
             revision: self.revision + 1,
             ..self.clone()
         };
-        let event = EventEnvelope::new(
+        let event = board.event(
             now,
-            board.kickboard_id.to_string(),
-            board.revision,
-            None,
             DomainEvent::KickboardLockUnconfirmed {
                 kickboard_id: board.kickboard_id.clone(),
                 rental_id: rental_id.clone(),
@@ -370,6 +358,11 @@ impl Kickboard {
             },
         );
         Some((board, event))
+    }
+
+    /// A board event at `at`, numbered by the board's revision.
+    pub(crate) fn event(&self, at: DateTime<Utc>, event: DomainEvent) -> EventEnvelope {
+        EventEnvelope::new(at, self.kickboard_id.to_string(), self.revision, None, event)
     }
 
     /// Why the service took the board out of service, if it did.
@@ -392,13 +385,7 @@ impl Kickboard {
             revision: self.revision + 1,
             ..self.clone()
         };
-        let event = EventEnvelope::new(
-            now,
-            retired.kickboard_id.to_string(),
-            retired.revision,
-            None,
-            DomainEvent::KickboardRetired { kickboard_id: retired.kickboard_id.clone() },
-        );
+        let event = retired.event(now, DomainEvent::KickboardRetired { kickboard_id: retired.kickboard_id.clone() });
         Ok((retired, event))
     }
 }

@@ -230,11 +230,8 @@ pub fn undo_rental(
         },
     );
     let not_responding = (misses == MISSES_BEFORE_ALERT).then(|| {
-        EventEnvelope::new(
+        board.event(
             now,
-            board.kickboard_id.to_string(),
-            board.revision,
-            None,
             DomainEvent::KickboardNotResponding { kickboard_id: board.kickboard_id.clone(), missed_unlocks: misses },
         )
     });
