@@ -28,7 +28,7 @@ import re
 import sys
 import tempfile
 from dataclasses import dataclass
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import template_json  # noqa: E402
@@ -307,12 +307,16 @@ class Request:
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
-def parse(headers, body):
+def parse(headers, body, path=""):
     """What a signed AWS request asks IAM for; None when it is not a signed AWS API request."""
     credential = _CREDENTIAL.search(headers.get("Authorization", ""))
     if credential is None:
         return None
     access_key, region, scope = credential.groups()
+    if scope == "iotdata" and path.startswith("/topics/"):
+        # IoT Core authorises a publish against its topic.
+        topic = unquote(path[len("/topics/"):])
+        return Request(access_key, region, "iotdata", "Publish", [("iot:Publish", f"arn:aws:iot:{region}:{ACCOUNT}:topic/{topic}")], body)
     target = headers.get("X-Amz-Target", "")
     if target:
         prefix, operation = target.split(".", 1)
@@ -372,6 +376,10 @@ def is_local_wiring(request):
         return True
     if request.service == "dynamodb" and request.operation == "DescribeTable":
         return True
+    # The simulated vehicles' roll call when the local server starts (DynamoStore::
+    # kickboards_in_service): the stand-in for boards that, deployed, are things in IoT Core.
+    if request.service == "dynamodb" and request.operation == "Scan" and "IndexName" not in request.body:
+        return True
     keys = [request.body.get("Key", {}), request.body.get("Item", {})] if isinstance(request.body, dict) else []
     return request.service == "dynamodb" and any(key.get("pk", {}).get("S", "").startswith("CHECKPOINT#") for key in keys)
 
@@ -381,6 +389,8 @@ def denial(request, action, resource):
         f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{request.access_key}-role/{request.access_key} is not authorized "
         f"to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action"
     )
+    if request.service == "iotdata":
+        return 403, "application/json", json.dumps({"__type": "ForbiddenException", "message": message}).encode()
     if request.service == "sns":
         body = (
             '<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type>'

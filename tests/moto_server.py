@@ -148,7 +148,7 @@ def main() -> None:
                 return _answer(start_response, 200, "application/json", json.dumps(journal).encode())
             if checker is not None:
                 headers = {"Authorization": environ.get("HTTP_AUTHORIZATION", ""), "X-Amz-Target": environ.get("HTTP_X_AMZ_TARGET", "")}
-                request = iam_check.parse(headers, body)
+                request = iam_check.parse(headers, body, path)
                 denied = checker.check(request) if request else None
                 if denied:
                     return _answer(start_response, *iam_check.denial(request, *denied))

@@ -1,7 +1,7 @@
 //! The services on the AWS adapters: what every Lambda function's handler runs on, and what
 //! the benches run handlers on against an emulator.
 
-use crate::adapters::aws::{DynamoStore, SnsPushRegistry};
+use crate::adapters::aws::{DynamoStore, IotVehicleLink, SnsPushRegistry};
 use crate::adapters::http_payments::HttpPaymentProvider;
 use crate::adapters::payment_simulator::PaymentSimulator;
 use crate::handlers::gbfs::FleetSnapshots;
@@ -30,6 +30,8 @@ pub struct AwsServices {
     push: OnceLock<SnsPushRegistry>,
     cursor_key: Option<CursorKey>,
     payments: OnceLock<Result<GuardedPayments, NoPayments>>,
+    /// The link to the vehicles through IoT Core, when the settings name its endpoint.
+    vehicle_link: OnceLock<Option<IotVehicleLink>>,
 }
 
 /// Why this function has no payments to offer.
@@ -53,6 +55,7 @@ impl AwsServices {
             snapshots: FleetSnapshots::default(),
             push: OnceLock::new(),
             payments: OnceLock::new(),
+            vehicle_link: OnceLock::new(),
         })
     }
 
@@ -124,8 +127,12 @@ impl Services for AwsServices {
         &self.snapshots
     }
     fn vehicles(&self) -> Option<Vehicles<'_>> {
-        // AWS IoT Core is not wired yet: commands need its link and a DynamoDB command store.
-        None
+        let link = self.vehicle_link.get_or_init(|| {
+            let endpoint = self.settings.aws.iot_data_endpoint.as_deref()?;
+            Some(IotVehicleLink::new(&self.config, endpoint, self.store.clone(), Arc::new(SystemClock)))
+        });
+        let link = link.as_ref()?;
+        Some(Vehicles { link, commands: self.store.as_ref(), rides: self.store.as_ref() })
     }
 
     fn cursor_key(&self) -> Result<&CursorKey, Problem> {

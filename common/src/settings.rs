@@ -77,6 +77,10 @@ pub struct AwsSettings {
     pub push_applications: crate::adapters::aws::PushApplications,
     /// `KICKBOARD_EVENT_BUS`: where the stream's events are put.
     pub event_bus: Option<String>,
+    /// `KICKBOARD_IOT_DATA_ENDPOINT`: the account's IoT Core data endpoint (`iot:Data-ATS`),
+    /// through which commands reach the vehicles; without it no command is sent and rents do
+    /// not wait for an unlock.
+    pub iot_data_endpoint: Option<String>,
 }
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -228,7 +232,12 @@ impl AwsSettings {
             fcm: var("PUSH_PLATFORM_APPLICATION_FCM_ARN"),
             apns: var("PUSH_PLATFORM_APPLICATION_APNS_ARN"),
         };
-        Self { tables, push_applications, event_bus: var("KICKBOARD_EVENT_BUS") }
+        Self {
+            tables,
+            push_applications,
+            event_bus: var("KICKBOARD_EVENT_BUS"),
+            iot_data_endpoint: var("KICKBOARD_IOT_DATA_ENDPOINT"),
+        }
     }
 
     /// The tables, which every function that reads the store needs.

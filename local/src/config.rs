@@ -115,8 +115,9 @@ pub struct LocalConfig {
     pub command_timeout: std::time::Duration,
     /// The fleet's speed cap (`KICKBOARD_MAX_SPEED_KPH`).
     pub max_speed: SpeedCap,
-    /// Whether the MQTT broker and the simulated vehicles run (on the SQLite store): off, no
-    /// command reaches a board and rents do not wait for an unlock.
+    /// Whether the MQTT broker and the simulated vehicles run (on either store; with `--store
+    /// aws` the broker stands in for IoT Core, which moto does not relay): off, no command
+    /// reaches a board and rents do not wait for an unlock.
     pub vehicles: bool,
 }
 
@@ -156,10 +157,15 @@ impl LocalConfig {
                 tables: Some(aws.tables.clone()),
                 push_applications: aws.push_applications.clone(),
                 event_bus: Some(aws.event_bus.clone()),
+                // The local broker carries the commands (moto does not relay MQTT).
+                iot_data_endpoint: None,
             },
-            Storage::DataDir(_) | Storage::InMemory => {
-                AwsSettings { tables: None, push_applications: PushApplications::default(), event_bus: None }
-            }
+            Storage::DataDir(_) | Storage::InMemory => AwsSettings {
+                tables: None,
+                push_applications: PushApplications::default(),
+                event_bus: None,
+                iot_data_endpoint: None,
+            },
         };
         Settings {
             battery: self.rules,

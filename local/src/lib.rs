@@ -119,7 +119,7 @@ pub struct App {
     pub simulator: Option<Arc<PaymentSimulator>>,
     pub tokens: Arc<TokenAuthority>,
     /// The vehicles over MQTT: the embedded broker, the server's session and the simulated
-    /// boards (on the SQLite store).
+    /// boards.
     pub vehicles: Option<LocalVehicles>,
     /// What the handlers read: the command line's choices over the environment's.
     pub settings: Settings,
@@ -318,13 +318,38 @@ async fn open_backend(
     }
 }
 
+/// Where the vehicles' commands and commanded rides are kept, and the boards to simulate.
+struct VehicleStores {
+    commands: Arc<dyn CommandStore>,
+    rides: Arc<dyn CommandedRides>,
+    in_service: Vec<kickboard_common::domain::ids::KickboardId>,
+}
+
+impl VehicleStores {
+    async fn of(backend: &Backend) -> Result<Self, StartError> {
+        let failed = |error: PortError| StartError::Store(error.to_string());
+        Ok(match backend {
+            Backend::Sqlite { store, .. } => Self {
+                commands: Arc::new(store.clone()),
+                rides: Arc::new(store.clone()),
+                in_service: store.kickboards_in_service().await.map_err(failed)?,
+            },
+            Backend::Aws { store, .. } => Self {
+                commands: Arc::new(store.clone()),
+                rides: Arc::new(store.clone()),
+                in_service: store.kickboards_in_service().await.map_err(failed)?,
+            },
+        })
+    }
+}
+
 /// Reports from vehicles, waiting to be taken.
 type ReportQueue = mpsc::Receiver<(kickboard_common::domain::ids::KickboardId, serde_json::Value)>;
 
 /// Starts the broker, the server's session on it and a simulated vehicle for every board in
 /// service; from then on the fleet connects each board registered.
 async fn start_vehicles(
-    store: &SqliteStore,
+    store: VehicleStores,
     ports: &mut Ports,
     tokens: &Arc<TokenAuthority>,
     clock: &Arc<dyn Clock>,
@@ -344,16 +369,15 @@ async fn start_vehicles(
         })
     };
     let broker = vehicles::broker::start(authenticate)?;
-    let commands: Arc<dyn CommandStore> = Arc::new(store.clone());
+    let VehicleStores { commands, rides, in_service } = store;
     let (reports, queued) = mpsc::channel(vehicles::reports::QUEUE);
     let deps = LinkDeps { commands: Arc::clone(&commands), clock: Arc::clone(clock), reports };
     let (link, task) = MqttVehicleLink::connect(broker, &server_password, deps, stopping.clone()).await?;
     let simulator = Arc::new(VehicleSimulator::new(broker, Arc::clone(tokens)));
-    for board in store.kickboards_in_service().await.map_err(|error| StartError::Store(error.to_string()))? {
+    for board in in_service {
         simulator.connect(&board).await;
     }
     ports.fleet = Arc::new(SimulatedFleet { store: Arc::clone(&ports.fleet), simulator: Arc::clone(&simulator) });
-    let rides = Arc::new(store.clone());
     Ok((LocalVehicles { broker, link, commands, rides, simulator }, task, queued))
 }
 
@@ -386,13 +410,13 @@ pub async fn start_with_aws_config(
     let (mut ports, backend, crew_topic) = open_backend(&config.storage, config.relay, &clock, aws_config).await?;
     let (shutdown, stopping) = watch::channel(false);
     let mut tasks = Vec::new();
-    let (vehicles, reports) = match &backend {
-        Backend::Sqlite { store, .. } if config.vehicles => {
-            let (vehicles, link_task, reports) = start_vehicles(store, &mut ports, &tokens, &clock, &stopping).await?;
-            tasks.push(link_task);
-            (Some(vehicles), Some(reports))
-        }
-        Backend::Sqlite { .. } | Backend::Aws { .. } => (None, None),
+    let (vehicles, reports) = if config.vehicles {
+        let store = VehicleStores::of(&backend).await?;
+        let (vehicles, link_task, reports) = start_vehicles(store, &mut ports, &tokens, &clock, &stopping).await?;
+        tasks.push(link_task);
+        (Some(vehicles), Some(reports))
+    } else {
+        (None, None)
     };
     let (provider, simulator): (Arc<dyn PaymentProvider>, _) = match &config.payment_url {
         Some(url) => (Arc::new(HttpPaymentProvider::new(url, config.payment_timeouts)?), None),

@@ -78,6 +78,9 @@ async fn boards_in_the_old_shape_move_to_their_cells_and_stay_findable() {
         let put = client.put_item().table_name(&aws.deployment.tables.state).set_item(Some(legacy_board(id, lat, lon)));
         put.send().await.unwrap();
     }
+    // This version starts on the old version's data; the old boards' vehicles connect to it.
+    let kb = kb.restart().await;
+    let (aws, client) = (kb.aws.as_ref().unwrap(), client);
     kb.register_board("kb-new").await;
     let alice = kb.customer_token("alice");
     let near = "/kickboards?near=37.5666,126.9781&radiusM=500";

@@ -3,12 +3,14 @@
 //! `events/` gets the right answer from its function's Lambda build, run under the Lambda
 //! Runtime Interface Emulator by `scripts/invoke` against moto.
 
-use chrono::Utc;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{Duration, Utc};
 use kickboard_common::adapters::aws::DynamoStore;
 use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BY_CUSTOMER_INDEX, RIDER_INDEX};
+use kickboard_common::domain::commands::{self, SentCommand};
 use kickboard_common::domain::events::Subscriber;
 use kickboard_common::domain::geo::Coordinates;
-use kickboard_common::domain::ids::{CustomerId, KickboardId, PassId, PaymentId, RentalId};
+use kickboard_common::domain::ids::{CommandId, CustomerId, KickboardId, PassId, PaymentId, RentalId};
 use kickboard_common::domain::kickboard::{Kickboard, Model};
 use kickboard_common::domain::pass::Pass;
 use kickboard_common::domain::plan::catalogue;
@@ -16,7 +18,7 @@ use kickboard_common::domain::vehicle::{BatteryRules, default_vehicle_type_id};
 use kickboard_common::handlers::ROUTES;
 use kickboard_common::http::routes::Access;
 use kickboard_common::metrics::{self, Metric};
-use kickboard_common::ports::{FleetStore, PassStore, RentRequest, RentalStore};
+use kickboard_common::ports::{CommandStore, FleetStore, PassStore, RentRequest, RentalStore};
 use kickboard_local::aws_setup::rule_pattern;
 use kickboard_tests::moto::{Moto, deploy};
 use serde_json::Value;
@@ -309,10 +311,16 @@ fn failed_events_are_parked_in_encrypted_queues_that_page_the_operators() {
     }
 }
 
-/// What `scripts/invoke` printed: the function's answer.
+/// What `scripts/invoke` printed: the function's answer to its sample event.
 fn invoke(function: &str, env: &[(&str, String)]) -> Value {
+    invoke_with(function, None, env)
+}
+
+/// What `scripts/invoke` printed: the function's answer to `event` (a file).
+fn invoke_with(function: &str, event: Option<&Path>, env: &[(&str, String)]) -> Value {
     let output = Command::new(workspace().join("scripts/invoke"))
         .arg(function)
+        .args(event)
         .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
         // Signed as the function itself, so the emulator checks each call against its role.
         .env("AWS_ACCESS_KEY_ID", function)
@@ -322,6 +330,48 @@ fn invoke(function: &str, env: &[(&str, String)]) -> Value {
     assert!(output.status.success(), "{function}: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|_| panic!("{function} answered {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+/// `function`'s answer to its sample event, which sends `board` a command and waits for it,
+/// while the test plays the board: it finds the command the function recorded (the one not
+/// there before) and
+/// acknowledges it through `vehicle-acks`, as IoT Core's rule on the acks topic would.
+async fn invoke_acknowledged(
+    function: &'static str,
+    board: &str,
+    env: &[(&'static str, String)],
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Value {
+    let commands = || async {
+        let scan = client
+            .scan()
+            .table_name(table)
+            .filter_expression("begins_with(pk, :command) AND kickboardId = :board")
+            .expression_attribute_values(":command", AttributeValue::S("COMMAND#".into()))
+            .expression_attribute_values(":board", AttributeValue::S(board.into()))
+            .send()
+            .await
+            .unwrap();
+        scan.items().iter().map(|item| item["commandId"].as_s().unwrap().clone()).collect::<BTreeSet<_>>()
+    };
+    let before = commands().await;
+    let owned = env.to_vec();
+    let invoked = tokio::task::spawn_blocking(move || invoke(function, &owned));
+    let command_id = loop {
+        if let Some(sent) = commands().await.difference(&before).next() {
+            break sent.clone();
+        }
+        assert!(!invoked.is_finished(), "{function} finished without sending {board} a command");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let ack = std::env::temp_dir().join(format!("kickboard-ack-{command_id}.json"));
+    std::fs::write(&ack, serde_json::json!({"kickboardId": board, "commandId": command_id, "ok": true}).to_string())
+        .unwrap();
+    let settled = invoke_with("vehicle-acks", Some(&ack), env);
+    std::fs::remove_file(&ack).unwrap();
+    assert_eq!(settled["settled"], "ACKED", "{settled}");
+    invoked.await.unwrap()
 }
 
 fn lambda_builds_present() {
@@ -367,6 +417,18 @@ async fn seed(store: &DynamoStore) {
         zones: Default::default(),
     };
     store.start_rental(rent).await.unwrap();
+    // The commands the sample events of get-command and vehicle-acks name.
+    for id in ["c-1", "c-sample-ring"] {
+        let board = KickboardId::try_from("kb-seoul-1").unwrap();
+        let ring = SentCommand::send(
+            CommandId::try_from(id).unwrap(),
+            board,
+            commands::Command::Ring,
+            now,
+            Duration::minutes(10),
+        );
+        store.record_command(&ring).await.unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -375,7 +437,8 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
     let moto = Moto::start();
     let config = moto.sdk_config().await;
     let deployment = deploy(&config).await;
-    seed(&DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), deployment.tables.clone())).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    seed(&DynamoStore::new(client.clone(), deployment.tables.clone())).await;
     let env = [
         ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
         ("AWS_REGION", "us-east-1".to_owned()),
@@ -387,6 +450,11 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
         ("PAYMENT_MODE", "simulator".to_owned()),
         // On AWS, CloudFormation puts the template's generated secret here.
         ("KICKBOARD_CURSOR_KEY", "the test stack's cursor key".to_owned()),
+        // Commands go to moto's IoT data plane, which takes them and relays nothing: the test
+        // acknowledges them itself (`invoke_acknowledged`).
+        ("KICKBOARD_IOT_DATA_ENDPOINT", moto.endpoint.clone()),
+        // The acknowledgement's own invocation starts the emulator anew, which takes seconds.
+        ("KICKBOARD_COMMAND_TIMEOUT_MS", "20000".to_owned()),
     ];
     // Without a provider or the simulator chosen, payment is refused, never free.
     let unconfigured: Vec<_> = env.iter().filter(|(name, _)| *name != "PAYMENT_MODE").cloned().collect();
@@ -413,20 +481,35 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
         ("put-global-rules", 200), // all allowed, 25 km/h
         ("put-zone", 200),         // zone-city-hall, no parking: kb-seoul-1 and the return point lie outside it
         ("list-zones", 200),
-        ("rent-kickboard", 201),
-        ("get-rental", 200),
-        ("return-kickboard", 200),
-        ("list-rentals", 200),
-        ("delete-zone", 204), // zone-city-hall, after the ride it let start and end
-        ("delete-kickboard", 204),
-        // Not wired to AWS IoT Core yet: refused, saying so.
-        ("send-command", 503),
-        ("get-command", 503),
     ];
     for (function, status) in http {
         let answer = invoke(function, &env);
         assert_eq!(answer["statusCode"], status, "{function}: {answer}");
     }
+    // The rent answers once kb-seoul-1 acknowledged its unlock; the return locks kb-riding-1.
+    let state = &deployment.tables.state;
+    let rented = invoke_acknowledged("rent-kickboard", "kb-seoul-1", &env, &client, state).await;
+    assert_eq!(rented["statusCode"], 201, "{rented}");
+    assert!(rented["body"].as_str().unwrap().contains("unlockedAt"), "{rented}");
+    // A report of the rented board: its speed cap follows the zones (none crossed here).
+    let ingested = invoke("ingest-telemetry", &env);
+    assert!(ingested["errorType"].is_null(), "{ingested}");
+    let returned = invoke_acknowledged("return-kickboard", "kb-riding-1", &env, &client, state).await;
+    assert_eq!(returned["statusCode"], 200, "{returned}");
+    let http = [
+        ("get-rental", 200),
+        ("list-rentals", 200),
+        ("delete-zone", 204), // zone-city-hall, after the ride it let start and end
+        ("delete-kickboard", 204),
+        ("send-command", 202), // ring kb-seoul-1, published to moto's IoT data plane
+        ("get-command", 200),  // c-1, seeded
+    ];
+    for (function, status) in http {
+        let answer = invoke(function, &env);
+        assert_eq!(answer["statusCode"], status, "{function}: {answer}");
+    }
+    // The sample acknowledgement, of the seeded ring c-sample-ring.
+    assert_eq!(invoke("vehicle-acks", &env)["settled"], "ACKED");
     assert_eq!(invoke("balance-view", &env), Value::Null);
     for (function, status) in [("get-balance", 200), ("list-balances", 200)] {
         let answer = invoke(function, &env);
@@ -442,10 +525,6 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
 
     let relayed = invoke("event-relay", &env);
     assert_eq!(relayed["batchItemFailures"], serde_json::json!([]), "{relayed}");
-
-    // An IoT telemetry report: applied (or dropped and logged), never a failed invocation.
-    let ingested = invoke("ingest-telemetry", &env);
-    assert!(ingested["errorType"].is_null(), "{ingested}");
 }
 
 /// The metric an alarm watches, with its namespace and dimension names: the alarm's own, or

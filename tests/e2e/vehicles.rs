@@ -3,7 +3,6 @@
 
 use chrono::Duration;
 use hyper::{Method, StatusCode};
-use kickboard_common::domain::alerts::OPERATORS;
 use kickboard_common::domain::events::Subscriber;
 use kickboard_common::ports::Clock;
 use kickboard_local::relay::{deliver, to_eventbridge};
@@ -19,13 +18,6 @@ fn listed(reply: &Reply) -> Vec<String> {
         reply.body.as_array().unwrap().iter().map(|board| board["kickboardId"].as_str().unwrap().to_owned()).collect();
     ids.sort();
     ids
-}
-
-/// The crew's alerts so far, oldest first.
-async fn crew_alerts(kb: &TestServer) -> Vec<String> {
-    kb.settle().await;
-    let reply = kb.call(Method::GET, &format!("/local/alerts?customerId={OPERATORS}"), None, None).await;
-    reply.body.as_array().unwrap().iter().map(|alert| alert["message"].as_str().unwrap().to_owned()).collect()
 }
 
 fn at(kb: &TestServer, seconds: i64) -> Value {
@@ -67,7 +59,7 @@ pub async fn low_batteries_are_not_rented_nor_listed_and_the_crew_hears_once(bac
     assert_problem(&kb.rent(&alice, &pass, "kb-1").await, StatusCode::UNPROCESSABLE_ENTITY, "battery-too-low");
     assert_eq!(kb.row_counts().await, before, "a refused rent writes nothing");
 
-    let crew = crew_alerts(&kb).await;
+    let crew = kb.crew_alerts().await;
     assert_eq!(crew.len(), 1, "one alert for the fall below 20 %: {crew:?}");
     assert!(crew[0].contains("kb-1") && crew[0].contains("12%"), "{crew:?}");
     kb.clock.advance(Duration::seconds(30));
@@ -75,7 +67,7 @@ pub async fn low_batteries_are_not_rented_nor_listed_and_the_crew_hears_once(bac
         kb.report("kb-1", json!({"lat": 37.5666, "lon": 126.9782, "batteryPct": 9})).await.status,
         StatusCode::OK
     );
-    assert_eq!(crew_alerts(&kb).await.len(), 1, "still low: no second alert");
+    assert_eq!(kb.crew_alerts().await.len(), 1, "still low: no second alert");
 
     // Charged by the crew: rented, and it reports from the road while ridden.
     kb.clock.advance(Duration::seconds(30));
@@ -99,7 +91,7 @@ pub async fn low_batteries_are_not_rented_nor_listed_and_the_crew_hears_once(bac
         )
         .await;
     assert_eq!(back.status, StatusCode::OK, "{back:?}");
-    let crew = crew_alerts(&kb).await;
+    let crew = kb.crew_alerts().await;
     assert_eq!(crew.len(), 2, "{crew:?}");
     assert!(crew[1].contains("18%"), "{crew:?}");
     let near_return = kb.get("/kickboards?near=37.5710,126.9910&radiusM=100", &alice).await;
@@ -194,10 +186,10 @@ pub async fn after_a_restart_and_redeliveries_the_crew_hears_once_and_zones_hold
     kb.clock.advance(Duration::seconds(30));
     let low = kb.report("kb-1", json!({"lat": 37.5665, "lon": 126.978, "batteryPct": 9})).await;
     assert_eq!(low.status, StatusCode::OK);
-    assert_eq!(crew_alerts(&kb).await.len(), 1);
+    assert_eq!(kb.crew_alerts().await.len(), 1);
 
     let kb = kb.restart().await;
-    let heard = crew_alerts(&kb).await.len();
+    let heard = kb.crew_alerts().await.len();
     let events = kb.outbox_events().await;
     assert!(events.iter().any(|event| event.detail_type() == "KickboardBatteryLow"));
     for event in events.iter().chain(events.iter()) {
@@ -205,7 +197,7 @@ pub async fn after_a_restart_and_redeliveries_the_crew_hears_once_and_zones_hold
             deliver(&kb.server.app, subscriber, to_eventbridge(event).unwrap()).await.unwrap();
         }
     }
-    assert_eq!(crew_alerts(&kb).await.len(), heard, "redelivered, the low battery is not told again");
+    assert_eq!(kb.crew_alerts().await.len(), heard, "redelivered, the low battery is not told again");
 
     let stale =
         kb.report("kb-1", json!({"lat": 37.6, "lon": 127.1, "batteryPct": 95, "reportedAt": at(&kb, -10)})).await;
@@ -234,11 +226,11 @@ pub async fn a_parked_board_that_moves_by_itself_tells_the_crew_once_until_it_is
     // Where register_board leaves it: 37.5665, 126.9780. About 30 m north: GPS drift.
     let drift = kb.report("kb-1", json!({"lat": 37.56677, "lon": 126.9780, "batteryPct": 90})).await;
     assert_eq!(drift.status, StatusCode::OK, "{drift:?}");
-    assert!(crew_alerts(&kb).await.iter().all(|alert| !alert.contains("이동")));
+    assert!(kb.crew_alerts().await.iter().all(|alert| !alert.contains("이동")));
     // About 90 m from where it was left, then farther: one alert for the episode.
     kb.report("kb-1", json!({"lat": 37.56731, "lon": 126.9780, "batteryPct": 90})).await;
     kb.report("kb-1", json!({"lat": 37.56800, "lon": 126.9780, "batteryPct": 90})).await;
-    let moved: Vec<String> = crew_alerts(&kb).await.into_iter().filter(|alert| alert.contains("주차 중")).collect();
+    let moved: Vec<String> = kb.crew_alerts().await.into_iter().filter(|alert| alert.contains("주차 중")).collect();
     assert_eq!(moved.len(), 1, "{moved:?}");
     assert!(moved[0].contains("kb-1") && moved[0].contains("도난 의심"), "{moved:?}");
     // The crew brings it back into service where it now stands: a new episode starts there.
@@ -246,7 +238,7 @@ pub async fn a_parked_board_that_moves_by_itself_tells_the_crew_once_until_it_is
     kb.call(Method::PUT, "/kickboards/kb-1/status", Some(&admin), Some(json!({"status": "AVAILABLE"}))).await;
     kb.report("kb-1", json!({"lat": 37.56810, "lon": 126.9780, "batteryPct": 90})).await;
     kb.report("kb-1", json!({"lat": 37.56950, "lon": 126.9780, "batteryPct": 90})).await;
-    let moved = crew_alerts(&kb).await.into_iter().filter(|alert| alert.contains("주차 중")).count();
+    let moved = kb.crew_alerts().await.into_iter().filter(|alert| alert.contains("주차 중")).count();
     assert_eq!(moved, 2, "a second episode, told once");
     kb.stop().await;
 }

@@ -134,6 +134,22 @@ impl TestServer {
         }
     }
 
+    /// On `backend`, relaying events, with the server's settings as `adjust` changes them.
+    pub async fn start_on_with(backend: Backend, adjust: impl FnOnce(&mut LocalConfig)) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let mut config = LocalConfig {
+                    addr: "127.0.0.1:0".parse().unwrap(),
+                    storage: Storage::InMemory,
+                    ..LocalConfig::default()
+                };
+                adjust(&mut config);
+                Self::start_configured(config, ManualClock::new()).await
+            }
+            Backend::Moto => Self::start_on_this_moto(Moto::start(), true, adjust, |config| config).await,
+        }
+    }
+
     /// On `backend`, writing events to the outbox but not relaying them, for scenarios that
     /// look only at the write side.
     pub async fn start_without_relay(backend: Backend) -> Self {
@@ -168,25 +184,27 @@ impl TestServer {
         pump: bool,
         adjust: impl FnOnce(aws_config::SdkConfig) -> aws_config::SdkConfig,
     ) -> Self {
-        Self::start_on_this_moto(Moto::start(), pump, adjust).await
+        Self::start_on_this_moto(Moto::start(), pump, |_| {}, adjust).await
     }
 
     /// On a fresh moto whose roles lack the `(function, action)` pairs in `removed`, relaying
     /// events: a deploy that left those permissions out.
     pub async fn start_on_moto_without_grants(removed: &[(&str, &str)]) -> Self {
-        Self::start_on_this_moto(Moto::start_without_grants(removed), true, |config| config).await
+        Self::start_on_this_moto(Moto::start_without_grants(removed), true, |_| {}, |config| config).await
     }
 
     async fn start_on_this_moto(
         moto: Moto,
         pump: bool,
+        configure: impl FnOnce(&mut LocalConfig),
         adjust: impl FnOnce(aws_config::SdkConfig) -> aws_config::SdkConfig,
     ) -> Self {
         let config = moto.sdk_config().await;
         let deployment = moto::deploy(&config).await;
         let storage = Storage::Aws(deployment.storage(&moto, true));
-        let local =
+        let mut local =
             LocalConfig { addr: "127.0.0.1:0".parse().unwrap(), storage, relay: pump, ..LocalConfig::default() };
+        configure(&mut local);
         let server_config = adjust(moto::signed_per_function(config.clone()));
         let mut server = Self::start_configured_on(local, ManualClock::new(), Some(server_config)).await;
         server.aws = Some(AwsSide { moto, deployment, config });
@@ -274,6 +292,15 @@ impl TestServer {
     pub async fn report(&self, kickboard_id: &str, report: Value) -> Reply {
         let path = format!("/kickboards/{kickboard_id}/telemetry");
         self.call(Method::PUT, &path, Some(&self.vehicle_token(kickboard_id)), Some(report)).await
+    }
+
+    /// A board as stored, read as `set-kickboard-status` reads it (on moto every request is
+    /// checked against the role of the function it is made for).
+    pub async fn kickboard(&self, id: &str) -> kickboard_common::domain::kickboard::Kickboard {
+        let id = id.try_into().expect("a valid kickboard id");
+        let read = self.server.app.ports.fleet.find_kickboard(&id);
+        let board = kickboard_common::invocation::running_as("set-kickboard-status", read).await;
+        board.expect("the store answers").expect("the board exists")
     }
 
     pub fn admin_token(&self) -> String {
@@ -416,6 +443,15 @@ impl TestServer {
 
     /// The alerts sent to a customer, oldest first: from the local alert log, or from moto's
     /// record of SMS sent to the customer's phone.
+    /// The crew's alerts so far, oldest first, once every event written has been relayed: the
+    /// local alert list, or what the notifier published to the crew topic (listed as sent).
+    pub async fn crew_alerts(&self) -> Vec<String> {
+        self.settle().await;
+        let path = format!("/local/alerts?customerId={}", kickboard_common::domain::alerts::OPERATORS);
+        let reply = self.call(Method::GET, &path, None, None).await;
+        reply.body.as_array().unwrap().iter().map(|alert| alert["message"].as_str().unwrap().to_owned()).collect()
+    }
+
     pub async fn alerts(&self, customer: &str) -> Vec<Value> {
         if let Some(aws) = &self.aws {
             let phone = self.phones.lock().unwrap().get(customer).cloned();

@@ -3,7 +3,7 @@
 //! settles the command when it comes, and a command unanswered by its deadline reads
 //! `TIMED_OUT`.
 
-use crate::domain::commands::{Command, CommandStatus, SentCommand};
+use crate::domain::commands::{AckMessage, Command, CommandStatus, SentCommand};
 use crate::domain::ids::{CommandId, KickboardId};
 use crate::domain::kickboard::KickboardStatus;
 use crate::http::contract::Contract;
@@ -11,6 +11,8 @@ use crate::http::endpoint::{Admin, Endpoint, Handle};
 use crate::http::request::{json_body, path_id};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType};
+use crate::metrics::{self, Metric};
+use crate::ports::{Clock, CommandStore, PortResult};
 use crate::services::{Services, Vehicles};
 use chrono::{DateTime, Utc};
 use lambda_http::Request;
@@ -153,4 +155,53 @@ impl<S: Services> Handle<S> for GetCommand {
             .ok_or(Problem::new(ProblemType::CommandNotFound))?;
         Ok(json(StatusCode::OK, &CommandView::new(&command, app.clock().now())))
     }
+}
+
+/// The function IoT Core's rule on `kickboard/+/acks` invokes.
+pub const ACKS_FUNCTION: &str = "vehicle-acks";
+
+/// An acknowledgement as a vehicle published it on its `acks` topic, `board` taken from the
+/// topic: settles its command, once. A malformed, late, foreign or repeated one is logged
+/// and dropped (sending it again cannot help); only a failing store fails the call. Answers
+/// the command it settled.
+pub async fn take_ack(
+    commands: &dyn CommandStore,
+    clock: &dyn Clock,
+    board: &KickboardId,
+    message: serde_json::Value,
+) -> PortResult<Option<SentCommand>> {
+    let ack: AckMessage = match serde_json::from_value(message) {
+        Ok(ack) => ack,
+        Err(error) => {
+            tracing::warn!(%board, %error, "a malformed acknowledgement, dropped");
+            return Ok(None);
+        }
+    };
+    match commands.acknowledge(board, &ack, clock.now()).await? {
+        Ok(settled) => {
+            if settled.status_at(settled.settled_at.unwrap_or(settled.sent_at)) == CommandStatus::Acked {
+                metrics::record_by(Metric::CommandsAcked, settled.command.name(), 1.0);
+            }
+            Ok(Some(settled))
+        }
+        Err(ignored) => {
+            tracing::warn!(%board, command = %ack.command_id, %ignored, "an acknowledgement dropped");
+            Ok(None)
+        }
+    }
+}
+
+/// An acknowledgement from AWS IoT Core's topic rule on `kickboard/+/acks`: the vehicle's
+/// message plus the `kickboardId` the rule took from the topic (never the message's own).
+pub async fn ingest_ack(
+    commands: &dyn CommandStore,
+    clock: &dyn Clock,
+    mut message: serde_json::Value,
+) -> PortResult<Option<SentCommand>> {
+    let board = message.as_object_mut().and_then(|fields| fields.remove("kickboardId"));
+    let Some(board) = board.and_then(|id| serde_json::from_value::<KickboardId>(id).ok()) else {
+        tracing::warn!("an acknowledgement on no valid kickboard's topic, dropped");
+        return Ok(None);
+    };
+    take_ack(commands, clock, &board, message).await
 }

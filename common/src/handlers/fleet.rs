@@ -260,17 +260,19 @@ pub struct Ingested {
 
 /// A report from AWS IoT Core's topic rule: the vehicle's message plus the `kickboardId` the
 /// rule took from the topic. A report that is wrong, stale or for no board is logged and
-/// dropped (sending it again cannot help); only a busy or failing store fails the call.
-pub async fn ingest_telemetry(
-    fleet: &dyn FleetStore,
-    clock: &dyn Clock,
-    rules: &BatteryRules,
-    message: serde_json::Value,
-) -> Result<Ingested, PortError> {
-    Ok(match ingest_report(fleet, clock, rules, message).await? {
-        Ok(outcome) => Ingested { applied: outcome.applied, refused: None },
-        Err(reason) => Ingested { applied: false, refused: Some(reason) },
-    })
+/// dropped (sending it again cannot help); only a busy or failing store fails the call. A
+/// rented board the report took across a zone's speed limit is sent its cap
+/// ([`follow_speed_caps`]); a cap that could not be sent is logged, the report stands.
+pub async fn ingest_telemetry(app: &impl Services, message: serde_json::Value) -> Result<Ingested, PortError> {
+    let rules = app.settings().battery;
+    let outcome = match ingest_report(app.fleet(), app.clock(), &rules, message).await? {
+        Ok(outcome) => outcome,
+        Err(reason) => return Ok(Ingested { applied: false, refused: Some(reason) }),
+    };
+    if let Err(error) = follow_speed_caps(app, &outcome).await {
+        tracing::warn!(kickboard = %outcome.board.kickboard_id, %error, "a speed cap was not sent");
+    }
+    Ok(Ingested { applied: outcome.applied, refused: None })
 }
 
 /// [`ingest_telemetry`], answering what the report left stored, or why it was dropped.
@@ -370,12 +372,12 @@ mod tests {
         let (board, event) =
             Kickboard::register(KickboardId::try_from("kb-1").unwrap(), model, default_vehicle_type_id(), place, now);
         store.register_kickboard(&board, &event).await.unwrap();
-        let ingest = |message| ingest_telemetry(&store, &SystemClock, &rules, message);
+        let ingest = |message| ingest_report(&store, &SystemClock, &rules, message);
 
         let taken = ingest(json!({"kickboardId": "kb-1", "lat": 37.5, "lon": 127.0, "batteryPct": 55})).await.unwrap();
-        assert_eq!(taken, Ingested { applied: true, refused: None });
+        assert!(taken.unwrap().applied);
         let stale = json!({"kickboardId": "kb-1", "lat": 37.5, "lon": 127.0, "batteryPct": 5, "reportedAt": now});
-        assert_eq!(ingest(stale).await.unwrap(), Ingested { applied: false, refused: None });
+        assert!(!ingest(stale).await.unwrap().unwrap().applied);
         for (bad, reason) in [
             (json!({"lat": 37.5, "lon": 127.0, "batteryPct": 5}), "no valid kickboardId"),
             (json!({"kickboardId": "kb-1", "lat": 37.5, "lon": 127.0, "batteryPct": 500}), "batteryPct"),
@@ -383,10 +385,7 @@ mod tests {
             (json!({"kickboardId": "kb-9", "lat": 37.5, "lon": 127.0, "batteryPct": 5}), "no such kickboard"),
         ] {
             let dropped = ingest(bad).await.unwrap();
-            assert!(
-                !dropped.applied && dropped.refused.as_deref().is_some_and(|why| why.contains(reason)),
-                "{dropped:?}"
-            );
+            assert!(dropped.as_ref().is_err_and(|why| why.contains(reason)), "{dropped:?}");
         }
         let stored = store.parked_kickboards().await.unwrap();
         assert_eq!(stored[0].battery_pct.get(), 55, "only the good report was taken");

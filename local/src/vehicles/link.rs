@@ -4,9 +4,10 @@
 //! function does).
 
 use super::{LOOPBACK_QOS, no_delay};
-use kickboard_common::domain::commands::{AckMessage, CommandStatus, SentCommand};
+use kickboard_common::domain::commands::{CommandStatus, SentCommand};
 use kickboard_common::domain::ids::{CommandId, KickboardId};
-use kickboard_common::metrics::{self, Metric};
+use kickboard_common::handlers::commands::{ACKS_FUNCTION, take_ack};
+use kickboard_common::invocation;
 use kickboard_common::ports::{Clock, CommandStore, PortError, PortResult, VehicleLink};
 use kickboard_common::vehicle_topics::{self, Channel};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish};
@@ -121,24 +122,20 @@ impl MqttVehicleLink {
     }
 
     async fn take_ack(&self, board: &KickboardId, payload: &[u8]) -> PortResult<()> {
-        let ack: AckMessage = match serde_json::from_slice(payload) {
-            Ok(ack) => ack,
+        let message: serde_json::Value = match serde_json::from_slice(payload) {
+            Ok(message) => message,
             Err(error) => {
                 tracing::warn!(%board, %error, "a malformed acknowledgement, dropped");
                 return Ok(());
             }
         };
-        match self.deps.commands.acknowledge(board, &ack, self.deps.clock.now()).await? {
-            Ok(settled) => {
-                if settled.status_at(settled.settled_at.unwrap_or(settled.sent_at)) == CommandStatus::Acked {
-                    metrics::record_by(Metric::CommandsAcked, settled.command.name(), 1.0);
-                }
-                let waiter = self.waiting.lock().expect("not poisoned").remove(&settled.command_id);
-                if let Some(waiter) = waiter {
-                    let _ = waiter.send(());
-                }
+        // As IoT Core's rule hands it to `vehicle-acks`, and with that function's permissions.
+        let taken = take_ack(self.deps.commands.as_ref(), self.deps.clock.as_ref(), board, message);
+        if let Some(settled) = invocation::running_as(ACKS_FUNCTION, taken).await? {
+            let waiter = self.waiting.lock().expect("not poisoned").remove(&settled.command_id);
+            if let Some(waiter) = waiter {
+                let _ = waiter.send(());
             }
-            Err(ignored) => tracing::warn!(%board, command = %ack.command_id, %ignored, "an acknowledgement dropped"),
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use crate::App;
 use kickboard_common::domain::ids::KickboardId;
-use kickboard_common::handlers::fleet::{follow_speed_caps, ingest_report};
+use kickboard_common::handlers::fleet::ingest_telemetry;
 use kickboard_common::invocation;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
@@ -25,18 +25,9 @@ pub async fn run(
             },
             _ = shutdown.changed() => return,
         };
-        let taken = invocation::running_as("ingest-telemetry", take(&app, report)).await;
+        let taken = invocation::running_as("ingest-telemetry", ingest_telemetry(app.as_ref(), report)).await;
         if let Err(error) = taken {
             tracing::warn!(%board, %error, "a vehicle's report was not taken");
         }
-    }
-}
-
-async fn take(app: &App, report: serde_json::Value) -> kickboard_common::ports::PortResult<()> {
-    let rules = app.settings.battery;
-    match ingest_report(app.ports.fleet.as_ref(), app.clock.as_ref(), &rules, report).await? {
-        Ok(outcome) => follow_speed_caps(app, &outcome).await,
-        // Logged where it was refused.
-        Err(_) => Ok(()),
     }
 }

@@ -1,13 +1,16 @@
-//! The AWS adapters: DynamoDB for state and views, EventBridge for events, SNS for alerts.
+//! The AWS adapters: DynamoDB for state and views, EventBridge for events, SNS for alerts,
+//! IoT Core for commands to vehicles.
 //! Clients are built once per cold start from one `aws-config` load and reused.
 
 mod dynamo;
 mod eventbridge;
+mod iot;
 pub mod items;
 mod sns;
 
 pub use dynamo::{DynamoStore, Tables};
 pub use eventbridge::EventBridgePublisher;
+pub use iot::IotVehicleLink;
 pub use sns::{PushApplications, SnsAlertSender, SnsPushRegistry};
 
 use crate::ports::PortError;
@@ -37,9 +40,10 @@ pub fn is_transient_code(code: &str) -> bool {
     TRANSIENT_CODES.contains(&code) || code == "TransactionConflict" || code == "ThrottlingError"
 }
 
-/// Error codes by which DynamoDB and EventBridge (`AccessDeniedException`) and SNS
-/// (`AuthorizationError`) say the function's role does not allow the call.
-const DENIED_CODES: [&str; 3] = ["AccessDeniedException", "AccessDenied", "AuthorizationError"];
+/// Error codes by which DynamoDB and EventBridge (`AccessDeniedException`), SNS
+/// (`AuthorizationError`) and IoT Core's data plane (`ForbiddenException`) say the function's
+/// role does not allow the call.
+const DENIED_CODES: [&str; 4] = ["AccessDeniedException", "AccessDenied", "AuthorizationError", "ForbiddenException"];
 
 /// An SDK call's failure, with its whole cause chain for the logs: transient (a `503` with
 /// `Retry-After` to an API caller, a retry for an event function) when the service throttled,

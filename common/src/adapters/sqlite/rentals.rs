@@ -5,6 +5,7 @@ use super::idempotency::claim_answer;
 use super::outbox::append_event;
 use super::passes::{load_pass, save_pass};
 use super::store::{SqliteStore, exec, load, to_json};
+use crate::adapters::Begins;
 use crate::domain::error::RuleViolation;
 use crate::domain::ids::{CustomerId, KickboardId, RentalId};
 use crate::domain::kickboard::Kickboard;
@@ -34,13 +35,6 @@ pub(super) fn save_rental(tx: &Connection, rental: &Rental) -> PortResult<()> {
         ],
     )?;
     Ok(())
-}
-
-/// Whether a rent begins the ride now, or waits for the board to acknowledge its unlock.
-#[derive(Clone, Copy, PartialEq)]
-enum Begins {
-    Now,
-    OnUnlock,
 }
 
 fn take_board(tx: &Connection, request: RentRequest, begins: Begins) -> PortResult<Rental> {

@@ -5,13 +5,13 @@ use super::client::{DynamoStore, from_item, n, names, s, to_item, unavailable, v
 use super::pages::all_pages;
 use super::transact::CONFLICT_ATTEMPTS;
 use crate::adapters::aws::items::attr::PK;
-use crate::adapters::aws::items::{AVAILABLE_INDEX, BoardItem, Item, attr, board_key};
+use crate::adapters::aws::items::{AVAILABLE_INDEX, BOARD_SK, BoardItem, Item, attr, board_key, stored};
 use crate::adapters::aws::{applied, sdk_error};
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::geo::Area;
 use crate::domain::ids::KickboardId;
-use crate::domain::kickboard::{Kickboard, LEGACY_REVISION, ServiceStatus};
+use crate::domain::kickboard::{Kickboard, KickboardStatus, LEGACY_REVISION, ServiceStatus};
 use crate::domain::vehicle::{BatteryRules, Telemetry};
 use crate::invocation;
 use crate::ports::{FleetStore, PortError, PortResult, ReportOutcome};
@@ -40,6 +40,21 @@ impl DynamoStore {
         let Some(item) = output.item else { return Ok(None) };
         let board = from_item::<BoardItem>(item.clone())?.board;
         Ok(Some((item, board)))
+    }
+
+    /// Every board not retired: the vehicles the local server simulates. A scan of the table,
+    /// for the local server's start only; nothing a request runs reads the whole fleet.
+    pub async fn kickboards_in_service(&self) -> PortResult<Vec<KickboardId>> {
+        let scan = self
+            .client
+            .scan()
+            .table_name(&self.tables.state)
+            .filter_expression("#sk = :board AND #status <> :retired")
+            .expression_attribute_names("#sk", attr::SK)
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_values(":board", s(BOARD_SK))
+            .expression_attribute_values(":retired", stored(KickboardStatus::Retired));
+        all_pages(scan).await?.into_iter().map(|item| Ok(from_item::<BoardItem>(item)?.board.kickboard_id)).collect()
     }
 
     /// The update from the `stored` board item to `board`, setting only the attributes that
@@ -91,7 +106,7 @@ impl DynamoStore {
     /// Reads a board, applies `rule` to it and writes what it changed (with its event) if the
     /// board did not change meanwhile; read again and retried when it did. Answers the board as
     /// it now stands, and whether the rule changed it.
-    async fn change_board(
+    pub(super) async fn change_board(
         &self,
         kickboard_id: &KickboardId,
         rule: impl Fn(&Kickboard) -> PortResult<Option<BoardChange>> + Send,

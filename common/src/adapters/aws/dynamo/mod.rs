@@ -10,6 +10,7 @@ mod alerts;
 mod balances;
 mod breakers;
 mod client;
+mod commands;
 mod contacts;
 mod fleet;
 mod idempotency;

@@ -5,6 +5,7 @@ use super::client::{DynamoStore, from_item, n, names, s, to_item, unavailable, v
 use super::pages::Paginated;
 use super::passes::pass_of;
 use super::transact::{CONFLICT_ATTEMPTS, Reason, duplicate};
+use crate::adapters::Begins;
 use crate::adapters::aws::items::attr::PK;
 use crate::adapters::aws::items::attr::{RIDER_PK, RIDER_SK};
 use crate::adapters::aws::items::{
@@ -12,18 +13,26 @@ use crate::adapters::aws::items::{
 };
 use crate::adapters::aws::sdk_error;
 use crate::domain::error::RuleViolation;
-use crate::domain::ids::{CustomerId, RentalId};
-use crate::domain::kickboard::KickboardStatus;
-use crate::domain::pass::PassStatus;
+use crate::domain::ids::{CustomerId, KickboardId, RentalId};
+use crate::domain::kickboard::{Kickboard, KickboardStatus};
+use crate::domain::pass::{Pass, PassStatus};
 use crate::domain::rental::{self, Rental, RentalStatus, RideRules};
-use crate::ports::{PortError, PortResult, RentRequest, RentalPage, RentalPosition, RentalStore, ReturnRequest};
+use crate::ports::{
+    Answering, CommandedRides, PortError, PortResult, RentRequest, RentalPage, RentalPosition, RentalStore,
+    ReturnRequest,
+};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Get, ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Get, ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update,
+};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 
 impl DynamoStore {
-    /// One rent transaction: pass, board (still parked at `parked`, when given), rental and
-    /// event. `Ok(None)` when only the board's place changed since it was read.
-    async fn rent(&self, request: &RentRequest, parked: Option<&str>) -> PortResult<Option<Rental>> {
+    /// One rent transaction: pass, board (still parked at `parked`, when given), rental, and
+    /// when the ride begins now its event and answer. `Ok(None)` when only the board's place
+    /// changed since it was read.
+    async fn rent(&self, request: &RentRequest, parked: Option<&str>, begins: Begins) -> PortResult<Option<Rental>> {
         let RentRequest { customer, pass_id, kickboard_id, rental_id, now, answer, rules, .. } = request;
         let now = *now;
         let (rental, event) =
@@ -89,7 +98,7 @@ impl DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(unavailable)?;
-        let answer = answer.as_ref().map(|answer| answer.answer_for(&rental));
+        let answer = answer.as_ref().filter(|_| begins == Begins::Now).map(|answer| answer.answer_for(&rental));
         let mut items = self.claim_answer(answer.as_ref())?;
         let first = items.len();
         items.extend([
@@ -100,8 +109,10 @@ impl DynamoStore {
                 to_item(&RentalItem::from(&rental))?,
                 Some(&format!("attribute_not_exists({PK})")),
             )?,
-            self.put_outbox(&event)?,
         ]);
+        if begins == Begins::Now {
+            items.push(self.put_outbox(&event)?);
+        }
         let reasons = match self.transact(items).await? {
             Ok(()) => return Ok(Some(rental)),
             Err(reasons) => reasons,
@@ -128,13 +139,13 @@ impl DynamoStore {
         }
         Err(RuleViolation::Inconsistent("a rent condition failed that the rules allow").into())
     }
-}
 
-#[async_trait]
-impl RentalStore for DynamoStore {
-    async fn start_rental(&self, request: RentRequest) -> PortResult<Rental> {
+    /// A rent: the board taken where the zones allow a ride to start, read again while it
+    /// moves under the rent.
+    async fn take_board(&self, request: RentRequest, begins: Begins) -> PortResult<Rental> {
         if !request.zones.restricts() {
-            return self.rent(&request, None).await?.ok_or_else(|| unavailable("a rent without zones read again"));
+            let rental = self.rent(&request, None, begins).await?;
+            return rental.ok_or_else(|| unavailable("a rent without zones read again"));
         }
         let mut attempt = 1;
         loop {
@@ -154,7 +165,7 @@ impl RentalStore for DynamoStore {
                 }
                 _ => None,
             };
-            match self.rent(&request, parked.as_deref()).await? {
+            match self.rent(&request, parked.as_deref(), begins).await? {
                 Some(rental) => return Ok(rental),
                 None if attempt < CONFLICT_ATTEMPTS => attempt += 1,
                 None => return Err(PortError::Transient("the board kept moving during a rent".into())),
@@ -162,31 +173,181 @@ impl RentalStore for DynamoStore {
         }
     }
 
+    /// A rental and its pass, read together and consistently.
+    async fn rental_and_pass(&self, rental_id: &RentalId) -> PortResult<(Option<Rental>, Option<Pass>)> {
+        let pass_id = rental_id.pass_id().ok_or(RuleViolation::RentalNotFound)?;
+        let gets = [rental_key(rental_id), pass_key(&pass_id)]
+            .into_iter()
+            .map(|key| {
+                Get::builder()
+                    .table_name(&self.tables.state)
+                    .set_key(Some(key))
+                    .build()
+                    .map(|get| TransactGetItem::builder().get(get).build())
+                    .map_err(unavailable)
+            })
+            .collect::<PortResult<Vec<_>>>()?;
+        let output = self.client.transact_get_items().set_transact_items(Some(gets)).send().await.map_err(sdk_error)?;
+        let mut found = output.responses.unwrap_or_default().into_iter().map(|response| response.item);
+        let rental: Option<RentalItem> = found.next().flatten().map(from_item).transpose()?;
+        let pass: Option<PassItem> = found.next().flatten().map(from_item).transpose()?;
+        Ok((rental.map(|item| item.rental), pass_of(pass)))
+    }
+
+    /// The put of `rental` over the same rental still waiting for its unlock.
+    fn over_held(&self, rental: &Rental) -> PortResult<TransactWriteItem> {
+        let mut put = self.put(&self.tables.state, to_item(&RentalItem::from(rental))?, Some(HELD_CONDITION))?;
+        if let Some(put) = put.put.as_mut() {
+            put.expression_attribute_names = Some(held_names());
+            put.expression_attribute_values = Some(held_values());
+        }
+        Ok(put)
+    }
+
+    /// The put of `pass` over the pass as read at `version`, still holding `rental_id`.
+    fn pass_as_read(&self, pass: &Pass, version: u64, rental_id: &RentalId) -> PortResult<TransactWriteItem> {
+        let mut put = self.put(
+            &self.tables.state,
+            to_item(&PassItem::from(pass))?,
+            Some("#version = :version AND #openRental = :rental"),
+        )?;
+        if let Some(put) = put.put.as_mut() {
+            put.expression_attribute_names =
+                Some(names([("#version", attr::VERSION), ("#openRental", attr::OPEN_RENTAL_ID)]));
+            put.expression_attribute_values =
+                Some(values([(":version", n(version)), (":rental", s(rental_id.as_str()))]));
+        }
+        Ok(put)
+    }
+}
+
+/// A rental still waiting for its unlock: open, and not unlocked.
+const HELD_CONDITION: &str = "attribute_exists(#pk) AND #status = :open AND attribute_not_exists(#unlockedAt)";
+
+fn held_names() -> HashMap<String, String> {
+    names([("#pk", PK), ("#status", attr::STATUS), ("#unlockedAt", attr::UNLOCKED_AT)])
+}
+
+fn held_values() -> HashMap<String, AttributeValue> {
+    values([(":open", stored(RentalStatus::Open))])
+}
+
+#[async_trait]
+impl CommandedRides for DynamoStore {
+    async fn hold_rental(&self, request: RentRequest) -> PortResult<Rental> {
+        self.take_board(request, Begins::OnUnlock).await
+    }
+
+    async fn confirm_unlock(
+        &self,
+        rental_id: &RentalId,
+        at: DateTime<Utc>,
+        answer: Option<Answering<Rental>>,
+    ) -> PortResult<Rental> {
+        let rental = self.find_rental(rental_id).await?.ok_or(RuleViolation::RentalNotFound)?;
+        let (rental, event) = rental.unlocked(at)?;
+        let answer = answer.map(|answer| answer.answer_for(&rental));
+        let mut attempt = 1;
+        loop {
+            let (stored_board, board) = self
+                .board(&rental.kickboard_id)
+                .await?
+                .ok_or(RuleViolation::Inconsistent("a rental's board is missing"))?;
+            let mut items = self.claim_answer(answer.as_ref())?;
+            items.extend([self.over_held(&rental)?, self.put_outbox(&event)?]);
+            // The board's missed unlocks are forgotten; only a board that missed one is written.
+            if board.unlock_misses > 0 {
+                let forgiven = Kickboard { unlock_misses: 0, revision: board.revision + 1, ..board.clone() };
+                items.push(self.board_change(&stored_board, &forgiven, board.revision)?);
+            }
+            let reasons = match self.transact(items).await? {
+                Ok(()) => return Ok(rental),
+                Err(reasons) => reasons,
+            };
+            if let Some(duplicate) = duplicate(answer.as_ref(), &reasons) {
+                return Err(duplicate);
+            }
+            let reasons = &reasons[usize::from(answer.is_some())..];
+            if matches!(reasons.first(), Some(Reason::Failed(_))) {
+                return Err(RuleViolation::Inconsistent("a held rental was settled by another request").into());
+            }
+            // The board reported meanwhile: read it again.
+            if attempt == CONFLICT_ATTEMPTS {
+                return Err(PortError::Transient("the board kept changing during an unlock".into()));
+            }
+            attempt += 1;
+        }
+    }
+
+    async fn undo_rental(&self, rental_id: &RentalId, now: DateTime<Utc>) -> PortResult<()> {
+        let mut attempt = 1;
+        loop {
+            let (rental, pass) = self.rental_and_pass(rental_id).await?;
+            let rental = rental.ok_or(RuleViolation::RentalNotFound)?;
+            let pass = pass.ok_or(RuleViolation::Inconsistent("a rental's pass is missing"))?;
+            let (stored_board, board) = self
+                .board(&rental.kickboard_id)
+                .await?
+                .ok_or(RuleViolation::Inconsistent("a rental's board is missing"))?;
+            let undone = rental::undo_rental(&rental, &pass, &board, now)?;
+            let delete = Delete::builder()
+                .table_name(&self.tables.state)
+                .set_key(Some(rental_key(rental_id)))
+                .condition_expression(HELD_CONDITION)
+                .set_expression_attribute_names(Some(held_names()))
+                .set_expression_attribute_values(Some(held_values()))
+                .build()
+                .map_err(unavailable)?;
+            let mut items = vec![
+                TransactWriteItem::builder().delete(delete).build(),
+                self.pass_as_read(&undone.pass, pass.version, rental_id)?,
+                self.board_change(&stored_board, &undone.board, board.revision)?,
+                self.put_outbox(&undone.event)?,
+            ];
+            if let Some(not_responding) = &undone.not_responding {
+                items.push(self.put_outbox(not_responding)?);
+            }
+            match self.transact(items).await? {
+                Ok(()) => return Ok(()),
+                Err(reasons) if matches!(reasons.first(), Some(Reason::Failed(_))) => {
+                    return Err(RuleViolation::Inconsistent("a held rental was settled by another request").into());
+                }
+                // The board reported while the undo was read: read it again.
+                Err(_) if attempt < CONFLICT_ATTEMPTS => attempt += 1,
+                Err(_) => return Err(PortError::Transient("the board kept changing during an undo".into())),
+            }
+        }
+    }
+
+    async fn lock_unconfirmed(
+        &self,
+        kickboard_id: &KickboardId,
+        rental_id: &RentalId,
+        now: DateTime<Utc>,
+    ) -> PortResult<()> {
+        self.change_board(kickboard_id, |board| {
+            Ok(board.lock_unconfirmed(rental_id, now).map(|(board, event)| (board, vec![event])))
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RentalStore for DynamoStore {
+    async fn start_rental(&self, request: RentRequest) -> PortResult<Rental> {
+        self.take_board(request, Begins::Now).await
+    }
+
     async fn finish_rental(&self, request: ReturnRequest) -> PortResult<Rental> {
         let ReturnRequest { customer, rental_id, report, rules, zones, now } = request;
-        let pass_id = rental_id.pass_id().ok_or(RuleViolation::RentalNotFound)?;
         let mut attempt = 1;
         loop {
             // Round trip 1: the rental and its pass, read together and consistently.
-            let gets = [rental_key(&rental_id), pass_key(&pass_id)]
-                .into_iter()
-                .map(|key| {
-                    Get::builder()
-                        .table_name(&self.tables.state)
-                        .set_key(Some(key))
-                        .build()
-                        .map(|get| TransactGetItem::builder().get(get).build())
-                        .map_err(unavailable)
-                })
-                .collect::<PortResult<Vec<_>>>()?;
-            let output =
-                self.client.transact_get_items().set_transact_items(Some(gets)).send().await.map_err(sdk_error)?;
-            let mut found = output.responses.unwrap_or_default().into_iter().map(|response| response.item);
-            let rental: Option<RentalItem> = found.next().flatten().map(from_item).transpose()?;
-            let pass: Option<PassItem> = found.next().flatten().map(from_item).transpose()?;
-            let rental = rental.map(|item| item.rental).filter(|rental| rental.customer_id == customer);
+            let (rental, pass) = self.rental_and_pass(&rental_id).await?;
+            let rental = rental.filter(|rental| rental.customer_id == customer);
             let rental = rental.ok_or(RuleViolation::RentalNotFound)?;
-            let pass = pass_of(pass).ok_or(RuleViolation::Inconsistent("a rental's pass is missing"))?;
+            let pass = pass.ok_or(RuleViolation::Inconsistent("a rental's pass is missing"))?;
             // Round trip 2: the board, which the return frees where the ride ended.
             let (stored_board, board) = self
                 .board(&rental.kickboard_id)
@@ -203,17 +364,7 @@ impl RentalStore for DynamoStore {
             )?;
 
             // Round trip 3: pass, board, rental and events in one transaction, each as read.
-            let mut settle_pass = self.put(
-                &self.tables.state,
-                to_item(&PassItem::from(&finished.pass))?,
-                Some("#version = :version AND #openRental = :rental"),
-            )?;
-            if let Some(put) = settle_pass.put.as_mut() {
-                put.expression_attribute_names =
-                    Some(names([("#version", attr::VERSION), ("#openRental", attr::OPEN_RENTAL_ID)]));
-                put.expression_attribute_values =
-                    Some(values([(":version", n(pass.version)), (":rental", s(rental_id.as_str()))]));
-            }
+            let settle_pass = self.pass_as_read(&finished.pass, pass.version, &rental_id)?;
             let mut close_rental =
                 self.put(&self.tables.state, to_item(&RentalItem::from(&finished.rental))?, Some("#status = :open"))?;
             if let Some(put) = close_rental.put.as_mut() {

@@ -14,6 +14,7 @@
 //! | zone | `ZONES` | `ZONE#<zoneId>` | the zone, its GeoJSON geometry as nested lists |
 //! | global rules | `ZONES` | `GLOBAL` | the rules outside every zone |
 //! | zones' version | `ZONES` | `VERSION` | `version` (`ADD` by every zone write) |
+//! | command to a vehicle | `COMMAND#<commandId>` | `COMMAND` | `settledAt` once acknowledged, `ttl` |
 //!
 //! Index `available` (sparse): the parked boards, `availablePk = <area cell>` (geohash of 6),
 //! `availableSk = <geohash9>#<kickboardId>`: a search queries the cells around it, no
@@ -34,7 +35,7 @@
 //! Index `by-customer`: `customerPk`, `pk`.
 
 use crate::domain::geo::{Coordinates, geohash};
-use crate::domain::ids::{CustomerId, EventId, KickboardId, PassId, RentalId, ZoneId};
+use crate::domain::ids::{CommandId, CustomerId, EventId, KickboardId, PassId, RentalId, ZoneId};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -76,6 +77,8 @@ pub mod attr {
     pub const LEASE_UNTIL_MS: &str = "leaseUntilMs";
     pub const UPDATED_AT: &str = "updatedAt";
     pub const CALLS: &str = "calls";
+    pub const UNLOCKED_AT: &str = "unlockedAt";
+    pub const SETTLED_AT: &str = "settledAt";
     pub const FAILURES: &str = "failures";
 }
 
@@ -106,6 +109,7 @@ const EVENT_PREFIX: &str = "EVENT#";
 const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
 const BREAKER_PREFIX: &str = "BREAKER#";
 const CHECKPOINT_PREFIX: &str = "CHECKPOINT#";
+const COMMAND_PREFIX: &str = "COMMAND#";
 /// The partition of the zones, the global rules and their version: read whole (one query)
 /// when a cache sees the version move, written only by admins.
 pub const ZONES_PK: &str = "ZONES";
@@ -124,6 +128,7 @@ const GLOBAL_RULES_SK: &str = "GLOBAL";
 const ZONES_VERSION_SK: &str = "VERSION";
 const ZONE_SK_PREFIX: &str = "ZONE#";
 const ALERT_SK_PREFIX: &str = "ALERT#";
+const COMMAND_SK: &str = "COMMAND";
 
 pub fn key(pk: String, sk: &str) -> Item {
     HashMap::from([
@@ -164,6 +169,10 @@ fn breaker_pk(name: &str) -> String {
 
 fn checkpoint_pk(consumer: &str) -> String {
     format!("{CHECKPOINT_PREFIX}{consumer}")
+}
+
+fn command_pk(command_id: &CommandId) -> String {
+    format!("{COMMAND_PREFIX}{command_id}")
 }
 
 fn zone_sk(zone_id: &ZoneId) -> String {
@@ -217,6 +226,10 @@ pub fn checkpoint_key(consumer: &str, shard_id: &str) -> Item {
     key(checkpoint_pk(consumer), shard_id)
 }
 
+pub fn command_key(command_id: &CommandId) -> Item {
+    key(command_pk(command_id), COMMAND_SK)
+}
+
 pub fn zone_key(zone_id: &ZoneId) -> Item {
     key(ZONES_PK.to_owned(), &zone_sk(zone_id))
 }
@@ -233,6 +246,7 @@ pub fn parked_sk(location: &Coordinates, kickboard_id: &KickboardId) -> String {
 mod alerts;
 mod balances;
 mod breakers;
+mod commands;
 mod contacts;
 mod fleet;
 mod idempotency;
@@ -244,6 +258,7 @@ mod zones;
 pub use alerts::AlertLedgerItem;
 pub use balances::BalanceItem;
 pub use breakers::{BREAKER_COUNTER_SHARDS, BreakerCountItem, BreakerItem, breaker_count_ttl};
+pub use commands::CommandItem;
 pub use contacts::ContactItem;
 pub use fleet::BoardItem;
 pub use idempotency::{HeldKeyItem, IdempotencyItem, KeyItem};
@@ -256,6 +271,7 @@ pub use zones::{GlobalRulesItem, ZoneItem, ZonesVersionItem, zone_set};
 mod tests {
     use super::*;
     use crate::domain::breaker::BreakerState;
+    use crate::domain::commands::{AckMessage, Command, SentCommand};
     use crate::domain::contact::{Channel, CheckedContact, ContactForm};
     use crate::domain::ids::PaymentId;
     use crate::domain::kickboard::{Kickboard, KickboardStatus, Model};
@@ -280,7 +296,7 @@ mod tests {
         let location = Coordinates::new(37.5665, 126.978).unwrap();
         let id = KickboardId::try_from("kb-1".to_owned()).unwrap();
         let model = Model::try_from("Ninebot".to_owned()).unwrap();
-        let (board, _) = Kickboard::register(id, model, default_vehicle_type_id(), location, now);
+        let (board, _) = Kickboard::register(id.clone(), model, default_vehicle_type_id(), location, now);
 
         let paid = item(PassItem::from(&pass));
         assert_eq!(paid[attr::STATUS], stored(PassStatus::Active));
@@ -322,6 +338,14 @@ mod tests {
         let rental = item(RentalItem::from(&started.rental));
         assert_eq!(rental[attr::STATUS], stored(RentalStatus::Open));
         assert!(rental.contains_key(attr::RIDER_PK) && rental.contains_key(attr::RIDER_SK), "{rental:?}");
+        let (unlocked, _) = started.rental.unlocked(now).unwrap();
+        assert!(item(RentalItem::from(&unlocked)).contains_key(attr::UNLOCKED_AT));
+        let command_id = CommandId::try_from("c-1").unwrap();
+        let sent = SentCommand::send(command_id.clone(), id.clone(), Command::Ring, now, Duration::seconds(5));
+        assert!(!item(CommandItem::from(&sent)).contains_key(attr::SETTLED_AT));
+        let ack = AckMessage { command_id, ok: true, error: None };
+        let settled = sent.acknowledge(&id, &ack, now).unwrap();
+        assert!(item(CommandItem::from(&settled)).contains_key(attr::SETTLED_AT));
 
         let form = serde_json::json!({ "phone": "+821012345678", "pushPlatform": "FCM", "pushToken": "device-1" });
         let checked = CheckedContact::try_from(serde_json::from_value::<ContactForm>(form).unwrap()).unwrap();
