@@ -10,6 +10,7 @@ pub mod local_alerts;
 pub mod local_push;
 pub mod local_routes;
 pub mod migrate;
+pub mod provision;
 mod recording;
 pub mod redrive;
 pub mod relay;

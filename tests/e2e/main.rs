@@ -22,6 +22,7 @@ mod observability;
 mod openapi;
 mod payments;
 mod permissions;
+mod provision;
 mod push;
 mod redrive;
 mod rules;
