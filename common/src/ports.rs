@@ -303,8 +303,9 @@ pub struct ReportOutcome {
 #[async_trait]
 pub trait CommandedRides: Send + Sync {
     /// Takes the pass and the board as `start_rental` does, in one atomic write, but the ride
-    /// has not begun: no event and no stored answer yet (`request.answer` is not used).
-    async fn hold_rental(&self, request: RentRequest) -> PortResult<Rental>;
+    /// has not begun: no event and no stored answer yet (`request.answer` is not used). The
+    /// rental is held until `held_until` at most (`Rental::held_until`).
+    async fn hold_rental(&self, request: RentRequest, held_until: DateTime<Utc>) -> PortResult<Rental>;
     /// The board acknowledged its unlock `at`: the ride begins, with its `KickboardRented`
     /// event and the request's answer written in the same write, and the board's missed
     /// unlocks are forgotten.

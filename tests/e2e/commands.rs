@@ -261,6 +261,49 @@ pub async fn a_return_stands_when_the_lock_goes_unanswered_and_the_board_leaves_
     kb.stop().await;
 }
 
+/// A rent that died after taking the board (its function timed out, its process stopped)
+/// leaves the rental held: while it could still be waiting, nobody else takes the board; once
+/// past that, the next rent that meets the hold undoes it, on the board and on the pass.
+pub async fn a_hold_left_by_a_rent_that_died_is_undone_by_the_next_rent(backend: Backend) {
+    use kickboard_common::domain::ids::{CustomerId, PassId, RentalId};
+    use kickboard_common::ports::{Clock, RentRequest};
+    let kb = server(backend).await;
+    register(&kb, "kb-1").await;
+    register(&kb, "kb-2").await;
+    let (alice, bob) = (kb.customer_token("alice"), kb.customer_token("bob"));
+    let alices = kb.paid_pass(&alice, "basic-60").await;
+    let bobs = kb.paid_pass(&bob, "basic-60").await;
+
+    // Alice's rent takes kb-1 and dies before the unlock's answer.
+    let pass_id = PassId::try_from(alices.as_str()).unwrap();
+    let rent = RentRequest {
+        customer: CustomerId::try_from("alice").unwrap(),
+        rental_id: RentalId::for_pass(&pass_id),
+        pass_id,
+        kickboard_id: "kb-1".try_into().unwrap(),
+        now: kb.clock.now(),
+        answer: None,
+        rules: Default::default(),
+        zones: Default::default(),
+    };
+    let rides = std::sync::Arc::clone(&kb.server.app.vehicles.as_ref().expect("vehicles are simulated").rides);
+    let held_until = kb.clock.now() + chrono::Duration::seconds(20);
+    let hold = kickboard_common::invocation::running_as("rent-kickboard", rides.hold_rental(rent, held_until));
+    hold.await.unwrap();
+
+    let early = kb.rent(&bob, &bobs, "kb-1").await;
+    assert_eq!((early.status, early.problem()), (StatusCode::CONFLICT, "kickboard-unavailable"), "{early:?}");
+    let own = kb.rent(&alice, &alices, "kb-2").await;
+    assert_eq!((own.status, own.problem()), (StatusCode::CONFLICT, "pass-has-open-rental"), "{own:?}");
+
+    kb.clock.advance(chrono::Duration::seconds(21));
+    let taken = kb.rent(&bob, &bobs, "kb-1").await;
+    assert_eq!(taken.status, StatusCode::CREATED, "the dead hold on the board is undone: {taken:?}");
+    let freed = kb.rent(&alice, &alices, "kb-2").await;
+    assert_eq!(freed.status, StatusCode::CREATED, "and alice's pass is free: {freed:?}");
+    kb.stop().await;
+}
+
 pub async fn a_ride_outlives_a_restart_of_the_server_and_its_broker(backend: Backend) {
     use kickboard_common::domain::kickboard::KickboardStatus;
     let kb = TestServer::start_durable(backend).await;

@@ -8,9 +8,20 @@ pub mod payment_simulator;
 pub mod sqlite;
 
 /// Whether a rent begins the ride now, or waits for the board to acknowledge its unlock
-/// (`CommandedRides`): then its event and its stored answer wait too.
+/// (`CommandedRides`), at the latest until `held_until`: then its event and its stored answer
+/// wait too.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Begins {
     Now,
-    OnUnlock,
+    OnUnlock { held_until: chrono::DateTime<chrono::Utc> },
+}
+
+impl Begins {
+    /// The rental a rent took, as this rent stores it.
+    pub(crate) fn rental(self, rental: crate::domain::rental::Rental) -> crate::domain::rental::Rental {
+        match self {
+            Begins::Now => rental,
+            Begins::OnUnlock { held_until } => rental.held(held_until),
+        }
+    }
 }

@@ -205,6 +205,14 @@ impl Kickboard {
         (board, event)
     }
 
+    /// The rental riding the board, if one is.
+    pub fn rental_id(&self) -> Option<&RentalId> {
+        match &self.state {
+            KickboardState::Rented { rental_id } => Some(rental_id),
+            _ => None,
+        }
+    }
+
     pub fn status(&self) -> KickboardStatus {
         match self.state {
             KickboardState::Available => KickboardStatus::Available,

@@ -50,6 +50,11 @@ pub struct Rental {
     /// (and for rentals stored before one did).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unlocked_at: Option<DateTime<Utc>>,
+    /// While the rent waits for the board's acknowledgement: the latest it can still be
+    /// waiting. A rental held past it was left by a rent that died (its function timed out,
+    /// its process stopped), and the next rent that meets it undoes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<DateTime<Utc>>,
     #[serde(flatten)]
     pub state: RentalState,
 }
@@ -71,6 +76,7 @@ impl Rental {
             customer_id: customer,
             started_at: now,
             unlocked_at: None,
+            held_until: None,
             state: RentalState::Open,
         };
         let event = rental.rented_event();
@@ -96,10 +102,25 @@ impl Rental {
     /// The rental once its board acknowledged the unlock `at`, and its `KickboardRented`
     /// event: where boards are unlocked, the ride begins only then.
     pub fn unlocked(&self, at: DateTime<Utc>) -> Result<(Rental, EventEnvelope), RuleViolation> {
-        if self.state != RentalState::Open || self.unlocked_at.is_some() {
+        if !self.is_held() {
             return Err(RuleViolation::Inconsistent("only a rental waiting for its unlock can be unlocked"));
         }
-        Ok((Rental { unlocked_at: Some(at), ..self.clone() }, self.rented_event()))
+        Ok((Rental { unlocked_at: Some(at), held_until: None, ..self.clone() }, self.rented_event()))
+    }
+
+    /// The rental taken but not begun: it waits for its board's unlock until `until` at most.
+    pub fn held(self, until: DateTime<Utc>) -> Rental {
+        Rental { held_until: Some(until), ..self }
+    }
+
+    /// Whether the rental waits for its board's unlock.
+    pub fn is_held(&self) -> bool {
+        self.state == RentalState::Open && self.held_until.is_some()
+    }
+
+    /// Whether the rental is held past the time its rent could still be waiting.
+    pub fn is_held_past(&self, now: DateTime<Utc>) -> bool {
+        self.is_held() && self.held_until.is_some_and(|until| now > until)
     }
 
     pub fn status(&self) -> RentalStatus {
@@ -197,7 +218,7 @@ pub fn undo_rental(
     board: &Kickboard,
     now: DateTime<Utc>,
 ) -> Result<RentalUndone, RuleViolation> {
-    if rental.state != RentalState::Open || rental.unlocked_at.is_some() {
+    if !rental.is_held() {
         return Err(RuleViolation::Inconsistent("only a rental waiting for its unlock can be undone"));
     }
     let PassState::Active { payment, open_rental_id: Some(open) } = &pass.state else {

@@ -15,7 +15,7 @@ use crate::http::request::{json_body, optional_json_body, path_id, query_param};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType};
 use crate::metrics::{self, Metric};
-use crate::ports::{Answering, RentRequest, RentalPosition, ReturnRequest};
+use crate::ports::{Answering, PortError, PortResult, RentRequest, RentalPosition, ReturnRequest};
 use crate::services::{Services, Vehicles};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
@@ -106,7 +106,17 @@ async fn rent_on_unlock(
     answer: Option<Answering<Rental>>,
 ) -> HandlerResult {
     let clock = app.clock();
-    let held = vehicles.rides.hold_rental(rent).await?;
+    let timeout = chrono::Duration::from_std(app.settings().command_timeout).expect("settings keep it within a minute");
+    let held_until = rent.now + timeout + HOLD_OUTLIVES_ITS_RENT;
+    let held = match vehicles.rides.hold_rental(rent.clone(), held_until).await {
+        Err(PortError::Rule(refused @ (RuleViolation::PassHasOpenRental | RuleViolation::KickboardUnavailable))) => {
+            if !release_dead_holds(app, vehicles, &rent).await? {
+                return Err(refused.into());
+            }
+            vehicles.rides.hold_rental(rent, held_until).await?
+        }
+        held => held?,
+    };
     let unlock = vehicles.send_and_wait(app.settings(), clock, &held.kickboard_id, Command::Unlock).await;
     let refusal = match unlock {
         Ok(settled) if settled.status_at(clock.now()) == CommandStatus::Acked => {
@@ -127,6 +137,38 @@ async fn rent_on_unlock(
     Err(Problem::new(ProblemType::VehicleNotResponding)
         .with_detail(format!("{refusal}; nothing was charged, and the pass is free to rent again"))
         .retry_after(UNLOCK_RETRY_AFTER_SECS))
+}
+
+/// Longer than any rent runs (the functions' timeout is 10 s): a rental still held this long
+/// after its unlock's deadline was left by a rent that died.
+const HOLD_OUTLIVES_ITS_RENT: chrono::Duration = chrono::Duration::seconds(15);
+
+/// Undoes the holds that block `rent` (on its pass, or on its board) and were left by rents
+/// that died between taking the board and the unlock's answer, as an idempotency record whose
+/// function timed out is taken over: `true` when it undid one, and the rent may try again.
+/// A hold still within its time is a rent in progress, and is left alone.
+async fn release_dead_holds(app: &impl Services, vehicles: Vehicles<'_>, rent: &RentRequest) -> PortResult<bool> {
+    let now = app.clock().now();
+    let pass = app.passes().find_pass(&rent.pass_id).await?.filter(|pass| pass.customer_id == rent.customer);
+    let board = app.fleet().find_kickboard(&rent.kickboard_id).await?;
+    let blocking =
+        [pass.and_then(|pass| pass.open_rental_id().cloned()), board.and_then(|board| board.rental_id().cloned())];
+    let mut released = false;
+    for rental_id in blocking.into_iter().flatten() {
+        let Some(rental) = app.rentals().find_rental(&rental_id).await? else { continue };
+        if !rental.is_held_past(now) {
+            continue;
+        }
+        match vehicles.rides.undo_rental(&rental_id, now).await {
+            // Undone by another rent that met it too: released all the same.
+            Ok(()) | Err(PortError::Rule(RuleViolation::Inconsistent(_) | RuleViolation::RentalNotFound)) => {
+                tracing::warn!(rental = %rental_id, kickboard = %rental.kickboard_id, "a hold left by a rent that died was undone");
+                released = true;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(released)
 }
 
 /// How long a rider is asked to wait before trying a board that did not unlock again.

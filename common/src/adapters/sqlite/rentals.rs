@@ -48,14 +48,15 @@ fn take_board(tx: &Connection, request: RentRequest, begins: Begins) -> PortResu
         &RideRules { battery: &request.rules, zones: &request.zones },
         request.now,
     )?;
+    let rental = begins.rental(started.rental);
     save_pass(tx, &started.pass)?;
     save_board(tx, &started.board)?;
-    save_rental(tx, &started.rental)?;
+    save_rental(tx, &rental)?;
     if begins == Begins::Now {
-        claim_answer(tx, request.answer.map(|answer| answer.answer_for(&started.rental)).as_ref())?;
+        claim_answer(tx, request.answer.map(|answer| answer.answer_for(&rental)).as_ref())?;
         append_event(tx, &started.event)?;
     }
-    Ok(started.rental)
+    Ok(rental)
 }
 
 /// A rental waiting for its unlock, with its pass and board.
@@ -69,8 +70,8 @@ fn load_held(tx: &Connection, rental_id: &RentalId) -> PortResult<(Rental, Pass,
 
 #[async_trait]
 impl CommandedRides for SqliteStore {
-    async fn hold_rental(&self, request: RentRequest) -> PortResult<Rental> {
-        self.write(move |tx| take_board(tx, request, Begins::OnUnlock)).await
+    async fn hold_rental(&self, request: RentRequest, held_until: DateTime<Utc>) -> PortResult<Rental> {
+        self.write(move |tx| take_board(tx, request, Begins::OnUnlock { held_until })).await
     }
 
     async fn confirm_unlock(

@@ -37,6 +37,7 @@ impl DynamoStore {
         let now = *now;
         let (rental, event) =
             Rental::open(rental_id.clone(), pass_id.clone(), kickboard_id.clone(), customer.clone(), now);
+        let rental = begins.rental(rental);
         // The pass rules of `Pass::ensure_rentable` and the board rule of
         // `Kickboard::ensure_rentable`, as write conditions: one round trip, nothing read first.
         let take_pass = Update::builder()
@@ -221,11 +222,11 @@ impl DynamoStore {
     }
 }
 
-/// A rental still waiting for its unlock: open, and not unlocked.
-const HELD_CONDITION: &str = "attribute_exists(#pk) AND #status = :open AND attribute_not_exists(#unlockedAt)";
+/// A rental still waiting for its unlock (`Rental::is_held`): open, and held.
+const HELD_CONDITION: &str = "attribute_exists(#pk) AND #status = :open AND attribute_exists(#heldUntil)";
 
 fn held_names() -> HashMap<String, String> {
-    names([("#pk", PK), ("#status", attr::STATUS), ("#unlockedAt", attr::UNLOCKED_AT)])
+    names([("#pk", PK), ("#status", attr::STATUS), ("#heldUntil", attr::HELD_UNTIL)])
 }
 
 fn held_values() -> HashMap<String, AttributeValue> {
@@ -234,8 +235,8 @@ fn held_values() -> HashMap<String, AttributeValue> {
 
 #[async_trait]
 impl CommandedRides for DynamoStore {
-    async fn hold_rental(&self, request: RentRequest) -> PortResult<Rental> {
-        self.take_board(request, Begins::OnUnlock).await
+    async fn hold_rental(&self, request: RentRequest, held_until: DateTime<Utc>) -> PortResult<Rental> {
+        self.take_board(request, Begins::OnUnlock { held_until }).await
     }
 
     async fn confirm_unlock(

@@ -78,6 +78,7 @@ pub mod attr {
     pub const UPDATED_AT: &str = "updatedAt";
     pub const CALLS: &str = "calls";
     pub const UNLOCKED_AT: &str = "unlockedAt";
+    pub const HELD_UNTIL: &str = "heldUntil";
     pub const SETTLED_AT: &str = "settledAt";
     pub const FAILURES: &str = "failures";
 }
@@ -338,8 +339,11 @@ mod tests {
         let rental = item(RentalItem::from(&started.rental));
         assert_eq!(rental[attr::STATUS], stored(RentalStatus::Open));
         assert!(rental.contains_key(attr::RIDER_PK) && rental.contains_key(attr::RIDER_SK), "{rental:?}");
-        let (unlocked, _) = started.rental.unlocked(now).unwrap();
-        assert!(item(RentalItem::from(&unlocked)).contains_key(attr::UNLOCKED_AT));
+        let held = started.rental.held(now);
+        assert!(item(RentalItem::from(&held)).contains_key(attr::HELD_UNTIL));
+        let (unlocked, _) = held.unlocked(now).unwrap();
+        let unlocked = item(RentalItem::from(&unlocked));
+        assert!(unlocked.contains_key(attr::UNLOCKED_AT) && !unlocked.contains_key(attr::HELD_UNTIL));
         let command_id = CommandId::try_from("c-1").unwrap();
         let sent = SentCommand::send(command_id.clone(), id.clone(), Command::Ring, now, Duration::seconds(5));
         assert!(!item(CommandItem::from(&sent)).contains_key(attr::SETTLED_AT));
