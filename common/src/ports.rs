@@ -330,6 +330,17 @@ pub trait CommandedRides: Send + Sync {
     ) -> PortResult<()>;
 }
 
+/// The watch over rides: which boards are ridden, and the crew's alert for one gone silent.
+#[async_trait]
+pub trait RideWatch: Send + Sync {
+    /// Every board being ridden.
+    async fn rented_kickboards(&self) -> PortResult<Vec<Kickboard>>;
+    /// Tells the crew, once per silence, that a rented board said nothing for too long
+    /// (`Kickboard::silent_while_rented`): the board marked and its event, in one write.
+    /// `false` when the board is not silent (any more), or the crew was told already.
+    async fn alert_silent_ride(&self, kickboard_id: &KickboardId, now: DateTime<Utc>) -> PortResult<bool>;
+}
+
 /// Commands sent to vehicles and what became of them: written when sent, settled by the
 /// vehicle's acknowledgement, read by whoever waits for it and by admins.
 #[async_trait]

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, StreamSpecification, StreamViewType,
 };
-use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BY_CUSTOMER_INDEX, RIDER_INDEX, attr};
+use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BY_CUSTOMER_INDEX, RIDER_INDEX, RIDING_INDEX, attr};
 use kickboard_common::adapters::aws::{PushApplications, Tables};
 use kickboard_common::domain::events::{EVENT_SOURCE, Subscriber};
 use serde_json::{Value, json};
@@ -26,11 +26,15 @@ fn string_attribute(name: &str) -> AttributeDefinition {
 }
 
 fn index(name: &str, partition: &str, sort: &str) -> GlobalSecondaryIndex {
+    index_of(name, partition, sort, ProjectionType::All)
+}
+
+fn index_of(name: &str, partition: &str, sort: &str, projection: ProjectionType) -> GlobalSecondaryIndex {
     GlobalSecondaryIndex::builder()
         .index_name(name)
         .key_schema(key(partition, KeyType::Hash))
         .key_schema(key(sort, KeyType::Range))
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .projection(Projection::builder().projection_type(projection).build())
         .build()
         .unwrap()
 }
@@ -56,8 +60,11 @@ pub async fn create_resources(config: &SdkConfig, tables: &Tables, bus: &str) ->
         .attribute_definitions(string_attribute(attr::AVAILABLE_SK))
         .attribute_definitions(string_attribute(attr::RIDER_PK))
         .attribute_definitions(string_attribute(attr::RIDER_SK))
+        .attribute_definitions(string_attribute(attr::RIDING_PK))
+        .attribute_definitions(string_attribute(attr::RIDING_SK))
         .global_secondary_indexes(index(AVAILABLE_INDEX, attr::AVAILABLE_PK, attr::AVAILABLE_SK))
         .global_secondary_indexes(index(RIDER_INDEX, attr::RIDER_PK, attr::RIDER_SK))
+        .global_secondary_indexes(index_of(RIDING_INDEX, attr::RIDING_PK, attr::RIDING_SK, ProjectionType::KeysOnly))
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)

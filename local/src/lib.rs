@@ -25,15 +25,17 @@ use kickboard_common::adapters::http_payments::HttpPaymentProvider;
 use kickboard_common::adapters::payment_simulator::PaymentSimulator;
 use kickboard_common::adapters::sqlite::SqliteStore;
 use kickboard_common::domain::events::Subscriber;
+use kickboard_common::handlers::fleet::{WatchedRides, watch_rides};
 use kickboard_common::handlers::gbfs::FleetSnapshots;
 use kickboard_common::http::Problem;
 use kickboard_common::http::cursor::CursorKey;
 use kickboard_common::http::request::VEHICLE_GROUP;
+use kickboard_common::invocation;
 use kickboard_common::payments::GuardedPayments;
 use kickboard_common::ports::{
     AlertSender, BalanceView, BreakerStore, Clock, CommandStore, CommandedRides, ContactStore, FleetStore,
     IdempotencyStore, NotificationLedger, PassStore, PaymentProvider, PortError, PortResult, PushRegistry, RentalStore,
-    ZoneStore,
+    RideWatch, ZoneStore,
 };
 use kickboard_common::services::{Services, Vehicles};
 use kickboard_common::settings::Settings;
@@ -204,6 +206,19 @@ impl App {
         self.outbox_written.send_modify(|count| *count = count.wrapping_add(1));
     }
 
+    /// One watch over the rides, as `watch-rides` runs it every minute on AWS.
+    pub async fn watch_rides(&self) -> PortResult<WatchedRides> {
+        let watch: &dyn RideWatch = match &self.backend {
+            Backend::Sqlite { store, .. } => store,
+            Backend::Aws { store, .. } => store,
+        };
+        let watched = invocation::running_as("watch-rides", watch_rides(watch, self.clock.as_ref())).await?;
+        if watched.silent > 0 {
+            self.outbox_may_have_grown();
+        }
+        Ok(watched)
+    }
+
     /// Waits until the running relays have delivered every event written so far.
     pub async fn relayed(&self) -> PortResult<()> {
         let stopped = || PortError::Unavailable("the relay stopped".into());
@@ -315,6 +330,21 @@ async fn open_backend(
             };
             let ports = Ports::all_from(&Arc::new(store.clone()), alerts.clone(), push);
             Ok((ports, Backend::Aws { store, pump, alerts }, crew_topic))
+        }
+    }
+}
+
+/// Watches the rides every minute until `shutdown` turns true, as the schedule does on AWS.
+async fn watch_rides_every_minute(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        if let Err(error) = app.watch_rides().await {
+            tracing::warn!(%error, "the rides could not be watched");
         }
     }
 }
@@ -456,6 +486,7 @@ pub async fn start_with_aws_config(
     if let Some(reports) = reports {
         tasks.push(tokio::spawn(vehicles::reports::run(Arc::clone(&app), reports, stopping.clone())));
     }
+    tasks.push(tokio::spawn(watch_rides_every_minute(Arc::clone(&app), stopping.clone())));
     if sqlite_relays {
         for subscriber in Subscriber::ALL {
             tasks.push(tokio::spawn(relay::run(Arc::clone(&app), subscriber, wake.clone(), stopping.clone())));

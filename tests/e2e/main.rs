@@ -81,6 +81,7 @@ contract!(
     vehicles::racing_reports_and_a_rent_keep_the_newest_report,
     vehicles::after_a_restart_and_redeliveries_the_crew_hears_once_and_zones_hold,
     vehicles::a_parked_board_that_moves_by_itself_tells_the_crew_once_until_it_is_parked_anew,
+    vehicles::a_rented_board_silent_for_ten_minutes_tells_the_crew_once_per_silence,
     gbfs::the_public_feed_is_valid_gbfs_and_never_shows_a_ride,
     zones::rides_start_and_end_only_where_the_zones_allow,
     zones::the_zones_are_published_as_gbfs_geofencing_zones,

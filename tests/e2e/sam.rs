@@ -6,7 +6,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
 use kickboard_common::adapters::aws::DynamoStore;
-use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BY_CUSTOMER_INDEX, RIDER_INDEX};
+use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BY_CUSTOMER_INDEX, RIDER_INDEX, RIDING_INDEX};
 use kickboard_common::domain::commands::{self, SentCommand};
 use kickboard_common::domain::events::Subscriber;
 use kickboard_common::domain::geo::Coordinates;
@@ -151,7 +151,8 @@ fn rules_tables_and_policies_match_the_code() {
         let indexes = resources[table]["Properties"]["GlobalSecondaryIndexes"].as_array().unwrap();
         indexes.iter().map(|index| index["IndexName"].clone()).collect()
     };
-    assert_eq!(index_names("StateTable"), [Value::from(AVAILABLE_INDEX), Value::from(RIDER_INDEX)]);
+    let state_indexes = [Value::from(AVAILABLE_INDEX), Value::from(RIDER_INDEX), Value::from(RIDING_INDEX)];
+    assert_eq!(index_names("StateTable"), state_indexes);
     assert_eq!(index_names("ViewTable"), [Value::from(BY_CUSTOMER_INDEX)]);
     assert_eq!(resources["StateTable"]["Properties"]["StreamSpecification"]["StreamViewType"], "NEW_IMAGE");
     for table in ["StateTable", "ViewTable"] {
@@ -491,6 +492,9 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
     let rented = invoke_acknowledged("rent-kickboard", "kb-seoul-1", &env, &client, state).await;
     assert_eq!(rented["statusCode"], 201, "{rented}");
     assert!(rented["body"].as_str().unwrap().contains("unlockedAt"), "{rented}");
+    // Two boards are ridden now (kb-seoul-1 and the seeded kb-riding-1), neither silent.
+    let watched = invoke("watch-rides", &env);
+    assert_eq!((watched["ridden"].as_u64(), watched["silent"].as_u64()), (Some(2), Some(0)), "{watched}");
     // A report of the rented board: its speed cap follows the zones (none crossed here).
     let ingested = invoke("ingest-telemetry", &env);
     assert!(ingested["errorType"].is_null(), "{ingested}");

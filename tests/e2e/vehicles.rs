@@ -242,3 +242,36 @@ pub async fn a_parked_board_that_moves_by_itself_tells_the_crew_once_until_it_is
     assert_eq!(moved, 2, "a second episode, told once");
     kb.stop().await;
 }
+
+/// A rented board that says nothing for ten minutes (counted from its rent, or from its last
+/// report) tells the crew once; a report ends the silence, and a new one tells them again. A
+/// parked board's silence is no one's alarm.
+pub async fn a_rented_board_silent_for_ten_minutes_tells_the_crew_once_per_silence(backend: Backend) {
+    let kb = TestServer::start_on(backend).await;
+    kb.register_board("kb-1").await;
+    kb.register_board("kb-2").await;
+    let alice = kb.customer_token("alice");
+    let pass = kb.paid_pass(&alice, "plus-120").await;
+    // kb-1 last reported when registered; its rent, later, starts the count.
+    kb.clock.advance(Duration::minutes(30));
+    assert_eq!(kb.rent(&alice, &pass, "kb-1").await.status, StatusCode::CREATED);
+    let silent = |crew: &[String]| crew.iter().filter(|alert| alert.contains("응답 없음")).count();
+
+    kb.clock.advance(Duration::minutes(9));
+    let watched = kb.server.app.watch_rides().await.unwrap();
+    assert_eq!((watched.ridden, watched.silent), (1, 0), "nine minutes since the rent");
+    kb.clock.advance(Duration::minutes(2));
+    assert_eq!(kb.server.app.watch_rides().await.unwrap().silent, 1);
+    assert_eq!(kb.server.app.watch_rides().await.unwrap().silent, 0, "the crew hears once");
+    let crew = kb.crew_alerts().await;
+    assert_eq!(silent(&crew), 1, "{crew:?}");
+    assert!(crew.iter().any(|alert| alert.contains("kb-1 대여 중 10분 넘게 응답 없음")), "{crew:?}");
+
+    // It reports again: a later silence is a new one.
+    let report = kb.report("kb-1", json!({"lat": 37.57, "lon": 126.98, "batteryPct": 70})).await;
+    assert_eq!(report.status, StatusCode::OK, "{report:?}");
+    kb.clock.advance(Duration::minutes(11));
+    assert_eq!(kb.server.app.watch_rides().await.unwrap().silent, 1);
+    assert_eq!(silent(&kb.crew_alerts().await), 2);
+    kb.stop().await;
+}

@@ -97,6 +97,12 @@ pub fn crew_alert_text(envelope: &EventEnvelope) -> Option<String> {
             location.lat(),
             location.lon()
         )),
+        DomainEvent::KickboardSilentWhileRented { kickboard_id, last_heard_at, location, .. } => Some(format!(
+            "[킥보드 운영] {kickboard_id} 대여 중 10분 넘게 응답 없음 (마지막 {} UTC, {:.5}, {:.5}): 분실·고장 의심, 확인 필요",
+            last_heard_at.format("%H:%M"),
+            location.lat(),
+            location.lon()
+        )),
         DomainEvent::KickboardNotResponding { kickboard_id, missed_unlocks } => Some(format!(
             "[킥보드 운영] {kickboard_id} 응답 없음: 대여 잠금 해제 {missed_unlocks}회 연속 실패, 점검 필요"
         )),

@@ -100,6 +100,16 @@ pub enum DomainEvent {
         #[serde(flatten)]
         location: Coordinates,
     },
+    /// A rented board said nothing for ten minutes: stolen, broken down or out of coverage.
+    KickboardSilentWhileRented {
+        kickboard_id: KickboardId,
+        rental_id: RentalId,
+        /// Its last report, or its rent if it has not reported since.
+        last_heard_at: DateTime<Utc>,
+        /// Where it was last heard of.
+        #[serde(flatten)]
+        location: Coordinates,
+    },
     /// A board missed its unlock at several rents in a row: the crew should look at it.
     KickboardNotResponding {
         kickboard_id: KickboardId,
@@ -144,6 +154,7 @@ impl EventEnvelope {
             DomainEvent::KickboardNotResponding { .. } => "KickboardNotResponding",
             DomainEvent::KickboardLockUnconfirmed { .. } => "KickboardLockUnconfirmed",
             DomainEvent::KickboardMovedWhileParked { .. } => "KickboardMovedWhileParked",
+            DomainEvent::KickboardSilentWhileRented { .. } => "KickboardSilentWhileRented",
             DomainEvent::ZoneChanged { .. } => "ZoneChanged",
             DomainEvent::ZoneDeleted { .. } => "ZoneDeleted",
             DomainEvent::GlobalRulesChanged { .. } => "GlobalRulesChanged",
@@ -189,6 +200,7 @@ impl Subscriber {
                 "KickboardNotResponding",
                 "KickboardLockUnconfirmed",
                 "KickboardMovedWhileParked",
+                "KickboardSilentWhileRented",
             ],
             Subscriber::BalanceView => &["PassPurchased", "PassPaid", "KickboardReturned"],
         }

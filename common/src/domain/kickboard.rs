@@ -123,6 +123,13 @@ pub struct Kickboard {
     /// The crew was told this parked board moved; not again until it is parked anew.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub moved_alerted: bool,
+    /// When the ride riding it took it; `None` while parked (and for rides taken before this
+    /// was kept, whose silence counts from the last report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rented_at: Option<DateTime<Utc>>,
+    /// The crew was told this rented board went silent; not again until it speaks.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub silence_alerted: bool,
     #[serde(flatten)]
     pub state: KickboardState,
 }
@@ -130,6 +137,10 @@ pub struct Kickboard {
 fn is_zero(count: &u32) -> bool {
     *count == 0
 }
+
+/// How long a rented board may say nothing (its vehicle reports every 30 s) before the crew
+/// is told it may be lost: stolen, broken down, or out of coverage with a rider on it.
+pub const SILENT_RIDE_AFTER: chrono::Duration = chrono::Duration::minutes(10);
 
 /// Moves shorter than this are GPS noise, not a board moving.
 pub const GPS_JITTER_M: f64 = 5.0;
@@ -192,6 +203,8 @@ impl Kickboard {
             unlock_misses: 0,
             parked_at: Some(location),
             moved_alerted: false,
+            rented_at: None,
+            silence_alerted: false,
             state: KickboardState::Available,
         };
         let event = board.event(
@@ -279,6 +292,8 @@ impl Kickboard {
             revision: self.revision + 1,
             parked_at,
             moved_alerted: self.moved_alerted || moved_from.is_some(),
+            // It spoke: a later silence is a new one.
+            silence_alerted: false,
             ..self.clone()
         };
         let battery_low = rules
@@ -362,6 +377,28 @@ impl Kickboard {
             DomainEvent::KickboardLockUnconfirmed {
                 kickboard_id: board.kickboard_id.clone(),
                 rental_id: rental_id.clone(),
+                location: board.location,
+            },
+        );
+        Some((board, event))
+    }
+
+    /// A rented board that has said nothing for [`SILENT_RIDE_AFTER`], counted from its last
+    /// report or from its rent, whichever is later: the board marked so the crew hears once
+    /// per silence, and `KickboardSilentWhileRented`. `None` for any other board.
+    pub fn silent_while_rented(&self, now: DateTime<Utc>) -> Option<(Kickboard, EventEnvelope)> {
+        let KickboardState::Rented { rental_id } = &self.state else { return None };
+        let heard = [self.last_reported_at, self.rented_at].into_iter().flatten().max().unwrap_or(self.registered_at);
+        if self.silence_alerted || now - heard <= SILENT_RIDE_AFTER {
+            return None;
+        }
+        let board = Kickboard { silence_alerted: true, revision: self.revision + 1, ..self.clone() };
+        let event = board.event(
+            now,
+            DomainEvent::KickboardSilentWhileRented {
+                kickboard_id: board.kickboard_id.clone(),
+                rental_id: rental_id.clone(),
+                last_heard_at: heard,
                 location: board.location,
             },
         );

@@ -182,6 +182,8 @@ fn release(
     let released = Kickboard {
         location,
         parked_at: Some(location),
+        rented_at: None,
+        silence_alerted: false,
         state: KickboardState::Available,
         public_id: PublicVehicleId::random(),
         revision: board.revision + 1,
@@ -235,6 +237,8 @@ pub fn undo_rental(
     let board = Kickboard {
         state: KickboardState::Available,
         parked_at: Some(board.location),
+        rented_at: None,
+        silence_alerted: false,
         unlock_misses: misses,
         revision: board.revision + 1,
         ..board.clone()
@@ -290,6 +294,8 @@ pub fn start_rental(
         revision: board.revision + 1,
         parked_at: None,
         moved_alerted: false,
+        rented_at: Some(now),
+        silence_alerted: false,
         ..board.clone()
     };
     Ok(RentalStarted { pass, board, rental, event })

@@ -3,7 +3,7 @@
 //! settles the command when it comes, and a command unanswered by its deadline reads
 //! `TIMED_OUT`.
 
-use crate::domain::commands::{AckMessage, Command, CommandStatus, SentCommand};
+use crate::domain::commands::{AckIgnored, AckMessage, Command, CommandStatus, SentCommand};
 use crate::domain::ids::{CommandId, KickboardId};
 use crate::domain::kickboard::KickboardStatus;
 use crate::http::contract::Contract;
@@ -12,7 +12,7 @@ use crate::http::request::{json_body, path_id};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType};
 use crate::metrics::{self, Metric};
-use crate::ports::{Clock, CommandStore, PortResult};
+use crate::ports::{Clock, CommandStore, PortError, PortResult};
 use crate::services::{Services, Vehicles};
 use chrono::{DateTime, Utc};
 use lambda_http::Request;
@@ -177,7 +177,7 @@ pub async fn take_ack(
             return Ok(None);
         }
     };
-    match commands.acknowledge(board, &ack, clock.now()).await? {
+    match acknowledge_through(commands, board, &ack, clock).await? {
         Ok(settled) => {
             if settled.status_at(settled.settled_at.unwrap_or(settled.sent_at)) == CommandStatus::Acked {
                 metrics::record_by(Metric::CommandsAcked, settled.command.name(), 1.0);
@@ -187,6 +187,31 @@ pub async fn take_ack(
         Err(ignored) => {
             tracing::warn!(%board, command = %ack.command_id, %ignored, "an acknowledgement dropped");
             Ok(None)
+        }
+    }
+}
+
+/// How often an acknowledgement is written again after the store said "not now": it is
+/// written on a condition, so a second write of one that landed changes nothing.
+const ACK_ATTEMPTS: u32 = 3;
+
+/// [`CommandStore::acknowledge`], tried again after a transient failure: the command's
+/// deadline is seconds away, and a retry by the caller (Lambda's, a minute later) would be late.
+async fn acknowledge_through(
+    commands: &dyn CommandStore,
+    board: &KickboardId,
+    ack: &AckMessage,
+    clock: &dyn Clock,
+) -> PortResult<Result<SentCommand, AckIgnored>> {
+    let mut attempt = 1;
+    loop {
+        match commands.acknowledge(board, ack, clock.now()).await {
+            Err(PortError::Transient(reason)) if attempt < ACK_ATTEMPTS => {
+                tracing::warn!(%board, command = %ack.command_id, %reason, "an acknowledgement is written again");
+                tokio::time::sleep(std::time::Duration::from_millis(50 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            settled => return settled,
         }
     }
 }

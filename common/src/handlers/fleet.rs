@@ -14,7 +14,7 @@ use crate::http::endpoint::{Admin, Anyone, Customer, Endpoint, Handle, Vehicle};
 use crate::http::request::{json_body, path_id, query_param};
 use crate::http::response::{json, no_content};
 use crate::http::{HandlerResult, Problem, ProblemType};
-use crate::ports::{Clock, FleetStore, PortError, PortResult, ReportOutcome};
+use crate::ports::{Clock, FleetStore, PortError, PortResult, ReportOutcome, RideWatch};
 use crate::services::Services;
 use chrono::{DateTime, Utc};
 use lambda_http::Request;
@@ -390,4 +390,29 @@ mod tests {
         let stored = store.parked_kickboards().await.unwrap();
         assert_eq!(stored[0].battery_pct.get(), 55, "only the good report was taken");
     }
+}
+
+/// What one watch over the rides found.
+#[derive(Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WatchedRides {
+    /// Boards being ridden.
+    pub ridden: usize,
+    /// Of those, the ones the crew was told now went silent.
+    pub silent: usize,
+}
+
+/// `watch-rides`, every minute: tells the crew, once per silence, of each rented board that
+/// said nothing for `SILENT_RIDE_AFTER` (stolen, broken down, out of coverage).
+pub async fn watch_rides(watch: &dyn RideWatch, clock: &dyn Clock) -> PortResult<WatchedRides> {
+    let now = clock.now();
+    let rented = watch.rented_kickboards().await?;
+    let mut silent = 0;
+    for board in rented.iter().filter(|board| board.silent_while_rented(now).is_some()) {
+        if watch.alert_silent_ride(&board.kickboard_id, now).await? {
+            tracing::warn!(kickboard = %board.kickboard_id, "a rented board went silent");
+            silent += 1;
+        }
+    }
+    Ok(WatchedRides { ridden: rented.len(), silent })
 }

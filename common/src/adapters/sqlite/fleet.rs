@@ -8,7 +8,7 @@ use crate::domain::geo::{Area, area_cell};
 use crate::domain::ids::KickboardId;
 use crate::domain::kickboard::{Kickboard, KickboardStatus, ServiceStatus};
 use crate::domain::vehicle::{BatteryRules, Telemetry};
-use crate::ports::{FleetStore, PortResult, ReportOutcome};
+use crate::ports::{FleetStore, PortResult, ReportOutcome, RideWatch};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
@@ -58,6 +58,32 @@ impl SqliteStore {
                 .query_map([], |row| row.get(0))?
                 .collect::<Result<_, _>>()?;
             ids.into_iter().map(|id| KickboardId::try_from(id).map_err(unavailable)).collect()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl RideWatch for SqliteStore {
+    async fn rented_kickboards(&self) -> PortResult<Vec<Kickboard>> {
+        self.run(|conn| {
+            let items: Vec<String> = conn
+                .prepare_cached("SELECT item FROM kickboards WHERE status = ?1")?
+                .query_map([status_name(KickboardStatus::Rented)], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(items.iter().map(|item| serde_json::from_str::<Kickboard>(item)).collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn alert_silent_ride(&self, kickboard_id: &KickboardId, now: DateTime<Utc>) -> PortResult<bool> {
+        let kickboard_id = kickboard_id.clone();
+        self.write(move |tx| {
+            let board = load_board(tx, &kickboard_id)?.ok_or(RuleViolation::KickboardNotFound)?;
+            let Some((board, event)) = board.silent_while_rented(now) else { return Ok(false) };
+            save_board(tx, &board)?;
+            append_event(tx, &event)?;
+            Ok(true)
         })
         .await
     }

@@ -5,7 +5,9 @@ use super::client::{DynamoStore, from_item, n, names, s, to_item, unavailable, v
 use super::pages::all_pages;
 use super::transact::CONFLICT_ATTEMPTS;
 use crate::adapters::aws::items::attr::PK;
-use crate::adapters::aws::items::{AVAILABLE_INDEX, BOARD_SK, BoardItem, Item, attr, board_key, stored};
+use crate::adapters::aws::items::{
+    AVAILABLE_INDEX, BOARD_SK, BoardItem, Item, RIDING_INDEX, attr, board_key, riding_pks, stored,
+};
 use crate::adapters::aws::{applied, sdk_error};
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
@@ -14,9 +16,9 @@ use crate::domain::ids::KickboardId;
 use crate::domain::kickboard::{Kickboard, KickboardStatus, LEGACY_REVISION, ServiceStatus};
 use crate::domain::vehicle::{BatteryRules, Telemetry};
 use crate::invocation;
-use crate::ports::{FleetStore, PortError, PortResult, ReportOutcome};
+use crate::ports::{FleetStore, PortError, PortResult, ReportOutcome, RideWatch};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
 /// Segments the public feed's scan of the parked boards is read in, side by side.
@@ -147,6 +149,71 @@ impl DynamoStore {
             }
             attempt += 1;
         }
+    }
+}
+
+/// Keys a `BatchGetItem` takes at most.
+const BATCH_GET_KEYS: usize = 100;
+
+#[async_trait]
+impl RideWatch for DynamoStore {
+    async fn rented_kickboards(&self) -> PortResult<Vec<Kickboard>> {
+        // The sparse index's shards side by side, then the boards a hundred keys at a time.
+        let mut shards = tokio::task::JoinSet::new();
+        for shard in riding_pks() {
+            let request = self
+                .client
+                .query()
+                .table_name(&self.tables.state)
+                .index_name(RIDING_INDEX)
+                .key_condition_expression("#shard = :shard")
+                .expression_attribute_names("#shard", attr::RIDING_PK)
+                .expression_attribute_values(":shard", s(shard));
+            shards.spawn(invocation::carried(all_pages(request)));
+        }
+        let mut keys = Vec::new();
+        while let Some(found) = shards.join_next().await {
+            for item in found.map_err(unavailable)?? {
+                keys.push(item.into_iter().filter(|(name, _)| name == attr::PK || name == attr::SK).collect::<Item>());
+            }
+        }
+        let mut boards = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH_GET_KEYS) {
+            let mut wanted =
+                Some(KeysAndAttributes::builder().set_keys(Some(chunk.to_vec())).build().map_err(unavailable)?);
+            // What DynamoDB leaves unprocessed (throttled) is asked again, after a pause.
+            let mut round = 0;
+            while let Some(keys) = wanted.take() {
+                round += 1;
+                if round > 2 * CONFLICT_ATTEMPTS {
+                    return Err(PortError::Transient("the ridden boards could not all be read".into()));
+                }
+                if round > 1 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * u64::from(round))).await;
+                }
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.tables.state, keys)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                for item in output.responses.unwrap_or_default().remove(&self.tables.state).unwrap_or_default() {
+                    let board = from_item::<BoardItem>(item)?.board;
+                    // The index is eventually consistent: a board returned meanwhile is dropped.
+                    if board.rental_id().is_some() {
+                        boards.push(board);
+                    }
+                }
+                wanted = output.unprocessed_keys.unwrap_or_default().remove(&self.tables.state);
+            }
+        }
+        Ok(boards)
+    }
+
+    async fn alert_silent_ride(&self, kickboard_id: &KickboardId, now: DateTime<Utc>) -> PortResult<bool> {
+        let silent = |board: &Kickboard| Ok(board.silent_while_rented(now).map(|(board, event)| (board, vec![event])));
+        Ok(self.change_board(kickboard_id, silent).await?.1)
     }
 }
 

@@ -9,7 +9,8 @@ use crate::adapters::Begins;
 use crate::adapters::aws::items::attr::PK;
 use crate::adapters::aws::items::attr::{RIDER_PK, RIDER_SK};
 use crate::adapters::aws::items::{
-    BoardItem, PassItem, RIDER_INDEX, RentalItem, attr, board_key, customer_pk, parked_sk, pass_key, rental_key, stored,
+    BoardItem, PassItem, RIDER_INDEX, RentalItem, attr, board_key, customer_pk, parked_sk, pass_key, rental_key,
+    riding_pk, stored,
 };
 use crate::adapters::aws::sdk_error;
 use crate::domain::error::RuleViolation;
@@ -72,6 +73,9 @@ impl DynamoStore {
             ("#availableSk", attr::AVAILABLE_SK),
             ("#battery", attr::BATTERY_PCT),
             ("#revision", attr::REVISION),
+            ("#ridingPk", attr::RIDING_PK),
+            ("#ridingSk", attr::RIDING_SK),
+            ("#rentedAt", attr::RENTED_AT),
         ]);
         let mut board_values = values([
             (":available", stored(KickboardStatus::Available)),
@@ -79,6 +83,10 @@ impl DynamoStore {
             (":rental", s(rental_id.as_str())),
             (":minBattery", n(rules.min_to_rent.get())),
             (":one", n(1)),
+            (":ridingPk", s(riding_pk(kickboard_id))),
+            (":ridingSk", s(kickboard_id.as_str())),
+            // As the board item writes it (`Kickboard::rented_at`).
+            (":rentedAt", serde_dynamo::to_attribute_value(now).map_err(unavailable)?),
         ]);
         let mut condition =
             "#status = :available AND (attribute_not_exists(#battery) OR #battery >= :minBattery)".to_owned();
@@ -92,7 +100,8 @@ impl DynamoStore {
             .set_key(Some(board_key(kickboard_id)))
             .condition_expression(condition)
             .update_expression(
-                "SET #status = :rented, #rental = :rental REMOVE #availablePk, #availableSk ADD #revision :one",
+                "SET #status = :rented, #rental = :rental, #ridingPk = :ridingPk, #ridingSk = :ridingSk, \
+                 #rentedAt = :rentedAt REMOVE #availablePk, #availableSk ADD #revision :one",
             )
             .set_expression_attribute_names(Some(board_names))
             .set_expression_attribute_values(Some(board_values))

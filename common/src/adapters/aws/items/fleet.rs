@@ -1,6 +1,6 @@
 //! Kickboard items (`FleetStore`), with the keys of the `available` index.
 
-use super::{BOARD_SK, board_pk, parked_sk};
+use super::{BOARD_SK, board_pk, parked_sk, riding_pk};
 use crate::domain::geo::area_cell;
 use crate::domain::kickboard::Kickboard;
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,11 @@ pub struct BoardItem {
     pub available_pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_sk: Option<String>,
+    /// The `riding` index keys, only while the board is ridden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub riding_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub riding_sk: Option<String>,
 }
 
 impl From<&Kickboard> for BoardItem {
@@ -29,12 +34,15 @@ impl From<&Kickboard> for BoardItem {
         let parked = parked_sk(&board.location, &board.kickboard_id);
         let cell = area_cell(&board.location);
         let available = board.is_parked();
+        let ridden = board.rental_id().is_some();
         Self {
             pk: board_pk(&board.kickboard_id),
             sk: BOARD_SK.to_owned(),
             board: board.clone(),
             available_pk: available.then(|| cell.clone()),
             available_sk: available.then(|| parked.clone()),
+            riding_pk: ridden.then(|| riding_pk(&board.kickboard_id)),
+            riding_sk: ridden.then(|| board.kickboard_id.to_string()),
             parked_cell: cell,
             parked_sk: parked,
         }

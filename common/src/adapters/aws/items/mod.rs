@@ -71,6 +71,9 @@ pub mod attr {
     pub const CUSTOMER_PK: &str = "customerPk";
     pub const RIDER_PK: &str = "riderPk";
     pub const RIDER_SK: &str = "riderSk";
+    pub const RIDING_PK: &str = "ridingPk";
+    pub const RIDING_SK: &str = "ridingSk";
+    pub const RENTED_AT: &str = "rentedAt";
     pub const STATE: &str = "state";
     pub const CLAIM_TOKEN: &str = "claimToken";
     pub const IN_PROGRESS_UNTIL_MS: &str = "inProgressUntilMs";
@@ -97,6 +100,9 @@ pub const AVAILABLE_INDEX: &str = "available";
 pub const LEGACY_AVAILABLE_PK: &str = "AVAILABLE";
 pub const BY_CUSTOMER_INDEX: &str = "by-customer";
 pub const RIDER_INDEX: &str = "rider";
+pub const RIDING_INDEX: &str = "riding";
+/// Partitions of the `riding` index: a rent and a return write one, chosen by the board.
+pub const RIDING_SHARDS: u32 = 16;
 pub const OUTBOX_KIND: &str = "outbox";
 /// Geohash characters in a board's index key: about 5 m, finer than any query needs.
 pub const BOARD_GEOHASH_PRECISION: usize = 9;
@@ -110,6 +116,7 @@ const EVENT_PREFIX: &str = "EVENT#";
 const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
 const BREAKER_PREFIX: &str = "BREAKER#";
 const CHECKPOINT_PREFIX: &str = "CHECKPOINT#";
+const RIDING_PREFIX: &str = "RIDING#";
 const COMMAND_PREFIX: &str = "COMMAND#";
 /// The partition of the zones, the global rules and their version: read whole (one query)
 /// when a cache sees the version move, written only by admins.
@@ -239,6 +246,18 @@ pub fn zones_version_key() -> Item {
     key(ZONES_PK.to_owned(), ZONES_VERSION_SK)
 }
 
+/// The `riding` index partition of a board while it is ridden: `RIDING#<shard>`, the shard
+/// from the board's id (its bytes summed: stable across versions and machines).
+pub fn riding_pk(kickboard_id: &KickboardId) -> String {
+    let shard = kickboard_id.as_str().bytes().map(u32::from).sum::<u32>() % RIDING_SHARDS;
+    format!("{RIDING_PREFIX}{shard}")
+}
+
+/// Every partition of the `riding` index.
+pub fn riding_pks() -> impl Iterator<Item = String> {
+    (0..RIDING_SHARDS).map(|shard| format!("{RIDING_PREFIX}{shard}"))
+}
+
 /// The `available` index sort key of a board parked at `location`.
 pub fn parked_sk(location: &Coordinates, kickboard_id: &KickboardId) -> String {
     format!("{}#{kickboard_id}", geohash(location, BOARD_GEOHASH_PRECISION))
@@ -335,6 +354,10 @@ mod tests {
         assert!(renting.contains_key(attr::OPEN_RENTAL_ID), "{renting:?}");
         let rented = item(BoardItem::from(&started.board));
         assert_eq!(rented[attr::STATUS], stored(KickboardStatus::Rented));
+        for name in [attr::RIDING_PK, attr::RIDING_SK, attr::RENTED_AT] {
+            assert!(rented.contains_key(name), "a rented board has {name}: {rented:?}");
+        }
+        assert!(!parked.contains_key(attr::RIDING_PK), "only a rented board is in the riding index");
         assert!(rented.contains_key(attr::RENTAL_ID) && !rented.contains_key(attr::AVAILABLE_PK), "{rented:?}");
         let rental = item(RentalItem::from(&started.rental));
         assert_eq!(rental[attr::STATUS], stored(RentalStatus::Open));
