@@ -261,6 +261,31 @@ pub async fn a_return_stands_when_the_lock_goes_unanswered_and_the_board_leaves_
     kb.stop().await;
 }
 
+/// The same acknowledgement delivered twice at once (IoT Core delivers at least once) settles
+/// its command once: one delivery settles it, the other is dropped as already settled.
+pub async fn an_acknowledgement_delivered_twice_at_once_settles_its_command_once(backend: Backend) {
+    use kickboard_common::domain::commands::AckIgnored;
+    use kickboard_common::invocation::running_as;
+    use kickboard_common::ports::Clock;
+    let kb = server(backend).await;
+    register(&kb, "kb-1").await;
+    kb.call(Method::PUT, "/local/vehicles/kb-1", None, Some(silence(false))).await;
+    let sent = send(&kb, "kb-1", "ring").await;
+    let command_id = CommandId::try_from(sent.body["commandId"].as_str().unwrap()).unwrap();
+    let ack = AckMessage { command_id, ok: true, error: None };
+    let commands = std::sync::Arc::clone(&kb.server.app.vehicles.as_ref().expect("vehicles are simulated").commands);
+    let board = "kb-1".try_into().unwrap();
+    let now = kb.clock.now();
+    let deliver = || running_as("vehicle-acks", commands.acknowledge(&board, &ack, now));
+    let (first, second) = tokio::join!(deliver(), deliver());
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert!(first.is_ok() != second.is_ok(), "exactly one settles it: {first:?} {second:?}");
+    assert!([&first, &second].contains(&&Err(AckIgnored::AlreadySettled)), "{first:?} {second:?}");
+    let read = settled(&kb, "kb-1", &sent.body).await;
+    assert_eq!(read.body["status"], "ACKED", "{read:?}");
+    kb.stop().await;
+}
+
 /// A rent that died after taking the board (its function timed out, its process stopped)
 /// leaves the rental held: while it could still be waiting, nobody else takes the board; once
 /// past that, the next rent that meets the hold undoes it, on the board and on the pass.

@@ -76,6 +76,7 @@ contract!(
     commands::a_return_stands_when_the_lock_goes_unanswered_and_the_board_leaves_service,
     commands::a_ride_outlives_a_restart_of_the_server_and_its_broker,
     commands::a_hold_left_by_a_rent_that_died_is_undone_by_the_next_rent,
+    commands::an_acknowledgement_delivered_twice_at_once_settles_its_command_once,
     vehicles::low_batteries_are_not_rented_nor_listed_and_the_crew_hears_once,
     vehicles::maintenance_takes_a_board_out_of_service_until_it_is_back,
     vehicles::racing_reports_and_a_rent_keep_the_newest_report,
