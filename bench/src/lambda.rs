@@ -71,8 +71,9 @@ fn binaries_of(template: &str) -> std::collections::HashMap<String, String> {
     binaries
 }
 
-/// Public routes that read the store for any request: they cannot answer without an AWS call.
-const ALWAYS_READ: [&str; 2] = ["list-zones", "get-global-rules"];
+/// Functions that read the store for any request or event (two public routes, and the
+/// minute's watch over the rides): they cannot answer without an AWS call.
+const ALWAYS_READ: [&str; 3] = ["list-zones", "get-global-rules", "watch-rides"];
 
 /// An event the function answers without any AWS call, so only start-up is measured (but
 /// for [`ALWAYS_READ`]).
