@@ -25,7 +25,7 @@ use kickboard_common::adapters::http_payments::HttpPaymentProvider;
 use kickboard_common::adapters::payment_simulator::PaymentSimulator;
 use kickboard_common::adapters::sqlite::SqliteStore;
 use kickboard_common::domain::events::Subscriber;
-use kickboard_common::handlers::fleet::{WatchedRides, watch_rides};
+use kickboard_common::handlers::fleet::{WatchDeps, WatchedRides, watch_rides};
 use kickboard_common::handlers::gbfs::FleetSnapshots;
 use kickboard_common::http::Problem;
 use kickboard_common::http::cursor::CursorKey;
@@ -212,8 +212,14 @@ impl App {
             Backend::Sqlite { store, .. } => store,
             Backend::Aws { store, .. } => store,
         };
-        let watched = invocation::running_as("watch-rides", watch_rides(watch, self.clock.as_ref())).await?;
-        if watched.silent > 0 {
+        let deps = WatchDeps {
+            watch,
+            rentals: self.ports.rentals.as_ref(),
+            rides: self.vehicles.as_ref().map(|vehicles| vehicles.rides.as_ref()),
+            clock: self.clock.as_ref(),
+        };
+        let watched = invocation::running_as("watch-rides", watch_rides(&deps)).await?;
+        if watched.silent + watched.dead_holds > 0 {
             self.outbox_may_have_grown();
         }
         Ok(watched)

@@ -326,6 +326,29 @@ pub async fn a_hold_left_by_a_rent_that_died_is_undone_by_the_next_rent(backend:
     assert_eq!(taken.status, StatusCode::CREATED, "the dead hold on the board is undone: {taken:?}");
     let freed = kb.rent(&alice, &alices, "kb-2").await;
     assert_eq!(freed.status, StatusCode::CREATED, "and alice's pass is free: {freed:?}");
+
+    // A dead hold no rent meets: the minute's watch over the rides undoes it.
+    register(&kb, "kb-3").await;
+    let carol = kb.customer_token("carol");
+    let carols = PassId::try_from(kb.paid_pass(&carol, "basic-60").await.as_str()).unwrap();
+    let rent = RentRequest {
+        customer: CustomerId::try_from("carol").unwrap(),
+        rental_id: RentalId::for_pass(&carols),
+        pass_id: carols,
+        kickboard_id: "kb-3".try_into().unwrap(),
+        now: kb.clock.now(),
+        answer: None,
+        rules: Default::default(),
+        zones: Default::default(),
+    };
+    let held_until = kb.clock.now() + chrono::Duration::seconds(20);
+    let hold = kickboard_common::invocation::running_as("rent-kickboard", rides.hold_rental(rent, held_until));
+    hold.await.unwrap();
+    assert_eq!(kb.server.app.watch_rides().await.unwrap().dead_holds, 0, "a hold within its time");
+    kb.clock.advance(chrono::Duration::seconds(21));
+    assert_eq!(kb.server.app.watch_rides().await.unwrap().dead_holds, 1);
+    let listed = kb.get("/kickboards", &carol).await;
+    assert!(listed.body.as_array().unwrap().iter().any(|board| board["kickboardId"] == "kb-3"), "{listed:?}");
     kb.stop().await;
 }
 

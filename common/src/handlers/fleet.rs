@@ -14,7 +14,7 @@ use crate::http::endpoint::{Admin, Anyone, Customer, Endpoint, Handle, Vehicle};
 use crate::http::request::{json_body, path_id, query_param};
 use crate::http::response::{json, no_content};
 use crate::http::{HandlerResult, Problem, ProblemType};
-use crate::ports::{Clock, FleetStore, PortError, PortResult, ReportOutcome, RideWatch};
+use crate::ports::{Clock, CommandedRides, FleetStore, PortError, PortResult, RentalStore, ReportOutcome, RideWatch};
 use crate::services::Services;
 use chrono::{DateTime, Utc};
 use lambda_http::Request;
@@ -396,23 +396,42 @@ mod tests {
 #[derive(Debug, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WatchedRides {
-    /// Boards being ridden.
+    /// Boards taken by a rental (ridden, or held for an unlock).
     pub ridden: usize,
     /// Of those, the ones the crew was told now went silent.
     pub silent: usize,
+    /// Holds left by rents that died, undone now.
+    pub dead_holds: usize,
+}
+
+/// What the watch over the rides reads and writes.
+pub struct WatchDeps<'a> {
+    pub watch: &'a dyn RideWatch,
+    pub rentals: &'a dyn RentalStore,
+    /// Where held rentals are undone; `None` where no vehicle link holds them.
+    pub rides: Option<&'a dyn CommandedRides>,
+    pub clock: &'a dyn Clock,
 }
 
 /// `watch-rides`, every minute: tells the crew, once per silence, of each rented board that
-/// said nothing for `SILENT_RIDE_AFTER` (stolen, broken down, out of coverage).
-pub async fn watch_rides(watch: &dyn RideWatch, clock: &dyn Clock) -> PortResult<WatchedRides> {
-    let now = clock.now();
-    let rented = watch.rented_kickboards().await?;
-    let mut silent = 0;
-    for board in rented.iter().filter(|board| board.silent_while_rented(now).is_some()) {
-        if watch.alert_silent_ride(&board.kickboard_id, now).await? {
+/// said nothing for `SILENT_RIDE_AFTER` (stolen, broken down, out of coverage), and undoes
+/// the holds that rents which died left and no later rent met (each taken board's rental is
+/// read for it: one read per ride in progress per minute).
+pub async fn watch_rides(deps: &WatchDeps<'_>) -> PortResult<WatchedRides> {
+    let now = deps.clock.now();
+    let rented = deps.watch.rented_kickboards().await?;
+    let mut watched = WatchedRides { ridden: rented.len(), silent: 0, dead_holds: 0 };
+    for board in &rented {
+        if let (Some(rides), Some(rental_id)) = (deps.rides, board.rental_id())
+            && super::rentals::undo_dead_hold(deps.rentals, rides, rental_id, now).await?
+        {
+            watched.dead_holds += 1;
+            continue;
+        }
+        if board.silent_while_rented(now).is_some() && deps.watch.alert_silent_ride(&board.kickboard_id, now).await? {
             tracing::warn!(kickboard = %board.kickboard_id, "a rented board went silent");
-            silent += 1;
+            watched.silent += 1;
         }
     }
-    Ok(WatchedRides { ridden: rented.len(), silent })
+    Ok(watched)
 }

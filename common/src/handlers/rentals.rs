@@ -15,8 +15,11 @@ use crate::http::request::{json_body, optional_json_body, path_id, query_param};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType};
 use crate::metrics::{self, Metric};
-use crate::ports::{Answering, PortError, PortResult, RentRequest, RentalPosition, ReturnRequest};
+use crate::ports::{
+    Answering, CommandedRides, PortError, PortResult, RentRequest, RentalPosition, RentalStore, ReturnRequest,
+};
 use crate::services::{Services, Vehicles};
+use chrono::{DateTime, Utc};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use schemars::JsonSchema;
@@ -155,20 +158,31 @@ async fn release_dead_holds(app: &impl Services, vehicles: Vehicles<'_>, rent: &
         [pass.and_then(|pass| pass.open_rental_id().cloned()), board.and_then(|board| board.rental_id().cloned())];
     let mut released = false;
     for rental_id in blocking.into_iter().flatten() {
-        let Some(rental) = app.rentals().find_rental(&rental_id).await? else { continue };
-        if !rental.is_held_past(now) {
-            continue;
-        }
-        match vehicles.rides.undo_rental(&rental_id, now).await {
-            // Undone by another rent that met it too: released all the same.
-            Ok(()) | Err(PortError::Rule(RuleViolation::Inconsistent(_) | RuleViolation::RentalNotFound)) => {
-                tracing::warn!(rental = %rental_id, kickboard = %rental.kickboard_id, "a hold left by a rent that died was undone");
-                released = true;
-            }
-            Err(error) => return Err(error),
-        }
+        released |= undo_dead_hold(app.rentals(), vehicles.rides, &rental_id, now).await?;
     }
     Ok(released)
+}
+
+/// Undoes `rental_id` if it is a hold left by a rent that died (held past its time): `true`
+/// when it no longer holds anything, whoever undid it.
+pub(crate) async fn undo_dead_hold(
+    rentals: &dyn RentalStore,
+    rides: &dyn CommandedRides,
+    rental_id: &RentalId,
+    now: DateTime<Utc>,
+) -> PortResult<bool> {
+    let Some(rental) = rentals.find_rental(rental_id).await? else { return Ok(false) };
+    if !rental.is_held_past(now) {
+        return Ok(false);
+    }
+    match rides.undo_rental(rental_id, now).await {
+        // Undone meanwhile by another that met it too: released all the same.
+        Ok(()) | Err(PortError::Rule(RuleViolation::Inconsistent(_) | RuleViolation::RentalNotFound)) => {
+            tracing::warn!(rental = %rental_id, kickboard = %rental.kickboard_id, "a hold left by a rent that died was undone");
+            Ok(true)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// How long a rider is asked to wait before trying a board that did not unlock again.

@@ -1,7 +1,8 @@
 //! `watch-rides`: every minute (an EventBridge schedule), tells the crew of each rented board
-//! that said nothing for ten minutes, once per silence. One DynamoDB client.
+//! that said nothing for ten minutes, once per silence, and undoes the holds left by rents
+//! that died. One DynamoDB client.
 
-use kickboard_common::handlers::fleet::watch_rides;
+use kickboard_common::handlers::fleet::{WatchDeps, watch_rides};
 use kickboard_common::ports::SystemClock;
 use kickboard_common::settings::Settings;
 use kickboard_functions::{aws_config, dynamo_store, finish_invocation, init_observability};
@@ -12,9 +13,12 @@ async fn main() -> Result<(), Error> {
     init_observability();
     let settings = Settings::from_env()?;
     let store = dynamo_store(&aws_config().await, &settings)?;
-    let store = &store;
+    // Holds exist only where rents unlock boards (IotDataEndpoint set).
+    let holds = settings.aws.iot_data_endpoint.is_some();
+    let deps = WatchDeps { watch: &store, rentals: &store, rides: holds.then_some(&store as _), clock: &SystemClock };
+    let deps = &deps;
     lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| async move {
-        let watched = watch_rides(store, &SystemClock).await;
+        let watched = watch_rides(deps).await;
         finish_invocation();
         watched.map_err(Error::from)
     }))
