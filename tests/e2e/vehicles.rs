@@ -240,6 +240,15 @@ pub async fn a_parked_board_that_moves_by_itself_tells_the_crew_once_until_it_is
     kb.report("kb-1", json!({"lat": 37.56950, "lon": 126.9780, "batteryPct": 90})).await;
     let moved = kb.crew_alerts().await.into_iter().filter(|alert| alert.contains("주차 중")).count();
     assert_eq!(moved, 2, "a second episode, told once");
+    // A ride parks it anew where it is returned: the next move away is a third episode.
+    let alice = kb.customer_token("alice");
+    let pass = kb.paid_pass(&alice, "basic-60").await;
+    let ride = kb.rent(&alice, &pass, "kb-1").await;
+    assert_eq!(ride.status, StatusCode::CREATED, "{ride:?}");
+    assert_eq!(kb.give_back(&alice, &ride.text("rentalId")).await.status, StatusCode::OK);
+    kb.report("kb-1", json!({"lat": 37.57100, "lon": 126.9780, "batteryPct": 90})).await;
+    let moved = kb.crew_alerts().await.into_iter().filter(|alert| alert.contains("주차 중")).count();
+    assert_eq!(moved, 3, "a ride starts a new episode");
     kb.stop().await;
 }
 

@@ -76,6 +76,9 @@ impl DynamoStore {
             ("#ridingPk", attr::RIDING_PK),
             ("#ridingSk", attr::RIDING_SK),
             ("#rentedAt", attr::RENTED_AT),
+            ("#parkedAt", attr::PARKED_AT),
+            ("#movedAlerted", attr::MOVED_ALERTED),
+            ("#silenceAlerted", attr::SILENCE_ALERTED),
         ]);
         let mut board_values = values([
             (":available", stored(KickboardStatus::Available)),
@@ -100,8 +103,11 @@ impl DynamoStore {
             .set_key(Some(board_key(kickboard_id)))
             .condition_expression(condition)
             .update_expression(
+                // The board as `rental::start_rental` leaves it: in the riding index, no longer
+                // parked, its parked-board and silence alerts over.
                 "SET #status = :rented, #rental = :rental, #ridingPk = :ridingPk, #ridingSk = :ridingSk, \
-                 #rentedAt = :rentedAt REMOVE #availablePk, #availableSk ADD #revision :one",
+                 #rentedAt = :rentedAt REMOVE #availablePk, #availableSk, #parkedAt, #movedAlerted, #silenceAlerted \
+                 ADD #revision :one",
             )
             .set_expression_attribute_names(Some(board_names))
             .set_expression_attribute_values(Some(board_values))

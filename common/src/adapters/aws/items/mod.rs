@@ -74,6 +74,9 @@ pub mod attr {
     pub const RIDING_PK: &str = "ridingPk";
     pub const RIDING_SK: &str = "ridingSk";
     pub const RENTED_AT: &str = "rentedAt";
+    pub const PARKED_AT: &str = "parkedAt";
+    pub const MOVED_ALERTED: &str = "movedAlerted";
+    pub const SILENCE_ALERTED: &str = "silenceAlerted";
     pub const STATE: &str = "state";
     pub const CLAIM_TOKEN: &str = "claimToken";
     pub const IN_PROGRESS_UNTIL_MS: &str = "inProgressUntilMs";
@@ -358,6 +361,12 @@ mod tests {
             assert!(rented.contains_key(name), "a rented board has {name}: {rented:?}");
         }
         assert!(!parked.contains_key(attr::RIDING_PK), "only a rented board is in the riding index");
+        // What a rent's update removes, as `start_rental` clears it.
+        let alerted = Kickboard { moved_alerted: true, silence_alerted: true, ..board.clone() };
+        let alerted = item(BoardItem::from(&alerted));
+        for name in [attr::PARKED_AT, attr::MOVED_ALERTED, attr::SILENCE_ALERTED] {
+            assert!(alerted.contains_key(name), "a board can have {name}: {alerted:?}");
+        }
         assert!(rented.contains_key(attr::RENTAL_ID) && !rented.contains_key(attr::AVAILABLE_PK), "{rented:?}");
         let rental = item(RentalItem::from(&started.rental));
         assert_eq!(rental[attr::STATUS], stored(RentalStatus::Open));
