@@ -424,6 +424,7 @@ pub async fn watch_rides(deps: &WatchDeps<'_>) -> PortResult<WatchedRides> {
     for board in &rented {
         if let (Some(rides), Some(rental_id)) = (deps.rides, board.rental_id())
             && super::rentals::undo_dead_hold(deps.rentals, rides, rental_id, now).await?
+                == super::rentals::Hold::Undone
         {
             watched.dead_holds += 1;
             continue;

@@ -113,10 +113,18 @@ async fn rent_on_unlock(
     let held_until = rent.now + timeout + HOLD_OUTLIVES_ITS_RENT;
     let held = match vehicles.rides.hold_rental(rent.clone(), held_until).await {
         Err(PortError::Rule(refused @ (RuleViolation::PassHasOpenRental | RuleViolation::KickboardUnavailable))) => {
-            if !release_dead_holds(app, vehicles, &rent).await? {
-                return Err(refused.into());
+            match release_dead_holds(app, vehicles, &rent).await? {
+                Blocking::Released => vehicles.rides.hold_rental(rent, held_until).await?,
+                // This pass's own rent (a retry's first try, whose undo failed) still waits:
+                // the retry is asked to come back when that hold is over.
+                Blocking::PassHeldUntil(until) => {
+                    let wait = (until - clock.now()).num_seconds().max(0).unsigned_abs() + 1;
+                    return Err(Problem::new(ProblemType::RequestInProgress)
+                        .with_detail("a rent of this pass is still waiting for its kickboard to unlock")
+                        .retry_after(wait));
+                }
+                Blocking::Other => return Err(refused.into()),
             }
-            vehicles.rides.hold_rental(rent, held_until).await?
         }
         held => held?,
     };
@@ -130,9 +138,12 @@ async fn rent_on_unlock(
             Some(error) => format!("the kickboard could not unlock ({error})"),
             None => "the kickboard did not answer in time".to_owned(),
         },
+        // Our side failed (the store, the broker), not the board: undone, and the rider is
+        // told to try again as after any store failure.
         Err(error) => {
             tracing::warn!(%error, "the unlock could not be sent");
-            "the unlock could not be sent to the kickboard".to_owned()
+            vehicles.rides.undo_rental(&held.rental_id, clock.now()).await?;
+            return Err(error.into());
         }
     };
     vehicles.rides.undo_rental(&held.rental_id, clock.now()).await?;
@@ -146,40 +157,69 @@ async fn rent_on_unlock(
 /// after its unlock's deadline was left by a rent that died.
 const HOLD_OUTLIVES_ITS_RENT: chrono::Duration = chrono::Duration::seconds(15);
 
+/// What blocked a rent, once the dead holds in its way were undone.
+enum Blocking {
+    /// A dead hold was undone: the rent may try again.
+    Released,
+    /// The pass's own earlier rent still waits for its unlock, until then at the latest.
+    PassHeldUntil(DateTime<Utc>),
+    /// Anything else: a ride, another rider's rent in progress.
+    Other,
+}
+
 /// Undoes the holds that block `rent` (on its pass, or on its board) and were left by rents
 /// that died between taking the board and the unlock's answer, as an idempotency record whose
-/// function timed out is taken over: `true` when it undid one, and the rent may try again.
-/// A hold still within its time is a rent in progress, and is left alone.
-async fn release_dead_holds(app: &impl Services, vehicles: Vehicles<'_>, rent: &RentRequest) -> PortResult<bool> {
+/// function timed out is taken over. A hold still within its time is a rent in progress, and
+/// is left alone.
+async fn release_dead_holds(app: &impl Services, vehicles: Vehicles<'_>, rent: &RentRequest) -> PortResult<Blocking> {
     let now = app.clock().now();
     let pass = app.passes().find_pass(&rent.pass_id).await?.filter(|pass| pass.customer_id == rent.customer);
     let board = app.fleet().find_kickboard(&rent.kickboard_id).await?;
-    let blocking =
-        [pass.and_then(|pass| pass.open_rental_id().cloned()), board.and_then(|board| board.rental_id().cloned())];
-    let mut released = false;
-    for rental_id in blocking.into_iter().flatten() {
-        released |= undo_dead_hold(app.rentals(), vehicles.rides, &rental_id, now).await?;
+    let mut blocking = Blocking::Other;
+    if let Some(rental_id) = pass.as_ref().and_then(|pass| pass.open_rental_id()) {
+        match undo_dead_hold(app.rentals(), vehicles.rides, rental_id, now).await? {
+            Hold::Undone => blocking = Blocking::Released,
+            Hold::Waiting(until) => return Ok(Blocking::PassHeldUntil(until)),
+            Hold::None => {}
+        }
     }
-    Ok(released)
+    if let Some(rental_id) = board.as_ref().and_then(|board| board.rental_id())
+        && undo_dead_hold(app.rentals(), vehicles.rides, rental_id, now).await? == Hold::Undone
+    {
+        blocking = Blocking::Released;
+    }
+    Ok(blocking)
 }
 
-/// Undoes `rental_id` if it is a hold left by a rent that died (held past its time): `true`
-/// when it no longer holds anything, whoever undid it.
+/// What became of a rental met as a possible dead hold.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Hold {
+    /// It was one, and holds nothing now (whoever undid it).
+    Undone,
+    /// A hold still within its time: a rent in progress, until then at the latest.
+    Waiting(DateTime<Utc>),
+    /// Not a hold: a ride, or no rental.
+    None,
+}
+
+/// Undoes `rental_id` if it is a hold left by a rent that died (held past its time).
 pub(crate) async fn undo_dead_hold(
     rentals: &dyn RentalStore,
     rides: &dyn CommandedRides,
     rental_id: &RentalId,
     now: DateTime<Utc>,
-) -> PortResult<bool> {
-    let Some(rental) = rentals.find_rental(rental_id).await? else { return Ok(false) };
-    if !rental.is_held_past(now) {
-        return Ok(false);
+) -> PortResult<Hold> {
+    let Some(rental) = rentals.find_rental(rental_id).await? else { return Ok(Hold::None) };
+    match rental.held_until {
+        Some(until) if rental.is_held() && !rental.is_held_past(now) => return Ok(Hold::Waiting(until)),
+        _ if !rental.is_held_past(now) => return Ok(Hold::None),
+        _ => {}
     }
     match rides.undo_rental(rental_id, now).await {
         // Undone meanwhile by another that met it too: released all the same.
         Ok(()) | Err(PortError::Rule(RuleViolation::Inconsistent(_) | RuleViolation::RentalNotFound)) => {
             tracing::warn!(rental = %rental_id, kickboard = %rental.kickboard_id, "a hold left by a rent that died was undone");
-            Ok(true)
+            Ok(Hold::Undone)
         }
         Err(error) => Err(error),
     }
