@@ -318,6 +318,10 @@ pub trait CommandedRides: Send + Sync {
     /// The board never acknowledged: the rental is gone, the board available again, the pass
     /// free with its minutes untouched, and `RentalUndone` (and `KickboardNotResponding` when
     /// this miss tells the crew) written, all in one atomic write.
+    ///
+    /// Both this and `confirm_unlock` answer `RuleViolation::HoldReleased`, writing nothing,
+    /// when the rental no longer waits for its unlock: a rent that outlived its hold found it
+    /// undone by another request (`undo_dead_hold`).
     async fn undo_rental(&self, rental_id: &RentalId, now: DateTime<Utc>) -> PortResult<()>;
     /// The board never acknowledged its lock after `rental_id`: out of service with the
     /// reason, and `KickboardLockUnconfirmed` written with it, unless it is no longer parked

@@ -290,8 +290,9 @@ pub async fn an_acknowledgement_delivered_twice_at_once_settles_its_command_once
 /// leaves the rental held: while it could still be waiting, nobody else takes the board; once
 /// past that, the next rent that meets the hold undoes it, on the board and on the pass.
 pub async fn a_hold_left_by_a_rent_that_died_is_undone_by_the_next_rent(backend: Backend) {
+    use kickboard_common::domain::error::RuleViolation;
     use kickboard_common::domain::ids::{CustomerId, PassId, RentalId};
-    use kickboard_common::ports::{Clock, RentRequest};
+    use kickboard_common::ports::{Clock, PortError, RentRequest};
     let kb = server(backend).await;
     register(&kb, "kb-1").await;
     register(&kb, "kb-2").await;
@@ -311,6 +312,7 @@ pub async fn a_hold_left_by_a_rent_that_died_is_undone_by_the_next_rent(backend:
         rules: Default::default(),
         zones: Default::default(),
     };
+    let dead_rental = rent.rental_id.clone();
     let rides = std::sync::Arc::clone(&kb.server.app.vehicles.as_ref().expect("vehicles are simulated").rides);
     let held_until = kb.clock.now() + chrono::Duration::seconds(20);
     let hold = kickboard_common::invocation::running_as("rent-kickboard", rides.hold_rental(rent, held_until));
@@ -326,6 +328,17 @@ pub async fn a_hold_left_by_a_rent_that_died_is_undone_by_the_next_rent(backend:
     kb.clock.advance(chrono::Duration::seconds(21));
     let taken = kb.rent(&bob, &bobs, "kb-1").await;
     assert_eq!(taken.status, StatusCode::CREATED, "the dead hold on the board is undone: {taken:?}");
+    // Alice's first rent was only slow, and wakes up now: its hold is gone, so neither its
+    // confirm nor its undo writes anything, and Bob rides on.
+    let late = async {
+        let confirmed = rides.confirm_unlock(&dead_rental, kb.clock.now(), None).await;
+        (confirmed.map(|_| ()), rides.undo_rental(&dead_rental, kb.clock.now()).await)
+    };
+    let (confirmed, undone) = kickboard_common::invocation::running_as("rent-kickboard", late).await;
+    for late in [confirmed, undone] {
+        assert!(matches!(late, Err(PortError::Rule(RuleViolation::HoldReleased))), "{late:?}");
+    }
+    assert!(kb.kickboard("kb-1").await.rental_id().is_some(), "kb-1 is still Bob's");
     let freed = kb.rent(&alice, &alices, "kb-2").await;
     assert_eq!(freed.status, StatusCode::CREATED, "and alice's pass is free: {freed:?}");
 

@@ -39,6 +39,10 @@ pub enum RuleViolation {
     RideStartNotAllowed(String),
     #[error("a ride may not end here: {0}")]
     RideEndNotAllowed(String),
+    /// A rent outlived its hold on the board: another request took it for a dead one and undid
+    /// it (or the rental was never a hold). Whoever undid it, nothing of it is left.
+    #[error("the rent no longer holds its kickboard")]
+    HoldReleased,
     /// A request with this idempotency key was already handled (its answer is stored).
     #[error("this idempotency key was already used")]
     DuplicateRequest,

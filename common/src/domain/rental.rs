@@ -103,7 +103,7 @@ impl Rental {
     /// event: where boards are unlocked, the ride begins only then.
     pub fn unlocked(&self, at: DateTime<Utc>) -> Result<(Rental, EventEnvelope), RuleViolation> {
         if !self.is_held() {
-            return Err(RuleViolation::Inconsistent("only a rental waiting for its unlock can be unlocked"));
+            return Err(RuleViolation::HoldReleased);
         }
         Ok((Rental { unlocked_at: Some(at), held_until: None, ..self.clone() }, self.rented_event()))
     }
@@ -221,7 +221,7 @@ pub fn undo_rental(
     now: DateTime<Utc>,
 ) -> Result<RentalUndone, RuleViolation> {
     if !rental.is_held() {
-        return Err(RuleViolation::Inconsistent("only a rental waiting for its unlock can be undone"));
+        return Err(RuleViolation::HoldReleased);
     }
     let PassState::Active { payment, open_rental_id: Some(open) } = &pass.state else {
         return Err(RuleViolation::Inconsistent("an open rental's pass has no open rental"));

@@ -132,6 +132,8 @@ async fn rent_on_unlock(
     let refusal = match unlock {
         Ok(settled) if settled.status_at(clock.now()) == CommandStatus::Acked => {
             let at = settled.settled_at.unwrap_or_else(|| clock.now());
+            // A hold released meanwhile answers 503: the board may be another rider's by now,
+            // so it is not locked again (the watch over parked boards sees it if it moves).
             return Ok(rented(&vehicles.rides.confirm_unlock(&held.rental_id, at, answer).await?));
         }
         Ok(settled) => match settled.error {
@@ -142,15 +144,24 @@ async fn rent_on_unlock(
         // told to try again as after any store failure.
         Err(error) => {
             tracing::warn!(%error, "the unlock could not be sent");
-            vehicles.rides.undo_rental(&held.rental_id, clock.now()).await?;
+            undo_held(vehicles.rides, &held.rental_id, clock.now()).await?;
             return Err(error.into());
         }
     };
-    vehicles.rides.undo_rental(&held.rental_id, clock.now()).await?;
+    undo_held(vehicles.rides, &held.rental_id, clock.now()).await?;
     tracing::info!(rental = %held.rental_id, kickboard = %held.kickboard_id, %refusal, "rent undone");
     Err(Problem::new(ProblemType::VehicleNotResponding)
         .with_detail(format!("{refusal}; nothing was charged, and the pass is free to rent again"))
         .retry_after(UNLOCK_RETRY_AFTER_SECS))
+}
+
+/// Undoes a rent's own hold; one already undone by another request (that took it for dead) is
+/// undone all the same.
+async fn undo_held(rides: &dyn CommandedRides, rental_id: &RentalId, now: DateTime<Utc>) -> PortResult<()> {
+    match rides.undo_rental(rental_id, now).await {
+        Ok(()) | Err(PortError::Rule(RuleViolation::HoldReleased)) => Ok(()),
+        Err(error) => Err(error),
+    }
 }
 
 /// Longer than any rent runs (the functions' timeout is 10 s): a rental still held this long
@@ -215,14 +226,10 @@ pub(crate) async fn undo_dead_hold(
         _ if !rental.is_held_past(now) => return Ok(Hold::None),
         _ => {}
     }
-    match rides.undo_rental(rental_id, now).await {
-        // Undone meanwhile by another that met it too: released all the same.
-        Ok(()) | Err(PortError::Rule(RuleViolation::Inconsistent(_) | RuleViolation::RentalNotFound)) => {
-            tracing::warn!(rental = %rental_id, kickboard = %rental.kickboard_id, "a hold left by a rent that died was undone");
-            Ok(Hold::Undone)
-        }
-        Err(error) => Err(error),
-    }
+    // Undone meanwhile by another that met it too: released all the same.
+    undo_held(rides, rental_id, now).await?;
+    tracing::warn!(rental = %rental_id, kickboard = %rental.kickboard_id, "a hold left by a rent that died was undone");
+    Ok(Hold::Undone)
 }
 
 /// How long a rider is asked to wait before trying a board that did not unlock again.

@@ -197,6 +197,11 @@ impl From<RuleViolation> for Problem {
             V::RentalNotFound => ProblemType::RentalNotFound,
             V::RentalAlreadyReturned => ProblemType::RentalAlreadyReturned,
             V::DuplicateRequest => ProblemType::RequestInProgress,
+            V::HoldReleased => {
+                return Problem::new(ProblemType::ServiceUnavailable)
+                    .with_detail("the rent waited so long that its kickboard was released; nothing was charged")
+                    .retry_after(BUSY_RETRY_AFTER_SECS);
+            }
             V::Inconsistent(what) => {
                 tracing::error!(what, "inconsistent stored state");
                 ProblemType::Internal

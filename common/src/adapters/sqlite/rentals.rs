@@ -61,7 +61,7 @@ fn take_board(tx: &Connection, request: RentRequest, begins: Begins) -> PortResu
 
 /// A rental waiting for its unlock, with its pass and board.
 fn load_held(tx: &Connection, rental_id: &RentalId) -> PortResult<(Rental, Pass, Kickboard)> {
-    let rental = load_rental(tx, rental_id)?.ok_or(RuleViolation::RentalNotFound)?;
+    let rental = load_rental(tx, rental_id)?.ok_or(RuleViolation::HoldReleased)?;
     let pass = load_pass(tx, &rental.pass_id)?.ok_or(RuleViolation::Inconsistent("a rental's pass is missing"))?;
     let board =
         load_board(tx, &rental.kickboard_id)?.ok_or(RuleViolation::Inconsistent("a rental's board is missing"))?;

@@ -260,7 +260,7 @@ impl CommandedRides for DynamoStore {
         at: DateTime<Utc>,
         answer: Option<Answering<Rental>>,
     ) -> PortResult<Rental> {
-        let rental = self.find_rental(rental_id).await?.ok_or(RuleViolation::RentalNotFound)?;
+        let rental = self.find_rental(rental_id).await?.ok_or(RuleViolation::HoldReleased)?;
         let (rental, event) = rental.unlocked(at)?;
         let answer = answer.map(|answer| answer.answer_for(&rental));
         let mut attempt = 1;
@@ -285,7 +285,7 @@ impl CommandedRides for DynamoStore {
             }
             let reasons = &reasons[usize::from(answer.is_some())..];
             if matches!(reasons.first(), Some(Reason::Failed(_))) {
-                return Err(RuleViolation::Inconsistent("a held rental was settled by another request").into());
+                return Err(RuleViolation::HoldReleased.into());
             }
             // The board reported meanwhile: read it again.
             if attempt == CONFLICT_ATTEMPTS {
@@ -299,7 +299,7 @@ impl CommandedRides for DynamoStore {
         let mut attempt = 1;
         loop {
             let (rental, pass) = self.rental_and_pass(rental_id).await?;
-            let rental = rental.ok_or(RuleViolation::RentalNotFound)?;
+            let rental = rental.ok_or(RuleViolation::HoldReleased)?;
             let pass = pass.ok_or(RuleViolation::Inconsistent("a rental's pass is missing"))?;
             let (stored_board, board) = self
                 .board(&rental.kickboard_id)
@@ -326,7 +326,7 @@ impl CommandedRides for DynamoStore {
             match self.transact(items).await? {
                 Ok(()) => return Ok(()),
                 Err(reasons) if matches!(reasons.first(), Some(Reason::Failed(_))) => {
-                    return Err(RuleViolation::Inconsistent("a held rental was settled by another request").into());
+                    return Err(RuleViolation::HoldReleased.into());
                 }
                 // The board reported while the undo was read: read it again.
                 Err(_) if attempt < CONFLICT_ATTEMPTS => attempt += 1,
