@@ -1,6 +1,6 @@
 //! `BreakerStore` on DynamoDB: the shared breaker state and its sharded call counts.
 
-use super::client::{DynamoStore, from_item, n, to_item, unavailable};
+use super::client::{DynamoStore, from_item, n, to_item};
 use super::transact::conditional_put;
 use crate::adapters::aws::items::attr::{CALLS, FAILURES, PK, VERSION};
 use crate::adapters::aws::items::{
@@ -11,7 +11,6 @@ use crate::adapters::aws::sdk_error;
 use crate::domain::breaker::{BreakerState, WindowCounts};
 use crate::ports::{BreakerStore, PortResult, Versioned};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::KeysAndAttributes;
 
 #[async_trait]
 impl BreakerStore for DynamoStore {
@@ -57,35 +56,16 @@ impl BreakerStore for DynamoStore {
     }
 
     async fn count_window(&self, name: &str, buckets: &[i64]) -> PortResult<WindowCounts> {
-        let mut keys: Vec<Item> = buckets
+        let keys: Vec<Item> = buckets
             .iter()
             .flat_map(|bucket| (0..BREAKER_COUNTER_SHARDS).map(move |shard| breaker_count_key(name, *bucket, shard)))
             .collect();
+        let projection = format!("{CALLS}, {FAILURES}");
         let mut counts = WindowCounts::default();
-        // BatchGetItem takes 100 keys a call and may leave some for the next.
-        while !keys.is_empty() {
-            let batch: Vec<Item> = keys.drain(..keys.len().min(100)).collect();
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(batch))
-                .projection_expression(format!("{CALLS}, {FAILURES}"))
-                .consistent_read(true)
-                .build()
-                .map_err(unavailable)?;
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.tables.views, request)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in output.responses.unwrap_or_default().remove(&self.tables.views).unwrap_or_default() {
-                let count: BreakerCountItem = from_item(item)?;
-                counts.calls += count.calls;
-                counts.failures += count.failures;
-            }
-            if let Some(left) = output.unprocessed_keys.and_then(|mut left| left.remove(&self.tables.views)) {
-                keys.extend(left.keys);
-            }
+        for item in self.batch_get(&self.tables.views, &keys, Some(&projection), true).await? {
+            let count: BreakerCountItem = from_item(item)?;
+            counts.calls += count.calls;
+            counts.failures += count.failures;
         }
         Ok(counts)
     }

@@ -4,7 +4,9 @@ use crate::adapters::aws::items::Item;
 use crate::adapters::aws::sdk_error;
 use crate::ports::{PortError, PortResult};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -47,6 +49,13 @@ pub(super) fn values<const N: usize>(pairs: [(&str, AttributeValue); N]) -> Hash
     pairs.into_iter().map(|(name, value)| (name.to_owned(), value)).collect()
 }
 
+/// Keys a `BatchGetItem` takes at most.
+const BATCH_GET_KEYS: usize = 100;
+
+/// Calls a batch of keys gets, its unprocessed keys (throttled) asked again, before the read
+/// gives up as busy.
+const BATCH_GET_ROUNDS: u64 = 6;
+
 /// Expression attribute names from `("#placeholder", attribute)` pairs.
 pub(super) fn names<const N: usize>(pairs: [(&str, &str); N]) -> HashMap<String, String> {
     pairs.into_iter().map(|(placeholder, name)| (placeholder.to_owned(), name.to_owned())).collect()
@@ -79,5 +88,44 @@ impl DynamoStore {
             .await
             .map_err(sdk_error)?;
         output.item.map(from_item).transpose()
+    }
+
+    /// The items of `keys` in `table` (in no order; a missing one is left out), a hundred keys
+    /// a call. What DynamoDB leaves unprocessed is asked again after a growing pause, a bounded
+    /// number of times.
+    pub(super) async fn batch_get(
+        &self,
+        table: &str,
+        keys: &[Item],
+        projection: Option<&str>,
+        consistent: bool,
+    ) -> PortResult<Vec<Item>> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH_GET_KEYS) {
+            let mut wanted = chunk.to_vec();
+            let mut round = 0;
+            while !wanted.is_empty() {
+                round += 1;
+                if round > BATCH_GET_ROUNDS {
+                    return Err(PortError::Transient(format!("{} keys of {table} stayed unprocessed", wanted.len())));
+                }
+                if round > 1 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * round)).await;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut wanted)))
+                    .set_projection_expression(projection.map(str::to_owned))
+                    .consistent_read(consistent)
+                    .build()
+                    .map_err(unavailable)?;
+                let output =
+                    self.client.batch_get_item().request_items(table, request).send().await.map_err(sdk_error)?;
+                found.extend(output.responses.unwrap_or_default().remove(table).unwrap_or_default());
+                if let Some(left) = output.unprocessed_keys.and_then(|mut left| left.remove(table)) {
+                    wanted = left.keys;
+                }
+            }
+        }
+        Ok(found)
     }
 }

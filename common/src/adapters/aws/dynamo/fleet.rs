@@ -18,7 +18,7 @@ use crate::domain::vehicle::{BatteryRules, Telemetry};
 use crate::invocation;
 use crate::ports::{FleetStore, PortError, PortResult, ReportOutcome, RideWatch};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
 /// Segments the public feed's scan of the parked boards is read in, side by side.
@@ -152,9 +152,6 @@ impl DynamoStore {
     }
 }
 
-/// Keys a `BatchGetItem` takes at most.
-const BATCH_GET_KEYS: usize = 100;
-
 #[async_trait]
 impl RideWatch for DynamoStore {
     async fn rented_kickboards(&self) -> PortResult<Vec<Kickboard>> {
@@ -178,34 +175,11 @@ impl RideWatch for DynamoStore {
             }
         }
         let mut boards = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(BATCH_GET_KEYS) {
-            let mut wanted =
-                Some(KeysAndAttributes::builder().set_keys(Some(chunk.to_vec())).build().map_err(unavailable)?);
-            // What DynamoDB leaves unprocessed (throttled) is asked again, after a pause.
-            let mut round = 0;
-            while let Some(keys) = wanted.take() {
-                round += 1;
-                if round > 2 * CONFLICT_ATTEMPTS {
-                    return Err(PortError::Transient("the ridden boards could not all be read".into()));
-                }
-                if round > 1 {
-                    tokio::time::sleep(std::time::Duration::from_millis(50 * u64::from(round))).await;
-                }
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.tables.state, keys)
-                    .send()
-                    .await
-                    .map_err(sdk_error)?;
-                for item in output.responses.unwrap_or_default().remove(&self.tables.state).unwrap_or_default() {
-                    let board = from_item::<BoardItem>(item)?.board;
-                    // The index is eventually consistent: a board returned meanwhile is dropped.
-                    if board.rental_id().is_some() {
-                        boards.push(board);
-                    }
-                }
-                wanted = output.unprocessed_keys.unwrap_or_default().remove(&self.tables.state);
+        for item in self.batch_get(&self.tables.state, &keys, None, false).await? {
+            let board = from_item::<BoardItem>(item)?.board;
+            // The index is eventually consistent: a board returned meanwhile is dropped.
+            if board.rental_id().is_some() {
+                boards.push(board);
             }
         }
         Ok(boards)
