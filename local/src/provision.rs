@@ -15,10 +15,7 @@ use aws_sigv4::sign::v4;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use kickboard_common::adapters::https::{HttpsClient, https_client};
 use kickboard_common::domain::ids::KickboardId;
 use kickboard_common::vehicle_topics::Channel;
 use serde::Deserialize;
@@ -104,7 +101,7 @@ struct Endpoint {
 struct ControlPlane<'a> {
     config: &'a SdkConfig,
     base: String,
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: HttpsClient,
 }
 
 impl ControlPlane<'_> {
@@ -191,14 +188,7 @@ pub async fn provision_thing(
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("https://iot.{region}.amazonaws.com"),
     };
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()?
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    let plane = ControlPlane { config, base, client: Client::builder(TokioExecutor::new()).build(https) };
+    let plane = ControlPlane { config, base, client: https_client(None)? };
 
     // A board provisioned before keeps its thing (409: it exists); it gets a new certificate.
     let thing = format!("/things/{board}");

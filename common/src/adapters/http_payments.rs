@@ -2,16 +2,13 @@
 //! provider charges a key at most once) and `GET {base}/charges/{key}` to learn what became
 //! of a charge whose answer never arrived. Short connect and total timeouts.
 
+use super::https::{HttpsClient, https_client};
 use crate::domain::ids::PaymentId;
 use crate::ports::{ChargeOutcome, ChargeRequest, PaymentError, PaymentProvider};
 use async_trait::async_trait;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, StatusCode};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -49,7 +46,7 @@ pub struct Decline {
 }
 
 pub struct HttpPaymentProvider {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: HttpsClient,
     base_url: String,
     total_timeout: Duration,
     /// Keys whose charge may have landed without us hearing the answer: asked about first.
@@ -68,16 +65,8 @@ enum Answer {
 
 impl HttpPaymentProvider {
     pub fn new(base_url: &str, timeouts: PaymentTimeouts) -> std::io::Result<Self> {
-        let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(timeouts.connect));
-        http.enforce_http(false);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
         Ok(Self {
-            client: Client::builder(TokioExecutor::new()).build(https),
+            client: https_client(Some(timeouts.connect))?,
             base_url: base_url.trim_end_matches('/').to_owned(),
             total_timeout: timeouts.total,
             uncertain: Mutex::new(HashSet::new()),

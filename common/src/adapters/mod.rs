@@ -3,6 +3,7 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod http_payments;
+pub mod https;
 pub mod payment_simulator;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
