@@ -4,6 +4,7 @@ pub mod adapters;
 #[cfg(feature = "aws")]
 pub mod aws_services;
 pub mod domain;
+pub mod guard;
 pub mod handlers;
 pub mod http;
 pub mod invocation;
