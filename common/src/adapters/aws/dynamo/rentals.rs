@@ -305,7 +305,16 @@ impl CommandedRides for DynamoStore {
                 .board(&rental.kickboard_id)
                 .await?
                 .ok_or(RuleViolation::Inconsistent("a rental's board is missing"))?;
-            let undone = rental::undo_rental(&rental, &pass, &board, now)?;
+            let undone = match rental::undo_rental(&rental, &pass, &board, now) {
+                Ok(undone) => undone,
+                // Read apart, the rental, its pass and its board disagree while another
+                // request undoes the hold and takes the board: read them again.
+                Err(RuleViolation::Inconsistent(_)) if attempt < CONFLICT_ATTEMPTS => {
+                    attempt += 1;
+                    continue;
+                }
+                Err(violation) => return Err(violation.into()),
+            };
             let delete = Delete::builder()
                 .table_name(&self.tables.state)
                 .set_key(Some(rental_key(rental_id)))
