@@ -66,8 +66,10 @@ impl CityReport {
     }
 
     /// Writes to the breaker's items (its state and its counters).
+    /// Writes to the payment breaker's items (its state and its counters).
     pub fn breaker_writes(&self) -> u64 {
-        self.tally.writes.iter().filter(|(key, _)| key.contains(":BREAKER#")).map(|(_, count)| count).sum()
+        let payments = format!(":BREAKER#{}", kickboard_common::payments::PAYMENT_BREAKER);
+        self.tally.writes.iter().filter(|(key, _)| key.contains(&payments)).map(|(_, count)| count).sum()
     }
 }
 
@@ -161,6 +163,8 @@ pub async fn city(options: CityOptions) -> CityReport {
         riders.spawn(async move {
             let token = kb.customer_token(&format!("rider-{customer}"));
             kb.set_phone(&token, &format!("+8210{:08}", 40_000_000 + customer)).await;
+            // A rider's licence is verified once, before the first ride (one alert).
+            kb.verify_licence(&token).await;
             let mut total = (0, 0, 0);
             for _ in 0..rides {
                 let outcome = ride(&kb, &token, &random).await;
@@ -299,7 +303,8 @@ pub fn ride_cost(report: &CityReport, outbox_events_per_ride: f64) -> RideCost {
     let invocations = api_calls + relay + notifier + balance_view;
     per_ride.insert("API Gateway requests".into(), api_calls);
     per_ride.insert("Lambda invocations".into(), invocations);
-    let alerts = report.tally.sms as f64 / rides;
+    // Each rider's one licence alert is the rider's, not a ride's.
+    let alerts = report.tally.sms.saturating_sub(report.options.customers as u64) as f64 / rides;
     let thousand = 1_000.0;
     let dynamodb = (report.tally.write_units * DYNAMODB_PER_MILLION_WRU
         + report.tally.read_units * DYNAMODB_PER_MILLION_RRU)
@@ -338,8 +343,8 @@ mod tests {
         assert_eq!(report.breaker_writes(), report.payments as u64, "one counter addition a payment, no state change");
         let cells: Vec<&String> = report.tally.writes.keys().filter(|key| key.starts_with("available:")).collect();
         assert!(!cells.is_empty() && cells.iter().all(|key| key.len() == "available:".len() + 6), "{cells:?}");
-        let alerts = report.payments + 2 * report.rides;
-        assert_eq!(report.tally.sms, alerts as u64, "paid, rented and returned alerts");
+        let alerts = report.options.customers + report.payments + 2 * report.rides;
+        assert_eq!(report.tally.sms, alerts as u64, "licence, paid, rented and returned alerts");
         let cost = ride_cost(&report, 4.0);
         assert!(cost.per_thousand.iter().all(|(_, sms, push)| *sms >= *push && *push >= 0.0));
     }

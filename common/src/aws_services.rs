@@ -2,18 +2,21 @@
 //! the benches run handlers on against an emulator.
 
 use crate::adapters::aws::{DynamoStore, IotVehicleLink, SnsPushRegistry};
+use crate::adapters::http_licences::HttpLicenceVerifier;
 use crate::adapters::http_payments::HttpPaymentProvider;
+use crate::adapters::licence_simulator::LicenceSimulator;
 use crate::adapters::payment_simulator::PaymentSimulator;
 use crate::handlers::gbfs::FleetSnapshots;
 use crate::http::cursor::CursorKey;
 use crate::http::{Problem, ProblemType};
+use crate::licences::{GuardedLicenceChecks, LicenceKey};
 use crate::payments::GuardedPayments;
 use crate::ports::{
-    BalanceView, Clock, ContactStore, FleetStore, IdempotencyStore, PassStore, PaymentProvider, PushRegistry,
-    RentalStore, SystemClock, ZoneStore,
+    BalanceView, Clock, ContactStore, FleetStore, IdempotencyStore, LicenceStore, LicenceVerifier, PassStore,
+    PaymentProvider, PushRegistry, RentalStore, SystemClock, ZoneStore,
 };
 use crate::services::{Services, Vehicles};
-use crate::settings::{PaymentProviderSetting, Settings};
+use crate::settings::{LicenceProviderSetting, PaymentProviderSetting, Settings};
 use crate::zone_cache::ZoneCache;
 use aws_config::SdkConfig;
 use std::sync::{Arc, OnceLock};
@@ -30,6 +33,7 @@ pub struct AwsServices {
     push: OnceLock<SnsPushRegistry>,
     cursor_key: Option<CursorKey>,
     payments: OnceLock<Result<GuardedPayments, NoPayments>>,
+    licence_checks: OnceLock<Result<GuardedLicenceChecks, String>>,
     /// The link to the vehicles through IoT Core, when the settings name its endpoint.
     vehicle_link: OnceLock<Option<IotVehicleLink>>,
 }
@@ -55,8 +59,31 @@ impl AwsServices {
             snapshots: FleetSnapshots::default(),
             push: OnceLock::new(),
             payments: OnceLock::new(),
+            licence_checks: OnceLock::new(),
             vehicle_link: OnceLock::new(),
         })
+    }
+
+    /// Licence checks as the settings say; `Err` says what is missing.
+    fn make_licence_checks(&self) -> Result<GuardedLicenceChecks, String> {
+        let licence = &self.settings.licence;
+        let key = licence.hash_secret.as_ref().ok_or("KICKBOARD_LICENCE_HASH_KEY is not set")?;
+        let verifier: Arc<dyn LicenceVerifier> = match &licence.provider {
+            LicenceProviderSetting::NotConfigured => {
+                return Err("no LICENCE_PROVIDER_URL, and LICENCE_MODE is not simulator".to_owned());
+            }
+            LicenceProviderSetting::Simulator => Arc::new(LicenceSimulator::default()),
+            LicenceProviderSetting::Url(url) => {
+                Arc::new(HttpLicenceVerifier::new(url, licence.timeout).map_err(|error| error.to_string())?)
+            }
+        };
+        Ok(GuardedLicenceChecks::new(
+            verifier,
+            self.store.clone(),
+            licence.breaker,
+            Arc::new(SystemClock),
+            LicenceKey::new(&key.0),
+        ))
     }
 
     fn make_payments(&self) -> Result<GuardedPayments, NoPayments> {
@@ -74,6 +101,17 @@ impl AwsServices {
 }
 
 impl Services for AwsServices {
+    fn licences(&self) -> &dyn LicenceStore {
+        self.store.as_ref()
+    }
+    fn licence_checks(&self) -> Result<&GuardedLicenceChecks, Problem> {
+        self.licence_checks.get_or_init(|| self.make_licence_checks()).as_ref().map_err(|missing| {
+            tracing::error!(%missing, "licence verification refused: not configured");
+            Problem::new(ProblemType::LicenceCheckUnavailable)
+                .with_detail("the operator has not configured licence verification")
+                .retry_after(60)
+        })
+    }
     fn settings(&self) -> &Settings {
         &self.settings
     }

@@ -8,6 +8,7 @@ pub mod guard;
 pub mod handlers;
 pub mod http;
 pub mod invocation;
+pub mod licences;
 pub mod metrics;
 pub mod payments;
 pub mod ports;

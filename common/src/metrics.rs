@@ -43,10 +43,16 @@ pub enum Metric {
     CommandsAcked,
     /// By `Command`: commands a rent or a return waited for in vain.
     CommandsTimedOut,
+    /// By `Outcome`: licence verifications and re-checks (verified, rechecked, invalid,
+    /// too-young, too-many-attempts, unavailable).
+    LicenceChecks,
+    /// Rents let through on a verification within its grace period while the provider could
+    /// not re-check it.
+    LicenceGraceRides,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 19] = [
+    pub const ALL: [Metric; 21] = [
         Metric::RentalsStarted,
         Metric::RentsRefused,
         Metric::Returns,
@@ -66,6 +72,8 @@ impl Metric {
         Metric::CommandsSent,
         Metric::CommandsAcked,
         Metric::CommandsTimedOut,
+        Metric::LicenceChecks,
+        Metric::LicenceGraceRides,
     ];
 
     pub fn name(self) -> &'static str {
@@ -89,6 +97,8 @@ impl Metric {
             Metric::CommandsSent => "CommandsSent",
             Metric::CommandsAcked => "CommandsAcked",
             Metric::CommandsTimedOut => "CommandsTimedOut",
+            Metric::LicenceChecks => "LicenceChecks",
+            Metric::LicenceGraceRides => "LicenceGraceRides",
         }
     }
 
@@ -106,6 +116,7 @@ impl Metric {
             Metric::RentsRefused | Metric::AlertsNotSent => Some("Reason"),
             Metric::AlertsSent => Some("Channel"),
             Metric::CommandsSent | Metric::CommandsAcked | Metric::CommandsTimedOut => Some("Command"),
+            Metric::LicenceChecks => Some("Outcome"),
             _ => None,
         }
     }

@@ -10,6 +10,7 @@ use crate::domain::events::EventEnvelope;
 use crate::domain::geo::{Area, Coordinates};
 use crate::domain::ids::{CommandId, CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId, ZoneId};
 use crate::domain::kickboard::{Kickboard, ServiceStatus};
+use crate::domain::licence::{CheckRefused, Licence, LicenceApplication, LicenceClass};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::plan::Won;
 use crate::domain::rental::{Rental, ReturnReport};
@@ -181,6 +182,9 @@ pub struct RentRequest {
     pub rules: BatteryRules,
     /// Where rides may start.
     pub zones: Arc<ZoneMap>,
+    /// The oldest licence verification the rent accepts (`LicencePolicy::fresh_since`); `None`
+    /// where no licence is required. Checked in the rent's own write.
+    pub licence_since: Option<DateTime<Utc>>,
 }
 
 /// What a return asks for.
@@ -544,6 +548,63 @@ pub enum PaymentError {
     /// Timeout, 5xx or a reset: the provider could not answer now.
     #[error("payment provider unavailable: {0}")]
     Unavailable(String),
+}
+
+/// What a licence provider said of a licence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LicenceVerdict {
+    /// Valid for driving, of this class; `reference` is what it is re-checked by.
+    Valid { class: LicenceClass, reference: String },
+    /// Not valid (unknown, suspended, revoked, or the name and birth date do not match).
+    Invalid { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LicenceCheckError {
+    /// Timeout, 5xx or a reset: the provider could not answer now.
+    #[error("licence provider unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The driving-licence verification provider (KoROAD's automatic verification, or a
+/// simulator of it).
+#[async_trait]
+pub trait LicenceVerifier: Send + Sync {
+    async fn verify(&self, application: &LicenceApplication) -> Result<LicenceVerdict, LicenceCheckError>;
+    /// Asks again about a licence verified before, by the reference the provider gave then.
+    async fn recheck(&self, reference: &str) -> Result<LicenceVerdict, LicenceCheckError>;
+}
+
+/// How a verification started with `begin_check` ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckEnd {
+    /// Verified: the licence kept and its `LicenceVerified` event, in one write.
+    Verified(Box<(Licence, EventEnvelope)>),
+    /// The provider refused the licence at this time (counted against guessing).
+    Rejected(DateTime<Utc>),
+    /// No verdict (provider down, rider too young): nothing counted.
+    Unanswered,
+}
+
+/// Customers' verified licences, and their verifications in progress and failed.
+#[async_trait]
+pub trait LicenceStore: Send + Sync {
+    async fn find_licence(&self, customer: &CustomerId) -> PortResult<Option<Licence>>;
+    /// Starts a verification of `customer`'s licence at `now`, held until `until` at most, in
+    /// one atomic write (`LicenceChecks::begin`): refused while another is in progress or
+    /// after too many failures.
+    async fn begin_check(
+        &self,
+        customer: &CustomerId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> PortResult<Result<(), CheckRefused>>;
+    /// Ends the verification in progress with its outcome.
+    async fn end_check(&self, customer: &CustomerId, end: CheckEnd) -> PortResult<()>;
+    /// A rent's re-check confirmed the licence: it is kept with its new verification time.
+    async fn renew_licence(&self, customer: &CustomerId, licence: &Licence) -> PortResult<()>;
+    /// Forgets the customer's licence; whether there was one.
+    async fn forget_licence(&self, customer: &CustomerId) -> PortResult<bool>;
 }
 
 /// The payment provider.

@@ -8,11 +8,12 @@ use crate::domain::ids::{CommandId, KickboardId};
 use crate::handlers::gbfs::FleetSnapshots;
 use crate::http::Problem;
 use crate::http::cursor::CursorKey;
+use crate::licences::GuardedLicenceChecks;
 use crate::metrics::{self, Metric};
 use crate::payments::GuardedPayments;
 use crate::ports::{
-    BalanceView, Clock, CommandStore, CommandedRides, ContactStore, FleetStore, IdempotencyStore, PassStore,
-    PortResult, PushRegistry, RentalStore, VehicleLink, ZoneStore,
+    BalanceView, Clock, CommandStore, CommandedRides, ContactStore, FleetStore, IdempotencyStore, LicenceStore,
+    PassStore, PortResult, PushRegistry, RentalStore, VehicleLink, ZoneStore,
 };
 use crate::settings::Settings;
 use crate::zone_cache::{Geofence, ZoneCache};
@@ -70,12 +71,16 @@ pub trait Services: Send + Sync {
     fn fleet(&self) -> &dyn FleetStore;
     fn zones(&self) -> &dyn ZoneStore;
     fn contacts(&self) -> &dyn ContactStore;
+    fn licences(&self) -> &dyn LicenceStore;
     /// The balance read model.
     fn balances(&self) -> &dyn BalanceView;
     /// Where push endpoints are made for customers' devices.
     fn push(&self) -> &dyn PushRegistry;
     /// Payments through the breaker; a problem when no provider is configured.
     fn payments(&self) -> Result<&GuardedPayments, Problem>;
+    /// Licence verification through its breaker, and the key numbers are hashed with; a
+    /// problem when no provider is configured.
+    fn licence_checks(&self) -> Result<&GuardedLicenceChecks, Problem>;
     /// This instance's zones, kept between requests.
     fn zone_cache(&self) -> &ZoneCache;
     /// This instance's fleet snapshot for the GBFS feed.

@@ -7,6 +7,7 @@ use crate::adapters::http_payments::PaymentTimeouts;
 use crate::adapters::payment_simulator::SimulatorSettings;
 use crate::domain::breaker::BreakerPolicy;
 use crate::domain::commands::{MAX_SPEED_KPH, MIN_SPEED_KPH, SpeedCap};
+use crate::domain::licence::LicencePolicy;
 use crate::domain::vehicle::{BatteryPct, BatteryRules};
 use crate::handlers::gbfs::GbfsSettings;
 use std::time::Duration;
@@ -33,6 +34,7 @@ pub struct Settings {
     /// `KICKBOARD_MAX_SPEED_KPH`: the fleet's speed cap, where no zone sets a lower one (25;
     /// Korea's coming law for shared scooters is 20).
     pub max_speed: SpeedCap,
+    pub licence: LicenceSettings,
     #[cfg(feature = "aws")]
     pub aws: AwsSettings,
 }
@@ -64,6 +66,30 @@ pub enum PaymentProviderSetting {
     /// Neither: every payment is refused, never approved for free.
     NotConfigured,
     Simulator(SimulatorSettings),
+    Url(String),
+}
+
+/// Whether riders need a verified driving licence, who verifies it, and how it is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LicenceSettings {
+    /// `KICKBOARD_LICENCE_REQUIRED` (true: the law where the service runs),
+    /// `KICKBOARD_LICENCE_RECHECK_DAYS` (30) and `KICKBOARD_LICENCE_GRACE_DAYS` (90).
+    pub policy: LicencePolicy,
+    pub provider: LicenceProviderSetting,
+    /// `LICENCE_TIMEOUT_MS`: how long a verification may take (3 s).
+    pub timeout: Duration,
+    pub breaker: BreakerPolicy,
+    /// `KICKBOARD_LICENCE_HASH_KEY`: the secret licence numbers are hashed with (on AWS, a
+    /// Secrets Manager secret the template puts there; locally, a key kept in the data dir).
+    pub hash_secret: Option<Secret>,
+}
+
+/// `LICENCE_MODE=simulator`, or `LICENCE_PROVIDER_URL`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LicenceProviderSetting {
+    /// Neither: every verification is refused as unavailable, never approved for free.
+    NotConfigured,
+    Simulator,
     Url(String),
 }
 
@@ -101,6 +127,7 @@ impl Settings {
             cursor_secret: var("KICKBOARD_CURSOR_KEY").map(|secret| Secret(secret.into_bytes())),
             command_timeout: command_timeout(var)?,
             max_speed: max_speed(var)?,
+            licence: LicenceSettings::from_vars(var)?,
             #[cfg(feature = "aws")]
             aws: AwsSettings::from_vars(var),
         })
@@ -204,6 +231,55 @@ impl PaymentSettings {
     }
 }
 
+impl LicenceSettings {
+    fn from_vars(var: Env<'_>) -> Result<Self, String> {
+        let defaults = LicencePolicy::default();
+        let required = match var("KICKBOARD_LICENCE_REQUIRED").as_deref().map(str::trim) {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => return Err(format!("KICKBOARD_LICENCE_REQUIRED must be true or false, not {other:?}")),
+        };
+        let days = |name: &str, default: chrono::Duration| match var(name) {
+            None => Ok(default),
+            Some(value) => value
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|days| (1..=3650).contains(days))
+                .map(chrono::Duration::days)
+                .ok_or_else(|| format!("{name} must be 1 to 3650 days, not {value:?}")),
+        };
+        let policy = LicencePolicy {
+            required,
+            recheck_after: days("KICKBOARD_LICENCE_RECHECK_DAYS", defaults.recheck_after)?,
+            grace: days("KICKBOARD_LICENCE_GRACE_DAYS", defaults.grace)?,
+        };
+        let provider = match (var("LICENCE_MODE").as_deref(), var("LICENCE_PROVIDER_URL")) {
+            (Some("simulator"), _) => LicenceProviderSetting::Simulator,
+            (Some(other), _) => return Err(format!("LICENCE_MODE must be simulator or unset, not {other:?}")),
+            (None, Some(url)) => LicenceProviderSetting::Url(url),
+            (None, None) => LicenceProviderSetting::NotConfigured,
+        };
+        let timeout = match var("LICENCE_TIMEOUT_MS") {
+            None => Duration::from_secs(3),
+            Some(value) => value
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|ms| (100..=10_000).contains(ms))
+                .map(Duration::from_millis)
+                .ok_or_else(|| format!("LICENCE_TIMEOUT_MS must be 100 to 10000 milliseconds, not {value:?}"))?,
+        };
+        Ok(Self {
+            policy,
+            provider,
+            timeout,
+            breaker: breaker_policy(var, timeout),
+            hash_secret: var("KICKBOARD_LICENCE_HASH_KEY").map(|secret| Secret(secret.into_bytes())),
+        })
+    }
+}
+
 /// Breaker thresholds, from `KICKBOARD_BREAKER_*` variables or defaults.
 fn breaker_policy(var: Env<'_>, payment_timeout: Duration) -> BreakerPolicy {
     let number = |name: &str, default: f64| {
@@ -274,5 +350,14 @@ mod tests {
         assert!(error.contains("KICKBOARD_LOW_BATTERY_PCT"), "{error}");
         let error = from(&[("PAYMENT_MODE", "simulator"), ("PAYMENT_SIMULATOR_FAILURE_RATE", "2")]).unwrap_err();
         assert!(error.contains("PAYMENT_SIMULATOR"), "{error}");
+        assert!(Settings::default().licence.policy.required, "licences are required unless turned off");
+        let settings = from(&[("KICKBOARD_LICENCE_REQUIRED", "false"), ("LICENCE_MODE", "simulator")]).unwrap();
+        assert_eq!(
+            (settings.licence.policy.required, settings.licence.provider),
+            (false, LicenceProviderSetting::Simulator)
+        );
+        for (name, value) in [("KICKBOARD_LICENCE_REQUIRED", "no"), ("KICKBOARD_LICENCE_GRACE_DAYS", "0")] {
+            assert!(from(&[(name, value)]).unwrap_err().contains(name), "{name}");
+        }
     }
 }

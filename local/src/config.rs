@@ -8,7 +8,9 @@ use kickboard_common::domain::breaker::BreakerPolicy;
 use kickboard_common::domain::commands::SpeedCap;
 use kickboard_common::domain::vehicle::BatteryRules;
 use kickboard_common::handlers::gbfs::GbfsSettings;
-use kickboard_common::settings::{AwsSettings, PaymentProviderSetting, PaymentSettings, Settings};
+use kickboard_common::settings::{
+    AwsSettings, LicenceProviderSetting, LicenceSettings, PaymentProviderSetting, PaymentSettings, Settings,
+};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -40,6 +42,10 @@ OPTIONS:
                                    refused and rents do not wait for the board to unlock
     --command-timeout-ms MS        how long a vehicle has to acknowledge a command, 100..60000
                                    [default: 5000, or KICKBOARD_COMMAND_TIMEOUT_MS]
+    --licence-required=true|false  whether riders need a verified driving licence (Korean law
+                                   does) [default: true, or KICKBOARD_LICENCE_REQUIRED]
+    --licence-url URL              call this licence verification API instead of the in-process
+                                   simulator (timeout from LICENCE_TIMEOUT_MS)
     -h, --help                     print this help
 ";
 
@@ -119,6 +125,10 @@ pub struct LocalConfig {
     /// aws` the broker stands in for IoT Core, which moto does not relay): off, no command
     /// reaches a board and rents do not wait for an unlock.
     pub vehicles: bool,
+    /// Licences: required or not, re-check and grace periods (`KICKBOARD_LICENCE_*`), and
+    /// the provider: the in-process simulator, or `--licence-url`. The hash key is kept in the
+    /// data dir.
+    pub licence: LicenceSettings,
 }
 
 /// The embedded server reads the fleet from its own file: its feed is read afresh each time
@@ -141,6 +151,7 @@ impl Default for LocalConfig {
             command_timeout: defaults.command_timeout,
             max_speed: defaults.max_speed,
             vehicles: true,
+            licence: LicenceSettings { provider: LicenceProviderSetting::Simulator, ..defaults.licence },
         }
     }
 }
@@ -177,6 +188,7 @@ impl LocalConfig {
             cursor_secret: None,
             command_timeout: self.command_timeout,
             max_speed: self.max_speed,
+            licence: self.licence.clone(),
             aws,
         }
     }
@@ -202,6 +214,15 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
         breaker: settings.payments.breaker,
         command_timeout: settings.command_timeout,
         max_speed: settings.max_speed,
+        licence: LicenceSettings {
+            provider: match settings.licence.provider {
+                LicenceProviderSetting::Url(url) => LicenceProviderSetting::Url(url),
+                LicenceProviderSetting::NotConfigured | LicenceProviderSetting::Simulator => {
+                    LicenceProviderSetting::Simulator
+                }
+            },
+            ..settings.licence
+        },
         ..LocalConfig::default()
     };
     let ttl_secs = match std::env::var_os("GBFS_TTL_SECONDS") {
@@ -230,6 +251,11 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
             "--payment-decline-rate" => config.payment.decline_rate = value(&arg, args.next())?,
             "--payment-url" => config.payment_url = Some(value(&arg, args.next())?),
             "--without-vehicles" => config.vehicles = false,
+            "--licence-required" => config.licence.policy.required = value(&arg, args.next())?,
+            flag if flag.starts_with("--licence-required=") => {
+                config.licence.policy.required = value(&arg, flag.split_once('=').map(|(_, value)| value.to_owned()))?;
+            }
+            "--licence-url" => config.licence.provider = LicenceProviderSetting::Url(value(&arg, args.next())?),
             "--command-timeout-ms" => match value::<u64>(&arg, args.next())? {
                 ms @ 100..=60_000 => config.command_timeout = std::time::Duration::from_millis(ms),
                 _ => return Err("--command-timeout-ms takes 100 to 60000 milliseconds".into()),
@@ -264,6 +290,9 @@ mod tests {
         assert_eq!(config.storage, Storage::InMemory);
         assert_eq!(config.payment.latency_ms, 20);
         assert_eq!(config.payment.decline_rate, 0.5);
+        assert!(config.licence.policy.required, "the law where the service runs");
+        let Ok(Command::Run(config)) = parse_args(args("--licence-required=false")) else { panic!("did not parse") };
+        assert!(!config.licence.policy.required);
         assert_eq!(parse_args(args("--help")), Ok(Command::Help));
     }
 
@@ -272,5 +301,6 @@ mod tests {
         assert!(parse_args(args("--addr")).is_err());
         assert!(parse_args(args("--bogus")).is_err());
         assert!(parse_args(args("--payment-failure-rate 2")).is_err());
+        assert!(parse_args(args("--licence-required=maybe")).is_err());
     }
 }

@@ -21,7 +21,9 @@ use aws_config::SdkConfig;
 use aws_flow::AwsEventPump;
 use config::{AwsStorage, LocalConfig, Storage};
 use kickboard_common::adapters::aws::{DynamoStore, SnsAlertSender, SnsPushRegistry, load_config};
+use kickboard_common::adapters::http_licences::HttpLicenceVerifier;
 use kickboard_common::adapters::http_payments::HttpPaymentProvider;
+use kickboard_common::adapters::licence_simulator::LicenceSimulator;
 use kickboard_common::adapters::payment_simulator::PaymentSimulator;
 use kickboard_common::adapters::sqlite::SqliteStore;
 use kickboard_common::domain::events::Subscriber;
@@ -31,14 +33,15 @@ use kickboard_common::http::Problem;
 use kickboard_common::http::cursor::CursorKey;
 use kickboard_common::http::request::VEHICLE_GROUP;
 use kickboard_common::invocation;
+use kickboard_common::licences::{GuardedLicenceChecks, LicenceKey};
 use kickboard_common::payments::GuardedPayments;
 use kickboard_common::ports::{
     AlertSender, BalanceView, BreakerStore, Clock, CommandStore, CommandedRides, ContactStore, FleetStore,
-    IdempotencyStore, NotificationLedger, PassStore, PaymentProvider, PortError, PortResult, PushRegistry, RentalStore,
-    RideWatch, ZoneStore,
+    IdempotencyStore, LicenceStore, LicenceVerifier, NotificationLedger, PassStore, PaymentProvider, PortError,
+    PortResult, PushRegistry, RentalStore, RideWatch, ZoneStore,
 };
 use kickboard_common::services::{Services, Vehicles};
-use kickboard_common::settings::Settings;
+use kickboard_common::settings::{LicenceProviderSetting, Settings};
 use kickboard_common::zone_cache::ZoneCache;
 use local_alerts::LocalAlertSender;
 use local_push::LocalPushPlatform;
@@ -56,6 +59,8 @@ use vehicles::simulator::VehicleSimulator;
 
 /// The file in the data dir that keeps the page cursors' signing key.
 pub const CURSOR_KEY_FILE: &str = "cursor-key";
+/// The secret licence numbers are hashed with, in the data dir.
+pub const LICENCE_KEY_FILE: &str = "licence-key";
 
 /// The adapters behind every port, whichever store was chosen.
 pub struct Ports {
@@ -65,6 +70,7 @@ pub struct Ports {
     pub rentals: Arc<dyn RentalStore>,
     pub fleet: Arc<dyn FleetStore>,
     pub contacts: Arc<dyn ContactStore>,
+    pub licences: Arc<dyn LicenceStore>,
     pub zones: Arc<dyn ZoneStore>,
     pub balances: Arc<dyn BalanceView>,
     pub ledger: Arc<dyn NotificationLedger>,
@@ -79,6 +85,7 @@ impl Ports {
             + RentalStore
             + FleetStore
             + ContactStore
+            + LicenceStore
             + BalanceView
             + NotificationLedger
             + BreakerStore
@@ -93,6 +100,7 @@ impl Ports {
             rentals: store.clone(),
             fleet: store.clone(),
             contacts: store.clone(),
+            licences: store.clone(),
             zones: store.clone(),
             balances: store.clone(),
             ledger: store.clone(),
@@ -120,6 +128,10 @@ pub struct App {
     pub payments: GuardedPayments,
     /// The in-process simulator, when payments go to it.
     pub simulator: Option<Arc<PaymentSimulator>>,
+    /// Licence checks through their breaker, to `--licence-url` or the in-process simulator.
+    pub licence_checks: GuardedLicenceChecks,
+    /// The in-process licence simulator, when verifications go to it.
+    pub licence_simulator: Option<Arc<LicenceSimulator>>,
     pub tokens: Arc<TokenAuthority>,
     /// The vehicles over MQTT: the embedded broker, the server's session and the simulated
     /// boards.
@@ -166,6 +178,12 @@ impl Services for App {
     }
     fn contacts(&self) -> &dyn ContactStore {
         self.ports.contacts.as_ref()
+    }
+    fn licences(&self) -> &dyn LicenceStore {
+        self.ports.licences.as_ref()
+    }
+    fn licence_checks(&self) -> Result<&GuardedLicenceChecks, Problem> {
+        Ok(&self.licence_checks)
     }
     fn balances(&self) -> &dyn BalanceView {
         self.ports.balances.as_ref()
@@ -463,6 +481,20 @@ pub async fn start_with_aws_config(
         }
     };
     let payments = GuardedPayments::new(provider, Arc::clone(&ports.breakers), config.breaker, Arc::clone(&clock));
+    let (verifier, licence_simulator): (Arc<dyn LicenceVerifier>, _) = match &config.licence.provider {
+        LicenceProviderSetting::Url(url) => (Arc::new(HttpLicenceVerifier::new(url, config.licence.timeout)?), None),
+        LicenceProviderSetting::Simulator | LicenceProviderSetting::NotConfigured => {
+            let simulator = Arc::new(LicenceSimulator::default());
+            (simulator.clone(), Some(simulator))
+        }
+    };
+    let licence_checks = GuardedLicenceChecks::new(
+        verifier,
+        Arc::clone(&ports.breakers),
+        config.licence.breaker,
+        Arc::clone(&clock),
+        LicenceKey::new(&tokens::kept_secret(data_dir, LICENCE_KEY_FILE)?),
+    );
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     let (outbox_written, wake) = watch::channel(0);
@@ -473,6 +505,8 @@ pub async fn start_with_aws_config(
         clock,
         payments,
         simulator,
+        licence_checks,
+        licence_simulator,
         tokens,
         vehicles,
         settings,

@@ -5,6 +5,7 @@
 use crate::vehicles::simulator::Control;
 use crate::{App, Backend};
 use bytes::Bytes;
+use kickboard_common::adapters::licence_simulator::LicenceSimulatorSettings;
 use kickboard_common::adapters::payment_simulator::SimulatorSettings;
 use kickboard_common::domain::ids::{CustomerId, KickboardId};
 use kickboard_common::http::response::{json, no_content};
@@ -92,6 +93,17 @@ pub async fn handle(app: &App, parts: &Parts, body: &Bytes) -> Response<Body> {
                             .with_detail("payments go to --payment-url: set that provider instead"));
                     };
                     simulator.set_settings(settings);
+                    Ok(no_content())
+                }
+                (&Method::PUT, "/local/licence-simulator") => {
+                    let settings: LicenceSimulatorSettings = parse(body)?;
+                    let Some(simulator) = &app.licence_simulator else {
+                        return Err(Problem::new(ProblemType::NotFound)
+                            .with_detail("licences go to --licence-url: set that provider instead"));
+                    };
+                    simulator
+                        .configure(settings)
+                        .map_err(|error| Problem::new(ProblemType::InvalidRequest).with_detail(error.to_string()))?;
                     Ok(no_content())
                 }
                 (&Method::PUT, path) if path.starts_with(VEHICLES_PREFIX) => {

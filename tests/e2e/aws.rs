@@ -85,7 +85,7 @@ async fn every_batch_twice_and_shuffled_still_sends_one_sms_per_event_and_right_
     for customer in ["alice", "bob"] {
         let alerts = kb.alerts(customer).await;
         let texts: Vec<&str> = alerts.iter().map(|alert| alert["message"].as_str().unwrap()).collect();
-        assert_eq!(texts.len(), 3, "paid, rented, returned; once each: {texts:?}");
+        assert_eq!(texts.len(), 4, "licence, paid, rented, returned; once each: {texts:?}");
         assert!(
             texts.iter().any(|text| text.contains("대여 시작")) && texts.iter().any(|text| text.contains("반납 완료"))
         );
@@ -193,6 +193,7 @@ async fn commands_take_the_promised_dynamodb_round_trips() {
         answer: None,
         rules: BatteryRules::default(),
         zones: Default::default(),
+        licence_since: None,
     };
     let rental = store.start_rental(rent).await.unwrap();
     let rent = trips(start);

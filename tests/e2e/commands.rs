@@ -311,6 +311,7 @@ pub async fn a_hold_left_by_a_rent_that_died_is_undone_by_the_next_rent(backend:
         answer: None,
         rules: Default::default(),
         zones: Default::default(),
+        licence_since: None,
     };
     let dead_rental = rent.rental_id.clone();
     let rides = std::sync::Arc::clone(&kb.server.app.vehicles.as_ref().expect("vehicles are simulated").rides);
@@ -355,6 +356,7 @@ pub async fn a_hold_left_by_a_rent_that_died_is_undone_by_the_next_rent(backend:
         answer: None,
         rules: Default::default(),
         zones: Default::default(),
+        licence_since: None,
     };
     let held_until = kb.clock.now() + chrono::Duration::seconds(20);
     let hold = kickboard_common::invocation::running_as("rent-kickboard", rides.hold_rental(rent, held_until));

@@ -81,7 +81,7 @@ async fn duplicated_shuffled_events_give_exact_balances_and_one_alert_each() {
         let pushes = per_event.get(&(event.event_id.to_string(), "push".to_owned())).copied().unwrap_or(0);
         assert_eq!(pushes, usize::from(to_bob), "push only where an endpoint is registered");
     }
-    assert_eq!(per_event.values().sum::<usize>(), notifying.len() + 3, "alice 5 SMS, bob 3 SMS + 3 push");
+    assert_eq!(per_event.values().sum::<usize>(), notifying.len() + 4, "alice 6 SMS, bob 4 SMS + 4 push");
 
     assert!(kb.alerts("dave").await.is_empty());
     let daves_paid = events

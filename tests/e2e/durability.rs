@@ -23,7 +23,7 @@ async fn events_written_before_a_stop_are_relayed_once_after_the_restart() {
     let kb = TestServer::start_with(Storage::DataDir(dir.0.clone()), true, clock.clone()).await;
     kb.settle().await;
     let alerts = kb.alerts("alice").await;
-    assert_eq!(alerts.len(), 2, "paid and rented, once each: {alerts:?}");
+    assert_eq!(alerts.len(), 3, "licence, paid and rented, once each: {alerts:?}");
     let balance = kb.get(&format!("/passes/{pass}/balance"), &alice).await;
     assert_eq!(balance.body["status"], "ACTIVE", "{balance:?}");
     assert_eq!(kb.give_back(&alice, &rental).await.status, hyper::StatusCode::OK);
@@ -33,7 +33,7 @@ async fn events_written_before_a_stop_are_relayed_once_after_the_restart() {
     // Third run: nothing is sent twice.
     let kb = TestServer::start_with(Storage::DataDir(dir.0.clone()), true, clock).await;
     kb.settle().await;
-    assert_eq!(kb.alerts("alice").await.len(), 3, "paid, rented, returned; none repeated");
+    assert_eq!(kb.alerts("alice").await.len(), 4, "licence, paid, rented, returned; none repeated");
     assert_eq!(kb.get(&format!("/passes/{pass}/balance"), &alice).await.body["minutesLeft"], 59);
     kb.stop().await;
 }

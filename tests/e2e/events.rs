@@ -50,6 +50,7 @@ pub async fn events_still_flow_after_a_race_a_refused_rent_and_a_restart(backend
     // A refused rent: the pass is not paid.
     let carol = kb.customer_token("carol");
     kb.set_contact(&carol, json!({ "phone": "+821055556666", "locale": "en" })).await;
+    kb.verify_licence(&carol).await;
     let unpaid = kb.unpaid_pass(&carol, "basic-60").await;
     let refused = kb.rent(&carol, &unpaid, "kb-spare").await;
     assert_eq!((refused.status, refused.problem()), (StatusCode::UNPROCESSABLE_ENTITY, "pass-not-active"));
@@ -63,10 +64,10 @@ pub async fn events_still_flow_after_a_race_a_refused_rent_and_a_restart(backend
     let viewed: Vec<&str> = balances.as_array().unwrap().iter().map(|b| b["passId"].as_str().unwrap()).collect();
     assert!(viewed.contains(&fresh.as_str()) && viewed.contains(&unpaid.as_str()), "{balances}");
     let alerts = kb.alerts(&format!("racer-{winner}")).await;
-    assert_eq!(alerts.len(), 3, "paid, rented, returned, once each: {alerts:?}");
-    assert!(alerts[1]["message"].as_str().unwrap().contains("kb-contested 대여 시작"), "{alerts:?}");
+    assert_eq!(alerts.len(), 4, "licence, paid, rented, returned, once each: {alerts:?}");
+    assert!(alerts[2]["message"].as_str().unwrap().contains("kb-contested 대여 시작"), "{alerts:?}");
     let loser = (winner + 1) % RACERS;
-    assert_eq!(kb.alerts(&format!("racer-{loser}")).await.len(), 1, "a loser was told only of the payment");
+    assert_eq!(kb.alerts(&format!("racer-{loser}")).await.len(), 2, "a loser was told of the licence and payment");
 
     // Restart in mid-flow: carol pays, the server stops before or after relaying it, and
     // the next server carries on where the last one left off, sending nothing twice.
@@ -80,13 +81,13 @@ pub async fn events_still_flow_after_a_race_a_refused_rent_and_a_restart(backend
     kb.settle_within(std::time::Duration::from_secs(30)).await;
     let alerts = kb.alerts("carol").await;
     let texts: Vec<&str> = alerts.iter().map(|alert| alert["message"].as_str().unwrap()).collect();
-    assert_eq!(texts.len(), 3, "paid, rented, returned, once each, in English: {texts:?}");
+    assert_eq!(texts.len(), 4, "licence, paid, rented, returned, once each, in English: {texts:?}");
     assert!(texts.iter().all(|text| text.starts_with("[Kickboard]")), "{texts:?}");
     let balance = kb.get(&format!("/passes/{fresh}/balance"), &carol).await;
     assert_eq!((balance.body["status"].as_str(), balance.body["minutesLeft"].as_u64()), (Some("ACTIVE"), Some(119)));
     let winner_token = kb.customer_token(&format!("racer-{winner}"));
     let winners_balance = kb.get(&format!("/passes/{winner_pass}/balance"), &winner_token).await;
     assert_eq!(winners_balance.body["minutesUsed"], 1, "{winners_balance:?}");
-    assert_eq!(kb.alerts(&format!("racer-{winner}")).await.len(), 3, "nothing sent again after the restart");
+    assert_eq!(kb.alerts(&format!("racer-{winner}")).await.len(), 4, "nothing sent again after the restart");
     kb.stop().await;
 }

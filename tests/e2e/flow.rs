@@ -33,6 +33,15 @@ pub async fn a_customer_buys_pays_rents_and_returns_with_alerts_and_balance(back
 
     let nearby = kb.get("/kickboards?near=37.5666,126.9781&radiusM=200", &alice).await;
     assert_eq!(nearby.body.as_array().unwrap().len(), 1, "{nearby:?}");
+    // The law: no ride without a verified driving licence; the number is never shown again.
+    let unlicensed = kb.rent(&alice, &pass_id, "kb-seoul-1").await;
+    assert_eq!((unlicensed.status, unlicensed.problem()), (StatusCode::UNPROCESSABLE_ENTITY, "licence-required"));
+    assert!(unlicensed.body["detail"].as_str().unwrap().contains("PUT /me/licence"), "{unlicensed:?}");
+    let verified = kb.verify_licence(&alice).await;
+    assert_eq!((verified.body["status"].as_str(), verified.body["last4"].as_str()), (Some("VERIFIED"), Some("3344")));
+    let shown = kb.get("/me/licence", &alice).await;
+    assert_eq!(shown.body, verified.body);
+    assert!(!shown.body.to_string().contains("333333"), "never the number: {shown:?}");
     let rented = kb.rent(&alice, &pass_id, "kb-seoul-1").await;
     assert_eq!(rented.status, StatusCode::CREATED, "{rented:?}");
     assert_eq!(rented.body["status"], "OPEN");
@@ -41,9 +50,10 @@ pub async fn a_customer_buys_pays_rents_and_returns_with_alerts_and_balance(back
 
     kb.settle().await;
     let alerts = kb.alerts("alice").await;
-    assert_eq!(alerts.len(), 2, "paid and rented alerts: {alerts:?}");
-    assert!(alerts[1]["message"].as_str().unwrap().contains("[킥보드] kb-seoul-1 대여 시작"), "{alerts:?}");
-    assert_eq!(alerts[1]["channel"], "sms");
+    assert_eq!(alerts.len(), 3, "paid, licence and rented alerts: {alerts:?}");
+    assert_eq!(alerts[1]["message"], "[킥보드] 면허 인증이 완료되었습니다", "{alerts:?}");
+    assert!(alerts[2]["message"].as_str().unwrap().contains("[킥보드] kb-seoul-1 대여 시작"), "{alerts:?}");
+    assert_eq!(alerts[2]["channel"], "sms");
 
     kb.clock.advance(Duration::seconds(7 * 60 + 30));
     let returned = kb.give_back(&alice, &rental_id).await;
@@ -54,8 +64,8 @@ pub async fn a_customer_buys_pays_rents_and_returns_with_alerts_and_balance(back
 
     kb.settle().await;
     let alerts = kb.alerts("alice").await;
-    assert_eq!(alerts.len(), 3, "{alerts:?}");
-    assert!(alerts[2]["message"].as_str().unwrap().contains("kb-seoul-1 반납 완료: 8분 이용, 잔여 52분"), "{alerts:?}");
+    assert_eq!(alerts.len(), 4, "{alerts:?}");
+    assert!(alerts[3]["message"].as_str().unwrap().contains("kb-seoul-1 반납 완료: 8분 이용, 잔여 52분"), "{alerts:?}");
 
     let balance = kb.get(&format!("/passes/{pass_id}/balance"), &alice).await;
     assert_eq!(balance.status, StatusCode::OK, "{balance:?}");

@@ -13,6 +13,7 @@ use std::sync::Arc;
 pub async fn retries_with_a_key_get_the_first_answer_and_write_nothing(backend: Backend) {
     let kb = TestServer::start_on(backend).await;
     let (alice, bob) = (kb.customer_token("alice"), kb.customer_token("bob"));
+    kb.verify_licence(&alice).await;
     kb.register_board("kb-1").await;
     let basic = Some(json!({ "planId": "basic-60" }));
 
@@ -118,6 +119,7 @@ pub async fn a_key_is_held_while_its_request_runs_and_answers_expire(backend: Ba
 pub async fn a_failed_request_gives_its_key_back_at_once(backend: Backend) {
     let kb = TestServer::start_on(backend).await;
     let alice = kb.customer_token("alice");
+    kb.verify_licence(&alice).await;
 
     let unknown = kb.call_with_key(Method::POST, "/passes", &alice, Some(json!({ "planId": "gold-999" })), "buy").await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{unknown:?}");

@@ -17,6 +17,7 @@ mod idempotency;
 mod identity;
 mod input;
 mod lambda_build;
+mod licence;
 mod migration;
 mod observability;
 mod openapi;
@@ -68,6 +69,10 @@ contract!(
     idempotency::retries_with_a_key_get_the_first_answer_and_write_nothing,
     idempotency::a_key_is_held_while_its_request_runs_and_answers_expire,
     idempotency::a_failed_request_gives_its_key_back_at_once,
+    licence::a_rider_verifies_once_and_the_number_is_kept_nowhere,
+    licence::guessing_is_stopped_after_five_failures_a_day,
+    licence::the_provider_down_refuses_the_unverified_and_spares_the_recently_verified,
+    licence::with_licences_off_anyone_with_a_pass_rides,
     commands::a_rung_board_acknowledges_and_the_command_reads_acked,
     commands::a_silent_board_times_out_and_a_late_ack_changes_nothing,
     commands::a_rent_begins_when_the_board_acknowledges_its_unlock,

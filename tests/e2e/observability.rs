@@ -20,6 +20,8 @@ pub async fn each_counter_moves_by_one_with_what_happens(backend: Backend) {
     kb.set_phone(&alice, "+821012345678").await;
     kb.register_board("kb-1").await;
 
+    kb.verify_licence(&alice).await;
+    kb.settle().await;
     // A sent alert: paying a pass texts the customer.
     let sms = "kickboard_alerts_sent_total{channel=\"sms\"}";
     let (sent, approved) = (series(&kb, sms).await, series(&kb, "kickboard_payments_approved_total").await);

@@ -84,14 +84,14 @@ pub async fn a_registered_device_gets_pushes_and_a_dead_endpoint_falls_back_to_s
     assert!(endpoint.starts_with(&endpoints_of(&kb.push_application(PushPlatform::Fcm))), "{endpoint}");
 
     ride(&kb, &alice).await;
-    assert_eq!(kb.pushes("alice").await.len(), 3, "paid, rented, returned by push");
+    assert_eq!(kb.pushes("alice").await.len(), 4, "licence, paid, rented, returned by push");
     assert!(kb.texts("alice").await.is_empty(), "no SMS while push works");
 
     // The push service gives up on the token: the next alert goes by SMS, once, and so do the
     // later ones until the app registers again.
     kb.disable_push_endpoint(&endpoint).await;
     ride(&kb, &alice).await;
-    assert_eq!(kb.pushes("alice").await.len(), 3, "nothing pushed to a disabled endpoint");
+    assert_eq!(kb.pushes("alice").await.len(), 4, "nothing pushed to a disabled endpoint");
     let texts = kb.texts("alice").await;
     assert_eq!(texts.len(), 3, "each alert once by SMS: {texts:?}");
     assert!(texts.iter().any(|text| text.contains("kb-1 대여 시작")), "{texts:?}");
@@ -105,13 +105,13 @@ pub async fn a_registered_device_gets_pushes_and_a_dead_endpoint_falls_back_to_s
             deliver(&kb.server.app, Subscriber::Notifier, to_eventbridge(event).unwrap()).await.unwrap();
         }
     }
-    assert_eq!((kb.pushes("alice").await.len(), kb.texts("alice").await.len()), (3, 3), "redeliveries sent nothing");
+    assert_eq!((kb.pushes("alice").await.len(), kb.texts("alice").await.len()), (4, 3), "redeliveries sent nothing");
 
     // The app registers again: push is back.
     kb.set_contact(&alice, device("alice-phone-1")).await;
     assert_eq!(contact(&kb, &alice).await["pushActive"], true);
     ride(&kb, &alice).await;
-    assert_eq!((kb.pushes("alice").await.len(), kb.texts("alice").await.len()), (6, 3));
+    assert_eq!((kb.pushes("alice").await.len(), kb.texts("alice").await.len()), (7, 3));
 
     if backend == Backend::Moto {
         // A deleted endpoint (SNS's NotFound) is as dead as a disabled one, not retried for ever.
@@ -120,7 +120,7 @@ pub async fn a_registered_device_gets_pushes_and_a_dead_endpoint_falls_back_to_s
         let sns = aws_sdk_sns::Client::new(&aws.config);
         sns.delete_endpoint().endpoint_arn(&live).send().await.unwrap();
         ride(&kb, &alice).await;
-        assert_eq!((kb.pushes("alice").await.len(), kb.texts("alice").await.len()), (6, 6));
+        assert_eq!((kb.pushes("alice").await.len(), kb.texts("alice").await.len()), (7, 6));
         assert_eq!(contact(&kb, &alice).await["pushActive"], false);
     }
     kb.stop().await;
@@ -143,7 +143,7 @@ pub async fn a_device_reaches_only_its_last_customer(backend: Backend) {
     assert!(!kb.push_endpoints("bob").await.contains(&new), "made anew for bob");
     ride(&kb, &alice).await;
     assert!(kb.pushes("alice").await.is_empty(), "alice's alerts do not reach bob's phone");
-    assert_eq!(kb.texts("alice").await.len(), 3);
+    assert_eq!(kb.texts("alice").await.len(), 4, "licence, paid, rented, returned");
     assert_eq!(contact(&kb, &alice).await["pushActive"], false);
     kb.stop().await;
 }
@@ -167,7 +167,7 @@ async fn a_throttled_push_is_retried_not_taken_for_dead() {
     .expect("the push went out after the throttling");
     kb.settle().await;
     assert_eq!(faults.injected().get(&Fault::Throttling), Some(&5));
-    assert_eq!(kb.pushes("alice").await.len(), 1, "pushed once, for {pass}");
+    assert_eq!(kb.pushes("alice").await.len(), 2, "pushed once each, for the licence and {pass}");
     assert!(kb.texts("alice").await.is_empty(), "no SMS fallback for a throttle");
     assert_eq!(contact(&kb, &alice).await["pushActive"], true);
     kb.stop().await;

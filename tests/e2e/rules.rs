@@ -15,6 +15,7 @@ pub async fn renting_needs_your_own_paid_unexpired_pass_with_minutes(backend: Ba
     let kb = TestServer::start_on(backend).await;
     let (alice, bob) = (kb.customer_token("alice"), kb.customer_token("bob"));
     kb.register_board("kb-1").await;
+    kb.verify_licence(&alice).await;
     let unpaid = kb.unpaid_pass(&alice, "basic-60").await;
     let bobs = kb.paid_pass(&bob, "basic-60").await;
 

@@ -416,6 +416,7 @@ async fn seed(store: &DynamoStore) {
         answer: None,
         rules: BatteryRules::default(),
         zones: Default::default(),
+        licence_since: None,
     };
     store.start_rental(rent).await.unwrap();
     // The commands the sample events of get-command and vehicle-acks name.
@@ -449,6 +450,8 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
         ("KICKBOARD_VIEW_TABLE", deployment.tables.views.clone()),
         ("KICKBOARD_EVENT_BUS", deployment.bus.clone()),
         ("PAYMENT_MODE", "simulator".to_owned()),
+        ("LICENCE_MODE", "simulator".to_owned()),
+        ("KICKBOARD_LICENCE_HASH_KEY", "the test stack's licence key".to_owned()),
         // On AWS, CloudFormation puts the template's generated secret here.
         ("KICKBOARD_CURSOR_KEY", "the test stack's cursor key".to_owned()),
         // Commands go to moto's IoT data plane, which takes them and relays nothing: the test
@@ -470,6 +473,8 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
         ("list-vehicle-types", 200),
         ("put-contact", 200),
         ("get-contact", 200),
+        ("put-licence", 200), // LICENCE_MODE=simulator: customer-1 may ride
+        ("get-licence", 200),
         ("purchase-pass", 201),
         ("pay-pass", 200), // PAYMENT_MODE=simulator, below
         ("get-pass", 200),
@@ -507,6 +512,7 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
         ("delete-kickboard", 204),
         ("send-command", 202), // ring kb-seoul-1, published to moto's IoT data plane
         ("get-command", 200),  // c-1, seeded
+        ("delete-licence", 204),
     ];
     for (function, status) in http {
         let answer = invoke(function, &env);

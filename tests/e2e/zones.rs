@@ -55,10 +55,12 @@ pub async fn rides_start_and_end_only_where_the_zones_allow(backend: Backend) {
     let ids: Vec<&str> = listed.body.as_array().unwrap().iter().map(|zone| zone["zoneId"].as_str().unwrap()).collect();
     assert_eq!(ids, ["city-hall", "depot", "service"], "in priority order");
 
+    let bob = kb.customer_token("bob");
+    kb.verify_licence(&bob).await;
     let before = kb.row_counts().await;
     let refused = kb.rent(&alice, &pass, "kb-2").await;
     assert_problem(&refused, StatusCode::UNPROCESSABLE_ENTITY, "ride-start-not-allowed", "depot");
-    let bobs = kb.rent(&kb.customer_token("bob"), &pass, "kb-2").await;
+    let bobs = kb.rent(&bob, &pass, "kb-2").await;
     assert_eq!(bobs.problem(), "pass-not-found", "the pass is checked before the place, as always");
     assert_eq!(kb.row_counts().await, before, "a refused rent writes nothing");
 

@@ -104,6 +104,32 @@ impl Drop for TempDir {
     }
 }
 
+/// Every log line this test process wrote so far (each nextest test is a process of its own).
+pub fn logs() -> String {
+    String::from_utf8_lossy(&LOGGED.lock().unwrap()).into_owned()
+}
+
+static LOGGED: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+/// Writes log lines to stdout, as the tests always did, and keeps them for `logs()`.
+struct LogTee;
+
+impl std::io::Write for LogTee {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        LOGGED.lock().unwrap().extend_from_slice(bytes);
+        std::io::stdout().write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().flush()
+    }
+}
+
+/// A licence the simulator accepts: a rider born in 2001.
+pub static LICENCE: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(
+    || json!({ "licenceNumber": "11-22-333333-44", "name": "홍길동", "birthDate": "2001-02-03" }),
+);
+
 pub struct TestServer {
     pub server: RunningServer,
     pub clock: Arc<ManualClock>,
@@ -226,7 +252,11 @@ impl TestServer {
         aws_config: Option<aws_config::SdkConfig>,
     ) -> Self {
         static LOGS: std::sync::Once = std::sync::Once::new();
-        LOGS.call_once(lambda_http::tracing::init_default_subscriber);
+        LOGS.call_once(|| {
+            use lambda_http::tracing::subscriber::{EnvFilter, fmt};
+            let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+            fmt().with_env_filter(filter).with_writer(|| LogTee).init();
+        });
         let server =
             start_with_aws_config(config.clone(), clock.clone(), aws_config.clone()).await.expect("server starts");
         let base = format!("http://{}", server.addr);
@@ -401,11 +431,23 @@ impl TestServer {
     }
 
     /// Buys a pass on `plan` and pays it; returns its id.
+    /// A paid pass for a rider: the customer's driving licence is verified first unless it
+    /// is already, as the law asks of anyone who rides.
     pub async fn paid_pass(&self, token: &str, plan: &str) -> String {
+        if self.get("/me/licence", token).await.status == StatusCode::NOT_FOUND {
+            self.verify_licence(token).await;
+        }
         let pass_id = self.unpaid_pass(token, plan).await;
         let paid = self.call(Method::POST, &format!("/passes/{pass_id}/payment"), Some(token), None).await;
         assert_eq!(paid.status, StatusCode::OK, "{paid:?}");
         pass_id
+    }
+
+    /// Verifies the caller's driving licence (a valid one, unless the simulator was told).
+    pub async fn verify_licence(&self, token: &str) -> Reply {
+        let verified = self.call(Method::PUT, "/me/licence", Some(token), Some(LICENCE.clone())).await;
+        assert_eq!(verified.status, StatusCode::OK, "{verified:?}");
+        verified
     }
 
     pub async fn unpaid_pass(&self, token: &str, plan: &str) -> String {
@@ -563,6 +605,23 @@ impl TestServer {
                     }
                 }
                 counts
+            }
+        }
+    }
+
+    /// Every row or item of every table, as text: what a search for a secret goes through.
+    pub async fn store_dump(&self) -> String {
+        self.settle().await;
+        match &self.aws {
+            None => sqlite::dump(self.sqlite()).await,
+            Some(aws) => {
+                let mut text = String::new();
+                for table in [&aws.deployment.tables.state, &aws.deployment.tables.views] {
+                    for item in scan(&aws.config, table).await {
+                        text.push_str(&format!("{item:?}\n"));
+                    }
+                }
+                text
             }
         }
     }

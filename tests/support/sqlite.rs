@@ -28,6 +28,31 @@ pub async fn row_counts(store: &SqliteStore) -> BTreeMap<String, i64> {
     counts.await.expect("the store answers")
 }
 
+/// Every row of every table, one line each, every column as text.
+pub async fn dump(store: &SqliteStore) -> String {
+    let text = store.run(|conn| {
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .and_then(|mut names| names.query_map([], |row| row.get(0))?.collect())
+            .map_err(failed)?;
+        let mut text = String::new();
+        for table in tables {
+            let mut rows = conn.prepare(&format!("SELECT * FROM \"{table}\"")).map_err(failed)?;
+            let columns = rows.column_count();
+            let mut rows = rows.query([]).map_err(failed)?;
+            while let Some(row) = rows.next().map_err(failed)? {
+                for column in 0..columns {
+                    let value: rusqlite::types::Value = row.get(column).map_err(failed)?;
+                    text.push_str(&format!("{value:?}\t"));
+                }
+                text.push('\n');
+            }
+        }
+        Ok(text)
+    });
+    text.await.expect("the store answers")
+}
+
 /// Every outbox event, oldest first.
 pub async fn outbox_events(store: &SqliteStore) -> Vec<EventEnvelope> {
     let entries = store.events_after(0, usize::MAX).await.expect("the outbox reads");

@@ -2,8 +2,10 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod http_licences;
 pub mod http_payments;
 pub mod https;
+pub mod licence_simulator;
 pub mod payment_simulator;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

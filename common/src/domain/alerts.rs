@@ -69,6 +69,10 @@ pub fn alert_text(envelope: &EventEnvelope, locale: Locale) -> Option<String> {
                 minutes_en(balance.minutes_left)
             )
         }
+        (DomainEvent::LicenceVerified { .. }, Locale::Ko) => "[킥보드] 면허 인증이 완료되었습니다".to_owned(),
+        (DomainEvent::LicenceVerified { .. }, Locale::En) => {
+            "[Kickboard] Your driving licence is verified. Ride safe!".to_owned()
+        }
         _ => return None,
     };
     Some(text)

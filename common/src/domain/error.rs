@@ -39,6 +39,13 @@ pub enum RuleViolation {
     RideStartNotAllowed(String),
     #[error("a ride may not end here: {0}")]
     RideEndNotAllowed(String),
+    /// Riding needs a verified driving licence (`PUT /me/licence`).
+    #[error("a verified driving licence is needed to ride")]
+    LicenceRequired,
+    /// The rider's verification is older than the re-check period: the provider is asked again
+    /// before the rent (never the caller's problem unless that fails).
+    #[error("the driving licence must be checked again")]
+    LicenceRecheckDue,
     /// A rent outlived its hold on the board: another request took it for a dead one and undid
     /// it (or the rental was never a hold). Whoever undid it, nothing of it is left.
     #[error("the rent no longer holds its kickboard")]

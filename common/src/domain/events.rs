@@ -3,6 +3,7 @@
 use super::geo::Coordinates;
 use super::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId, ZoneId};
 use super::kickboard::Model;
+use super::licence::LicenceClass;
 use super::pass::PassBalance;
 use super::vehicle::BatteryPct;
 use super::zones::ZoneRules;
@@ -115,6 +116,10 @@ pub enum DomainEvent {
         kickboard_id: KickboardId,
         missed_unlocks: u32,
     },
+    /// A rider's driving licence was verified: which class, nothing personal.
+    LicenceVerified {
+        licence_class: LicenceClass,
+    },
     /// A vehicle's battery went below the low mark: the crew should charge it.
     KickboardBatteryLow {
         kickboard_id: KickboardId,
@@ -158,6 +163,7 @@ impl EventEnvelope {
             DomainEvent::ZoneChanged { .. } => "ZoneChanged",
             DomainEvent::ZoneDeleted { .. } => "ZoneDeleted",
             DomainEvent::GlobalRulesChanged { .. } => "GlobalRulesChanged",
+            DomainEvent::LicenceVerified { .. } => "LicenceVerified",
         }
     }
 
@@ -201,6 +207,7 @@ impl Subscriber {
                 "KickboardLockUnconfirmed",
                 "KickboardMovedWhileParked",
                 "KickboardSilentWhileRented",
+                "LicenceVerified",
             ],
             Subscriber::BalanceView => &["PassPurchased", "PassPaid", "KickboardReturned"],
         }

@@ -9,6 +9,7 @@ pub mod events;
 pub mod geo;
 pub mod ids;
 pub mod kickboard;
+pub mod licence;
 pub mod pass;
 pub mod plan;
 pub mod rental;

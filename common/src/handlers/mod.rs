@@ -9,6 +9,7 @@ pub mod events;
 pub mod fleet;
 pub mod gbfs;
 pub mod geofencing;
+pub mod licences;
 pub mod notifier;
 pub mod passes;
 #[cfg(feature = "aws")]
@@ -56,6 +57,9 @@ endpoints!(
     rentals::ListRentals,
     customers::PutContact,
     customers::GetContact,
+    licences::PutLicence,
+    licences::GetLicence,
+    licences::DeleteLicence,
     fleet::ListVehicleTypes,
     fleet::ReportTelemetry,
     fleet::SetKickboardStatus,

@@ -1,6 +1,7 @@
 //! Rental routes: rent, return, read.
 
 use super::fleet::invalid_position;
+use super::licences::recheck_licence;
 use super::views::RentalView;
 use crate::domain::commands::{Command, CommandStatus};
 use crate::domain::error::RuleViolation;
@@ -56,6 +57,9 @@ impl Endpoint for RentKickboard {
                 ProblemType::BatteryTooLow,
                 ProblemType::RideStartNotAllowed,
                 ProblemType::VehicleNotResponding,
+                ProblemType::LicenceRequired,
+                ProblemType::LicenceInvalid,
+                ProblemType::LicenceCheckUnavailable,
             ])
     }
     type Caller = Customer;
@@ -90,13 +94,36 @@ async fn rent(app: &impl Services, customer: CustomerId, request: &Request) -> H
             answer: None,
             rules: app.settings().battery,
             zones: app.geofence().map().await?,
+            licence_since: app.settings().licence.policy.fresh_since(now),
         };
         match app.vehicles() {
             Some(vehicles) => rent_on_unlock(app, vehicles, rent, answer).await,
-            None => Ok(rented(&app.rentals().start_rental(RentRequest { answer, ..rent }).await?)),
+            None => {
+                let mut rent = RentRequest { answer, ..rent };
+                Ok(rented(&with_licence(app, &mut rent, |rent| app.rentals().start_rental(rent)).await??))
+            }
         }
     })
     .await
+}
+
+/// A rent's first write; when it found the rider's verification due for its re-check, the
+/// provider is asked (`Err` when that settles nothing but a refusal) and the write made again,
+/// `rent` now accepting what the re-check decided.
+async fn with_licence<T, Fut>(
+    app: &impl Services,
+    rent: &mut RentRequest,
+    write: impl Fn(RentRequest) -> Fut,
+) -> Result<PortResult<T>, Problem>
+where
+    Fut: Future<Output = PortResult<T>>,
+{
+    match write(rent.clone()).await {
+        Err(PortError::Rule(RuleViolation::LicenceRecheckDue)) => {}
+        written => return Ok(written),
+    }
+    rent.licence_since = Some(recheck_licence(app, &rent.customer, rent.now).await?);
+    Ok(write(rent.clone()).await)
 }
 
 /// Takes the board, then unlocks it: the ride begins when the board acknowledges (`201`); a
@@ -111,7 +138,8 @@ async fn rent_on_unlock(
     let clock = app.clock();
     let timeout = chrono::Duration::from_std(app.settings().command_timeout).expect("settings keep it within a minute");
     let held_until = rent.now + timeout + HOLD_OUTLIVES_ITS_RENT;
-    let held = match vehicles.rides.hold_rental(rent.clone(), held_until).await {
+    let mut rent = rent;
+    let held = match with_licence(app, &mut rent, |rent| vehicles.rides.hold_rental(rent, held_until)).await? {
         Err(PortError::Rule(refused @ (RuleViolation::PassHasOpenRental | RuleViolation::KickboardUnavailable))) => {
             match release_dead_holds(app, vehicles, &rent).await? {
                 Blocking::Released => vehicles.rides.hold_rental(rent, held_until).await?,

@@ -77,6 +77,12 @@ problem_types! {
     VehicleNotResponding: "vehicle-not-responding", GATEWAY_TIMEOUT, "The kickboard did not unlock; nothing was charged, please try again or choose another";
     CommandNotFound: "command-not-found", NOT_FOUND, "No such command for this kickboard";
     VehicleCommandsUnavailable: "vehicle-commands-unavailable", SERVICE_UNAVAILABLE, "Commands to vehicles are not available on this service";
+    LicenceRequired: "licence-required", UNPROCESSABLE_ENTITY, "A verified driving licence is needed to ride";
+    LicenceInvalid: "licence-invalid", UNPROCESSABLE_ENTITY, "The licence could not be verified";
+    RiderTooYoung: "rider-too-young", UNPROCESSABLE_ENTITY, "Riders must be 16 or older";
+    LicenceNotFound: "licence-not-found", NOT_FOUND, "No verified licence";
+    LicenceCheckUnavailable: "licence-check-unavailable", SERVICE_UNAVAILABLE, "Licence verification is unavailable right now; please try again a little later";
+    TooManyAttempts: "too-many-attempts", TOO_MANY_REQUESTS, "Too many failed attempts; please try again later";
     Internal: "internal", INTERNAL_SERVER_ERROR, "Something went wrong on our side";
 }
 
@@ -95,7 +101,12 @@ impl ProblemType {
     pub fn asks_to_retry(self) -> bool {
         matches!(
             self,
-            Self::ServiceUnavailable | Self::RequestInProgress | Self::PaymentUnavailable | Self::VehicleNotResponding
+            Self::ServiceUnavailable
+                | Self::RequestInProgress
+                | Self::PaymentUnavailable
+                | Self::VehicleNotResponding
+                | Self::LicenceCheckUnavailable
+                | Self::TooManyAttempts
         )
     }
 }
@@ -197,6 +208,11 @@ impl From<RuleViolation> for Problem {
             V::RentalNotFound => ProblemType::RentalNotFound,
             V::RentalAlreadyReturned => ProblemType::RentalAlreadyReturned,
             V::DuplicateRequest => ProblemType::RequestInProgress,
+            V::LicenceRequired | V::LicenceRecheckDue => {
+                return Problem::new(ProblemType::LicenceRequired).with_detail(
+                    "verify a driving licence first: PUT /me/licence with licenceNumber, name and birthDate",
+                );
+            }
             V::HoldReleased => {
                 return Problem::new(ProblemType::ServiceUnavailable)
                     .with_detail("the rent waited so long that its kickboard was released; nothing was charged")

@@ -10,6 +10,7 @@ mod commands;
 mod contacts;
 mod fleet;
 mod idempotency;
+mod licences;
 mod migrations;
 mod outbox;
 mod passes;

@@ -2,6 +2,7 @@
 
 use super::fleet::{load_board, save_board};
 use super::idempotency::claim_answer;
+use super::licences::load_licence;
 use super::outbox::append_event;
 use super::passes::{load_pass, save_pass};
 use super::store::{SqliteStore, exec, load, to_json};
@@ -9,6 +10,7 @@ use crate::adapters::Begins;
 use crate::domain::error::RuleViolation;
 use crate::domain::ids::{CustomerId, KickboardId, RentalId};
 use crate::domain::kickboard::Kickboard;
+use crate::domain::licence::ensure_may_ride;
 use crate::domain::pass::Pass;
 use crate::domain::rental::{self, Rental, RideRules};
 use crate::ports::{
@@ -38,6 +40,10 @@ pub(super) fn save_rental(tx: &Connection, rental: &Rental) -> PortResult<()> {
 }
 
 fn take_board(tx: &Connection, request: RentRequest, begins: Begins) -> PortResult<Rental> {
+    // A rider who may not ride is told so first, whatever else stands in the way.
+    if request.licence_since.is_some() {
+        ensure_may_ride(load_licence(tx, &request.customer)?.as_ref(), request.licence_since)?;
+    }
     let pass = load_pass(tx, &request.pass_id)?.ok_or(RuleViolation::PassNotFound)?;
     let board = load_board(tx, &request.kickboard_id)?;
     let started = rental::start_rental(

@@ -53,6 +53,18 @@ CREATE TABLE IF NOT EXISTS contacts (
     item        TEXT NOT NULL
 ) STRICT;
 
+-- Verified driving licences (`domain::licence::Licence`): no number, name or birth date.
+CREATE TABLE IF NOT EXISTS licences (
+    customer_id TEXT PRIMARY KEY,
+    item        TEXT NOT NULL
+) STRICT;
+
+-- Each customer's licence verifications in progress and failed (`LicenceChecks`).
+CREATE TABLE IF NOT EXISTS licence_checks (
+    customer_id TEXT PRIMARY KEY,
+    item        TEXT NOT NULL
+) STRICT;
+
 -- The balance read model, fed only by events.
 CREATE TABLE IF NOT EXISTS balance_view (
     pass_id     TEXT PRIMARY KEY,

@@ -14,6 +14,7 @@ mod commands;
 mod contacts;
 mod fleet;
 mod idempotency;
+mod licences;
 mod pages;
 mod passes;
 mod rentals;

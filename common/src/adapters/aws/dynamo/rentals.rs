@@ -9,13 +9,14 @@ use crate::adapters::Begins;
 use crate::adapters::aws::items::attr::PK;
 use crate::adapters::aws::items::attr::{RIDER_PK, RIDER_SK};
 use crate::adapters::aws::items::{
-    BoardItem, PassItem, RIDER_INDEX, RentalItem, attr, board_key, customer_pk, parked_sk, pass_key, rental_key,
-    riding_pk, stored,
+    BoardItem, LicenceItem, PassItem, RIDER_INDEX, RentalItem, attr, board_key, customer_pk, licence_key, parked_sk,
+    pass_key, rental_key, riding_pk, stored,
 };
 use crate::adapters::aws::sdk_error;
 use crate::domain::error::RuleViolation;
 use crate::domain::ids::{CustomerId, KickboardId, RentalId};
 use crate::domain::kickboard::{Kickboard, KickboardStatus};
+use crate::domain::licence::ensure_may_ride;
 use crate::domain::pass::{Pass, PassStatus};
 use crate::domain::rental::{self, Rental, RentalStatus, RideRules};
 use crate::ports::{
@@ -24,7 +25,8 @@ use crate::ports::{
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Get, ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, Get, ReturnValuesOnConditionCheckFailure, TransactGetItem,
+    TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -129,12 +131,32 @@ impl DynamoStore {
         if begins == Begins::Now {
             items.push(self.put_outbox(&event)?);
         }
+        // The rider's licence, verified recently enough (`licence::ensure_may_ride`): checked
+        // in the same write, not read first.
+        let licence_at = items.len();
+        if let Some(since) = request.licence_since {
+            let check = ConditionCheck::builder()
+                .table_name(&self.tables.state)
+                .set_key(Some(licence_key(customer)))
+                .condition_expression("#verifiedAtMs >= :since")
+                .expression_attribute_names("#verifiedAtMs", attr::VERIFIED_AT_MS)
+                .expression_attribute_values(":since", n(since.timestamp_millis()))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build()
+                .map_err(unavailable)?;
+            items.push(TransactWriteItem::builder().condition_check(check).build());
+        }
         let reasons = match self.transact(items).await? {
             Ok(()) => return Ok(Some(rental)),
             Err(reasons) => reasons,
         };
         if let Some(duplicate) = duplicate(answer.as_ref(), &reasons) {
             return Err(duplicate);
+        }
+        // A rider who may not ride is told so first, whatever else stands in the way.
+        if let Some(reason @ Reason::Failed(_)) = reasons.get(licence_at) {
+            let seen: Option<LicenceItem> = self.seen(Some(reason), licence_key(customer)).await?;
+            ensure_may_ride(seen.map(|item| item.licence).as_ref(), request.licence_since)?;
         }
         let reasons = &reasons[first..];
         // Explain the refusal with the same rules, on the items as the conditions saw them.

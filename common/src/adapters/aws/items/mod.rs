@@ -9,6 +9,8 @@
 //! | kickboard | `BOARD#<kickboardId>` | `BOARD` | `revision`, `batteryPct`, `parkedCell`, `parkedSk`; `availablePk`/`availableSk` only while parked (AVAILABLE or MAINTENANCE) |
 //! | rental | `RENTAL#<rentalId>` | `RENTAL` | `riderPk = CUSTOMER#<customerId>`, `riderSk = <startedAt>#<rentalId>` |
 //! | contact | `CUSTOMER#<customerId>` | `CONTACT` | `push` = {`platform`, `endpointArn`, `deadSince`?} |
+//! | verified licence | `CUSTOMER#<customerId>` | `LICENCE` | `verifiedAtMs` (numeric, for the rent's condition); no number |
+//! | licence checks | `CUSTOMER#<customerId>` | `LICENCE_CHECKS` | `failures`, `inProgressUntil`, `version` |
 //! | outbox event | `EVENT#<eventId>` | `EVENT` | `kind = outbox`, `ttl` |
 //! | idempotent answer | `IDEMPOTENCY#<customer>/<function>/<key>` | `IDEMPOTENCY` | `ttl` = 24 h |
 //! | zone | `ZONES` | `ZONE#<zoneId>` | the zone, its GeoJSON geometry as nested lists |
@@ -87,6 +89,7 @@ pub mod attr {
     pub const HELD_UNTIL: &str = "heldUntil";
     pub const SETTLED_AT: &str = "settledAt";
     pub const FAILURES: &str = "failures";
+    pub const VERIFIED_AT_MS: &str = "verifiedAtMs";
 }
 
 /// A domain status as the items store it: its serde name (`PassStatus::Active` is `ACTIVE`).
@@ -130,6 +133,8 @@ const PASS_SK: &str = "PASS";
 pub const BOARD_SK: &str = "BOARD";
 pub const RENTAL_SK: &str = "RENTAL";
 const CONTACT_SK: &str = "CONTACT";
+const LICENCE_SK: &str = "LICENCE";
+const LICENCE_CHECKS_SK: &str = "LICENCE_CHECKS";
 const EVENT_SK: &str = "EVENT";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 const BALANCE_SK: &str = "BALANCE";
@@ -211,6 +216,14 @@ pub fn contact_key(customer: &CustomerId) -> Item {
     key(customer_pk(customer), CONTACT_SK)
 }
 
+pub fn licence_key(customer: &CustomerId) -> Item {
+    key(customer_pk(customer), LICENCE_SK)
+}
+
+pub fn licence_checks_key(customer: &CustomerId) -> Item {
+    key(customer_pk(customer), LICENCE_CHECKS_SK)
+}
+
 pub fn balance_key(pass_id: &PassId) -> Item {
     key(pass_pk(pass_id), BALANCE_SK)
 }
@@ -273,6 +286,7 @@ mod commands;
 mod contacts;
 mod fleet;
 mod idempotency;
+mod licences;
 mod outbox;
 mod passes;
 mod rentals;
@@ -285,6 +299,7 @@ pub use commands::CommandItem;
 pub use contacts::ContactItem;
 pub use fleet::BoardItem;
 pub use idempotency::{HeldKeyItem, IdempotencyItem, KeyItem};
+pub use licences::{LicenceChecksItem, LicenceItem};
 pub use outbox::{OutboxItem, StreamCheckpointItem, outbox_event};
 pub use passes::PassItem;
 pub use rentals::RentalItem;
