@@ -1,6 +1,7 @@
 //! Benchmarks, each a function that runs a measured scenario on loopback and returns its
 //! figures; `src/main.rs` turns them into the tables of BENCHMARKS.md.
 
+pub mod breaker;
 pub mod city;
 pub mod lambda;
 pub mod zones;

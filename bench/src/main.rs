@@ -3,6 +3,8 @@
 //!
 //! Figures:
 //!   fallback [--requests N] [--concurrency C]   payment answers while the breaker is open
+//!   breaker-opens                               seconds and calls to open the breaker on a provider
+//!                                               gone down after 5 and 50 payments/s, both stores
 //!   throughput [--clients N] [--seconds S] [--in-memory] [--without-vehicles]
 //!                                               rent + return pairs per second, local server
 //!                                               (each rent waits for the board's unlock unless
@@ -37,6 +39,7 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("fallback") => run_fallback(&args[1..]).await,
+        Some("breaker-opens") => run_breaker_opens().await,
         Some("throughput") => run_throughput(&args[1..]).await,
         Some("nearby") => run_nearby(&args[1..]).await,
         Some("cold-start") => run_cold_start(&args[1..]),
@@ -46,7 +49,7 @@ async fn main() -> ExitCode {
         Some("nearby-aws") => run_nearby_aws(&args[1..]).await,
         Some("fleet-aws") => run_fleet_aws(&args[1..]).await,
         Some("zones") => run_zones(&args[1..]).await,
-        _ => Err("usage: bench fallback|throughput|nearby|cold-start|size|hot-keys|cost|nearby-aws|fleet-aws|zones [options] (see src/main.rs)"
+        _ => Err("usage: bench fallback|breaker-opens|throughput|nearby|cold-start|size|hot-keys|cost|nearby-aws|fleet-aws|zones [options] (see src/main.rs)"
             .to_owned()),
     };
     match result {
@@ -56,6 +59,17 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+async fn run_breaker_opens() -> Result<(), String> {
+    println!("the breaker's default settings; a minute of good traffic, then the provider fails every call");
+    println!("(simulated time: one payment each 1/rate s; every outcome through the store)");
+    println!("| store | payments/s before and during | seconds to open | calls to the dead provider |");
+    println!("|---|---|---|---|");
+    for (store, opened) in kickboard_bench::breaker::openings(&[5, 50]).await {
+        println!("| {store} | {} | {:.1} | {} |", opened.rate, opened.seconds_to_open, opened.calls_wasted);
+    }
+    Ok(())
 }
 
 async fn run_fallback(args: &[String]) -> Result<(), String> {

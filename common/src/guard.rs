@@ -89,9 +89,15 @@ impl SharedBreaker {
                 if !failed {
                     return Ok(());
                 }
-                let window = self.policy.window_buckets(now, *since);
-                let counts = self.breakers.count_window(self.name, &window).await?;
-                if !self.policy.trips(counts) {
+                // The last seconds first (one small read): a provider gone fully down trips
+                // them within seconds, whatever the traffic before; then the whole window.
+                let recent = self.policy.recent_buckets(now, *since);
+                let mut tripped = self.policy.trips_recently(self.breakers.count_window(self.name, &recent).await?);
+                if !tripped {
+                    let window = self.policy.window_buckets(now, *since);
+                    tripped = self.policy.trips(self.breakers.count_window(self.name, &window).await?);
+                }
+                if !tripped {
                     return Ok(());
                 }
                 BreakerState::tripped(&self.policy, now)

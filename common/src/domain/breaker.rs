@@ -1,7 +1,7 @@
-//! The payment circuit breaker as a state machine: closed until failures pass a rate over a
-//! sliding window (with a minimum number of calls), open for a cool-down, then half-open
-//! with exactly one probe whose result closes or reopens it. The state is plain data so a
-//! store shared by every instance can hold it.
+//! The circuit breaker as a state machine: closed until failures pass a rate over a sliding
+//! window (with a minimum number of calls), or over its last few seconds alone, open for a
+//! cool-down, then half-open with exactly one probe whose result closes or reopens it. The
+//! state is plain data so a store shared by every instance can hold it.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,8 +21,14 @@ pub struct BreakerPolicy {
     pub probe_timeout: Duration,
 }
 
-/// The window is counted in this many time buckets, so it slides without storing every call.
-const BUCKETS: i64 = 10;
+/// The window is counted in this many time buckets, so it slides without storing every call:
+/// one-second buckets for the default 30-s window.
+const BUCKETS: i64 = 30;
+
+/// The last buckets of the window, counted on their own too: a provider gone fully down after
+/// busy minutes fails every call of the last seconds long before its failures outnumber the
+/// whole window's successes.
+const RECENT_BUCKETS: usize = 3;
 
 /// Calls and failures counted over the window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,10 +57,26 @@ impl BreakerPolicy {
         (0..BUCKETS).rev().map(|back| current - back * width).filter(|start| *start >= oldest).collect()
     }
 
+    /// The last [`RECENT_BUCKETS`] of the window at `now`, oldest first.
+    pub fn recent_buckets(&self, now: DateTime<Utc>, since: Option<DateTime<Utc>>) -> Vec<i64> {
+        let mut buckets = self.window_buckets(now, since);
+        buckets.split_off(buckets.len().saturating_sub(RECENT_BUCKETS))
+    }
+
     /// Whether the window's counts open the breaker.
     pub fn trips(&self, counts: WindowCounts) -> bool {
-        let rate = counts.failures as f64 / counts.calls.max(1) as f64;
-        counts.calls >= u64::from(self.min_calls) && rate >= self.failure_rate
+        counts.calls >= u64::from(self.min_calls) && self.failing(counts)
+    }
+
+    /// Whether the counts of the recent buckets alone open the breaker: as many failures as
+    /// the window needs calls, at the failure rate. Never a handful of calls, however quiet
+    /// the traffic; within seconds of a provider going down, however busy it was before.
+    pub fn trips_recently(&self, recent: WindowCounts) -> bool {
+        recent.failures >= u64::from(self.min_calls) && self.failing(recent)
+    }
+
+    fn failing(&self, counts: WindowCounts) -> bool {
+        counts.failures as f64 / counts.calls.max(1) as f64 >= self.failure_rate
     }
 }
 
@@ -180,14 +202,23 @@ mod tests {
     }
 
     #[test]
-    fn the_window_is_the_last_ten_buckets_since_the_breaker_closed() {
+    fn the_last_seconds_alone_open_it_only_on_as_many_failures_as_the_window_needs_calls() {
+        assert!(!policy().trips_recently(counts(4, 3)), "three failures are a handful");
+        assert!(policy().trips_recently(counts(8, 4)), "four failures, half the calls");
+        assert!(!policy().trips_recently(counts(9, 4)), "under the failure rate");
+    }
+
+    #[test]
+    fn the_window_is_the_last_thirty_seconds_since_the_breaker_closed() {
         let buckets = policy().window_buckets(at(40), None);
-        assert_eq!(buckets.len(), 10);
+        assert_eq!(buckets.len(), 30);
         assert_eq!(*buckets.last().unwrap(), policy().bucket_of(at(40)));
-        assert_eq!(buckets[0], policy().bucket_of(at(13)), "3 s buckets: 13..42 s");
+        assert_eq!(buckets[0], policy().bucket_of(at(11)), "1 s buckets: 11..40 s");
         assert!(!buckets.contains(&policy().bucket_of(at(5))), "old failures slide out");
-        let since_closed = policy().window_buckets(at(40), Some(at(34)));
-        assert_eq!(since_closed, [policy().bucket_of(at(33)), policy().bucket_of(at(36)), policy().bucket_of(at(39))]);
+        let since_closed = policy().window_buckets(at(40), Some(at(38)));
+        assert_eq!(since_closed, [policy().bucket_of(at(38)), policy().bucket_of(at(39)), policy().bucket_of(at(40))]);
+        assert_eq!(policy().recent_buckets(at(40), None), since_closed, "the last three seconds");
+        assert_eq!(policy().recent_buckets(at(40), Some(at(40))), [policy().bucket_of(at(40))]);
     }
 
     #[test]

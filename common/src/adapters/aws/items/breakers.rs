@@ -22,7 +22,7 @@ impl BreakerItem {
 }
 
 /// Counter items a breaker's bucket is spread over: one counter item takes about 1,000
-/// writes/s, so four take a brown-out of 4,000 payments/s in one 3 s bucket.
+/// writes/s, so four take a brown-out of 4,000 payments/s in one 1 s bucket.
 pub const BREAKER_COUNTER_SHARDS: u8 = 4;
 /// How long a bucket's counts are kept: far longer than any window.
 const BREAKER_COUNT_TTL: Duration = Duration::hours(1);
