@@ -4,9 +4,14 @@
 
 use chrono::Duration;
 use hyper::{Method, StatusCode};
-use kickboard_common::ports::Clock;
+use kickboard_common::adapters::http_licences::{HttpLicenceVerifier, VerificationAnswer, VerificationBody};
+use kickboard_common::adapters::licence_simulator::LicenceSimulator;
+use kickboard_common::domain::licence::{LicenceApplication, LicenceClass, LicenceForm};
+use kickboard_common::ports::{Clock, LicenceCheckError, LicenceVerdict, LicenceVerifier};
+use kickboard_common::settings::LicenceProviderSetting;
 use kickboard_tests::{Backend, LICENCE, Reply, TestServer, logs};
 use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
 
 fn simulate(kb: &TestServer, settings: Value) -> impl Future<Output = Reply> + '_ {
     kb.call(Method::PUT, "/local/licence-simulator", None, Some(settings))
@@ -219,5 +224,112 @@ pub async fn with_licences_off_anyone_with_a_pass_rides(backend: Backend) {
     );
     let ride = kb.rent(&alice, &pass, "kb-1").await;
     assert_eq!(ride.status, StatusCode::CREATED, "{ride:?}");
+    kb.stop().await;
+}
+
+/// A licence provider over HTTP on loopback, as `HttpLicenceVerifier` speaks to it: the
+/// simulator behind it, and a switch to answer 500 or to hang past any timeout.
+struct HttpProvider {
+    url: String,
+    mode: Arc<Mutex<&'static str>>,
+    simulator: Arc<LicenceSimulator>,
+}
+
+async fn http_provider() -> HttpProvider {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let mode = Arc::new(Mutex::new("answer"));
+    let simulator = Arc::new(LicenceSimulator::default());
+    let (served_mode, served) = (Arc::clone(&mode), Arc::clone(&simulator));
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (mode, simulator) = (Arc::clone(&served_mode), Arc::clone(&served));
+            let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                let (mode, simulator) = (*mode.lock().unwrap(), Arc::clone(&simulator));
+                async move { Ok::<_, std::convert::Infallible>(provider_answer(mode, &simulator, request).await) }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(io, service));
+        }
+    });
+    HttpProvider { url, mode, simulator }
+}
+
+async fn provider_answer(
+    mode: &str,
+    simulator: &LicenceSimulator,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
+    use http_body_util::BodyExt;
+    let reply = |status: StatusCode, body: String| {
+        let mut response = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(body)));
+        *response.status_mut() = status;
+        response
+    };
+    match mode {
+        "fail" => return reply(StatusCode::INTERNAL_SERVER_ERROR, String::new()),
+        "hang" => tokio::time::sleep(std::time::Duration::from_secs(5)).await,
+        _ => {}
+    }
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let body = request.into_body().collect().await.unwrap().to_bytes();
+    let verdict = match (method, path.strip_prefix("/verifications")) {
+        (Method::POST, Some("")) => {
+            let sent: VerificationBody = serde_json::from_slice(&body).unwrap();
+            let form =
+                LicenceForm { licence_number: sent.licence_number, name: sent.name, birth_date: sent.birth_date };
+            let application = LicenceApplication::check(form, chrono::NaiveDate::MAX).unwrap();
+            simulator.verify(&application).await.unwrap()
+        }
+        (Method::GET, Some(reference)) if reference.len() == 33 => simulator.recheck(&reference[1..]).await.unwrap(),
+        _ => return reply(StatusCode::NOT_FOUND, String::new()),
+    };
+    reply(StatusCode::OK, serde_json::to_string(&VerificationAnswer::from(verdict)).unwrap())
+}
+
+/// The HTTP client of a licence provider: verdicts both ways, re-checks by reference, and
+/// every way a provider fails (a 5xx, no answer in time) is "unavailable", never a verdict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_licence_provider_over_http_verifies_rechecks_and_fails_as_unavailable() {
+    let provider = http_provider().await;
+    let client = HttpLicenceVerifier::new(&provider.url, std::time::Duration::from_millis(500)).unwrap();
+    let application = |number: &str| {
+        let form =
+            LicenceForm { licence_number: number.into(), name: "홍길동".into(), birth_date: "2001-02-03".into() };
+        LicenceApplication::check(form, chrono::NaiveDate::MAX).unwrap()
+    };
+    let LicenceVerdict::Valid { class, reference } = client.verify(&application("11-22-333333-44")).await.unwrap()
+    else {
+        panic!("a valid licence");
+    };
+    assert_eq!(class, LicenceClass::SecondOrdinary);
+    assert_eq!(
+        client.recheck(&reference).await.unwrap(),
+        LicenceVerdict::Valid { class, reference: reference.clone() }
+    );
+    assert!(matches!(client.recheck("not/a/reference").await, Err(LicenceCheckError::Unavailable(_))));
+    provider
+        .simulator
+        .configure(serde_json::from_value(json!({ "invalidNumbers": ["11-22-444444-44"] })).unwrap())
+        .unwrap();
+    assert!(matches!(client.verify(&application("11-22-444444-44")).await, Ok(LicenceVerdict::Invalid { .. })));
+
+    *provider.mode.lock().unwrap() = "fail";
+    assert!(matches!(client.verify(&application("11-22-333333-44")).await, Err(LicenceCheckError::Unavailable(_))));
+    *provider.mode.lock().unwrap() = "hang";
+    assert!(matches!(client.recheck(&reference).await, Err(LicenceCheckError::Unavailable(_))));
+
+    // The local server with `--licence-url` verifies through it.
+    *provider.mode.lock().unwrap() = "answer";
+    let url = provider.url.clone();
+    let kb = TestServer::start_on_with(Backend::Sqlite, |config| {
+        config.licence.provider = LicenceProviderSetting::Url(url);
+    })
+    .await;
+    let alice = kb.customer_token("alice");
+    let no_simulator = kb.call(Method::PUT, "/local/licence-simulator", None, Some(json!({}))).await;
+    assert_eq!(no_simulator.status, StatusCode::NOT_FOUND, "{no_simulator:?}");
+    assert_eq!(kb.verify_licence(&alice).await.body["last4"], "3344");
     kb.stop().await;
 }
