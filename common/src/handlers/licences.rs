@@ -105,13 +105,13 @@ impl<S: Services> Handle<S> for PutLicence {
             Err(CheckRefused::InProgress(until)) => {
                 return Err(Problem::new(ProblemType::RequestInProgress)
                     .with_detail("another verification of your licence is in progress")
-                    .retry_after(seconds_until(until, now)));
+                    .retry_after_until(until, now));
             }
             Err(CheckRefused::TooManyAttempts(until)) => {
                 metrics::record_by(Metric::LicenceChecks, "too-many-attempts", 1.0);
                 return Err(Problem::new(ProblemType::TooManyAttempts)
                     .with_detail("five verifications failed within a day")
-                    .retry_after(seconds_until(until, now)));
+                    .retry_after_until(until, now));
             }
         }
         let verdict = checks.verify(&application).await;
@@ -121,8 +121,9 @@ impl<S: Services> Handle<S> for PutLicence {
                 metrics::record_by(Metric::LicenceChecks, "unavailable", 1.0);
                 (CheckEnd::Unanswered, Err(unavailable(down)))
             }
-            Ok(Ok(LicenceVerdict::Invalid { reason })) => {
-                tracing::info!(%customer, %reason, "licence refused by the provider");
+            // The provider's reason is not logged: it may repeat what it was sent.
+            Ok(Ok(LicenceVerdict::Invalid { .. })) => {
+                tracing::info!(%customer, "licence refused by the provider");
                 metrics::record_by(Metric::LicenceChecks, "invalid", 1.0);
                 let problem = Problem::new(ProblemType::LicenceInvalid)
                     .with_detail("the provider could not verify this licence with this name and birth date");
@@ -146,10 +147,6 @@ impl<S: Services> Handle<S> for PutLicence {
         app.licences().end_check(&customer, end).await?;
         answer
     }
-}
-
-fn seconds_until(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
-    (until - now).num_seconds().max(0).unsigned_abs() + 1
 }
 
 /// `GET /me/licence`
@@ -223,8 +220,8 @@ pub(crate) async fn recheck_licence(
             app.licences().renew_licence(customer, &renewed).await?;
             Ok(fresh)
         }
-        Ok(LicenceVerdict::Invalid { reason }) => {
-            tracing::info!(%customer, %reason, "licence no longer valid at its re-check");
+        Ok(LicenceVerdict::Invalid { .. }) => {
+            tracing::info!(%customer, "licence no longer valid at its re-check");
             metrics::record_by(Metric::LicenceChecks, "invalid", 1.0);
             app.licences().forget_licence(customer).await?;
             Err(Problem::new(ProblemType::LicenceInvalid)

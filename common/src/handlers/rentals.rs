@@ -146,10 +146,9 @@ async fn rent_on_unlock(
                 // This pass's own rent (a retry's first try, whose undo failed) still waits:
                 // the retry is asked to come back when that hold is over.
                 Blocking::PassHeldUntil(until) => {
-                    let wait = (until - clock.now()).num_seconds().max(0).unsigned_abs() + 1;
                     return Err(Problem::new(ProblemType::RequestInProgress)
                         .with_detail("a rent of this pass is still waiting for its kickboard to unlock")
-                        .retry_after(wait));
+                        .retry_after_until(until, clock.now()));
                 }
                 Blocking::Other => return Err(refused.into()),
             }

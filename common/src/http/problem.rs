@@ -144,6 +144,11 @@ impl Problem {
         Self { kind, detail: None, field: None, retry_after_secs: None }
     }
 
+    /// `Retry-After` for waiting until `until`: the whole seconds left, and one more.
+    pub fn retry_after_until(self, until: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> Self {
+        self.retry_after((until - now).num_seconds().max(0).unsigned_abs() + 1)
+    }
+
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self
