@@ -213,6 +213,15 @@ impl TestServer {
         Self::start_on_this_moto(Moto::start(), pump, |_| {}, adjust).await
     }
 
+    /// [`TestServer::start_on_moto_with`], the local server configured by `configure` too.
+    pub async fn start_on_moto_configured(
+        pump: bool,
+        configure: impl FnOnce(&mut LocalConfig),
+        adjust: impl FnOnce(aws_config::SdkConfig) -> aws_config::SdkConfig,
+    ) -> Self {
+        Self::start_on_this_moto(Moto::start(), pump, configure, adjust).await
+    }
+
     /// On a fresh moto whose roles lack the `(function, action)` pairs in `removed`, relaying
     /// events: a deploy that left those permissions out.
     pub async fn start_on_moto_without_grants(removed: &[(&str, &str)]) -> Self {
