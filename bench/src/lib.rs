@@ -153,6 +153,7 @@ mod tests {
                 pass,
                 KickboardId::try_from(board).unwrap(),
                 CustomerId::try_from("c").unwrap(),
+                None,
                 Utc::now(),
             );
             event

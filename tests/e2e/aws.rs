@@ -214,7 +214,7 @@ async fn commands_take_the_promised_dynamodb_round_trips() {
     println!(
         "DynamoDB round trips: register {register}, purchase {purchase}, pay {pay}, rent {rent}, return {give_back}"
     );
-    assert_eq!(rent, 1, "rent is one transaction");
+    assert_eq!(rent, 2, "rent reads the board (where the ride begins), then one transaction");
     assert!(
         give_back <= 3,
         "return reads rental and pass together, then the board it frees, then one transaction: {give_back}"

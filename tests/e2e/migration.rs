@@ -43,6 +43,7 @@ fn legacy_rental(customer: &str) -> std::collections::HashMap<String, AttributeV
         pass_id,
         KickboardId::try_from("kb-old-2").unwrap(),
         CustomerId::try_from(customer).unwrap(),
+        None,
         Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap(),
     );
     let mut item: std::collections::HashMap<String, AttributeValue> =

@@ -182,6 +182,7 @@ mod tests {
                 pass_id: PassId::random(),
                 kickboard_id: board.clone(),
                 started_at: at,
+                location: None,
             },
             DomainEvent::KickboardReturned {
                 rental_id: rental,
@@ -192,6 +193,8 @@ mod tests {
                 minutes_billed: 1440,
                 overage_minutes: 1439,
                 balance: balance(1440),
+                start_location: None,
+                end_location: None,
             },
         ]
     }

@@ -50,6 +50,9 @@ pub enum DomainEvent {
         pass_id: PassId,
         kickboard_id: KickboardId,
         started_at: DateTime<Utc>,
+        /// Where the board was; `None` in events written before they said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<Coordinates>,
     },
     KickboardReturned {
         rental_id: RentalId,
@@ -60,6 +63,11 @@ pub enum DomainEvent {
         minutes_billed: u32,
         overage_minutes: u32,
         balance: PassBalance,
+        /// Where the ride began and ended; `None` in events written before they said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start_location: Option<Coordinates>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        end_location: Option<Coordinates>,
     },
     KickboardRegistered {
         kickboard_id: KickboardId,
@@ -69,6 +77,9 @@ pub enum DomainEvent {
     },
     KickboardRetired {
         kickboard_id: KickboardId,
+        /// Where the board was; `None` in events written before they said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<Coordinates>,
     },
     /// An admin defined or redefined a zone.
     ZoneChanged {
@@ -85,6 +96,9 @@ pub enum DomainEvent {
         rental_id: RentalId,
         pass_id: PassId,
         kickboard_id: KickboardId,
+        /// Where the board was; `None` in events written before they said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<Coordinates>,
     },
     /// A board never acknowledged its lock at the end of a ride: it went out of service, and
     /// the crew should lock it where it stands.
@@ -183,15 +197,18 @@ impl EventEnvelope {
 pub enum Subscriber {
     Notifier,
     BalanceView,
+    /// The cities' view (MDS): the events that change a vehicle's state.
+    MdsView,
 }
 
 impl Subscriber {
-    pub const ALL: [Subscriber; 2] = [Subscriber::Notifier, Subscriber::BalanceView];
+    pub const ALL: [Subscriber; 3] = [Subscriber::Notifier, Subscriber::BalanceView, Subscriber::MdsView];
 
     pub fn name(&self) -> &'static str {
         match self {
             Subscriber::Notifier => "notifier",
             Subscriber::BalanceView => "balance-view",
+            Subscriber::MdsView => "mds-view",
         }
     }
 
@@ -210,6 +227,16 @@ impl Subscriber {
                 "LicenceVerified",
             ],
             Subscriber::BalanceView => &["PassPurchased", "PassPaid", "KickboardReturned"],
+            Subscriber::MdsView => &[
+                "KickboardRegistered",
+                "KickboardRented",
+                "KickboardReturned",
+                "RentalUndone",
+                "KickboardBatteryLow",
+                "KickboardLockUnconfirmed",
+                "KickboardSilentWhileRented",
+                "KickboardRetired",
+            ],
         }
     }
 

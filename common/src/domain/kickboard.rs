@@ -430,7 +430,13 @@ impl Kickboard {
             revision: self.revision + 1,
             ..self.clone()
         };
-        let event = retired.event(now, DomainEvent::KickboardRetired { kickboard_id: retired.kickboard_id.clone() });
+        let event = retired.event(
+            now,
+            DomainEvent::KickboardRetired {
+                kickboard_id: retired.kickboard_id.clone(),
+                location: Some(retired.location),
+            },
+        );
         Ok((retired, event))
     }
 }

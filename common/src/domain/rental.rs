@@ -55,6 +55,10 @@ pub struct Rental {
     /// its process stopped), and the next rent that meets it undoes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_until: Option<DateTime<Utc>>,
+    /// Where the board stood when the ride began; `None` for rentals stored before this was
+    /// kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_location: Option<Coordinates>,
     #[serde(flatten)]
     pub state: RentalState,
 }
@@ -67,6 +71,7 @@ impl Rental {
         pass_id: PassId,
         kickboard_id: KickboardId,
         customer: CustomerId,
+        start_location: Option<Coordinates>,
         now: DateTime<Utc>,
     ) -> (Rental, EventEnvelope) {
         let rental = Rental {
@@ -77,6 +82,7 @@ impl Rental {
             started_at: now,
             unlocked_at: None,
             held_until: None,
+            start_location,
             state: RentalState::Open,
         };
         let event = rental.rented_event();
@@ -95,6 +101,7 @@ impl Rental {
                 pass_id: self.pass_id.clone(),
                 kickboard_id: self.kickboard_id.clone(),
                 started_at: self.started_at,
+                location: self.start_location,
             },
         )
     }
@@ -252,6 +259,7 @@ pub fn undo_rental(
             rental_id: rental.rental_id.clone(),
             pass_id: rental.pass_id.clone(),
             kickboard_id: rental.kickboard_id.clone(),
+            location: Some(board.location),
         },
     );
     let not_responding = (misses == MISSES_BEFORE_ALERT).then(|| {
@@ -283,8 +291,14 @@ pub fn start_rental(
     let PassState::Active { payment, .. } = &pass.state else {
         return Err(RuleViolation::PassNotActive);
     };
-    let (rental, event) =
-        Rental::open(rental_id.clone(), pass.pass_id.clone(), board.kickboard_id.clone(), customer.clone(), now);
+    let (rental, event) = Rental::open(
+        rental_id.clone(),
+        pass.pass_id.clone(),
+        board.kickboard_id.clone(),
+        customer.clone(),
+        Some(board.location),
+        now,
+    );
     let pass = Pass {
         state: PassState::Active { payment: payment.clone(), open_rental_id: Some(rental_id.clone()) },
         ..pass.clone()
@@ -373,6 +387,8 @@ pub fn finish_rental(
             minutes_billed: billed,
             overage_minutes: overage,
             balance: pass.balance(),
+            start_location: rental.start_location,
+            end_location: Some(board.location),
         },
     );
     Ok(RentalFinished { pass, rental, board, event, battery_low })

@@ -229,6 +229,7 @@ mod tests {
             pass_id,
             kickboard_id: KickboardId::try_from("kb-1".to_owned()).unwrap(),
             started_at: chrono::Utc::now(),
+            location: None,
         };
         let envelope = crate::domain::events::EventEnvelope::new(
             chrono::Utc::now(),

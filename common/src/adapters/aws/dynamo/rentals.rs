@@ -32,14 +32,25 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 impl DynamoStore {
-    /// One rent transaction: pass, board (still parked at `parked`, when given), rental, and
-    /// when the ride begins now its event and answer. `Ok(None)` when only the board's place
-    /// changed since it was read.
-    async fn rent(&self, request: &RentRequest, parked: Option<&str>, begins: Begins) -> PortResult<Option<Rental>> {
+    /// One rent transaction: pass, board (still parked where it was read, when it was),
+    /// rental, and when the ride begins now its event and answer. `Ok(None)` when only the
+    /// board's place changed since it was read.
+    async fn rent(
+        &self,
+        request: &RentRequest,
+        parked: Option<&Kickboard>,
+        begins: Begins,
+    ) -> PortResult<Option<Rental>> {
         let RentRequest { customer, pass_id, kickboard_id, rental_id, now, answer, rules, .. } = request;
         let now = *now;
-        let (rental, event) =
-            Rental::open(rental_id.clone(), pass_id.clone(), kickboard_id.clone(), customer.clone(), now);
+        let (rental, event) = Rental::open(
+            rental_id.clone(),
+            pass_id.clone(),
+            kickboard_id.clone(),
+            customer.clone(),
+            parked.map(|board| board.location),
+            now,
+        );
         let rental = begins.rental(rental);
         // The pass rules of `Pass::ensure_rentable` and the board rule of
         // `Kickboard::ensure_rentable`, as write conditions: one round trip, nothing read first.
@@ -98,7 +109,7 @@ impl DynamoStore {
         if let Some(parked) = parked {
             condition.push_str(" AND #parkedSk = :parkedSk");
             board_names.insert("#parkedSk".into(), attr::PARKED_SK.into());
-            board_values.insert(":parkedSk".into(), s(parked));
+            board_values.insert(":parkedSk".into(), s(parked_sk(&parked.location, &parked.kickboard_id)));
         }
         let take_board = Update::builder()
             .table_name(&self.tables.state)
@@ -181,16 +192,14 @@ impl DynamoStore {
     /// A rent: the board taken where the zones allow a ride to start, read again while it
     /// moves under the rent.
     async fn take_board(&self, request: RentRequest, begins: Begins) -> PortResult<Rental> {
-        if !request.zones.restricts() {
-            let rental = self.rent(&request, None, begins).await?;
-            return rental.ok_or_else(|| unavailable("a rent without zones read again"));
-        }
         let mut attempt = 1;
         loop {
-            // Where the board stands decides whether a ride may start there: read it, and
-            // take it only if it has not moved since (a board that cannot be rented anyway is
-            // left to the transaction to explain).
-            let parked = match self.board(&request.kickboard_id).await? {
+            // Where the board stands decides whether a ride may start there, and is where the
+            // ride begins (its events and the city's trip say so): read it, and take it only
+            // if it has not moved since (a board that cannot be rented anyway is left to the
+            // transaction to explain).
+            let board = self.board(&request.kickboard_id).await?;
+            let parked = match &board {
                 Some((_, board)) if board.ensure_rentable(&request.rules).is_ok() => {
                     if let Err(refused) = request.zones.ensure_start_allowed(&board.location) {
                         // The pass's refusals come first, as the rules order them.
@@ -199,11 +208,11 @@ impl DynamoStore {
                         pass.ok_or(RuleViolation::PassNotFound)?.ensure_rentable(request.now)?;
                         return Err(refused.into());
                     }
-                    Some(parked_sk(&board.location, &board.kickboard_id))
+                    Some(board)
                 }
                 _ => None,
             };
-            match self.rent(&request, parked.as_deref(), begins).await? {
+            match self.rent(&request, parked, begins).await? {
                 Some(rental) => return Ok(rental),
                 None if attempt < CONFLICT_ATTEMPTS => attempt += 1,
                 None => return Err(PortError::Transient("the board kept moving during a rent".into())),
