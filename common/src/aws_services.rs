@@ -12,7 +12,7 @@ use crate::http::{Problem, ProblemType};
 use crate::licences::{GuardedLicenceChecks, LicenceKey};
 use crate::payments::GuardedPayments;
 use crate::ports::{
-    BalanceView, Clock, ContactStore, FleetStore, IdempotencyStore, LicenceStore, LicenceVerifier, PassStore,
+    BalanceView, Clock, ContactStore, FleetStore, IdempotencyStore, LicenceStore, LicenceVerifier, MdsView, PassStore,
     PaymentProvider, PushRegistry, RentalStore, SystemClock, ZoneStore,
 };
 use crate::services::{Services, Vehicles};
@@ -137,6 +137,9 @@ impl Services for AwsServices {
         self.store.as_ref()
     }
     fn balances(&self) -> &dyn BalanceView {
+        self.store.as_ref()
+    }
+    fn mds(&self) -> &dyn MdsView {
         self.store.as_ref()
     }
     fn push(&self) -> &dyn PushRegistry {

@@ -11,6 +11,7 @@ use crate::domain::geo::{Area, Coordinates};
 use crate::domain::ids::{CommandId, CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId, ZoneId};
 use crate::domain::kickboard::{Kickboard, ServiceStatus};
 use crate::domain::licence::{CheckRefused, Licence, LicenceApplication, LicenceClass};
+use crate::domain::mds::{MdsEvent, MdsHour, MdsRecord, MdsTrip};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::plan::Won;
 use crate::domain::rental::{Rental, ReturnReport};
@@ -442,6 +443,19 @@ pub trait BalanceView: Send + Sync {
     async fn apply_balance(&self, record: &BalanceRecord) -> PortResult<bool>;
     async fn find_balance(&self, pass_id: &PassId) -> PortResult<Option<BalanceRecord>>;
     async fn balances_of(&self, customer: &CustomerId) -> PortResult<Vec<BalanceRecord>>;
+}
+
+/// The cities' view (MDS Provider API, CQRS): vehicle events and trips kept under the UTC
+/// hour an agency asks for them by, written only from events.
+#[async_trait]
+pub trait MdsView: Send + Sync {
+    /// Keeps what one domain event made, each record under its hour. A record kept already
+    /// (a redelivery, a replay) is kept once: it is the same record.
+    async fn keep_mds(&self, records: &[MdsRecord]) -> PortResult<()>;
+    /// The trips that ended in `hour`, by end time.
+    async fn trips_ended(&self, hour: MdsHour) -> PortResult<Vec<MdsTrip>>;
+    /// The vehicle events of `hour`, by time.
+    async fn events_of(&self, hour: MdsHour) -> PortResult<Vec<MdsEvent>>;
 }
 
 /// One alert's claim in the notifier's ledger: an event on one channel, held by one

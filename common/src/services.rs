@@ -13,7 +13,7 @@ use crate::metrics::{self, Metric};
 use crate::payments::GuardedPayments;
 use crate::ports::{
     BalanceView, Clock, CommandStore, CommandedRides, ContactStore, FleetStore, IdempotencyStore, LicenceStore,
-    PassStore, PortResult, PushRegistry, RentalStore, VehicleLink, ZoneStore,
+    MdsView, PassStore, PortResult, PushRegistry, RentalStore, VehicleLink, ZoneStore,
 };
 use crate::settings::Settings;
 use crate::zone_cache::{Geofence, ZoneCache};
@@ -74,6 +74,8 @@ pub trait Services: Send + Sync {
     fn licences(&self) -> &dyn LicenceStore;
     /// The balance read model.
     fn balances(&self) -> &dyn BalanceView;
+    /// The cities' view (MDS).
+    fn mds(&self) -> &dyn MdsView;
     /// Where push endpoints are made for customers' devices.
     fn push(&self) -> &dyn PushRegistry;
     /// Payments through the breaker; a problem when no provider is configured.

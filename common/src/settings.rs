@@ -8,6 +8,7 @@ use crate::adapters::payment_simulator::SimulatorSettings;
 use crate::domain::breaker::BreakerPolicy;
 use crate::domain::commands::{MAX_SPEED_KPH, MIN_SPEED_KPH, SpeedCap};
 use crate::domain::licence::LicencePolicy;
+use crate::domain::mds::MdsIds;
 use crate::domain::vehicle::{BatteryPct, BatteryRules};
 use crate::handlers::gbfs::GbfsSettings;
 use std::time::Duration;
@@ -35,9 +36,16 @@ pub struct Settings {
     /// Korea's coming law for shared scooters is 20).
     pub max_speed: SpeedCap,
     pub licence: LicenceSettings,
+    /// `KICKBOARD_MDS_PROVIDER_ID`: the operator's MDS `provider_id` (the Open Mobility
+    /// Foundation lists each operator's), from which the ids agencies see are derived.
+    pub mds: MdsIds,
     #[cfg(feature = "aws")]
     pub aws: AwsSettings,
 }
+
+/// The `provider_id` until the operator sets its own: the ids agencies see derive from it,
+/// so a deployment must set its own before a city reads its data.
+pub const DEFAULT_MDS_PROVIDER_ID: uuid::Uuid = uuid::uuid!("5f7c3a3e-6a4f-4e0b-9a52-7c1b6e0d9b21");
 
 /// How long a vehicle has to acknowledge a command unless configured otherwise.
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -128,6 +136,7 @@ impl Settings {
             command_timeout: command_timeout(var)?,
             max_speed: max_speed(var)?,
             licence: LicenceSettings::from_vars(var)?,
+            mds: mds_ids(var)?,
             #[cfg(feature = "aws")]
             aws: AwsSettings::from_vars(var),
         })
@@ -165,6 +174,13 @@ fn max_speed(var: Env<'_>) -> Result<SpeedCap, String> {
     value.trim().parse::<u8>().ok().and_then(|kph| SpeedCap::try_from(kph).ok()).ok_or_else(|| {
         format!("KICKBOARD_MAX_SPEED_KPH must be {MIN_SPEED_KPH} to {MAX_SPEED_KPH} km/h, not {value:?}")
     })
+}
+
+fn mds_ids(var: Env<'_>) -> Result<MdsIds, String> {
+    let Some(value) = var("KICKBOARD_MDS_PROVIDER_ID") else { return Ok(MdsIds::new(DEFAULT_MDS_PROVIDER_ID)) };
+    uuid::Uuid::parse_str(value.trim())
+        .map(MdsIds::new)
+        .map_err(|_| format!("KICKBOARD_MDS_PROVIDER_ID must be a UUID, not {value:?}"))
 }
 
 fn command_timeout(var: Env<'_>) -> Result<Duration, String> {

@@ -1,7 +1,7 @@
 //! The event wiring AWS does between the state table and the subscribers, played in process
 //! for an emulator such as moto, which runs no Lambdas: the table stream is read with the
 //! Streams API and handed to `event-relay`'s handler, which puts the events on the bus; the
-//! bus rules deliver to SQS queues standing in for the notifier and balance-view Lambdas,
+//! bus rules deliver to SQS queues standing in for the subscribers' Lambdas,
 //! whose handlers are called with what the queues hold.
 
 use crate::App;
@@ -35,6 +35,7 @@ const REDELIVERY_DELAY: Duration = Duration::from_secs(1);
 pub struct EventQueues {
     pub notifier: String,
     pub balance_view: String,
+    pub mds_view: String,
 }
 
 impl EventQueues {
@@ -42,6 +43,7 @@ impl EventQueues {
         match subscriber {
             Subscriber::Notifier => &self.notifier,
             Subscriber::BalanceView => &self.balance_view,
+            Subscriber::MdsView => &self.mds_view,
         }
     }
 }

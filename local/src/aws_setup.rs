@@ -129,8 +129,8 @@ pub async fn create_resources(config: &SdkConfig, tables: &Tables, bus: &str) ->
             .map_err(|error| failed("target", error))?;
         urls.push(url);
     }
-    let [notifier, balance_view] = <[String; 2]>::try_from(urls).map_err(|_| "one queue per subscriber")?;
-    Ok(EventQueues { notifier, balance_view })
+    let [notifier, balance_view, mds_view] = <[String; 3]>::try_from(urls).map_err(|_| "one queue per subscriber")?;
+    Ok(EventQueues { notifier, balance_view, mds_view })
 }
 
 /// The crew's SNS topic (on an emulator), which crew alerts are published to.

@@ -6,6 +6,7 @@ use kickboard_common::adapters::http_payments::PaymentTimeouts;
 use kickboard_common::adapters::payment_simulator::SimulatorSettings;
 use kickboard_common::domain::breaker::BreakerPolicy;
 use kickboard_common::domain::commands::SpeedCap;
+use kickboard_common::domain::mds::MdsIds;
 use kickboard_common::domain::vehicle::BatteryRules;
 use kickboard_common::handlers::gbfs::GbfsSettings;
 use kickboard_common::settings::{
@@ -55,7 +56,7 @@ pub enum Storage {
     DataDir(PathBuf),
     InMemory,
     /// DynamoDB, EventBridge and SNS, at `AWS_ENDPOINT_URL` when set (e.g. moto).
-    Aws(AwsStorage),
+    Aws(Box<AwsStorage>),
 }
 
 /// The AWS resources the local server uses with `--store aws`.
@@ -79,15 +80,22 @@ pub struct AwsStorage {
 }
 
 impl AwsStorage {
-    /// From `KICKBOARD_STATE_TABLE`, `KICKBOARD_VIEW_TABLE`, `KICKBOARD_EVENT_BUS` and, both
-    /// or neither, `KICKBOARD_NOTIFIER_QUEUE_URL` and `KICKBOARD_BALANCE_VIEW_QUEUE_URL`, and
-    /// `CREW_TOPIC_ARN` and `PUSH_PLATFORM_APPLICATION_FCM_ARN` / `_APNS_ARN` if set.
+    /// From `KICKBOARD_STATE_TABLE`, `KICKBOARD_VIEW_TABLE`, `KICKBOARD_EVENT_BUS` and, all or
+    /// none, `KICKBOARD_NOTIFIER_QUEUE_URL`, `KICKBOARD_BALANCE_VIEW_QUEUE_URL` and
+    /// `KICKBOARD_MDS_VIEW_QUEUE_URL`, and `CREW_TOPIC_ARN` and
+    /// `PUSH_PLATFORM_APPLICATION_FCM_ARN` / `_APNS_ARN` if set.
     pub fn from_env(settings: &AwsSettings) -> Result<Self, String> {
         let optional = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-        let queues = match (optional("KICKBOARD_NOTIFIER_QUEUE_URL"), optional("KICKBOARD_BALANCE_VIEW_QUEUE_URL")) {
-            (Some(notifier), Some(balance_view)) => Some(EventQueues { notifier, balance_view }),
-            (None, None) => None,
-            _ => return Err("set both queue URLs or neither".into()),
+        let queues = match (
+            optional("KICKBOARD_NOTIFIER_QUEUE_URL"),
+            optional("KICKBOARD_BALANCE_VIEW_QUEUE_URL"),
+            optional("KICKBOARD_MDS_VIEW_QUEUE_URL"),
+        ) {
+            (Some(notifier), Some(balance_view), Some(mds_view)) => {
+                Some(EventQueues { notifier, balance_view, mds_view })
+            }
+            (None, None, None) => None,
+            _ => return Err("set all three queue URLs or none".into()),
         };
         Ok(Self {
             endpoint_url: optional("AWS_ENDPOINT_URL"),
@@ -129,6 +137,8 @@ pub struct LocalConfig {
     /// the provider: the in-process simulator, or `--licence-url`. The hash key is kept in the
     /// data dir.
     pub licence: LicenceSettings,
+    /// The MDS ids (`KICKBOARD_MDS_PROVIDER_ID`).
+    pub mds: MdsIds,
 }
 
 /// The embedded server reads the fleet from its own file: its feed is read afresh each time
@@ -152,6 +162,7 @@ impl Default for LocalConfig {
             max_speed: defaults.max_speed,
             vehicles: true,
             licence: LicenceSettings { provider: LicenceProviderSetting::Simulator, ..defaults.licence },
+            mds: defaults.mds,
         }
     }
 }
@@ -189,6 +200,7 @@ impl LocalConfig {
             command_timeout: self.command_timeout,
             max_speed: self.max_speed,
             licence: self.licence.clone(),
+            mds: self.mds,
             aws,
         }
     }
@@ -214,6 +226,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
         breaker: settings.payments.breaker,
         command_timeout: settings.command_timeout,
         max_speed: settings.max_speed,
+        mds: settings.mds,
         licence: LicenceSettings {
             provider: match settings.licence.provider {
                 LicenceProviderSetting::Url(url) => LicenceProviderSetting::Url(url),
@@ -239,7 +252,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
             "--in-memory" => config.storage = Storage::InMemory,
             "--store" => match args.next().as_deref() {
                 Some("sqlite") => {}
-                Some("aws") => config.storage = Storage::Aws(AwsStorage::from_env(&settings.aws)?),
+                Some("aws") => config.storage = Storage::Aws(Box::new(AwsStorage::from_env(&settings.aws)?)),
                 _ => return Err("--store takes sqlite or aws".into()),
             },
             "--create-aws-resources" => match &mut config.storage {

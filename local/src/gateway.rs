@@ -97,7 +97,7 @@ async fn route(app: &App, peer: SocketAddr, parts: &Parts, body: Bytes) -> Respo
     let route = &routed.route;
     let claims = match route.access {
         Access::Anyone => None,
-        Access::Customer | Access::Vehicle | Access::Admin => match verified_claims(app, parts) {
+        Access::Customer | Access::Vehicle | Access::Admin | Access::Agency => match verified_claims(app, parts) {
             Some(claims) => Some(claims),
             None => return Problem::new(ProblemType::Unauthorized).into_response(),
         },

@@ -4,6 +4,7 @@
 
 pub mod aws_flow;
 pub mod aws_setup;
+pub mod clock;
 pub mod config;
 mod gateway;
 pub mod local_alerts;
@@ -17,6 +18,7 @@ pub mod relay;
 pub mod tokens;
 pub mod vehicles;
 
+use crate::clock::ShiftedClock;
 use aws_config::SdkConfig;
 use aws_flow::AwsEventPump;
 use config::{AwsStorage, LocalConfig, Storage};
@@ -37,8 +39,8 @@ use kickboard_common::licences::{GuardedLicenceChecks, LicenceKey};
 use kickboard_common::payments::GuardedPayments;
 use kickboard_common::ports::{
     AlertSender, BalanceView, BreakerStore, Clock, CommandStore, CommandedRides, ContactStore, FleetStore,
-    IdempotencyStore, LicenceStore, LicenceVerifier, NotificationLedger, PassStore, PaymentProvider, PortError,
-    PortResult, PushRegistry, RentalStore, RideWatch, ZoneStore,
+    IdempotencyStore, LicenceStore, LicenceVerifier, MdsView, NotificationLedger, PassStore, PaymentProvider,
+    PortError, PortResult, PushRegistry, RentalStore, RideWatch, ZoneStore,
 };
 use kickboard_common::services::{Services, Vehicles};
 use kickboard_common::settings::{LicenceProviderSetting, Settings};
@@ -73,6 +75,7 @@ pub struct Ports {
     pub licences: Arc<dyn LicenceStore>,
     pub zones: Arc<dyn ZoneStore>,
     pub balances: Arc<dyn BalanceView>,
+    pub mds: Arc<dyn MdsView>,
     pub ledger: Arc<dyn NotificationLedger>,
     pub sender: Arc<dyn AlertSender>,
     pub push: Arc<dyn PushRegistry>,
@@ -87,6 +90,7 @@ impl Ports {
             + ContactStore
             + LicenceStore
             + BalanceView
+            + MdsView
             + NotificationLedger
             + BreakerStore
             + IdempotencyStore
@@ -103,6 +107,7 @@ impl Ports {
             licences: store.clone(),
             zones: store.clone(),
             balances: store.clone(),
+            mds: store.clone(),
             ledger: store.clone(),
             sender,
             push,
@@ -124,6 +129,8 @@ pub struct App {
     pub ports: Ports,
     pub backend: Backend,
     pub clock: Arc<dyn Clock>,
+    /// The same clock, as `PUT /local/clock` moves it.
+    pub shifted_clock: Arc<ShiftedClock>,
     /// Payments through the shared breaker, to `payment_url` or the in-process simulator.
     pub payments: GuardedPayments,
     /// The in-process simulator, when payments go to it.
@@ -187,6 +194,9 @@ impl Services for App {
     }
     fn balances(&self) -> &dyn BalanceView {
         self.ports.balances.as_ref()
+    }
+    fn mds(&self) -> &dyn MdsView {
+        self.ports.mds.as_ref()
     }
     fn push(&self) -> &dyn PushRegistry {
         self.ports.push.as_ref()
@@ -315,15 +325,9 @@ async fn open_backend(
             let ports = Ports::all_from(&Arc::new(store.clone()), Arc::new(alerts.clone()), Arc::new(push.clone()));
             Ok((ports, Backend::Sqlite { store, alerts, push }, Some(LOCAL_CREW_TOPIC.to_owned())))
         }
-        Storage::Aws(AwsStorage {
-            endpoint_url,
-            tables,
-            event_bus,
-            queues,
-            create_resources,
-            crew_topic,
-            push_applications,
-        }) => {
+        Storage::Aws(aws) => {
+            let AwsStorage { endpoint_url, tables, event_bus, queues, create_resources, crew_topic, push_applications } =
+                aws.as_ref();
             let config = match aws_config {
                 Some(config) => config,
                 None => load_config(endpoint_url.as_deref()).await,
@@ -455,6 +459,8 @@ pub async fn start_with_aws_config(
         }
         Storage::InMemory | Storage::Aws(_) => None,
     };
+    let shifted_clock = Arc::new(ShiftedClock::new(clock));
+    let clock: Arc<dyn Clock> = shifted_clock.clone();
     let tokens = Arc::new(match data_dir {
         Some(dir) => TokenAuthority::from_data_dir(dir)?,
         None => TokenAuthority::ephemeral()?,
@@ -503,6 +509,7 @@ pub async fn start_with_aws_config(
         ports,
         backend,
         clock,
+        shifted_clock,
         payments,
         simulator,
         licence_checks,

@@ -1,6 +1,6 @@
 //! Routes that exist only on the local server (never in template.yaml): tokens, the alert
 //! log, the local push platform's endpoints, the metrics (Prometheus text), the payment
-//! simulator's and the vehicle simulator's knobs, and a health check.
+//! simulator's and the vehicle simulator's knobs, the clock, and a health check.
 
 use crate::vehicles::simulator::Control;
 use crate::{App, Backend};
@@ -31,6 +31,20 @@ struct AlertQuery {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClockShift {
+    offset_seconds: i64,
+}
+
+/// What `GET` and `PUT /local/clock` answer: how far ahead the clock runs, and its time.
+fn clock_state(app: &App) -> Response<Body> {
+    json(
+        StatusCode::OK,
+        &serde_json::json!({ "offsetSeconds": app.shifted_clock.offset_seconds(), "now": app.clock.now() }),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct EndpointRequest {
     endpoint_arn: String,
 }
@@ -55,6 +69,14 @@ pub async fn handle(app: &App, parts: &Parts, body: &Bytes) -> Response<Body> {
                     let request: TokenRequest = parse(body)?;
                     let token = app.tokens.mint(request.sub.as_str(), &request.groups);
                     Ok(json(StatusCode::OK, &serde_json::json!({ "token": token })))
+                }
+                (&Method::GET, "/local/clock") => Ok(clock_state(app)),
+                (&Method::PUT, "/local/clock") => {
+                    let shift: ClockShift = parse(body)?;
+                    app.shifted_clock
+                        .shift_to(shift.offset_seconds)
+                        .map_err(|error| Problem::invalid_field("offsetSeconds", error.to_string()))?;
+                    Ok(clock_state(app))
                 }
                 (&Method::GET, "/local/metrics") => {
                     let mut answer = Response::new(Body::Text(metrics::prometheus_text()));

@@ -6,6 +6,7 @@ use crate::{App, Backend};
 use kickboard_common::domain::events::{EVENT_SOURCE, EventEnvelope, Subscriber};
 use kickboard_common::handlers::balance_view::project_balance;
 use kickboard_common::handlers::events::KickboardEvent;
+use kickboard_common::handlers::mds::project_mds;
 use kickboard_common::handlers::notifier::{NotifierDeps, notify};
 use kickboard_common::ports::{Outbox, PortError, PortResult};
 use kickboard_common::{invocation, trace};
@@ -56,6 +57,7 @@ async fn deliver_in_trace(app: &App, subscriber: Subscriber, event: KickboardEve
             notify(&deps, event).await
         }
         Subscriber::BalanceView => project_balance(app.ports.balances.as_ref(), app.clock.as_ref(), event).await,
+        Subscriber::MdsView => project_mds(app.ports.mds.as_ref(), &app.settings.mds, app.clock.as_ref(), event).await,
     }
 }
 

@@ -18,6 +18,7 @@ mod identity;
 mod input;
 mod lambda_build;
 mod licence;
+mod mds;
 mod migration;
 mod observability;
 mod openapi;
@@ -73,6 +74,7 @@ contract!(
     licence::guessing_is_stopped_after_five_failures_a_day,
     licence::the_provider_down_refuses_the_unverified_and_spares_the_recently_verified,
     licence::with_licences_off_anyone_with_a_pass_rides,
+    mds::rides_appear_once_as_trips_and_events_in_their_hours,
     commands::a_rung_board_acknowledges_and_the_command_reads_acked,
     commands::a_silent_board_times_out_and_a_late_ack_changes_nothing,
     commands::a_rent_begins_when_the_board_acknowledges_its_unlock,

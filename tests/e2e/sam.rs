@@ -528,6 +528,20 @@ async fn every_sample_event_gets_its_answer_from_the_lambda_build_under_the_rie(
     let balances: Value = serde_json::from_str(invoke("list-balances", &env)["body"].as_str().unwrap()).unwrap();
     assert_eq!(balances[0]["minutesLeft"], 52, "the sample balance event was projected");
 
+    // The sample return, in the cities' view: its hour (2026-11-25T09) has its trip and event.
+    assert_eq!(invoke("mds-view", &env), Value::Null);
+    let http = [
+        ("mds-trips", 200),
+        ("mds-events-historical", 200),
+        ("mds-events-recent", 400), // its fixed range is more than two weeks back by now
+    ];
+    for (function, status) in http {
+        let answer = invoke(function, &env);
+        assert_eq!(answer["statusCode"], status, "{function}: {answer}");
+    }
+    let trips: Value = serde_json::from_str(invoke("mds-trips", &env)["body"].as_str().unwrap()).unwrap();
+    assert_eq!(trips["trips"].as_array().map(Vec::len), Some(1), "{trips}");
+
     assert_eq!(invoke("notifier", &env), Value::Null);
     let sms = moto.sms().await;
     assert_eq!(sms.len(), 1, "{sms:?}");

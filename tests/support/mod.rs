@@ -236,7 +236,7 @@ impl TestServer {
     ) -> Self {
         let config = moto.sdk_config().await;
         let deployment = moto::deploy(&config).await;
-        let storage = Storage::Aws(deployment.storage(&moto, true));
+        let storage = Storage::Aws(Box::new(deployment.storage(&moto, true)));
         let mut local =
             LocalConfig { addr: "127.0.0.1:0".parse().unwrap(), storage, relay: pump, ..LocalConfig::default() };
         configure(&mut local);

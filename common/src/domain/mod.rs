@@ -10,6 +10,7 @@ pub mod geo;
 pub mod ids;
 pub mod kickboard;
 pub mod licence;
+pub mod mds;
 pub mod pass;
 pub mod plan;
 pub mod rental;

@@ -10,6 +10,7 @@ pub mod fleet;
 pub mod gbfs;
 pub mod geofencing;
 pub mod licences;
+pub mod mds;
 pub mod notifier;
 pub mod passes;
 #[cfg(feature = "aws")]
@@ -71,6 +72,9 @@ endpoints!(
     geofencing::DeleteZone,
     geofencing::PutGlobalRules,
     geofencing::GetGlobalRules,
+    mds::MdsTrips,
+    mds::MdsEventsHistorical,
+    mds::MdsEventsRecent,
 );
 
 /// The OpenAPI 3.1 document of every route, generated from the table.

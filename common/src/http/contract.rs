@@ -9,6 +9,9 @@ use lambda_http::http::StatusCode;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::Value;
 
+/// What bodies are unless a contract says otherwise.
+const JSON: &str = "application/json";
+
 /// Makes a type's schema, registering what it refers to.
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
 
@@ -33,6 +36,8 @@ pub struct Answer {
     pub description: &'static str,
     /// `None`: no body.
     pub schema: Option<SchemaFn>,
+    /// The body's media type.
+    pub media_type: &'static str,
     pub headers: Vec<Header>,
 }
 
@@ -62,7 +67,13 @@ impl Contract {
             query: None,
             idempotent: false,
             stored: true,
-            answer: Answer { status: StatusCode::OK, description: "", schema: None, headers: Vec::new() },
+            answer: Answer {
+                status: StatusCode::OK,
+                description: "",
+                schema: None,
+                media_type: JSON,
+                headers: Vec::new(),
+            },
             refusals: &[],
         }
     }
@@ -105,13 +116,20 @@ impl Contract {
 
     /// It answers `status` with a `T`.
     pub fn answers<T: JsonSchema>(mut self, status: StatusCode, description: &'static str) -> Self {
-        self.answer = Answer { status, description, schema: Some(schema_of::<T>), headers: Vec::new() };
+        self.answer =
+            Answer { status, description, schema: Some(schema_of::<T>), media_type: JSON, headers: Vec::new() };
+        self
+    }
+
+    /// Its answer's body is of `media_type`, not plain JSON.
+    pub fn answers_in(mut self, media_type: &'static str) -> Self {
+        self.answer.media_type = media_type;
         self
     }
 
     /// It answers `status` with no body.
     pub fn answers_nothing(mut self, status: StatusCode, description: &'static str) -> Self {
-        self.answer = Answer { status, description, schema: None, headers: Vec::new() };
+        self.answer = Answer { status, description, schema: None, media_type: JSON, headers: Vec::new() };
         self
     }
 

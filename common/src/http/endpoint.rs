@@ -74,6 +74,21 @@ impl Caller for Vehicle {
     }
 }
 
+/// A city agency auditing the fleet (group `agency`), or an admin. Anyone else learns
+/// nothing about the fleet from the refusal.
+pub struct Agency;
+
+impl Caller for Agency {
+    const ACCESS: Access = Access::Agency;
+    fn admit(request: &Request) -> Result<Self, Problem> {
+        let caller = identity(request)?;
+        if !(caller.is_agency() || caller.is_admin()) {
+            return Err(Problem::new(ProblemType::Forbidden).with_detail("the MDS API is for the agency group"));
+        }
+        Ok(Agency)
+    }
+}
+
 /// A route and who may call it.
 pub trait Endpoint: 'static {
     const METHOD: Method;

@@ -111,7 +111,7 @@ fn operation(route: &Route, contract: &Contract, generators: &mut Generators, pr
     let answer = &contract.answer;
     let mut success = json!({"description": answer.description});
     if let Some(schema) = answer.schema {
-        success["content"] = json!({"application/json": {"schema": schema(&mut generators.answers)}});
+        success["content"] = json!({answer.media_type: {"schema": schema(&mut generators.answers)}});
     }
     if !answer.headers.is_empty() {
         let headers: Map<String, Value> = answer
@@ -162,7 +162,9 @@ fn refusals(route: &Route, contract: &Contract) -> BTreeMap<StatusCode, Vec<Prob
     match route.access {
         Access::Anyone => {}
         Access::Customer => kinds.push(ProblemType::Unauthorized),
-        Access::Admin | Access::Vehicle => kinds.extend([ProblemType::Unauthorized, ProblemType::Forbidden]),
+        Access::Admin | Access::Vehicle | Access::Agency => {
+            kinds.extend([ProblemType::Unauthorized, ProblemType::Forbidden])
+        }
     }
     if !contract.path.is_empty() {
         // A parameter that is not an id is refused; an empty or dot segment matches no route.

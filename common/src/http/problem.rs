@@ -83,6 +83,10 @@ problem_types! {
     LicenceNotFound: "licence-not-found", NOT_FOUND, "No verified licence";
     LicenceCheckUnavailable: "licence-check-unavailable", SERVICE_UNAVAILABLE, "Licence verification is unavailable right now; please try again a little later";
     TooManyAttempts: "too-many-attempts", TOO_MANY_REQUESTS, "Too many failed attempts; please try again later";
+    MdsVersionNotAcceptable: "mds-version-not-acceptable", NOT_ACCEPTABLE, "Only MDS 2.0 is served: accept application/vnd.mds+json;version=2.0";
+    HourNotOver: "hour-not-over", NOT_FOUND, "The hour is not over yet";
+    NoOperations: "no-operations", NOT_FOUND, "Nothing operated in this hour";
+    HourNotReady: "hour-not-ready", ACCEPTED, "This hour's data is still arriving; please ask again shortly";
     Internal: "internal", INTERNAL_SERVER_ERROR, "Something went wrong on our side";
 }
 
@@ -107,6 +111,7 @@ impl ProblemType {
                 | Self::VehicleNotResponding
                 | Self::LicenceCheckUnavailable
                 | Self::TooManyAttempts
+                | Self::HourNotReady
         )
     }
 }
@@ -257,7 +262,10 @@ mod tests {
     #[test]
     fn every_problem_type_has_its_own_slug_and_an_error_status() {
         for (i, kind) in ProblemType::ALL.iter().enumerate() {
-            assert!(kind.status().is_client_error() || kind.status().is_server_error(), "{kind:?}");
+            // MDS answers `202` for an hour whose data is still arriving: the one problem
+            // that is not an error says when to ask again.
+            let not_yet = kind.status() == lambda_http::http::StatusCode::ACCEPTED && kind.asks_to_retry();
+            assert!(kind.status().is_client_error() || kind.status().is_server_error() || not_yet, "{kind:?}");
             assert!(ProblemType::ALL[i + 1..].iter().all(|other| other.slug() != kind.slug()), "{kind:?}");
         }
     }

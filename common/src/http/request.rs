@@ -16,6 +16,8 @@ pub const MAX_ZONE_BODY_BYTES: usize = 512 * 1024;
 pub const ADMIN_GROUP: &str = "admin";
 /// The group of the vehicles' own credentials: they report where they are.
 pub const VEHICLE_GROUP: &str = "vehicle";
+/// The group of the city agencies that audit the fleet through the MDS Provider API.
+pub const AGENCY_GROUP: &str = "agency";
 
 /// Who is calling, as the JWT authorizer verified it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +33,10 @@ impl Identity {
 
     pub fn is_vehicle(&self) -> bool {
         self.groups.iter().any(|group| group == VEHICLE_GROUP)
+    }
+
+    pub fn is_agency(&self) -> bool {
+        self.groups.iter().any(|group| group == AGENCY_GROUP)
     }
 }
 

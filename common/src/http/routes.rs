@@ -13,6 +13,8 @@ pub enum Access {
     /// A vehicle's own credentials (group `vehicle`), or an admin.
     Vehicle,
     Admin,
+    /// A city agency (group `agency`) reading the MDS Provider API, or an admin.
+    Agency,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

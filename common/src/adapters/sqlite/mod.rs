@@ -11,6 +11,7 @@ mod contacts;
 mod fleet;
 mod idempotency;
 mod licences;
+mod mds;
 mod migrations;
 mod outbox;
 mod passes;

@@ -129,3 +129,15 @@ CREATE TABLE IF NOT EXISTS commands (
     kickboard_id TEXT NOT NULL,
     item         TEXT NOT NULL
 ) STRICT;
+
+-- The cities' view (MDS Provider API): vehicle events and trips, each kept once under the UTC
+-- hour an agency asks for it by (an event's own, a trip's end).
+CREATE TABLE IF NOT EXISTS mds_records (
+    kind      TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    hour      TEXT NOT NULL,
+    at_ms     INTEGER NOT NULL,
+    item      TEXT NOT NULL,
+    PRIMARY KEY (kind, record_id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS mds_records_by_hour ON mds_records (kind, hour, at_ms);

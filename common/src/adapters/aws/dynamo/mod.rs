@@ -15,6 +15,7 @@ mod contacts;
 mod fleet;
 mod idempotency;
 mod licences;
+mod mds;
 mod pages;
 mod passes;
 mod rentals;

@@ -124,6 +124,7 @@ const BREAKER_PREFIX: &str = "BREAKER#";
 const CHECKPOINT_PREFIX: &str = "CHECKPOINT#";
 const RIDING_PREFIX: &str = "RIDING#";
 const COMMAND_PREFIX: &str = "COMMAND#";
+const MDS_PREFIX: &str = "MDS#";
 /// The partition of the zones, the global rules and their version: read whole (one query)
 /// when a cache sees the version move, written only by admins.
 pub const ZONES_PK: &str = "ZONES";
@@ -287,6 +288,7 @@ mod contacts;
 mod fleet;
 mod idempotency;
 mod licences;
+mod mds;
 mod outbox;
 mod passes;
 mod rentals;
@@ -300,6 +302,7 @@ pub use contacts::ContactItem;
 pub use fleet::BoardItem;
 pub use idempotency::{HeldKeyItem, IdempotencyItem, KeyItem};
 pub use licences::{LicenceChecksItem, LicenceItem};
+pub use mds::{MDS_SHARDS, MdsItem, mds_pk};
 pub use outbox::{OutboxItem, StreamCheckpointItem, outbox_event};
 pub use passes::PassItem;
 pub use rentals::RentalItem;

@@ -1,0 +1,430 @@
+//! The Mobility Data Specification 2.0 as Kickboard publishes it to the cities that license it
+//! (the Provider API): the hours agencies ask by, the identifiers they see, and how the
+//! domain's events read as MDS vehicle events and trips.
+
+use super::events::{DomainEvent, EventEnvelope};
+use super::geo::Coordinates;
+use super::ids::{KickboardId, RentalId};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The MDS version every document says it follows.
+pub const MDS_VERSION: &str = "2.0.0";
+
+/// How long after an hour ends its last events are taken to have arrived: the bus delivers
+/// within seconds, and retries a failed delivery within minutes. Until then the hour is
+/// answered "not yet available", never as complete while it may not be.
+pub const HOUR_SETTLES_AFTER: Duration = Duration::minutes(5);
+
+/// How far back `/events/recent` reaches (MDS: two weeks).
+pub const RECENT_EVENTS_REACH: Duration = Duration::weeks(2);
+
+/// A UTC hour, as MDS queries name one: `YYYY-MM-DDTHH`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MdsHour(DateTime<Utc>);
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not an hour: give the UTC hour as YYYY-MM-DDTHH (for example 2026-12-06T13)")]
+pub struct NotAnHour;
+
+impl MdsHour {
+    /// The hour `at` falls in.
+    pub fn of(at: DateTime<Utc>) -> Self {
+        let start = at.date_naive().and_hms_opt(at.hour(), 0, 0).expect("an hour of a day is a time");
+        Self(Utc.from_utc_datetime(&start))
+    }
+
+    /// Reads `YYYY-MM-DDTHH` exactly: nothing before or after, no minutes, a real date.
+    pub fn parse(text: &str) -> Result<Self, NotAnHour> {
+        let (date, hour) = text.split_once('T').ok_or(NotAnHour)?;
+        let digits = |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
+        let [year, month, day] = date.split('-').collect::<Vec<_>>()[..] else { return Err(NotAnHour) };
+        if !(digits(year, 4) && digits(month, 2) && digits(day, 2) && digits(hour, 2)) {
+            return Err(NotAnHour);
+        }
+        let number = |part: &str| part.parse::<u32>().map_err(|_| NotAnHour);
+        let date = NaiveDate::from_ymd_opt(number(year)? as i32, number(month)?, number(day)?).ok_or(NotAnHour)?;
+        let start = date.and_hms_opt(number(hour)?, 0, 0).ok_or(NotAnHour)?;
+        Ok(Self(Utc.from_utc_datetime(&start)))
+    }
+
+    pub fn start(&self) -> DateTime<Utc> {
+        self.0
+    }
+
+    /// The first instant after the hour.
+    pub fn end(&self) -> DateTime<Utc> {
+        self.0 + Duration::hours(1)
+    }
+
+    /// Whether the hour is over at `now`: only then can what happened in it be complete.
+    pub fn is_over(&self, now: DateTime<Utc>) -> bool {
+        now >= self.end()
+    }
+
+    /// Whether what happened in the hour has all arrived by `now`.
+    pub fn is_settled(&self, now: DateTime<Utc>) -> bool {
+        now >= self.end() + HOUR_SETTLES_AFTER
+    }
+
+    /// The hour after this one.
+    pub fn next(&self) -> Self {
+        Self(self.end())
+    }
+}
+
+super::validated_schema!(MdsHour, {
+    "type": "string",
+    "description": "A UTC hour, YYYY-MM-DDTHH",
+    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}$",
+    "examples": ["2026-12-06T13"],
+});
+
+impl std::fmt::Display for MdsHour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%dT%H"))
+    }
+}
+
+/// The identifiers agencies see: UUIDs derived (UUID v5) from the provider's own id and the
+/// internal one. Stable without being stored, the same on every store and every Lambda
+/// instance, and neither the internal id nor the public feed's rotating `vehicle_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MdsIds {
+    provider_id: Uuid,
+}
+
+impl MdsIds {
+    pub fn new(provider_id: Uuid) -> Self {
+        Self { provider_id }
+    }
+
+    pub fn provider_id(&self) -> Uuid {
+        self.provider_id
+    }
+
+    fn derived(&self, kind: &str, id: &str) -> Uuid {
+        Uuid::new_v5(&self.provider_id, format!("{kind}/{id}").as_bytes())
+    }
+
+    pub fn device_id(&self, board: &KickboardId) -> Uuid {
+        self.derived("device", board.as_str())
+    }
+
+    pub fn trip_id(&self, rental: &RentalId) -> Uuid {
+        self.derived("trip", rental.as_str())
+    }
+
+    /// The MDS event a domain event reads as (one at most).
+    fn event_id(&self, event: &EventEnvelope) -> Uuid {
+        self.derived("event", event.event_id.as_str())
+    }
+}
+
+/// A position as MDS writes one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Gps {
+    pub lat: f64,
+    pub lng: f64,
+}
+
+impl From<Coordinates> for Gps {
+    fn from(at: Coordinates) -> Self {
+        Self { lat: at.lat(), lng: at.lon() }
+    }
+}
+
+/// The vehicle states Kickboard's boards go through (MDS names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VehicleState {
+    Available,
+    NonOperational,
+    OnTrip,
+    Removed,
+    NonContactable,
+}
+
+/// The event types Kickboard's events read as (MDS names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    ProviderDropOff,
+    TripStart,
+    TripEnd,
+    TripCancel,
+    BatteryLow,
+    Maintenance,
+    Decommissioned,
+    CommsLost,
+}
+
+/// A change of a vehicle's state, as `/events` serves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MdsEvent {
+    pub device_id: Uuid,
+    pub provider_id: Uuid,
+    pub event_id: Uuid,
+    pub vehicle_state: VehicleState,
+    pub event_types: Vec<EventType>,
+    /// Milliseconds since the epoch, as every MDS time.
+    pub timestamp: i64,
+    pub location: Gps,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub battery_percent: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trip_ids: Option<Vec<Uuid>>,
+}
+
+/// A finished ride, as `/trips` serves it in the hour it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MdsTrip {
+    pub provider_id: Uuid,
+    pub device_id: Uuid,
+    pub trip_id: Uuid,
+    pub trip_type: Vec<TripType>,
+    pub start_time: i64,
+    pub end_time: i64,
+    pub start_location: Gps,
+    pub end_location: Gps,
+    /// Seconds.
+    pub duration: i64,
+    /// Metres: the straight line from start to end (the board's reports during the ride are
+    /// not kept yet).
+    pub distance: i64,
+    /// No photos of parked boards are taken yet.
+    pub parking_verification_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TripType {
+    Rider,
+}
+
+/// What one domain event adds to the MDS view.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MdsRecord {
+    Event(MdsEvent),
+    Trip(MdsTrip),
+}
+
+/// The two kinds of record, as the stores file them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MdsKind {
+    Event,
+    Trip,
+}
+
+impl MdsKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MdsKind::Event => "event",
+            MdsKind::Trip => "trip",
+        }
+    }
+}
+
+impl MdsRecord {
+    pub fn kind(&self) -> MdsKind {
+        match self {
+            MdsRecord::Event(_) => MdsKind::Event,
+            MdsRecord::Trip(_) => MdsKind::Trip,
+        }
+    }
+
+    /// Its MDS id: the same record made twice has the same one.
+    pub fn id(&self) -> Uuid {
+        match self {
+            MdsRecord::Event(event) => event.event_id,
+            MdsRecord::Trip(trip) => trip.trip_id,
+        }
+    }
+
+    /// When it happened, in milliseconds: an event's time, a trip's end.
+    pub fn at_ms(&self) -> i64 {
+        match self {
+            MdsRecord::Event(event) => event.timestamp,
+            MdsRecord::Trip(trip) => trip.end_time,
+        }
+    }
+
+    /// The hour an agency finds it under.
+    pub fn hour(&self) -> MdsHour {
+        MdsHour::of(DateTime::from_timestamp_millis(self.at_ms()).unwrap_or_default())
+    }
+
+    /// The record as MDS writes it.
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        match self {
+            MdsRecord::Event(event) => serde_json::to_string(event),
+            MdsRecord::Trip(trip) => serde_json::to_string(trip),
+        }
+    }
+}
+
+/// The MDS records a domain event makes: its vehicle event, and for a return its trip. Events
+/// that say nothing about a vehicle's state (passes, zones, licences) make none; neither does
+/// a board event written before events said where the board was (`None` location): MDS
+/// requires a place, and an invented one would be worse than a gap the agency can see.
+pub fn mds_records(envelope: &EventEnvelope, ids: &MdsIds) -> Vec<MdsRecord> {
+    let trip = |rental: &RentalId| Some(vec![ids.trip_id(rental)]);
+    let (board, state, kind, location, battery, trip_ids) = match &envelope.event {
+        DomainEvent::KickboardRegistered { kickboard_id, location, .. } => {
+            (kickboard_id, VehicleState::Available, EventType::ProviderDropOff, Some(*location), None, None)
+        }
+        DomainEvent::KickboardRented { kickboard_id, rental_id, location, .. } => {
+            (kickboard_id, VehicleState::OnTrip, EventType::TripStart, *location, None, trip(rental_id))
+        }
+        DomainEvent::KickboardReturned { kickboard_id, rental_id, end_location, .. } => {
+            (kickboard_id, VehicleState::Available, EventType::TripEnd, *end_location, None, trip(rental_id))
+        }
+        DomainEvent::RentalUndone { kickboard_id, rental_id, location, .. } => {
+            (kickboard_id, VehicleState::Available, EventType::TripCancel, *location, None, trip(rental_id))
+        }
+        DomainEvent::KickboardBatteryLow { kickboard_id, battery_pct, location } => (
+            kickboard_id,
+            VehicleState::NonOperational,
+            EventType::BatteryLow,
+            Some(*location),
+            Some(battery_pct.get()),
+            None,
+        ),
+        DomainEvent::KickboardLockUnconfirmed { kickboard_id, location, .. } => {
+            (kickboard_id, VehicleState::NonOperational, EventType::Maintenance, Some(*location), None, None)
+        }
+        DomainEvent::KickboardSilentWhileRented { kickboard_id, rental_id, location, .. } => {
+            (kickboard_id, VehicleState::NonContactable, EventType::CommsLost, Some(*location), None, trip(rental_id))
+        }
+        DomainEvent::KickboardRetired { kickboard_id, location } => {
+            (kickboard_id, VehicleState::Removed, EventType::Decommissioned, *location, None, None)
+        }
+        _ => return Vec::new(),
+    };
+    let Some(location) = location else { return Vec::new() };
+    let mut records = vec![MdsRecord::Event(MdsEvent {
+        device_id: ids.device_id(board),
+        provider_id: ids.provider_id(),
+        event_id: ids.event_id(envelope),
+        vehicle_state: state,
+        event_types: vec![kind],
+        timestamp: envelope.occurred_at.timestamp_millis(),
+        location: location.into(),
+        battery_percent: battery,
+        trip_ids,
+    })];
+    if let DomainEvent::KickboardReturned {
+        kickboard_id,
+        rental_id,
+        started_at,
+        ended_at,
+        start_location: Some(start),
+        end_location: Some(end),
+        ..
+    } = &envelope.event
+    {
+        records.push(MdsRecord::Trip(MdsTrip {
+            provider_id: ids.provider_id(),
+            device_id: ids.device_id(kickboard_id),
+            trip_id: ids.trip_id(rental_id),
+            trip_type: vec![TripType::Rider],
+            start_time: started_at.timestamp_millis(),
+            end_time: ended_at.timestamp_millis(),
+            start_location: (*start).into(),
+            end_location: (*end).into(),
+            duration: (*ended_at - *started_at).num_seconds().max(0),
+            distance: start.distance_m(end).round() as i64,
+            parking_verification_url: None,
+        }));
+    }
+    records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::events::EventEnvelope;
+    use crate::domain::ids::PassId;
+    use crate::domain::pass::{PassBalance, PassStatus};
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn an_hour_is_read_exactly_and_names_itself_back() {
+        let hour = MdsHour::parse("2026-12-06T13").unwrap();
+        assert_eq!((hour.start(), hour.end()), (at("2026-12-06T13:00:00Z"), at("2026-12-06T14:00:00Z")));
+        assert_eq!(hour.to_string(), "2026-12-06T13");
+        assert_eq!(MdsHour::of(at("2026-12-06T13:59:59.999Z")), hour);
+        assert_eq!(hour.next().to_string(), "2026-12-06T14");
+        for bad in ["2026-12-06T13:30", "2026-13-01T00", "2026-02-30T00", "2026-12-06T24", "2026-12-6T13", "", "x"] {
+            assert_eq!(MdsHour::parse(bad), Err(NotAnHour), "{bad}");
+        }
+        assert!(!hour.is_over(at("2026-12-06T13:59:00Z")));
+        assert!(hour.is_over(at("2026-12-06T14:00:00Z")) && !hour.is_settled(at("2026-12-06T14:04:00Z")));
+        assert!(hour.is_settled(at("2026-12-06T14:05:00Z")));
+    }
+
+    #[test]
+    fn ids_are_stable_distinct_and_not_the_internal_ones() {
+        let ids = MdsIds::new(Uuid::new_v4());
+        let board = KickboardId::try_from("kb-1").unwrap();
+        assert_eq!(ids.device_id(&board), ids.device_id(&board));
+        assert_ne!(ids.device_id(&board), MdsIds::new(Uuid::new_v4()).device_id(&board), "per provider");
+        let rental = RentalId::try_from("kb-1").unwrap();
+        assert_ne!(ids.trip_id(&rental), ids.device_id(&board), "a trip and a device never share an id");
+    }
+
+    fn returned(start: Option<Coordinates>) -> EventEnvelope {
+        let balance = PassBalance {
+            pass_id: PassId::try_from("p-1").unwrap(),
+            status: PassStatus::Active,
+            minutes_total: 60,
+            minutes_left: 50,
+            minutes_used: 10,
+            overage_minutes: 0,
+            version: 3,
+            expires_at: Some(at("2026-12-31T00:00:00Z")),
+        };
+        EventEnvelope::new(
+            at("2026-12-06T13:10:00Z"),
+            "r-1".into(),
+            2,
+            None,
+            DomainEvent::KickboardReturned {
+                rental_id: RentalId::try_from("r-1").unwrap(),
+                pass_id: PassId::try_from("p-1").unwrap(),
+                kickboard_id: KickboardId::try_from("kb-1").unwrap(),
+                started_at: at("2026-12-06T12:55:00Z"),
+                ended_at: at("2026-12-06T13:10:00Z"),
+                minutes_billed: 15,
+                overage_minutes: 0,
+                balance,
+                start_location: start,
+                end_location: Some(Coordinates::new(37.5702, 126.983).unwrap()),
+            },
+        )
+    }
+
+    #[test]
+    fn a_return_is_a_trip_end_and_a_trip_in_the_hour_it_ended() {
+        let ids = MdsIds::new(Uuid::new_v4());
+        let records = mds_records(&returned(Some(Coordinates::new(37.5665, 126.978).unwrap())), &ids);
+        let [MdsRecord::Event(event), MdsRecord::Trip(trip)] = &records[..] else { panic!("{records:?}") };
+        assert_eq!((event.vehicle_state, &event.event_types[..]), (VehicleState::Available, &[EventType::TripEnd][..]));
+        assert_eq!(event.trip_ids, Some(vec![trip.trip_id]));
+        assert_eq!((trip.duration, trip.end_time), (900, at("2026-12-06T13:10:00Z").timestamp_millis()));
+        assert!((600..700).contains(&trip.distance), "{}", trip.distance);
+        assert_eq!(records[1].hour().to_string(), "2026-12-06T13", "the hour it ended, not began");
+        assert_eq!(mds_records(&returned(Some(Coordinates::new(37.5665, 126.978).unwrap())), &ids)[1], records[1]);
+    }
+
+    #[test]
+    fn a_return_that_never_said_where_it_began_makes_no_trip() {
+        let records = mds_records(&returned(None), &MdsIds::new(Uuid::new_v4()));
+        assert!(matches!(&records[..], [MdsRecord::Event(_)]), "no invented start: {records:?}");
+    }
+}

@@ -1,0 +1,298 @@
+//! The MDS 2.0 Provider API, for the cities that license the fleet (group `agency`): trips and
+//! vehicle events by the UTC hour, recent events by range. All of it is read from the MDS view,
+//! which the event bus feeds ([`project_mds`]) like the balance view.
+
+use super::events::{KickboardEvent, event_span, record_lag};
+use crate::domain::mds::{
+    HOUR_SETTLES_AFTER, MDS_VERSION, MdsEvent, MdsHour, MdsIds, MdsTrip, RECENT_EVENTS_REACH, mds_records,
+};
+use crate::http::contract::Contract;
+use crate::http::endpoint::{Agency, Endpoint, Handle};
+use crate::http::request::query_param;
+use crate::http::response::json;
+use crate::http::{HandlerResult, Problem, ProblemType};
+use crate::ports::{Clock, MdsView, PortResult};
+use crate::services::Services;
+use chrono::{DateTime, Utc};
+use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::{Request, Response};
+use schemars::JsonSchema;
+use serde::Serialize;
+use tracing::Instrument;
+
+/// What every MDS answer is, and what a client asks for in `Accept`.
+pub const MDS_MEDIA_TYPE: &str = "application/vnd.mds+json;version=2.0";
+const MDS_TYPE: &str = "application/vnd.mds+json";
+
+/// The most events one page of `/events/recent` gathers before it links to the next, and the
+/// most hours it reads for them.
+const RECENT_PAGE_EVENTS: usize = 1000;
+const RECENT_PAGE_HOURS: usize = 6;
+
+/// Keeps what an event means to the cities: its vehicle event, and a return's trip. Kept
+/// records are kept once, so a redelivery or a replay changes nothing.
+pub async fn project_mds(view: &dyn MdsView, ids: &MdsIds, clock: &dyn Clock, event: KickboardEvent) -> PortResult<()> {
+    let span = event_span(&event.detail);
+    async {
+        record_lag(&event.detail, clock.now());
+        let records = mds_records(&event.detail, ids);
+        if !records.is_empty() {
+            view.keep_mds(&records).await?;
+        }
+        tracing::debug!(records = records.len(), "MDS view updated");
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}
+
+/// Refuses an `Accept` that admits no MDS 2.0 (another MDS version, or another type): none,
+/// `*/*`, `application/json` and `application/vnd.mds+json` of version 2.0 (or of none) do.
+fn ensure_accepts_mds(request: &Request) -> Result<(), Problem> {
+    let Some(accept) = request.headers().get(header::ACCEPT) else { return Ok(()) };
+    let accept = accept.to_str().unwrap_or_default();
+    let admits = accept.split(',').any(|range| {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let version = parts.filter_map(|param| param.split_once('=')).find(|(name, _)| name.trim() == "version");
+        match media.as_str() {
+            MDS_TYPE => version.is_none_or(|(_, version)| matches!(version.trim().trim_matches('"'), "2.0" | "2.0.0")),
+            "*/*" | "application/*" | "application/json" => true,
+            _ => false,
+        }
+    });
+    match admits {
+        true => Ok(()),
+        false => Err(Problem::new(ProblemType::MdsVersionNotAcceptable).with_detail(format!("Accept was {accept:?}"))),
+    }
+}
+
+/// A document in MDS's media type.
+fn mds_json(value: &impl Serialize) -> Response<lambda_http::Body> {
+    let mut response = json(StatusCode::OK, value);
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MDS_MEDIA_TYPE));
+    response
+}
+
+/// The hour `given` as `name`, once it is over and what happened in it has arrived.
+fn settled_hour(given: Option<String>, name: &str, now: DateTime<Utc>) -> Result<MdsHour, Problem> {
+    let given = given.ok_or_else(|| Problem::invalid_field(name, "is required: the UTC hour as YYYY-MM-DDTHH"))?;
+    let hour = MdsHour::parse(&given).map_err(|error| Problem::invalid_field(name, error.to_string()))?;
+    if !hour.is_over(now) {
+        return Err(Problem::new(ProblemType::HourNotOver).with_detail(format!("{hour} ends at {}", hour.end())));
+    }
+    if !hour.is_settled(now) {
+        return Err(Problem::new(ProblemType::HourNotReady)
+            .with_detail(format!("{hour} is served from {}", hour.end() + HOUR_SETTLES_AFTER))
+            .retry_after_until(hour.end() + HOUR_SETTLES_AFTER, now));
+    }
+    Ok(hour)
+}
+
+/// The query of the hourly trips, as given; the handler checks it.
+#[derive(JsonSchema)]
+struct TripsQuery {
+    /// The UTC hour the trips ended in.
+    #[schemars(with = "MdsHour")]
+    end_time: Option<String>,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "MdsTrips")]
+struct TripsDocument {
+    version: &'static str,
+    trips: Vec<MdsTrip>,
+}
+
+/// `GET /mds/trips?end_time=YYYY-MM-DDTHH`: every ride that ended in the hour, once each.
+pub struct MdsTrips;
+
+impl Endpoint for MdsTrips {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/mds/trips";
+    const FUNCTION: &'static str = "mds-trips";
+    fn contract() -> Contract {
+        Contract::new("MDS 2.0: the trips that ended in a past UTC hour")
+            .query::<TripsQuery>()
+            .answers::<TripsDocument>(StatusCode::OK, "The hour's trips")
+            .answers_in(MDS_MEDIA_TYPE)
+            .refuses(&[
+                ProblemType::HourNotOver,
+                ProblemType::NoOperations,
+                ProblemType::HourNotReady,
+                ProblemType::MdsVersionNotAcceptable,
+            ])
+    }
+    type Caller = Agency;
+}
+
+impl<S: Services> Handle<S> for MdsTrips {
+    async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
+        ensure_accepts_mds(&request)?;
+        let query = TripsQuery { end_time: query_param(&request, "end_time") };
+        let hour = settled_hour(query.end_time, "end_time", app.clock().now())?;
+        let trips = app.mds().trips_ended(hour).await?;
+        if trips.is_empty() && app.mds().events_of(hour).await?.is_empty() {
+            return Err(
+                Problem::new(ProblemType::NoOperations).with_detail(format!("no vehicle did anything in {hour}"))
+            );
+        }
+        Ok(mds_json(&TripsDocument { version: MDS_VERSION, trips }))
+    }
+}
+
+/// The query of the hourly events, as given; the handler checks it.
+#[derive(JsonSchema)]
+struct HistoricalQuery {
+    /// The UTC hour the events happened in.
+    #[schemars(with = "MdsHour")]
+    event_time: Option<String>,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "MdsEvents")]
+struct EventsDocument {
+    version: &'static str,
+    events: Vec<MdsEvent>,
+}
+
+/// `GET /mds/events/historical?event_time=YYYY-MM-DDTHH`: the vehicles' state changes in the hour.
+pub struct MdsEventsHistorical;
+
+impl Endpoint for MdsEventsHistorical {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/mds/events/historical";
+    const FUNCTION: &'static str = "mds-events-historical";
+    fn contract() -> Contract {
+        Contract::new("MDS 2.0: the vehicles' state changes in a past UTC hour")
+            .query::<HistoricalQuery>()
+            .answers::<EventsDocument>(StatusCode::OK, "The hour's events, by time")
+            .answers_in(MDS_MEDIA_TYPE)
+            .refuses(&[
+                ProblemType::HourNotOver,
+                ProblemType::NoOperations,
+                ProblemType::HourNotReady,
+                ProblemType::MdsVersionNotAcceptable,
+            ])
+    }
+    type Caller = Agency;
+}
+
+impl<S: Services> Handle<S> for MdsEventsHistorical {
+    async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
+        ensure_accepts_mds(&request)?;
+        let query = HistoricalQuery { event_time: query_param(&request, "event_time") };
+        let hour = settled_hour(query.event_time, "event_time", app.clock().now())?;
+        let events = app.mds().events_of(hour).await?;
+        if events.is_empty() {
+            return Err(
+                Problem::new(ProblemType::NoOperations).with_detail(format!("no vehicle did anything in {hour}"))
+            );
+        }
+        Ok(mds_json(&EventsDocument { version: MDS_VERSION, events }))
+    }
+}
+
+/// The query of the recent events, as given: a range in milliseconds since the epoch.
+#[derive(JsonSchema)]
+struct RecentQuery {
+    /// Events at or after this time (milliseconds since the epoch), at most two weeks back.
+    #[schemars(with = "i64")]
+    start_time: Option<String>,
+    /// Events before this time (milliseconds since the epoch).
+    #[schemars(with = "i64")]
+    end_time: Option<String>,
+}
+
+/// JSON:API paging: where the next page is, `null` on the last.
+#[derive(Serialize, JsonSchema)]
+struct Links {
+    next: Option<String>,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "MdsRecentEvents")]
+struct RecentDocument {
+    version: &'static str,
+    events: Vec<MdsEvent>,
+    links: Links,
+}
+
+/// `GET /mds/events/recent?start_time=&end_time=`: the state changes in a range at most two
+/// weeks old, a few hours a page.
+pub struct MdsEventsRecent;
+
+impl Endpoint for MdsEventsRecent {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/mds/events/recent";
+    const FUNCTION: &'static str = "mds-events-recent";
+    fn contract() -> Contract {
+        Contract::new("MDS 2.0: the vehicles' state changes in a range of the last two weeks")
+            .query::<RecentQuery>()
+            .answers::<RecentDocument>(StatusCode::OK, "The range's events, by time, a few hours a page")
+            .answers_in(MDS_MEDIA_TYPE)
+            .refuses(&[ProblemType::MdsVersionNotAcceptable])
+    }
+    type Caller = Agency;
+}
+
+/// A time in milliseconds `given` as `name`.
+fn millis(given: Option<String>, name: &str) -> Result<DateTime<Utc>, Problem> {
+    let given = given.ok_or_else(|| Problem::invalid_field(name, "is required: milliseconds since the epoch"))?;
+    given
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_millis)
+        .ok_or_else(|| Problem::invalid_field(name, "must be whole milliseconds since the epoch"))
+}
+
+/// Where this request was sent, so a page can link to the next one.
+fn origin(request: &Request) -> String {
+    let uri = request.uri();
+    match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
+        _ => {
+            let host = request.headers().get(header::HOST).and_then(|host| host.to_str().ok()).unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    }
+}
+
+impl<S: Services> Handle<S> for MdsEventsRecent {
+    async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
+        ensure_accepts_mds(&request)?;
+        let query = RecentQuery {
+            start_time: query_param(&request, "start_time"),
+            end_time: query_param(&request, "end_time"),
+        };
+        let (start, end) = (millis(query.start_time, "start_time")?, millis(query.end_time, "end_time")?);
+        let now = app.clock().now();
+        if end <= start {
+            return Err(Problem::invalid_field("end_time", "must be after start_time"));
+        }
+        if end - start > RECENT_EVENTS_REACH {
+            return Err(Problem::invalid_field("end_time", "the range may be at most two weeks wide"));
+        }
+        if start < now - RECENT_EVENTS_REACH {
+            return Err(Problem::invalid_field("start_time", "is more than two weeks back: ask /events/historical"));
+        }
+        let (mut events, mut hour, mut hours) = (Vec::new(), MdsHour::of(start), 0);
+        while hour.start() < end && hours < RECENT_PAGE_HOURS && events.len() < RECENT_PAGE_EVENTS {
+            let in_range =
+                |event: &MdsEvent| (start.timestamp_millis()..end.timestamp_millis()).contains(&event.timestamp);
+            events.extend(app.mds().events_of(hour).await?.into_iter().filter(in_range));
+            hour = hour.next();
+            hours += 1;
+        }
+        let next = (hour.start() < end).then(|| {
+            format!(
+                "{}{}?start_time={}&end_time={}",
+                origin(&request),
+                Self::PATH,
+                hour.start().timestamp_millis(),
+                end.timestamp_millis()
+            )
+        });
+        Ok(mds_json(&RecentDocument { version: MDS_VERSION, events, links: Links { next } }))
+    }
+}

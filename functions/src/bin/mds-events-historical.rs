@@ -1,0 +1,9 @@
+//! `mds-events-historical`: `GET /mds/events/historical` (MDS 2.0, agency group). One DynamoDB client, built once per cold start.
+
+use kickboard_common::handlers::mds::MdsEventsHistorical;
+use kickboard_functions::serve;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    serve::<MdsEventsHistorical>().await
+}

@@ -1,0 +1,219 @@
+//! The MDS 2.0 Provider API as a city's agency pulls it: every document served is validated
+//! against the Open Mobility Foundation's OpenAPI (`tests/standards/mds-2.0`, by
+//! `tests/mds_check.py`), plus what the schemas cannot say: each ride is one trip in the hour it
+//! ended, its `trip_start` before its `trip_end`, ids unique; and a redelivered event changes
+//! nothing.
+
+use chrono::{Duration, Timelike};
+use hyper::{Method, StatusCode};
+use kickboard_common::domain::events::Subscriber;
+use kickboard_common::ports::Clock;
+use kickboard_local::relay::{deliver, to_eventbridge};
+use kickboard_tests::{Backend, Reply, TestServer};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::Command;
+
+const MDS_TYPE: &str = "application/vnd.mds+json;version=2.0";
+
+fn agency_token(kb: &TestServer) -> String {
+    kb.server.app.tokens.mint("agency-seoul", &["agency".to_owned()])
+}
+
+/// `GET path` as an agency asks, with the MDS `Accept`.
+async fn pull(kb: &TestServer, path: &str) -> Reply {
+    let token = agency_token(kb);
+    kb.send_with_headers(Method::GET, path, Some(&token), None, Vec::new(), &[("accept", MDS_TYPE)]).await
+}
+
+/// Runs `tests/mds_check.py` on the documents served, each with the operation it answers.
+fn assert_valid_mds(documents: &[(&str, &Reply)]) {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let batch: Vec<Value> = documents
+        .iter()
+        .map(|(operation, reply)| json!({"operation": operation, "status": reply.status.as_u16(), "body": reply.body}))
+        .collect();
+    let file = std::env::temp_dir().join(format!("kickboard-mds-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&file, serde_json::to_vec(&batch).unwrap()).unwrap();
+    let output = Command::new(workspace.join(".venv/bin/python"))
+        .arg(workspace.join("tests/mds_check.py"))
+        .arg("--batch")
+        .arg(&file)
+        .output()
+        .expect("the MDS check runs (./scripts/test creates .venv)");
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        output.status.success(),
+        "not valid MDS 2.0:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `YYYY-MM-DDTHH` of the hour `at` falls in.
+fn hour_of(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H").to_string()
+}
+
+pub async fn rides_appear_once_as_trips_and_events_in_their_hours(backend: Backend) {
+    let kb = TestServer::start_on(backend).await;
+    let start = kb.clock.now();
+    assert_eq!(start.minute(), 0, "the scenario's rides fit in the clock's first hour");
+    for board in ["kb-1", "kb-2"] {
+        kb.register_board(board).await;
+    }
+    let rider = kb.customer_token("rider-1");
+    let pass = kb.paid_pass(&rider, "plus-120").await;
+    for board in ["kb-1", "kb-2"] {
+        // Apart from what came before, so the hour's events have one order.
+        kb.clock.advance(Duration::seconds(30));
+        let rented = kb.rent(&rider, &pass, board).await;
+        assert_eq!(rented.status, StatusCode::CREATED, "{rented:?}");
+        kb.clock.advance(Duration::minutes(7));
+        let body = json!({"lat": 37.5702, "lon": 126.9830});
+        let path = format!("/rentals/{}/return", rented.text("rentalId"));
+        let returned = kb.call(Method::POST, &path, Some(&rider), Some(body)).await;
+        assert_eq!(returned.status, StatusCode::OK, "{returned:?}");
+    }
+    kb.settle().await;
+    let hour = hour_of(start);
+
+    // The hour is not over yet: nothing is served as if it were complete.
+    let early = pull(&kb, &format!("/mds/trips?end_time={hour}")).await;
+    assert_eq!((early.status, early.problem()), (StatusCode::NOT_FOUND, "hour-not-over"), "{early:?}");
+    kb.clock.advance(start + Duration::hours(1) - kb.clock.now() + Duration::minutes(1));
+    let arriving = pull(&kb, &format!("/mds/trips?end_time={hour}")).await;
+    assert_eq!((arriving.status, arriving.problem()), (StatusCode::ACCEPTED, "hour-not-ready"), "{arriving:?}");
+    assert!(arriving.retry_after.is_some(), "{arriving:?}");
+    kb.clock.advance(Duration::minutes(10));
+
+    let trips = pull(&kb, &format!("/mds/trips?end_time={hour}")).await;
+    assert_eq!(trips.status, StatusCode::OK, "{trips:?}");
+    assert_eq!(trips.content_type.as_deref(), Some(MDS_TYPE));
+    let trips_list = trips.body["trips"].as_array().unwrap();
+    assert_eq!(trips_list.len(), 2, "one trip per ride: {trips:?}");
+    for trip in trips_list {
+        assert_eq!(trip["duration"], 420, "{trip}");
+        assert!(trip["distance"].as_i64().unwrap() > 500, "start at the board, end where returned: {trip}");
+        assert_eq!(trip["parking_verification_url"], Value::Null);
+    }
+    let events = pull(&kb, &format!("/mds/events/historical?event_time={hour}")).await;
+    assert_eq!(events.status, StatusCode::OK, "{events:?}");
+    let kinds: Vec<(&str, &str)> = events.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| (event["vehicle_state"].as_str().unwrap(), event["event_types"][0].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("available", "provider_drop_off"),
+            ("available", "provider_drop_off"),
+            ("on_trip", "trip_start"),
+            ("available", "trip_end"),
+            ("on_trip", "trip_start"),
+            ("available", "trip_end"),
+        ],
+        "{events:?}"
+    );
+    let from = start.timestamp_millis();
+    let recent =
+        pull(&kb, &format!("/mds/events/recent?start_time={from}&end_time={}", kb.clock.now().timestamp_millis()))
+            .await;
+    assert_eq!(recent.status, StatusCode::OK, "{recent:?}");
+    assert_eq!(recent.body["events"], events.body["events"], "the same events, over a range");
+    assert_eq!(recent.body["links"]["next"], Value::Null, "one page");
+
+    // The next hour, once over, had no operations.
+    kb.clock.advance(Duration::hours(2));
+    let quiet = pull(&kb, &format!("/mds/trips?end_time={}", hour_of(start + Duration::hours(1)))).await;
+    assert_eq!((quiet.status, quiet.problem()), (StatusCode::NOT_FOUND, "no-operations"), "{quiet:?}");
+
+    // Every event delivered again (a redelivery, a replay) changes nothing.
+    if backend == Backend::Sqlite {
+        for entry in kb.outbox_events().await {
+            if Subscriber::MdsView.wants(&entry) {
+                deliver(&kb.server.app, Subscriber::MdsView, to_eventbridge(&entry).unwrap()).await.unwrap();
+            }
+        }
+        let again = pull(&kb, &format!("/mds/trips?end_time={hour}")).await;
+        assert_eq!(again.body, trips.body, "a redelivered return is the same trip, once");
+    }
+    assert_valid_mds(&[("/trips", &trips), ("/events/historical", &events), ("/events/recent", &recent)]);
+    kb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_agencies_and_admins_read_it_in_mds_2_0_and_bad_queries_are_named() {
+    let kb = TestServer::start().await;
+    kb.register_board("kb-1").await;
+    kb.clock.advance(Duration::hours(3));
+    let hour = hour_of(kb.clock.now() - Duration::hours(3));
+    let path = format!("/mds/events/historical?event_time={hour}");
+
+    for token in [kb.customer_token("rider-1"), kb.vehicle_token("kb-1")] {
+        let refused = kb.get(&path, &token).await;
+        assert_eq!((refused.status, refused.problem()), (StatusCode::FORBIDDEN, "forbidden"), "{refused:?}");
+        assert!(!refused.body.to_string().contains("kb-1"), "nothing about the fleet: {refused:?}");
+    }
+    let anonymous = kb.call(Method::GET, &path, None, None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let admin = kb.get(&path, &kb.admin_token()).await;
+    assert_eq!(admin.status, StatusCode::OK, "admins read it too: {admin:?}");
+    assert_eq!(admin.content_type.as_deref(), Some(MDS_TYPE), "no Accept: MDS 2.0");
+
+    let token = agency_token(&kb);
+    for accept in ["application/vnd.mds+json;version=1.2", "application/vnd.mds+json;version=2.1", "text/html"] {
+        let refused =
+            kb.send_with_headers(Method::GET, &path, Some(&token), None, Vec::new(), &[("accept", accept)]).await;
+        assert_eq!((refused.status, refused.problem()), (StatusCode::NOT_ACCEPTABLE, "mds-version-not-acceptable"));
+    }
+    for accept in ["application/vnd.mds+json", "application/json", "*/*"] {
+        let served =
+            kb.send_with_headers(Method::GET, &path, Some(&token), None, Vec::new(), &[("accept", accept)]).await;
+        assert_eq!(served.status, StatusCode::OK, "{accept}: {served:?}");
+    }
+
+    let now = kb.clock.now().timestamp_millis();
+    let bad = [
+        ("/mds/trips", "end_time"),
+        ("/mds/trips?end_time=2026-11-25T09:30", "end_time"),
+        ("/mds/trips?end_time=2026-13-01T00", "end_time"),
+        ("/mds/trips?end_time=2026-11-25T24", "end_time"),
+        ("/mds/events/historical?event_time=yesterday", "event_time"),
+        ("/mds/events/recent?end_time=1", "start_time"),
+        (&format!("/mds/events/recent?start_time={now}&end_time={}", now - 1000), "end_time"),
+        (&format!("/mds/events/recent?start_time={}&end_time={now}", now - 15 * 86_400_000), "end_time"),
+        (
+            &format!("/mds/events/recent?start_time={}&end_time={}", now - 15 * 86_400_000, now - 14 * 86_400_000),
+            "start_time",
+        ),
+    ];
+    for (path, field) in bad {
+        let refused = pull(&kb, path).await;
+        assert_eq!((refused.status, refused.problem()), (StatusCode::BAD_REQUEST, "invalid-request"), "{path}");
+        assert!(refused.body["detail"].as_str().unwrap().starts_with(field), "{path}: {refused:?}");
+    }
+    kb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_clock_moves_forward_on_request_and_never_back() {
+    let kb = TestServer::start().await;
+    let before = kb.clock.now();
+    let moved = kb.call(Method::PUT, "/local/clock", None, Some(json!({"offsetSeconds": 7200}))).await;
+    assert_eq!(moved.status, StatusCode::OK, "{moved:?}");
+    assert_eq!(moved.body["offsetSeconds"], 7200);
+    let now: chrono::DateTime<chrono::Utc> = moved.text("now").parse().unwrap();
+    assert_eq!(now, before + Duration::hours(2));
+    // What the server does runs on the moved clock.
+    kb.register_board("kb-1").await;
+    let registered = kb.outbox_events().await.pop().expect("the registration's event");
+    assert_eq!(registered.occurred_at, before + Duration::hours(2));
+    let back = kb.call(Method::PUT, "/local/clock", None, Some(json!({"offsetSeconds": 60}))).await;
+    assert_eq!((back.status, back.problem()), (StatusCode::BAD_REQUEST, "invalid-request"), "{back:?}");
+    let read = kb.call(Method::GET, "/local/clock", None, None).await;
+    assert_eq!(read.body["offsetSeconds"], 7200, "unchanged by the refusal");
+    kb.stop().await;
+}
