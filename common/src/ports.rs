@@ -11,7 +11,7 @@ use crate::domain::geo::{Area, Coordinates};
 use crate::domain::ids::{CommandId, CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId, ZoneId};
 use crate::domain::kickboard::{Kickboard, ServiceStatus};
 use crate::domain::licence::{CheckRefused, Licence, LicenceApplication, LicenceClass};
-use crate::domain::mds::{MdsEvent, MdsHour, MdsRecord, MdsTrip};
+use crate::domain::mds::{MdsDevice, MdsEvent, MdsHour, MdsTelemetry, MdsTrip, MdsUpdate};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::plan::Won;
 use crate::domain::rental::{Rental, ReturnReport};
@@ -20,6 +20,7 @@ use crate::domain::zones::{Zone, ZoneMap, ZoneRules, ZoneSet};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
+use uuid::Uuid;
 
 /// Why a port call failed.
 #[derive(Debug, thiserror::Error)]
@@ -449,13 +450,20 @@ pub trait BalanceView: Send + Sync {
 /// hour an agency asks for them by, written only from events.
 #[async_trait]
 pub trait MdsView: Send + Sync {
-    /// Keeps what one domain event made, each record under its hour. A record kept already
-    /// (a redelivery, a replay) is kept once: it is the same record.
-    async fn keep_mds(&self, records: &[MdsRecord]) -> PortResult<()>;
+    /// Keeps what one domain event made: each record under its hour, and the vehicle's state
+    /// unless a later one is kept. A record kept already (a redelivery, a replay) is kept
+    /// once: it is the same record.
+    async fn keep_mds(&self, update: &MdsUpdate) -> PortResult<()>;
     /// The trips that ended in `hour`, by end time.
     async fn trips_ended(&self, hour: MdsHour) -> PortResult<Vec<MdsTrip>>;
     /// The vehicle events of `hour`, by time.
     async fn events_of(&self, hour: MdsHour) -> PortResult<Vec<MdsEvent>>;
+    /// The telemetry points of `hour`, by time.
+    async fn telemetry_of(&self, hour: MdsHour) -> PortResult<Vec<MdsTelemetry>>;
+    /// Up to `limit` vehicles in the order of their device ids, those after `after`.
+    async fn devices(&self, after: Option<Uuid>, limit: usize) -> PortResult<Vec<MdsDevice>>;
+    /// One vehicle, by its device id.
+    async fn device(&self, device_id: Uuid) -> PortResult<Option<MdsDevice>>;
 }
 
 /// One alert's claim in the notifier's ledger: an event on one channel, held by one

@@ -125,6 +125,42 @@ pub async fn rides_appear_once_as_trips_and_events_in_their_hours(backend: Backe
     assert_eq!(recent.body["events"], events.body["events"], "the same events, over a range");
     assert_eq!(recent.body["links"]["next"], Value::Null, "one page");
 
+    // A point of telemetry at each event, in the same order; those of a ride carry its trip.
+    let telemetry = pull(&kb, &format!("/mds/telemetry?telemetry_time={hour}")).await;
+    assert_eq!(telemetry.status, StatusCode::OK, "{telemetry:?}");
+    let points = telemetry.body["telemetry"].as_array().unwrap();
+    let event_list = events.body["events"].as_array().unwrap();
+    assert_eq!(points.len(), event_list.len(), "{telemetry:?}");
+    for (point, event) in points.iter().zip(event_list) {
+        assert_eq!((&point["timestamp"], &point["location"]), (&event["timestamp"], &event["location"]));
+        assert_eq!(point["trip_ids"], event.get("trip_ids").cloned().unwrap_or(Value::Null), "{point}");
+        assert_eq!(point["journey_id"], point["trip_ids"].get(0).cloned().unwrap_or(Value::Null), "{point}");
+    }
+
+    // The vehicles, and each one's latest state: both boards back after their ride.
+    let vehicles = pull(&kb, "/mds/vehicles").await;
+    assert_eq!(vehicles.status, StatusCode::OK, "{vehicles:?}");
+    let listed: Vec<&str> =
+        vehicles.body["vehicles"].as_array().unwrap().iter().map(|v| v["vehicle_id"].as_str().unwrap()).collect();
+    assert_eq!(listed.len(), 2, "{vehicles:?}");
+    assert!(listed.contains(&"kb-1") && listed.contains(&"kb-2"), "{vehicles:?}");
+    assert_eq!(vehicles.body["links"]["next"], Value::Null, "one page");
+    let statuses = pull(&kb, "/mds/vehicles/status").await;
+    assert_eq!(statuses.status, StatusCode::OK, "{statuses:?}");
+    for status in statuses.body["vehicles_status"].as_array().unwrap() {
+        assert_eq!(status["last_event"]["event_types"][0], "trip_end", "{status}");
+        assert_eq!(status["last_telemetry"]["timestamp"], status["last_event"]["timestamp"], "{status}");
+    }
+    let device_id = vehicles.body["vehicles"][0]["device_id"].as_str().unwrap().to_owned();
+    let vehicle = pull(&kb, &format!("/mds/vehicles/{device_id}")).await;
+    assert_eq!((vehicle.status, &vehicle.body["vehicles"][0]), (StatusCode::OK, &vehicles.body["vehicles"][0]));
+    let status = pull(&kb, &format!("/mds/vehicles/status/{device_id}")).await;
+    assert_eq!(status.status, StatusCode::OK, "{status:?}");
+    let unknown = pull(&kb, &format!("/mds/vehicles/{}", uuid::Uuid::new_v4())).await;
+    assert_eq!((unknown.status, unknown.problem()), (StatusCode::NOT_FOUND, "vehicle-not-found"), "{unknown:?}");
+    let not_a_device = pull(&kb, "/mds/vehicles/status/kb-1").await;
+    assert_eq!(not_a_device.status, StatusCode::BAD_REQUEST, "{not_a_device:?}");
+
     // The next hour, once over, had no operations.
     kb.clock.advance(Duration::hours(2));
     let quiet = pull(&kb, &format!("/mds/trips?end_time={}", hour_of(start + Duration::hours(1)))).await;
@@ -132,15 +168,31 @@ pub async fn rides_appear_once_as_trips_and_events_in_their_hours(backend: Backe
 
     // Every event delivered again (a redelivery, a replay) changes nothing.
     if backend == Backend::Sqlite {
-        for entry in kb.outbox_events().await {
+        // Newest first: the registrations arrive last, as a late redelivery would.
+        for entry in kb.outbox_events().await.into_iter().rev() {
             if Subscriber::MdsView.wants(&entry) {
                 deliver(&kb.server.app, Subscriber::MdsView, to_eventbridge(&entry).unwrap()).await.unwrap();
             }
         }
         let again = pull(&kb, &format!("/mds/trips?end_time={hour}")).await;
         assert_eq!(again.body, trips.body, "a redelivered return is the same trip, once");
+        let points_again = pull(&kb, &format!("/mds/telemetry?telemetry_time={hour}")).await;
+        assert_eq!(points_again.body, telemetry.body, "each point once");
+        // The registrations and rents delivered after the returns: an earlier state never
+        // replaces a later one.
+        let statuses_again = pull(&kb, "/mds/vehicles/status").await;
+        assert_eq!(statuses_again.body["vehicles_status"], statuses.body["vehicles_status"]);
     }
-    assert_valid_mds(&[("/trips", &trips), ("/events/historical", &events), ("/events/recent", &recent)]);
+    assert_valid_mds(&[
+        ("/trips", &trips),
+        ("/events/historical", &events),
+        ("/events/recent", &recent),
+        ("/telemetry", &telemetry),
+        ("/vehicles", &vehicles),
+        ("/vehicles/status", &statuses),
+        ("/vehicles/{device_id}", &vehicle),
+        ("/vehicles/status/{device_id}", &status),
+    ]);
     kb.stop().await;
 }
 

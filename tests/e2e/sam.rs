@@ -535,6 +535,11 @@ async fn every_sample_event_gets_its_answer_from_its_function_under_the_rie() {
         ("mds-trips", 200),
         ("mds-events-historical", 200),
         ("mds-events-recent", 400), // its fixed range is more than two weeks back by now
+        ("mds-telemetry", 200),
+        ("mds-vehicles", 200),
+        ("mds-vehicles-status", 200),
+        ("mds-vehicle", 200),        // kb-seoul-1's device id
+        ("mds-vehicle-status", 200), // and its state: the sample return's trip end
     ];
     for (function, status) in http {
         let answer = invoke(function, &env);
@@ -542,6 +547,8 @@ async fn every_sample_event_gets_its_answer_from_its_function_under_the_rie() {
     }
     let trips: Value = serde_json::from_str(invoke("mds-trips", &env)["body"].as_str().unwrap()).unwrap();
     assert_eq!(trips["trips"].as_array().map(Vec::len), Some(1), "{trips}");
+    let status: Value = serde_json::from_str(invoke("mds-vehicle-status", &env)["body"].as_str().unwrap()).unwrap();
+    assert_eq!(status["vehicles_status"][0]["last_event"]["event_types"][0], "trip_end", "{status}");
 
     assert_eq!(invoke("notifier", &env), Value::Null);
     let sms = moto.sms().await;

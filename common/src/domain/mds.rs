@@ -121,6 +121,11 @@ impl MdsIds {
     fn event_id(&self, event: &EventEnvelope) -> Uuid {
         self.derived("event", event.event_id.as_str())
     }
+
+    /// The telemetry point of that event: where and when it happened.
+    fn telemetry_id(&self, event: &EventEnvelope) -> Uuid {
+        self.derived("telemetry", event.event_id.as_str())
+    }
 }
 
 /// A position as MDS writes one.
@@ -178,6 +183,93 @@ pub struct MdsEvent {
     pub trip_ids: Option<Vec<Uuid>>,
 }
 
+/// A point of a vehicle's telemetry, as `/telemetry` and the vehicle's status serve it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MdsTelemetry {
+    pub device_id: Uuid,
+    pub provider_id: Uuid,
+    pub telemetry_id: Uuid,
+    /// Milliseconds since the epoch.
+    pub timestamp: i64,
+    /// The trip the point belongs to; `null` off a trip (MDS: required, nullable).
+    pub trip_ids: Option<Vec<Uuid>>,
+    /// The rider's journey: one per trip here (a rider takes one board at a time).
+    pub journey_id: Option<Uuid>,
+    pub location: Gps,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub battery_percent: Option<u8>,
+}
+
+/// A vehicle's latest state as `/vehicles/status` serves it: its last event and the point
+/// where it happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MdsVehicleStatus {
+    pub device_id: Uuid,
+    pub provider_id: Uuid,
+    pub last_event: MdsEvent,
+    pub last_telemetry: MdsTelemetry,
+}
+
+/// What MDS calls kickboards: standing scooters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MdsVehicleType {
+    ScooterStanding,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Propulsion {
+    Electric,
+}
+
+/// A vehicle as `/vehicles` serves it: what does not change often.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MdsVehicle {
+    pub device_id: Uuid,
+    pub provider_id: Uuid,
+    /// The id printed on the board, which riders and the crew know it by.
+    pub vehicle_id: String,
+    pub vehicle_type: MdsVehicleType,
+    pub propulsion_types: Vec<Propulsion>,
+    /// The fleet's speed cap, km/h.
+    pub maximum_speed: u32,
+}
+
+/// A vehicle as the view keeps it: the board it is and its latest state. A newer state
+/// replaces an older one, never the other way round (events arrive in any order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MdsDevice {
+    pub vehicle_id: KickboardId,
+    pub status: MdsVehicleStatus,
+}
+
+impl MdsDevice {
+    pub fn device_id(&self) -> Uuid {
+        self.status.device_id
+    }
+
+    /// Which of two states of a device is the later: by time, then by event id (two events
+    /// of one board in one millisecond are told apart, the same way on every store).
+    pub fn order_key(&self) -> (i64, Uuid) {
+        (self.status.last_event.timestamp, self.status.last_event.event_id)
+    }
+
+    pub fn vehicle(&self, maximum_speed: u32) -> MdsVehicle {
+        MdsVehicle {
+            device_id: self.status.device_id,
+            provider_id: self.status.provider_id,
+            vehicle_id: self.vehicle_id.as_str().to_owned(),
+            vehicle_type: MdsVehicleType::ScooterStanding,
+            propulsion_types: vec![Propulsion::Electric],
+            maximum_speed,
+        }
+    }
+}
+
+/// How many vehicles one page of `/vehicles` or `/vehicles/status` lists at most.
+pub const VEHICLES_PAGE: usize = 1000;
+
 /// A finished ride, as `/trips` serves it in the hour it ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MdsTrip {
@@ -208,6 +300,7 @@ pub enum TripType {
 #[derive(Debug, Clone, PartialEq)]
 pub enum MdsRecord {
     Event(MdsEvent),
+    Telemetry(MdsTelemetry),
     Trip(MdsTrip),
 }
 
@@ -215,6 +308,7 @@ pub enum MdsRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MdsKind {
     Event,
+    Telemetry,
     Trip,
 }
 
@@ -222,6 +316,7 @@ impl MdsKind {
     pub fn as_str(&self) -> &'static str {
         match self {
             MdsKind::Event => "event",
+            MdsKind::Telemetry => "telemetry",
             MdsKind::Trip => "trip",
         }
     }
@@ -231,6 +326,7 @@ impl MdsRecord {
     pub fn kind(&self) -> MdsKind {
         match self {
             MdsRecord::Event(_) => MdsKind::Event,
+            MdsRecord::Telemetry(_) => MdsKind::Telemetry,
             MdsRecord::Trip(_) => MdsKind::Trip,
         }
     }
@@ -239,6 +335,7 @@ impl MdsRecord {
     pub fn id(&self) -> Uuid {
         match self {
             MdsRecord::Event(event) => event.event_id,
+            MdsRecord::Telemetry(point) => point.telemetry_id,
             MdsRecord::Trip(trip) => trip.trip_id,
         }
     }
@@ -247,6 +344,7 @@ impl MdsRecord {
     pub fn at_ms(&self) -> i64 {
         match self {
             MdsRecord::Event(event) => event.timestamp,
+            MdsRecord::Telemetry(point) => point.timestamp,
             MdsRecord::Trip(trip) => trip.end_time,
         }
     }
@@ -260,16 +358,26 @@ impl MdsRecord {
     pub fn to_json(&self) -> serde_json::Result<String> {
         match self {
             MdsRecord::Event(event) => serde_json::to_string(event),
+            MdsRecord::Telemetry(point) => serde_json::to_string(point),
             MdsRecord::Trip(trip) => serde_json::to_string(trip),
         }
     }
 }
 
-/// The MDS records a domain event makes: its vehicle event, and for a return its trip. Events
-/// that say nothing about a vehicle's state (passes, zones, licences) make none; neither does
-/// a board event written before events said where the board was (`None` location): MDS
+/// What one domain event changes in the cities' view: records kept once each under their
+/// hour, and the vehicle's latest state.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MdsUpdate {
+    pub records: Vec<MdsRecord>,
+    pub device: Option<MdsDevice>,
+}
+
+/// What a domain event makes in the cities' view: its vehicle event and the telemetry point
+/// where it happened, for a return its trip, and the vehicle's new state. Events that say
+/// nothing about a vehicle's state (passes, zones, licences) make nothing; neither does a
+/// board event written before events said where the board was (`None` location): MDS
 /// requires a place, and an invented one would be worse than a gap the agency can see.
-pub fn mds_records(envelope: &EventEnvelope, ids: &MdsIds) -> Vec<MdsRecord> {
+pub fn mds_update(envelope: &EventEnvelope, ids: &MdsIds) -> MdsUpdate {
     let trip = |rental: &RentalId| Some(vec![ids.trip_id(rental)]);
     let (board, state, kind, location, battery, trip_ids) = match &envelope.event {
         DomainEvent::KickboardRegistered { kickboard_id, location, .. } => {
@@ -301,10 +409,10 @@ pub fn mds_records(envelope: &EventEnvelope, ids: &MdsIds) -> Vec<MdsRecord> {
         DomainEvent::KickboardRetired { kickboard_id, location } => {
             (kickboard_id, VehicleState::Removed, EventType::Decommissioned, *location, None, None)
         }
-        _ => return Vec::new(),
+        _ => return MdsUpdate::default(),
     };
-    let Some(location) = location else { return Vec::new() };
-    let mut records = vec![MdsRecord::Event(MdsEvent {
+    let Some(location) = location else { return MdsUpdate::default() };
+    let event = MdsEvent {
         device_id: ids.device_id(board),
         provider_id: ids.provider_id(),
         event_id: ids.event_id(envelope),
@@ -313,8 +421,28 @@ pub fn mds_records(envelope: &EventEnvelope, ids: &MdsIds) -> Vec<MdsRecord> {
         timestamp: envelope.occurred_at.timestamp_millis(),
         location: location.into(),
         battery_percent: battery,
+        trip_ids: trip_ids.clone(),
+    };
+    let point = MdsTelemetry {
+        device_id: event.device_id,
+        provider_id: event.provider_id,
+        telemetry_id: ids.telemetry_id(envelope),
+        timestamp: event.timestamp,
+        journey_id: trip_ids.as_ref().and_then(|trips| trips.first().copied()),
         trip_ids,
-    })];
+        location: event.location,
+        battery_percent: battery,
+    };
+    let device = MdsDevice {
+        vehicle_id: board.clone(),
+        status: MdsVehicleStatus {
+            device_id: event.device_id,
+            provider_id: event.provider_id,
+            last_event: event.clone(),
+            last_telemetry: point.clone(),
+        },
+    };
+    let mut records = vec![MdsRecord::Event(event), MdsRecord::Telemetry(point)];
     if let DomainEvent::KickboardReturned {
         kickboard_id,
         rental_id,
@@ -339,7 +467,7 @@ pub fn mds_records(envelope: &EventEnvelope, ids: &MdsIds) -> Vec<MdsRecord> {
             parking_verification_url: None,
         }));
     }
-    records
+    MdsUpdate { records, device: Some(device) }
 }
 
 #[cfg(test)]
@@ -412,19 +540,33 @@ mod tests {
     #[test]
     fn a_return_is_a_trip_end_and_a_trip_in_the_hour_it_ended() {
         let ids = MdsIds::new(Uuid::new_v4());
-        let records = mds_records(&returned(Some(Coordinates::new(37.5665, 126.978).unwrap())), &ids);
-        let [MdsRecord::Event(event), MdsRecord::Trip(trip)] = &records[..] else { panic!("{records:?}") };
+        let update = mds_update(&returned(Some(Coordinates::new(37.5665, 126.978).unwrap())), &ids);
+        let records = &update.records;
+        let [MdsRecord::Event(event), MdsRecord::Telemetry(point), MdsRecord::Trip(trip)] = &records[..] else {
+            panic!("{records:?}")
+        };
+        assert_eq!(
+            (point.timestamp, point.location, point.journey_id),
+            (event.timestamp, event.location, Some(trip.trip_id))
+        );
+        assert_eq!(point.trip_ids, event.trip_ids);
+        let device = update.device.as_ref().unwrap();
+        assert_eq!((&device.status.last_event, &device.status.last_telemetry), (event, point));
         assert_eq!((event.vehicle_state, &event.event_types[..]), (VehicleState::Available, &[EventType::TripEnd][..]));
         assert_eq!(event.trip_ids, Some(vec![trip.trip_id]));
         assert_eq!((trip.duration, trip.end_time), (900, at("2026-12-06T13:10:00Z").timestamp_millis()));
         assert!((600..700).contains(&trip.distance), "{}", trip.distance);
-        assert_eq!(records[1].hour().to_string(), "2026-12-06T13", "the hour it ended, not began");
-        assert_eq!(mds_records(&returned(Some(Coordinates::new(37.5665, 126.978).unwrap())), &ids)[1], records[1]);
+        assert_eq!(records[2].hour().to_string(), "2026-12-06T13", "the hour it ended, not began");
+        let again = mds_update(&returned(Some(Coordinates::new(37.5665, 126.978).unwrap())), &ids);
+        assert_eq!(again.records[2], records[2], "a trip is the same trip however often it is made");
     }
 
     #[test]
     fn a_return_that_never_said_where_it_began_makes_no_trip() {
-        let records = mds_records(&returned(None), &MdsIds::new(Uuid::new_v4()));
-        assert!(matches!(&records[..], [MdsRecord::Event(_)]), "no invented start: {records:?}");
+        let records = mds_update(&returned(None), &MdsIds::new(Uuid::new_v4())).records;
+        assert!(
+            matches!(&records[..], [MdsRecord::Event(_), MdsRecord::Telemetry(_)]),
+            "no invented start: {records:?}"
+        );
     }
 }

@@ -1,14 +1,16 @@
-//! The MDS 2.0 Provider API, for the cities that license the fleet (group `agency`): trips and
-//! vehicle events by the UTC hour, recent events by range. All of it is read from the MDS view,
-//! which the event bus feeds ([`project_mds`]) like the balance view.
+//! The MDS 2.0 Provider API, for the cities that license the fleet (group `agency`): trips,
+//! vehicle events and telemetry by the UTC hour, recent events by range, the vehicles and
+//! their latest states. All of it is read from the MDS view, which the event bus feeds
+//! ([`project_mds`]) like the balance view.
 
 use super::events::{KickboardEvent, event_span, record_lag};
 use crate::domain::mds::{
-    HOUR_SETTLES_AFTER, MDS_VERSION, MdsEvent, MdsHour, MdsIds, MdsTrip, RECENT_EVENTS_REACH, mds_records,
+    HOUR_SETTLES_AFTER, MDS_VERSION, MdsDevice, MdsEvent, MdsHour, MdsIds, MdsTelemetry, MdsTrip, MdsVehicle,
+    MdsVehicleStatus, RECENT_EVENTS_REACH, VEHICLES_PAGE, mds_update,
 };
 use crate::http::contract::Contract;
 use crate::http::endpoint::{Agency, Endpoint, Handle};
-use crate::http::request::query_param;
+use crate::http::request::{path_id, query_param};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType};
 use crate::ports::{Clock, MdsView, PortResult};
@@ -19,6 +21,7 @@ use lambda_http::{Request, Response};
 use schemars::JsonSchema;
 use serde::Serialize;
 use tracing::Instrument;
+use uuid::Uuid;
 
 /// What every MDS answer is, and what a client asks for in `Accept`.
 pub const MDS_MEDIA_TYPE: &str = "application/vnd.mds+json;version=2.0";
@@ -29,17 +32,18 @@ const MDS_TYPE: &str = "application/vnd.mds+json";
 const RECENT_PAGE_EVENTS: usize = 1000;
 const RECENT_PAGE_HOURS: usize = 6;
 
-/// Keeps what an event means to the cities: its vehicle event, and a return's trip. Kept
-/// records are kept once, so a redelivery or a replay changes nothing.
+/// Keeps what an event means to the cities: its vehicle event and telemetry point, a return's
+/// trip, and the vehicle's latest state. Kept records are kept once and a state only replaces
+/// an earlier one, so a redelivery or a replay changes nothing.
 pub async fn project_mds(view: &dyn MdsView, ids: &MdsIds, clock: &dyn Clock, event: KickboardEvent) -> PortResult<()> {
     let span = event_span(&event.detail);
     async {
         record_lag(&event.detail, clock.now());
-        let records = mds_records(&event.detail, ids);
-        if !records.is_empty() {
-            view.keep_mds(&records).await?;
+        let update = mds_update(&event.detail, ids);
+        if update.device.is_some() || !update.records.is_empty() {
+            view.keep_mds(&update).await?;
         }
-        tracing::debug!(records = records.len(), "MDS view updated");
+        tracing::debug!(records = update.records.len(), "MDS view updated");
         Ok(())
     }
     .instrument(span)
@@ -294,5 +298,241 @@ impl<S: Services> Handle<S> for MdsEventsRecent {
             )
         });
         Ok(mds_json(&RecentDocument { version: MDS_VERSION, events, links: Links { next } }))
+    }
+}
+
+/// The query of the hourly telemetry, as given; the handler checks it.
+#[derive(JsonSchema)]
+struct TelemetryQuery {
+    /// The UTC hour the points were taken in.
+    #[schemars(with = "MdsHour")]
+    telemetry_time: Option<String>,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "MdsTelemetryDocument")]
+struct TelemetryDocument {
+    version: &'static str,
+    telemetry: Vec<MdsTelemetry>,
+}
+
+/// `GET /mds/telemetry?telemetry_time=YYYY-MM-DDTHH`: the vehicles' points in the hour (today
+/// the point of each event; the reports of rented boards are not kept yet).
+pub struct MdsTelemetryOfHour;
+
+impl Endpoint for MdsTelemetryOfHour {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/mds/telemetry";
+    const FUNCTION: &'static str = "mds-telemetry";
+    fn contract() -> Contract {
+        Contract::new("MDS 2.0: the vehicles' telemetry in a past UTC hour")
+            .query::<TelemetryQuery>()
+            .answers::<TelemetryDocument>(StatusCode::OK, "The hour's points, by time (none is an empty list)")
+            .answers_in(MDS_MEDIA_TYPE)
+            .refuses(&[ProblemType::HourNotOver, ProblemType::HourNotReady, ProblemType::MdsVersionNotAcceptable])
+    }
+    type Caller = Agency;
+}
+
+impl<S: Services> Handle<S> for MdsTelemetryOfHour {
+    async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
+        ensure_accepts_mds(&request)?;
+        let query = TelemetryQuery { telemetry_time: query_param(&request, "telemetry_time") };
+        let hour = settled_hour(query.telemetry_time, "telemetry_time", app.clock().now())?;
+        let telemetry = app.mds().telemetry_of(hour).await?;
+        Ok(mds_json(&TelemetryDocument { version: MDS_VERSION, telemetry }))
+    }
+}
+
+/// The paging query of the vehicle lists.
+#[derive(JsonSchema)]
+struct VehiclesQuery {
+    /// The page after this device id (the `next` link gives it).
+    #[schemars(with = "Uuid")]
+    after: Option<String>,
+}
+
+/// A page of vehicles: up to [`VEHICLES_PAGE`] after the query's `after`, and the link to the
+/// next page when this one is full.
+async fn vehicles_page<S: Services>(
+    app: &S,
+    request: &Request,
+    path: &str,
+) -> Result<(Vec<MdsDevice>, Links), Problem> {
+    ensure_accepts_mds(request)?;
+    let query = VehiclesQuery { after: query_param(request, "after") };
+    let after = match query.after {
+        Some(after) => {
+            Some(Uuid::parse_str(&after).map_err(|_| Problem::invalid_field("after", "must be a device id"))?)
+        }
+        None => None,
+    };
+    let devices = app.mds().devices(after, VEHICLES_PAGE).await?;
+    let next = match devices.last() {
+        Some(last) if devices.len() == VEHICLES_PAGE => {
+            Some(format!("{}{path}?after={}", origin(request), last.device_id()))
+        }
+        _ => None,
+    };
+    Ok((devices, Links { next }))
+}
+
+/// The device of the path's `device_id`.
+async fn the_device<S: Services>(app: &S, request: &Request) -> Result<MdsDevice, Problem> {
+    ensure_accepts_mds(request)?;
+    let given: String = path_id(request, "device_id")?;
+    let device_id = Uuid::parse_str(&given).map_err(|_| Problem::invalid_field("device_id", "must be a UUID"))?;
+    app.mds().device(device_id).await?.ok_or_else(|| {
+        Problem::new(ProblemType::VehicleNotFound).with_detail(format!("no vehicle has device_id {device_id}"))
+    })
+}
+
+/// What `/vehicles` documents say besides their vehicles.
+fn freshness(app: &impl Services) -> (i64, u32) {
+    // The view changes with every event: an agency may ask again at once.
+    (app.clock().now().timestamp_millis(), 0)
+}
+
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "MdsVehicles")]
+struct VehiclesDocument {
+    version: &'static str,
+    vehicles: Vec<MdsVehicle>,
+    links: Links,
+    /// Milliseconds since the epoch.
+    last_updated: i64,
+    /// Milliseconds until the data may change: 0, it changes with every event.
+    ttl: u32,
+}
+
+/// `GET /mds/vehicles`: every vehicle the city has seen, a thousand a page.
+pub struct MdsVehicles;
+
+impl Endpoint for MdsVehicles {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/mds/vehicles";
+    const FUNCTION: &'static str = "mds-vehicles";
+    fn contract() -> Contract {
+        Contract::new("MDS 2.0: the vehicles, with what does not change often")
+            .query::<VehiclesQuery>()
+            .answers::<VehiclesDocument>(StatusCode::OK, "A page of vehicles, by device id")
+            .answers_in(MDS_MEDIA_TYPE)
+            .refuses(&[ProblemType::MdsVersionNotAcceptable])
+    }
+    type Caller = Agency;
+}
+
+impl<S: Services> Handle<S> for MdsVehicles {
+    async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
+        let (devices, links) = vehicles_page(app, &request, Self::PATH).await?;
+        let cap = u32::from(app.settings().max_speed.kph());
+        let (last_updated, ttl) = freshness(app);
+        let vehicles = devices.iter().map(|device| device.vehicle(cap)).collect();
+        Ok(mds_json(&VehiclesDocument { version: MDS_VERSION, vehicles, links, last_updated, ttl }))
+    }
+}
+
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "MdsVehicle")]
+struct VehicleDocument {
+    version: &'static str,
+    vehicles: Vec<MdsVehicle>,
+    last_updated: i64,
+    ttl: u32,
+}
+
+/// `GET /mds/vehicles/{device_id}`: one vehicle.
+pub struct MdsVehicleOne;
+
+impl Endpoint for MdsVehicleOne {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/mds/vehicles/{device_id}";
+    const FUNCTION: &'static str = "mds-vehicle";
+    fn contract() -> Contract {
+        Contract::new("MDS 2.0: one vehicle")
+            .path::<Uuid>()
+            .answers::<VehicleDocument>(StatusCode::OK, "The vehicle")
+            .answers_in(MDS_MEDIA_TYPE)
+            .refuses(&[ProblemType::VehicleNotFound, ProblemType::MdsVersionNotAcceptable])
+    }
+    type Caller = Agency;
+}
+
+impl<S: Services> Handle<S> for MdsVehicleOne {
+    async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
+        let device = the_device(app, &request).await?;
+        let (last_updated, ttl) = freshness(app);
+        let vehicles = vec![device.vehicle(u32::from(app.settings().max_speed.kph()))];
+        Ok(mds_json(&VehicleDocument { version: MDS_VERSION, vehicles, last_updated, ttl }))
+    }
+}
+
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "MdsVehiclesStatus")]
+struct StatusesDocument {
+    version: &'static str,
+    vehicles_status: Vec<MdsVehicleStatus>,
+    links: Links,
+    last_updated: i64,
+    ttl: u32,
+}
+
+/// `GET /mds/vehicles/status`: every vehicle's last event and where it was, a thousand a page.
+pub struct MdsVehiclesStatus;
+
+impl Endpoint for MdsVehiclesStatus {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/mds/vehicles/status";
+    const FUNCTION: &'static str = "mds-vehicles-status";
+    fn contract() -> Contract {
+        Contract::new("MDS 2.0: the vehicles' latest states")
+            .query::<VehiclesQuery>()
+            .answers::<StatusesDocument>(StatusCode::OK, "A page of states, by device id")
+            .answers_in(MDS_MEDIA_TYPE)
+            .refuses(&[ProblemType::MdsVersionNotAcceptable])
+    }
+    type Caller = Agency;
+}
+
+impl<S: Services> Handle<S> for MdsVehiclesStatus {
+    async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
+        let (devices, links) = vehicles_page(app, &request, Self::PATH).await?;
+        let (last_updated, ttl) = freshness(app);
+        let vehicles_status = devices.into_iter().map(|device| device.status).collect();
+        Ok(mds_json(&StatusesDocument { version: MDS_VERSION, vehicles_status, links, last_updated, ttl }))
+    }
+}
+
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "MdsVehicleStatusDocument")]
+struct StatusDocument {
+    version: &'static str,
+    vehicles_status: Vec<MdsVehicleStatus>,
+    last_updated: i64,
+    ttl: u32,
+}
+
+/// `GET /mds/vehicles/status/{device_id}`: one vehicle's latest state.
+pub struct MdsVehicleStatusOne;
+
+impl Endpoint for MdsVehicleStatusOne {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/mds/vehicles/status/{device_id}";
+    const FUNCTION: &'static str = "mds-vehicle-status";
+    fn contract() -> Contract {
+        Contract::new("MDS 2.0: one vehicle's latest state")
+            .path::<Uuid>()
+            .answers::<StatusDocument>(StatusCode::OK, "The vehicle's state")
+            .answers_in(MDS_MEDIA_TYPE)
+            .refuses(&[ProblemType::VehicleNotFound, ProblemType::MdsVersionNotAcceptable])
+    }
+    type Caller = Agency;
+}
+
+impl<S: Services> Handle<S> for MdsVehicleStatusOne {
+    async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
+        let device = the_device(app, &request).await?;
+        let (last_updated, ttl) = freshness(app);
+        Ok(mds_json(&StatusDocument { version: MDS_VERSION, vehicles_status: vec![device.status], last_updated, ttl }))
     }
 }

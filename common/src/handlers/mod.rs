@@ -75,6 +75,11 @@ endpoints!(
     mds::MdsTrips,
     mds::MdsEventsHistorical,
     mds::MdsEventsRecent,
+    mds::MdsTelemetryOfHour,
+    mds::MdsVehicles,
+    mds::MdsVehicleOne,
+    mds::MdsVehiclesStatus,
+    mds::MdsVehicleStatusOne,
 );
 
 /// The OpenAPI 3.1 document of every route, generated from the table.

@@ -55,17 +55,26 @@ fn match_path(template: &str, path: &str) -> Option<Vec<(String, String)>> {
     segments.next().is_none().then_some(params)
 }
 
+/// The route `path` takes: where two match (`/mds/vehicles/status` and
+/// `/mds/vehicles/{device_id}`), the one with fewer parameters, as API Gateway picks the most
+/// specific route.
 pub fn match_route<'a>(routes: impl IntoIterator<Item = &'a Route>, method: &Method, path: &str) -> RouteMatch {
     let mut path_known = false;
+    let mut found: Option<(usize, Vec<(String, String)>)> = None;
     for (index, route) in routes.into_iter().enumerate() {
         if let Some(params) = match_path(route.path, path) {
-            if route.method == method {
-                return RouteMatch::Found { index, params };
-            }
             path_known = true;
+            let more_specific = found.as_ref().is_none_or(|(_, best)| params.len() < best.len());
+            if route.method == method && more_specific {
+                found = Some((index, params));
+            }
         }
     }
-    if path_known { RouteMatch::MethodNotAllowed } else { RouteMatch::NotFound }
+    match found {
+        Some((index, params)) => RouteMatch::Found { index, params },
+        None if path_known => RouteMatch::MethodNotAllowed,
+        None => RouteMatch::NotFound,
+    }
 }
 
 #[cfg(test)]
@@ -90,5 +99,18 @@ mod tests {
         assert_eq!(matched(&Method::GET, "/passes/p-1/payment"), RouteMatch::MethodNotAllowed);
         assert_eq!(matched(&Method::GET, "/passes/p-1/payment/x"), RouteMatch::NotFound);
         assert_eq!(matched(&Method::GET, "/passes//balance"), RouteMatch::NotFound);
+    }
+
+    #[test]
+    fn a_literal_segment_wins_over_a_parameter_in_any_order() {
+        let routes = [
+            route(Method::GET, "/mds/vehicles/{device_id}", "mds-vehicle"),
+            route(Method::GET, "/mds/vehicles/status", "mds-vehicles-status"),
+        ];
+        assert_eq!(
+            match_route(&routes, &Method::GET, "/mds/vehicles/status"),
+            RouteMatch::Found { index: 1, params: vec![] }
+        );
+        assert!(matches!(match_route(&routes, &Method::GET, "/mds/vehicles/d-1"), RouteMatch::Found { index: 0, .. }));
     }
 }

@@ -141,3 +141,11 @@ CREATE TABLE IF NOT EXISTS mds_records (
     PRIMARY KEY (kind, record_id)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS mds_records_by_hour ON mds_records (kind, hour, at_ms);
+
+-- Each vehicle's latest state in the cities' view: replaced only by a later one.
+CREATE TABLE IF NOT EXISTS mds_devices (
+    device_id TEXT PRIMARY KEY,
+    at_ms     INTEGER NOT NULL,
+    event_id  TEXT NOT NULL,
+    item      TEXT NOT NULL
+) STRICT;

@@ -1,15 +1,21 @@
-//! `MdsView` on DynamoDB: records in the views table, an hour read as one query per shard.
+//! `MdsView` on DynamoDB: records in the views table, an hour read as one query per shard;
+//! each vehicle's latest state one item, replaced only by a later one.
 
 use super::client::{DynamoStore, from_item, s, to_item, unavailable};
 use super::pages::all_pages;
-use crate::adapters::aws::items::attr::PK;
-use crate::adapters::aws::items::{MDS_SHARDS, MdsItem, mds_pk};
+use super::transact::conditional_put;
+use crate::adapters::aws::items::attr::{ORDER_KEY, PK, SK};
+use crate::adapters::aws::items::{
+    MDS_DEVICE_SHARDS, MDS_SHARDS, MdsDeviceItem, MdsItem, device_shard, mds_device_pk, mds_device_shard_pk, mds_pk,
+};
 use crate::adapters::aws::sdk_error;
-use crate::domain::mds::{MdsEvent, MdsHour, MdsKind, MdsRecord, MdsTrip};
+use crate::domain::mds::{MdsDevice, MdsEvent, MdsHour, MdsKind, MdsTelemetry, MdsTrip, MdsUpdate};
 use crate::invocation;
 use crate::ports::{MdsView, PortResult};
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use uuid::Uuid;
 
 impl DynamoStore {
     /// The records of `kind` under `hour`, by time: every shard's, merged.
@@ -35,11 +41,15 @@ impl DynamoStore {
     }
 }
 
+fn device_of(item: MdsDeviceItem) -> PortResult<MdsDevice> {
+    serde_json::from_str(&item.item).map_err(unavailable)
+}
+
 #[async_trait]
 impl MdsView for DynamoStore {
-    async fn keep_mds(&self, records: &[MdsRecord]) -> PortResult<()> {
+    async fn keep_mds(&self, update: &MdsUpdate) -> PortResult<()> {
         // A record is the same however often it is made: putting it again changes nothing.
-        for record in records {
+        for record in &update.records {
             let item = MdsItem::new(record).map_err(unavailable)?;
             self.client
                 .put_item()
@@ -48,6 +58,18 @@ impl MdsView for DynamoStore {
                 .send()
                 .await
                 .map_err(sdk_error)?;
+        }
+        if let Some(device) = &update.device {
+            let item = MdsDeviceItem::new(device).map_err(unavailable)?;
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.tables.views)
+                .condition_expression(format!("attribute_not_exists({PK}) OR {ORDER_KEY} < :orderKey"))
+                .expression_attribute_values(":orderKey", s(&item.order_key))
+                .set_item(Some(to_item(&item)?));
+            // A later state already kept stays: this one arrived late.
+            conditional_put(put).await?;
         }
         Ok(())
     }
@@ -58,5 +80,54 @@ impl MdsView for DynamoStore {
 
     async fn events_of(&self, hour: MdsHour) -> PortResult<Vec<MdsEvent>> {
         self.mds_of(MdsKind::Event, hour).await
+    }
+
+    async fn telemetry_of(&self, hour: MdsHour) -> PortResult<Vec<MdsTelemetry>> {
+        self.mds_of(MdsKind::Telemetry, hour).await
+    }
+
+    async fn devices(&self, after: Option<Uuid>, limit: usize) -> PortResult<Vec<MdsDevice>> {
+        // The shards hold device ids in ranges, in order: read from `after`'s shard on, each
+        // from its start, until the page is full.
+        let mut devices = Vec::new();
+        let first = after.map_or(0, device_shard);
+        for shard in first..MDS_DEVICE_SHARDS {
+            let mut start: Option<HashMap<_, _>> = None;
+            loop {
+                let wanted = limit - devices.len();
+                let mut query = self
+                    .client
+                    .query()
+                    .table_name(&self.tables.views)
+                    .expression_attribute_values(":pk", s(mds_device_shard_pk(shard)))
+                    .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
+                    .set_exclusive_start_key(start.take());
+                query = match after.filter(|_| shard == first) {
+                    Some(after) => query
+                        .key_condition_expression(format!("{PK} = :pk AND {SK} > :after"))
+                        .expression_attribute_values(":after", s(after.to_string())),
+                    None => query.key_condition_expression(format!("{PK} = :pk")),
+                };
+                let page = query.send().await.map_err(sdk_error)?;
+                for item in page.items.unwrap_or_default() {
+                    devices.push(device_of(from_item(item)?)?);
+                }
+                if devices.len() >= limit {
+                    return Ok(devices);
+                }
+                match page.last_evaluated_key {
+                    Some(key) if !key.is_empty() => start = Some(key),
+                    _ => break,
+                }
+            }
+        }
+        Ok(devices)
+    }
+
+    async fn device(&self, device_id: Uuid) -> PortResult<Option<MdsDevice>> {
+        let key =
+            HashMap::from([(PK.to_owned(), s(mds_device_pk(device_id))), (SK.to_owned(), s(device_id.to_string()))]);
+        let item: Option<MdsDeviceItem> = self.get(&self.tables.views, key).await?;
+        item.map(device_of).transpose()
     }
 }

@@ -1,9 +1,10 @@
 //! The cities' view (`MdsView`): each record in the partition of its kind, hour and shard,
 //! sorted by time. An hour is spread over [`MDS_SHARDS`] partitions so a busy city's hour is
-//! never one hot key; reading it is one query per shard.
+//! never one hot key; reading it is one query per shard. Each vehicle's latest state is one
+//! item, in one of [`MDS_DEVICE_SHARDS`] partitions by the first bits of its device id.
 
 use super::MDS_PREFIX;
-use crate::domain::mds::{MdsHour, MdsKind, MdsRecord};
+use crate::domain::mds::{MdsDevice, MdsHour, MdsKind, MdsRecord};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -37,6 +38,48 @@ impl MdsItem {
             pk: mds_pk(record.kind(), record.hour(), shard(id)),
             sk: format!("{:013}#{id}", record.at_ms()),
             item: record.to_json()?,
+        })
+    }
+}
+
+/// Partitions the vehicles' states are spread over, by the first five bits of the device id
+/// (a UUID v5, a hash: even): in device id order, so a listing reads them one after another.
+pub const MDS_DEVICE_SHARDS: u8 = 32;
+
+/// The partition of a device's state: `MDS#device#<shard>`.
+pub fn mds_device_pk(device_id: Uuid) -> String {
+    format!("{MDS_PREFIX}device#{:02}", device_shard(device_id))
+}
+
+pub fn device_shard(device_id: Uuid) -> u8 {
+    device_id.as_bytes()[0] >> 3
+}
+
+/// `MDS#device#<shard>` for a shard number.
+pub fn mds_device_shard_pk(shard: u8) -> String {
+    format!("{MDS_PREFIX}device#{shard:02}")
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MdsDeviceItem {
+    pub pk: String,
+    /// The device id: a partition lists in device id order.
+    pub sk: String,
+    /// `<milliseconds, zero-padded>#<event id>` of the state: a later state has a greater one.
+    pub order_key: String,
+    /// The state as the view keeps it.
+    pub item: String,
+}
+
+impl MdsDeviceItem {
+    pub fn new(device: &MdsDevice) -> serde_json::Result<Self> {
+        let (at_ms, event_id) = device.order_key();
+        Ok(Self {
+            pk: mds_device_pk(device.device_id()),
+            sk: device.device_id().to_string(),
+            order_key: format!("{at_ms:013}#{event_id}"),
+            item: serde_json::to_string(device)?,
         })
     }
 }

@@ -77,6 +77,7 @@ pub mod attr {
     pub const RIDING_SK: &str = "ridingSk";
     pub const RENTED_AT: &str = "rentedAt";
     pub const PARKED_AT: &str = "parkedAt";
+    pub const ORDER_KEY: &str = "orderKey";
     pub const MOVED_ALERTED: &str = "movedAlerted";
     pub const SILENCE_ALERTED: &str = "silenceAlerted";
     pub const STATE: &str = "state";
@@ -302,7 +303,9 @@ pub use contacts::ContactItem;
 pub use fleet::BoardItem;
 pub use idempotency::{HeldKeyItem, IdempotencyItem, KeyItem};
 pub use licences::{LicenceChecksItem, LicenceItem};
-pub use mds::{MDS_SHARDS, MdsItem, mds_pk};
+pub use mds::{
+    MDS_DEVICE_SHARDS, MDS_SHARDS, MdsDeviceItem, MdsItem, device_shard, mds_device_pk, mds_device_shard_pk, mds_pk,
+};
 pub use outbox::{OutboxItem, StreamCheckpointItem, outbox_event};
 pub use passes::PassItem;
 pub use rentals::RentalItem;
