@@ -195,6 +195,7 @@ mod tests {
                 balance: balance(1440),
                 start_location: None,
                 end_location: None,
+                ridden_m: None,
             },
         ]
     }

@@ -68,6 +68,10 @@ pub enum DomainEvent {
         start_location: Option<Coordinates>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         end_location: Option<Coordinates>,
+        /// Metres ridden: the board's reported legs, and the last one to where it was left;
+        /// `None` in events written before they said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ridden_m: Option<u32>,
     },
     KickboardRegistered {
         kickboard_id: KickboardId,

@@ -130,6 +130,10 @@ pub struct Kickboard {
     /// The crew was told this rented board went silent; not again until it speaks.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub silence_alerted: bool,
+    /// Metres the ride riding it has covered by its reports, leg after leg; 0 while parked
+    /// (and for rides taken before this was kept).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ride_distance_m: u32,
     #[serde(flatten)]
     pub state: KickboardState,
 }
@@ -205,6 +209,7 @@ impl Kickboard {
             moved_alerted: false,
             rented_at: None,
             silence_alerted: false,
+            ride_distance_m: 0,
             state: KickboardState::Available,
         };
         let event = board.event(
@@ -283,6 +288,12 @@ impl Kickboard {
             return Ok(None);
         }
         let parked_at = self.is_parked().then(|| self.parked_at.unwrap_or(self.location));
+        // A ride's distance is the sum of its reported legs; moves within GPS jitter are noise.
+        let leg = telemetry.location.distance_m(&self.location);
+        let ridden = match self.state {
+            KickboardState::Rented { .. } if leg >= GPS_JITTER_M => leg.round() as u32,
+            _ => 0,
+        };
         let moved_from =
             parked_at.filter(|anchor| !self.moved_alerted && telemetry.location.distance_m(anchor) > THEFT_DISTANCE_M);
         let board = Kickboard {
@@ -294,6 +305,7 @@ impl Kickboard {
             moved_alerted: self.moved_alerted || moved_from.is_some(),
             // It spoke: a later silence is a new one.
             silence_alerted: false,
+            ride_distance_m: self.ride_distance_m.saturating_add(ridden),
             ..self.clone()
         };
         let battery_low = rules

@@ -283,8 +283,8 @@ pub struct MdsTrip {
     pub end_location: Gps,
     /// Seconds.
     pub duration: i64,
-    /// Metres: the straight line from start to end (the board's reports during the ride are
-    /// not kept yet).
+    /// Metres: the sum of the ride's legs as the board reported them (the straight line from
+    /// start to end for rides returned before legs were summed).
     pub distance: i64,
     /// No photos of parked boards are taken yet.
     pub parking_verification_url: Option<String>,
@@ -450,6 +450,7 @@ pub fn mds_update(envelope: &EventEnvelope, ids: &MdsIds) -> MdsUpdate {
         ended_at,
         start_location: Some(start),
         end_location: Some(end),
+        ridden_m,
         ..
     } = &envelope.event
     {
@@ -463,7 +464,7 @@ pub fn mds_update(envelope: &EventEnvelope, ids: &MdsIds) -> MdsUpdate {
             start_location: (*start).into(),
             end_location: (*end).into(),
             duration: (*ended_at - *started_at).num_seconds().max(0),
-            distance: start.distance_m(end).round() as i64,
+            distance: ridden_m.map_or_else(|| start.distance_m(end).round() as i64, i64::from),
             parking_verification_url: None,
         }));
     }
@@ -533,6 +534,7 @@ mod tests {
                 balance,
                 start_location: start,
                 end_location: Some(Coordinates::new(37.5702, 126.983).unwrap()),
+                ridden_m: None,
             },
         )
     }

@@ -191,6 +191,7 @@ fn release(
         parked_at: Some(location),
         rented_at: None,
         silence_alerted: false,
+        ride_distance_m: 0,
         state: KickboardState::Available,
         public_id: PublicVehicleId::random(),
         revision: board.revision + 1,
@@ -246,6 +247,7 @@ pub fn undo_rental(
         parked_at: Some(board.location),
         rented_at: None,
         silence_alerted: false,
+        ride_distance_m: 0,
         unlock_misses: misses,
         revision: board.revision + 1,
         ..board.clone()
@@ -310,6 +312,7 @@ pub fn start_rental(
         moved_alerted: false,
         rented_at: Some(now),
         silence_alerted: false,
+        ride_distance_m: 0,
         ..board.clone()
     };
     Ok(RentalStarted { pass, board, rental, event })
@@ -364,6 +367,8 @@ pub fn finish_rental(
         state,
         ..pass.clone()
     };
+    let ridden = board.ride_distance_m;
+    let last_leg = board.location.distance_m(&report.location.unwrap_or(board.location)).round() as u32;
     let (board, battery_low) = release(board, &rental.rental_id, report, rules.battery, now)?;
     let settlement = Settlement {
         ended_at: now,
@@ -389,6 +394,7 @@ pub fn finish_rental(
             balance: pass.balance(),
             start_location: rental.start_location,
             end_location: Some(board.location),
+            ridden_m: Some(ridden.saturating_add(last_leg)),
         },
     );
     Ok(RentalFinished { pass, rental, board, event, battery_low })

@@ -247,3 +247,34 @@ fn boards_stored_before_vehicles_reported_read_as_charged_standard_boards() {
     assert_eq!(board.last_reported_at(), board.registered_at);
     assert_eq!(board.range_meters(), 25_000);
 }
+
+#[test]
+fn a_rides_distance_is_the_sum_of_its_reported_legs_and_the_last_one() {
+    let alice = customer("alice");
+    let parked = board();
+    // A parked board's reports are not a ride: they add nothing.
+    let (parked, _) = applied(report(&parked, 80, 1));
+    assert_eq!(parked.ride_distance_m, 0);
+    let started = start_rental(&paid_pass("alice"), Some(&parked), &alice, RentalId::random(), &RIDE, at(2)).unwrap();
+    let mut riding = started.board.clone();
+    let mut legs = 0.0;
+    // North in three legs, then a jitter with a new battery: stored, but no leg.
+    for (minute, lat, battery) in [(3, 37.512, 79), (4, 37.514, 79), (5, 37.516, 79), (6, 37.51601, 78)] {
+        let here = Coordinates::new(lat, 127.01).unwrap();
+        let leg = riding.location.distance_m(&here);
+        let telemetry = Telemetry::new(here, pct(battery), Some(at(minute)), at(minute)).unwrap();
+        riding = riding.report(&telemetry, &RULES).unwrap().expect("applied").board;
+        if leg >= super::kickboard::GPS_JITTER_M {
+            legs += leg.round();
+        }
+    }
+    assert_eq!(f64::from(riding.ride_distance_m), legs);
+    assert!((600..700).contains(&riding.ride_distance_m), "three legs of 222 m: {}", riding.ride_distance_m);
+    let end = Coordinates::new(37.517, 127.01).unwrap();
+    let last_leg = riding.location.distance_m(&end).round() as u32;
+    let returned = ReturnReport { location: Some(end), battery: None };
+    let finished = finish_rental(&started.rental, &started.pass, &riding, &alice, &returned, &RIDE, at(7)).unwrap();
+    let DomainEvent::KickboardReturned { ridden_m, .. } = &finished.event.event else { panic!("not a return") };
+    assert_eq!(*ridden_m, Some(riding.ride_distance_m + last_leg));
+    assert_eq!(finished.board.ride_distance_m, 0, "parked again: the next ride counts anew");
+}

@@ -92,6 +92,7 @@ impl DynamoStore {
             ("#parkedAt", attr::PARKED_AT),
             ("#movedAlerted", attr::MOVED_ALERTED),
             ("#silenceAlerted", attr::SILENCE_ALERTED),
+            ("#rideDistance", attr::RIDE_DISTANCE_M),
         ]);
         let mut board_values = values([
             (":available", stored(KickboardStatus::Available)),
@@ -117,10 +118,10 @@ impl DynamoStore {
             .condition_expression(condition)
             .update_expression(
                 // The board as `rental::start_rental` leaves it: in the riding index, no longer
-                // parked, its parked-board and silence alerts over.
+                // parked, its parked-board and silence alerts over, no distance ridden yet.
                 "SET #status = :rented, #rental = :rental, #ridingPk = :ridingPk, #ridingSk = :ridingSk, \
-                 #rentedAt = :rentedAt REMOVE #availablePk, #availableSk, #parkedAt, #movedAlerted, #silenceAlerted \
-                 ADD #revision :one",
+                 #rentedAt = :rentedAt REMOVE #availablePk, #availableSk, #parkedAt, #movedAlerted, #silenceAlerted, \
+                 #rideDistance ADD #revision :one",
             )
             .set_expression_attribute_names(Some(board_names))
             .set_expression_attribute_values(Some(board_values))

@@ -78,6 +78,7 @@ pub mod attr {
     pub const RENTED_AT: &str = "rentedAt";
     pub const PARKED_AT: &str = "parkedAt";
     pub const ORDER_KEY: &str = "orderKey";
+    pub const RIDE_DISTANCE_M: &str = "rideDistanceM";
     pub const MOVED_ALERTED: &str = "movedAlerted";
     pub const SILENCE_ALERTED: &str = "silenceAlerted";
     pub const STATE: &str = "state";
