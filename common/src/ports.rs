@@ -286,7 +286,12 @@ pub trait FleetStore: Send + Sync {
         rules: &BatteryRules,
     ) -> PortResult<ReportOutcome>;
     /// Puts a board in or out of service.
-    async fn set_service(&self, kickboard_id: &KickboardId, target: ServiceStatus) -> PortResult<Kickboard>;
+    async fn set_service(
+        &self,
+        kickboard_id: &KickboardId,
+        target: ServiceStatus,
+        now: DateTime<Utc>,
+    ) -> PortResult<Kickboard>;
     /// Every board parked where the public can see it: available or in maintenance, never
     /// rented or retired (the public feed's fleet).
     async fn parked_kickboards(&self) -> PortResult<Vec<Kickboard>>;

@@ -87,6 +87,12 @@ pub async fn rides_appear_once_as_trips_and_events_in_their_hours(backend: Backe
         let returned = kb.call(Method::POST, &path, Some(&rider), Some(body)).await;
         assert_eq!(returned.status, StatusCode::OK, "{returned:?}");
     }
+    // The crew takes kb-1 in for maintenance.
+    kb.clock.advance(Duration::minutes(1));
+    let admin = kb.admin_token();
+    let serviced =
+        kb.call(Method::PUT, "/kickboards/kb-1/status", Some(&admin), Some(json!({"status": "MAINTENANCE"}))).await;
+    assert_eq!(serviced.status, StatusCode::OK, "{serviced:?}");
     kb.settle().await;
     let hour = hour_of(start);
 
@@ -130,6 +136,7 @@ pub async fn rides_appear_once_as_trips_and_events_in_their_hours(backend: Backe
             ("available", "trip_end"),
             ("on_trip", "trip_start"),
             ("available", "trip_end"),
+            ("non_operational", "maintenance"),
         ],
         "{events:?}"
     );
@@ -163,10 +170,21 @@ pub async fn rides_appear_once_as_trips_and_events_in_their_hours(backend: Backe
     assert_eq!(vehicles.body["links"]["next"], Value::Null, "one page");
     let statuses = pull(&kb, "/mds/vehicles/status").await;
     assert_eq!(statuses.status, StatusCode::OK, "{statuses:?}");
-    for status in statuses.body["vehicles_status"].as_array().unwrap() {
-        assert_eq!(status["last_event"]["event_types"][0], "trip_end", "{status}");
-        assert_eq!(status["last_telemetry"]["timestamp"], status["last_event"]["timestamp"], "{status}");
-    }
+    let device_of = |board: &str| {
+        let listed = vehicles.body["vehicles"].as_array().unwrap().iter().find(|v| v["vehicle_id"] == board);
+        listed.unwrap()["device_id"].clone()
+    };
+    let last_events: Vec<(Value, Value)> = statuses.body["vehicles_status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|status| {
+            assert_eq!(status["last_telemetry"]["timestamp"], status["last_event"]["timestamp"], "{status}");
+            (status["device_id"].clone(), status["last_event"]["event_types"][0].clone())
+        })
+        .collect();
+    assert!(last_events.contains(&(device_of("kb-1"), json!("maintenance"))), "{last_events:?}");
+    assert!(last_events.contains(&(device_of("kb-2"), json!("trip_end"))), "{last_events:?}");
     let device_id = vehicles.body["vehicles"][0]["device_id"].as_str().unwrap().to_owned();
     let vehicle = pull(&kb, &format!("/mds/vehicles/{device_id}")).await;
     assert_eq!((vehicle.status, &vehicle.body["vehicles"][0]), (StatusCode::OK, &vehicles.body["vehicles"][0]));

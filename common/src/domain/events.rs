@@ -2,7 +2,7 @@
 
 use super::geo::Coordinates;
 use super::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId, ZoneId};
-use super::kickboard::Model;
+use super::kickboard::{Model, ServiceStatus};
 use super::licence::LicenceClass;
 use super::pass::PassBalance;
 use super::vehicle::BatteryPct;
@@ -104,6 +104,13 @@ pub enum DomainEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         location: Option<Coordinates>,
     },
+    /// The crew took a board into maintenance or put it back in service.
+    KickboardServiceChanged {
+        kickboard_id: KickboardId,
+        status: ServiceStatus,
+        #[serde(flatten)]
+        location: Coordinates,
+    },
     /// A board never acknowledged its lock at the end of a ride: it went out of service, and
     /// the crew should lock it where it stands.
     KickboardLockUnconfirmed {
@@ -172,6 +179,7 @@ impl EventEnvelope {
             DomainEvent::KickboardReturned { .. } => "KickboardReturned",
             DomainEvent::KickboardRegistered { .. } => "KickboardRegistered",
             DomainEvent::KickboardRetired { .. } => "KickboardRetired",
+            DomainEvent::KickboardServiceChanged { .. } => "KickboardServiceChanged",
             DomainEvent::KickboardBatteryLow { .. } => "KickboardBatteryLow",
             DomainEvent::RentalUndone { .. } => "RentalUndone",
             DomainEvent::KickboardNotResponding { .. } => "KickboardNotResponding",
@@ -239,6 +247,7 @@ impl Subscriber {
                 "KickboardBatteryLow",
                 "KickboardLockUnconfirmed",
                 "KickboardSilentWhileRented",
+                "KickboardServiceChanged",
                 "KickboardRetired",
             ],
         }

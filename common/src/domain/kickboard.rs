@@ -81,7 +81,7 @@ pub enum MaintenanceReason {
 }
 
 /// The states an admin can put a board in by hand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ServiceStatus {
     Available,
@@ -351,9 +351,13 @@ impl Kickboard {
         )
     }
 
-    /// Puts the board in or out of service; `None` when it already is in `target`.
-    /// A rented board must come back first.
-    pub fn set_service(&self, target: ServiceStatus) -> Result<Option<Kickboard>, RuleViolation> {
+    /// Puts the board in or out of service, with `KickboardServiceChanged`; `None` when it
+    /// already is in `target`. A rented board must come back first.
+    pub fn set_service(
+        &self,
+        target: ServiceStatus,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Kickboard, EventEnvelope)>, RuleViolation> {
         let state = match (&self.state, target) {
             (KickboardState::Retired { .. }, _) => return Err(RuleViolation::KickboardNotFound),
             (KickboardState::Rented { .. }, _) => return Err(RuleViolation::KickboardRented),
@@ -363,13 +367,22 @@ impl Kickboard {
             (_, ServiceStatus::Maintenance) => KickboardState::Maintenance { reason: None },
         };
         // The crew has the board in hand: where it stands now is where it is left.
-        Ok(Some(Kickboard {
+        let board = Kickboard {
             state,
             revision: self.revision + 1,
             parked_at: Some(self.location),
             moved_alerted: false,
             ..self.clone()
-        }))
+        };
+        let event = board.event(
+            now,
+            DomainEvent::KickboardServiceChanged {
+                kickboard_id: board.kickboard_id.clone(),
+                status: target,
+                location: board.location,
+            },
+        );
+        Ok(Some((board, event)))
     }
 
     /// The board once its lock at the end of `rental_id` went unacknowledged: out of service

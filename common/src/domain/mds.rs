@@ -5,6 +5,7 @@
 use super::events::{DomainEvent, EventEnvelope};
 use super::geo::Coordinates;
 use super::ids::{KickboardId, RentalId};
+use super::kickboard::ServiceStatus;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -402,6 +403,13 @@ pub fn mds_update(envelope: &EventEnvelope, ids: &MdsIds) -> MdsUpdate {
         ),
         DomainEvent::KickboardLockUnconfirmed { kickboard_id, location, .. } => {
             (kickboard_id, VehicleState::NonOperational, EventType::Maintenance, Some(*location), None, None)
+        }
+        DomainEvent::KickboardServiceChanged { kickboard_id, status, location } => {
+            let state = match status {
+                ServiceStatus::Maintenance => VehicleState::NonOperational,
+                ServiceStatus::Available => VehicleState::Available,
+            };
+            (kickboard_id, state, EventType::Maintenance, Some(*location), None, None)
         }
         DomainEvent::KickboardSilentWhileRented { kickboard_id, rental_id, location, .. } => {
             (kickboard_id, VehicleState::NonContactable, EventType::CommsLost, Some(*location), None, trip(rental_id))

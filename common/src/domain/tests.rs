@@ -208,19 +208,23 @@ fn empty_or_serviced_boards_are_not_rented() {
     let (enough, _) = applied(report(&board(), 15, 1));
     assert!(start_rental(&pass, Some(&enough), &alice, RentalId::random(), &RIDE, at(2)).is_ok());
 
-    let serviced = board().set_service(ServiceStatus::Maintenance).unwrap().unwrap();
+    let (serviced, event) = board().set_service(ServiceStatus::Maintenance, at(2)).unwrap().unwrap();
     assert_eq!(serviced.status(), KickboardStatus::Maintenance);
-    assert_eq!(serviced.set_service(ServiceStatus::Maintenance), Ok(None), "already in maintenance");
+    assert!(
+        matches!(event.event, DomainEvent::KickboardServiceChanged { status: ServiceStatus::Maintenance, .. }),
+        "{event:?}"
+    );
+    assert_eq!(serviced.set_service(ServiceStatus::Maintenance, at(2)), Ok(None), "already in maintenance");
     assert_eq!(
         start_rental(&pass, Some(&serviced), &alice, RentalId::random(), &RIDE, at(2)),
         Err(RuleViolation::KickboardUnavailable)
     );
     assert!(serviced.retire(at(3)).is_ok(), "retiring works from maintenance");
-    let back = serviced.set_service(ServiceStatus::Available).unwrap().unwrap();
+    let (back, _) = serviced.set_service(ServiceStatus::Available, at(3)).unwrap().unwrap();
     assert!(back.is_listed(&RULES));
 
     let started = start_rental(&pass, Some(&board()), &alice, RentalId::random(), &RIDE, at(2)).unwrap();
-    assert_eq!(started.board.set_service(ServiceStatus::Maintenance), Err(RuleViolation::KickboardRented));
+    assert_eq!(started.board.set_service(ServiceStatus::Maintenance, at(3)), Err(RuleViolation::KickboardRented));
 }
 
 #[test]

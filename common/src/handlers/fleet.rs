@@ -350,7 +350,7 @@ impl<S: Services> Handle<S> for SetKickboardStatus {
     async fn handle(app: &S, _: Admin, request: Request) -> HandlerResult {
         let kickboard_id: KickboardId = path_id(&request, "kickboardId")?;
         let body: StatusBody = json_body(&request)?;
-        let board = app.fleet().set_service(&kickboard_id, body.status).await?;
+        let board = app.fleet().set_service(&kickboard_id, body.status, app.clock().now()).await?;
         Ok(json(StatusCode::OK, &KickboardView::new(&board)))
     }
 }

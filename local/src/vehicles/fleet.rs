@@ -49,8 +49,13 @@ impl FleetStore for SimulatedFleet {
         self.store.report_telemetry(kickboard_id, telemetry, rules).await
     }
 
-    async fn set_service(&self, kickboard_id: &KickboardId, target: ServiceStatus) -> PortResult<Kickboard> {
-        self.store.set_service(kickboard_id, target).await
+    async fn set_service(
+        &self,
+        kickboard_id: &KickboardId,
+        target: ServiceStatus,
+        now: DateTime<Utc>,
+    ) -> PortResult<Kickboard> {
+        self.store.set_service(kickboard_id, target, now).await
     }
 
     async fn parked_kickboards(&self) -> PortResult<Vec<Kickboard>> {

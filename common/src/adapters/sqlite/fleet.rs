@@ -193,14 +193,20 @@ impl FleetStore for SqliteStore {
         .await
     }
 
-    async fn set_service(&self, kickboard_id: &KickboardId, target: ServiceStatus) -> PortResult<Kickboard> {
+    async fn set_service(
+        &self,
+        kickboard_id: &KickboardId,
+        target: ServiceStatus,
+        now: DateTime<Utc>,
+    ) -> PortResult<Kickboard> {
         let kickboard_id = kickboard_id.clone();
         self.write(move |tx| {
             let board = load_board(tx, &kickboard_id)?.ok_or(RuleViolation::KickboardNotFound)?;
-            let Some(changed) = board.set_service(target)? else {
+            let Some((changed, event)) = board.set_service(target, now)? else {
                 return Ok(board);
             };
             save_board(tx, &changed)?;
+            append_event(tx, &event)?;
             Ok(changed)
         })
         .await

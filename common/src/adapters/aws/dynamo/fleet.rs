@@ -237,9 +237,16 @@ impl FleetStore for DynamoStore {
         Ok(ReportOutcome { board, applied, previous_location })
     }
 
-    async fn set_service(&self, kickboard_id: &KickboardId, target: ServiceStatus) -> PortResult<Kickboard> {
+    async fn set_service(
+        &self,
+        kickboard_id: &KickboardId,
+        target: ServiceStatus,
+        now: DateTime<Utc>,
+    ) -> PortResult<Kickboard> {
         let (board, _) = self
-            .change_board(kickboard_id, |board| Ok(board.set_service(target)?.map(|board| (board, Vec::new()))))
+            .change_board(kickboard_id, |board| {
+                Ok(board.set_service(target, now)?.map(|(board, event)| (board, vec![event])))
+            })
             .await?;
         Ok(board)
     }
