@@ -284,8 +284,8 @@ pub struct MdsTrip {
     pub end_location: Gps,
     /// Seconds.
     pub duration: i64,
-    /// Metres: the sum of the ride's legs as the board reported them (the straight line from
-    /// start to end for rides returned before legs were summed).
+    /// Metres: the sum of the ride's legs as the board reported them, with the last one to
+    /// where it was left (the straight line for rides returned before legs were summed).
     pub distance: i64,
     /// No photos of parked boards are taken yet.
     pub parking_verification_url: Option<String>,
