@@ -295,12 +295,14 @@ pub fn ride_cost(report: &CityReport, outbox_events_per_ride: f64) -> RideCost {
         report.tally.requests.iter().map(|(name, count)| (name.clone(), *count as f64 / rides)).collect();
     // Each ride is 5 API calls (a search, buy, pay, rent, return), each one Lambda invocation;
     // its events invoke event-relay (at most once per write: batched under load), the notifier
-    // (paid, rented, returned) and the balance view (bought, paid, returned).
+    // (paid, rented, returned), the balance view (bought, paid, returned) and the cities' view
+    // (rented, returned).
     let api_calls = report.searches as f64 / rides + 4.0;
     let relay = outbox_events_per_ride;
     let notifier = 3.0;
     let balance_view = 3.0;
-    let invocations = api_calls + relay + notifier + balance_view;
+    let mds_view = 2.0;
+    let invocations = api_calls + relay + notifier + balance_view + mds_view;
     per_ride.insert("API Gateway requests".into(), api_calls);
     per_ride.insert("Lambda invocations".into(), invocations);
     // Each rider's one licence alert is the rider's, not a ride's.
