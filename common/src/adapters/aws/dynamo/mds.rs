@@ -2,11 +2,11 @@
 //! each vehicle's latest state one item, replaced only by a later one.
 
 use super::client::{DynamoStore, from_item, s, to_item, unavailable};
-use super::pages::all_pages;
+use super::pages::{Paginated, all_pages};
 use super::transact::conditional_put;
 use crate::adapters::aws::items::attr::{ORDER_KEY, PK, SK};
 use crate::adapters::aws::items::{
-    MDS_DEVICE_SHARDS, MDS_SHARDS, MdsDeviceItem, MdsItem, device_shard, mds_device_pk, mds_device_shard_pk, mds_pk,
+    MDS_DEVICE_SHARDS, MDS_SHARDS, MdsDeviceItem, MdsItem, device_shard, mds_device_key, mds_device_shard_pk, mds_pk,
 };
 use crate::adapters::aws::sdk_error;
 use crate::domain::mds::{MdsDevice, MdsEvent, MdsHour, MdsKind, MdsTelemetry, MdsTrip, MdsUpdate};
@@ -14,7 +14,6 @@ use crate::invocation;
 use crate::ports::{MdsView, PortResult};
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
 use uuid::Uuid;
 
 impl DynamoStore {
@@ -92,30 +91,29 @@ impl MdsView for DynamoStore {
         let mut devices = Vec::new();
         let first = after.map_or(0, device_shard);
         for shard in first..MDS_DEVICE_SHARDS {
-            let mut start: Option<HashMap<_, _>> = None;
+            let mut start = None;
             loop {
                 let wanted = limit - devices.len();
-                let mut query = self
+                let query = self
                     .client
                     .query()
                     .table_name(&self.tables.views)
                     .expression_attribute_values(":pk", s(mds_device_shard_pk(shard)))
-                    .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
-                    .set_exclusive_start_key(start.take());
-                query = match after.filter(|_| shard == first) {
+                    .limit(i32::try_from(wanted).unwrap_or(i32::MAX));
+                let query = match after.filter(|_| shard == first) {
                     Some(after) => query
                         .key_condition_expression(format!("{PK} = :pk AND {SK} > :after"))
                         .expression_attribute_values(":after", s(after.to_string())),
                     None => query.key_condition_expression(format!("{PK} = :pk")),
                 };
-                let page = query.send().await.map_err(sdk_error)?;
-                for item in page.items.unwrap_or_default() {
+                let (items, next) = query.page(start).await?;
+                for item in items {
                     devices.push(device_of(from_item(item)?)?);
                 }
                 if devices.len() >= limit {
                     return Ok(devices);
                 }
-                match page.last_evaluated_key {
+                match next {
                     Some(key) if !key.is_empty() => start = Some(key),
                     _ => break,
                 }
@@ -125,9 +123,7 @@ impl MdsView for DynamoStore {
     }
 
     async fn device(&self, device_id: Uuid) -> PortResult<Option<MdsDevice>> {
-        let key =
-            HashMap::from([(PK.to_owned(), s(mds_device_pk(device_id))), (SK.to_owned(), s(device_id.to_string()))]);
-        let item: Option<MdsDeviceItem> = self.get(&self.tables.views, key).await?;
+        let item: Option<MdsDeviceItem> = self.get(&self.tables.views, mds_device_key(device_id)).await?;
         item.map(device_of).transpose()
     }
 }

@@ -47,12 +47,17 @@ impl MdsItem {
 pub const MDS_DEVICE_SHARDS: u8 = 32;
 
 /// The partition of a device's state: `MDS#device#<shard>`.
-pub fn mds_device_pk(device_id: Uuid) -> String {
-    format!("{MDS_PREFIX}device#{:02}", device_shard(device_id))
+fn mds_device_pk(device_id: Uuid) -> String {
+    mds_device_shard_pk(device_shard(device_id))
 }
 
 pub fn device_shard(device_id: Uuid) -> u8 {
     device_id.as_bytes()[0] >> 3
+}
+
+/// A device's state item: its shard's partition, its id.
+pub fn mds_device_key(device_id: Uuid) -> super::Item {
+    super::key(mds_device_pk(device_id), &device_id.to_string())
 }
 
 /// `MDS#device#<shard>` for a shard number.

@@ -305,7 +305,7 @@ pub use fleet::BoardItem;
 pub use idempotency::{HeldKeyItem, IdempotencyItem, KeyItem};
 pub use licences::{LicenceChecksItem, LicenceItem};
 pub use mds::{
-    MDS_DEVICE_SHARDS, MDS_SHARDS, MdsDeviceItem, MdsItem, device_shard, mds_device_pk, mds_device_shard_pk, mds_pk,
+    MDS_DEVICE_SHARDS, MDS_SHARDS, MdsDeviceItem, MdsItem, device_shard, mds_device_key, mds_device_shard_pk, mds_pk,
 };
 pub use outbox::{OutboxItem, StreamCheckpointItem, outbox_event};
 pub use passes::PassItem;
