@@ -348,7 +348,8 @@ pub fn finish_rental(
         return Err(RuleViolation::Inconsistent("an open rental's pass points at another rental"));
     }
     // Where the ride ends: where the customer says, else where the vehicle last reported.
-    rules.zones.ensure_end_allowed(&report.location.unwrap_or(board.location))?;
+    let end = report.location.unwrap_or(board.location);
+    rules.zones.ensure_end_allowed(&end)?;
 
     let billed = minutes_billed(rental.started_at, now);
     let deducted = billed.min(pass.minutes_left);
@@ -367,8 +368,8 @@ pub fn finish_rental(
         state,
         ..pass.clone()
     };
-    let ridden = board.ride_distance_m;
-    let last_leg = board.location.distance_m(&report.location.unwrap_or(board.location)).round() as u32;
+    // The legs the board reported, and the last one, to where it is left.
+    let ridden = board.ride_distance_m.saturating_add(board.location.distance_m(&end).round() as u32);
     let (board, battery_low) = release(board, &rental.rental_id, report, rules.battery, now)?;
     let settlement = Settlement {
         ended_at: now,
@@ -394,7 +395,7 @@ pub fn finish_rental(
             balance: pass.balance(),
             start_location: rental.start_location,
             end_location: Some(board.location),
-            ridden_m: Some(ridden.saturating_add(last_leg)),
+            ridden_m: Some(ridden),
         },
     );
     Ok(RentalFinished { pass, rental, board, event, battery_low })
