@@ -40,7 +40,7 @@ pub async fn project_mds(view: &dyn MdsView, ids: &MdsIds, clock: &dyn Clock, ev
     async {
         record_lag(&event.detail, clock.now());
         let update = mds_update(&event.detail, ids);
-        if update.device.is_some() || !update.records.is_empty() {
+        if !update.records.is_empty() {
             view.keep_mds(&update).await?;
         }
         tracing::debug!(records = update.records.len(), "MDS view updated");
@@ -387,10 +387,21 @@ async fn the_device<S: Services>(app: &S, request: &Request) -> Result<MdsDevice
     })
 }
 
-/// What `/vehicles` documents say besides their vehicles.
-fn freshness(app: &impl Services) -> (i64, u32) {
-    // The view changes with every event: an agency may ask again at once.
-    (app.clock().now().timestamp_millis(), 0)
+// How fresh a `/vehicles` document is (flattened into each: a doc comment here would be
+// taken as each document's description).
+#[derive(Serialize, JsonSchema)]
+struct Freshness {
+    /// Milliseconds since the epoch.
+    last_updated: i64,
+    /// Milliseconds until the data may change: 0, it changes with every event.
+    ttl: u32,
+}
+
+impl Freshness {
+    /// The view changes with every event: an agency may ask again at once.
+    fn now(app: &impl Services) -> Self {
+        Self { last_updated: app.clock().now().timestamp_millis(), ttl: 0 }
+    }
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -399,10 +410,8 @@ struct VehiclesDocument {
     version: &'static str,
     vehicles: Vec<MdsVehicle>,
     links: Links,
-    /// Milliseconds since the epoch.
-    last_updated: i64,
-    /// Milliseconds until the data may change: 0, it changes with every event.
-    ttl: u32,
+    #[serde(flatten)]
+    freshness: Freshness,
 }
 
 /// `GET /mds/vehicles`: every vehicle the city has seen, a thousand a page.
@@ -426,19 +435,18 @@ impl<S: Services> Handle<S> for MdsVehicles {
     async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
         let (devices, links) = vehicles_page(app, &request, Self::PATH).await?;
         let cap = u32::from(app.settings().max_speed.kph());
-        let (last_updated, ttl) = freshness(app);
         let vehicles = devices.iter().map(|device| device.vehicle(cap)).collect();
-        Ok(mds_json(&VehiclesDocument { version: MDS_VERSION, vehicles, links, last_updated, ttl }))
+        Ok(mds_json(&VehiclesDocument { version: MDS_VERSION, vehicles, links, freshness: Freshness::now(app) }))
     }
 }
 
 #[derive(Serialize, JsonSchema)]
-#[schemars(rename = "MdsVehicle")]
+#[schemars(rename = "MdsVehicleDocument")]
 struct VehicleDocument {
     version: &'static str,
     vehicles: Vec<MdsVehicle>,
-    last_updated: i64,
-    ttl: u32,
+    #[serde(flatten)]
+    freshness: Freshness,
 }
 
 /// `GET /mds/vehicles/{device_id}`: one vehicle.
@@ -461,9 +469,8 @@ impl Endpoint for MdsVehicleOne {
 impl<S: Services> Handle<S> for MdsVehicleOne {
     async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
         let device = the_device(app, &request).await?;
-        let (last_updated, ttl) = freshness(app);
         let vehicles = vec![device.vehicle(u32::from(app.settings().max_speed.kph()))];
-        Ok(mds_json(&VehicleDocument { version: MDS_VERSION, vehicles, last_updated, ttl }))
+        Ok(mds_json(&VehicleDocument { version: MDS_VERSION, vehicles, freshness: Freshness::now(app) }))
     }
 }
 
@@ -473,8 +480,8 @@ struct StatusesDocument {
     version: &'static str,
     vehicles_status: Vec<MdsVehicleStatus>,
     links: Links,
-    last_updated: i64,
-    ttl: u32,
+    #[serde(flatten)]
+    freshness: Freshness,
 }
 
 /// `GET /mds/vehicles/status`: every vehicle's last event and where it was, a thousand a page.
@@ -497,9 +504,8 @@ impl Endpoint for MdsVehiclesStatus {
 impl<S: Services> Handle<S> for MdsVehiclesStatus {
     async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
         let (devices, links) = vehicles_page(app, &request, Self::PATH).await?;
-        let (last_updated, ttl) = freshness(app);
         let vehicles_status = devices.into_iter().map(|device| device.status).collect();
-        Ok(mds_json(&StatusesDocument { version: MDS_VERSION, vehicles_status, links, last_updated, ttl }))
+        Ok(mds_json(&StatusesDocument { version: MDS_VERSION, vehicles_status, links, freshness: Freshness::now(app) }))
     }
 }
 
@@ -508,8 +514,8 @@ impl<S: Services> Handle<S> for MdsVehiclesStatus {
 struct StatusDocument {
     version: &'static str,
     vehicles_status: Vec<MdsVehicleStatus>,
-    last_updated: i64,
-    ttl: u32,
+    #[serde(flatten)]
+    freshness: Freshness,
 }
 
 /// `GET /mds/vehicles/status/{device_id}`: one vehicle's latest state.
@@ -532,7 +538,10 @@ impl Endpoint for MdsVehicleStatusOne {
 impl<S: Services> Handle<S> for MdsVehicleStatusOne {
     async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
         let device = the_device(app, &request).await?;
-        let (last_updated, ttl) = freshness(app);
-        Ok(mds_json(&StatusDocument { version: MDS_VERSION, vehicles_status: vec![device.status], last_updated, ttl }))
+        Ok(mds_json(&StatusDocument {
+            version: MDS_VERSION,
+            vehicles_status: vec![device.status],
+            freshness: Freshness::now(app),
+        }))
     }
 }
