@@ -7,6 +7,7 @@ use crate::domain::commands::{Command, CommandStatus};
 use crate::domain::error::RuleViolation;
 use crate::domain::geo::{Coordinates, MAX_LAT, MAX_LON};
 use crate::domain::ids::{CustomerId, KickboardId, PassId, RentalId};
+use crate::domain::kickboard::KickboardStatus;
 use crate::domain::rental::{Rental, RentalState, ReturnReport};
 use crate::domain::vehicle::BatteryPct;
 use crate::http::contract::Contract;
@@ -141,7 +142,7 @@ async fn rent_on_unlock(
     let mut rent = rent;
     let held = match with_licence(app, &mut rent, |rent| vehicles.rides.hold_rental(rent, held_until)).await? {
         Err(PortError::Rule(refused @ (RuleViolation::PassHasOpenRental | RuleViolation::KickboardUnavailable))) => {
-            match release_dead_holds(app, vehicles, &rent).await? {
+            match release_dead_holds(app, vehicles, &rent, &refused).await? {
                 Blocking::Released => vehicles.rides.hold_rental(rent, held_until).await?,
                 // This pass's own rent (a retry's first try, whose undo failed) still waits:
                 // the retry is asked to come back when that hold is over.
@@ -208,23 +209,37 @@ enum Blocking {
 /// Undoes the holds that block `rent` (on its pass, or on its board) and were left by rents
 /// that died between taking the board and the unlock's answer, as an idempotency record whose
 /// function timed out is taken over. A hold still within its time is a rent in progress, and
-/// is left alone.
-async fn release_dead_holds(app: &impl Services, vehicles: Vehicles<'_>, rent: &RentRequest) -> PortResult<Blocking> {
+/// is left alone. What `refused` the rent may be gone by the time it is read (another rent
+/// undid that dead hold first): the rent may try again then too.
+async fn release_dead_holds(
+    app: &impl Services,
+    vehicles: Vehicles<'_>,
+    rent: &RentRequest,
+    refused: &RuleViolation,
+) -> PortResult<Blocking> {
     let now = app.clock().now();
     let pass = app.passes().find_pass(&rent.pass_id).await?.filter(|pass| pass.customer_id == rent.customer);
     let board = app.fleet().find_kickboard(&rent.kickboard_id).await?;
     let mut blocking = Blocking::Other;
-    if let Some(rental_id) = pass.as_ref().and_then(|pass| pass.open_rental_id()) {
-        match undo_dead_hold(app.rentals(), vehicles.rides, rental_id, now).await? {
+    match pass.as_ref().map(|pass| pass.open_rental_id()) {
+        Some(Some(rental_id)) => match undo_dead_hold(app.rentals(), vehicles.rides, rental_id, now).await? {
             Hold::Undone => blocking = Blocking::Released,
             Hold::Waiting(until) => return Ok(Blocking::PassHeldUntil(until)),
             Hold::None => {}
-        }
+        },
+        Some(None) if *refused == RuleViolation::PassHasOpenRental => blocking = Blocking::Released,
+        _ => {}
     }
-    if let Some(rental_id) = board.as_ref().and_then(|board| board.rental_id())
-        && undo_dead_hold(app.rentals(), vehicles.rides, rental_id, now).await? == Hold::Undone
-    {
-        blocking = Blocking::Released;
+    match board.as_ref().map(|board| (board.rental_id(), board.status())) {
+        Some((Some(rental_id), _))
+            if undo_dead_hold(app.rentals(), vehicles.rides, rental_id, now).await? == Hold::Undone =>
+        {
+            blocking = Blocking::Released;
+        }
+        Some((None, KickboardStatus::Available)) if *refused == RuleViolation::KickboardUnavailable => {
+            blocking = Blocking::Released;
+        }
+        _ => {}
     }
     Ok(blocking)
 }
