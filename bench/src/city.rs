@@ -13,7 +13,7 @@ use kickboard_common::domain::kickboard::{Kickboard, Model};
 use kickboard_common::domain::vehicle::{BatteryPct, BatteryRules, Telemetry, default_vehicle_type_id};
 use kickboard_common::handlers::gbfs::GbfsFeed;
 use kickboard_common::http::endpoint::call;
-use kickboard_common::ports::FleetStore;
+use kickboard_common::ports::{Clock, FleetStore};
 use kickboard_common::services::Services;
 use kickboard_common::settings::Settings;
 use kickboard_tests::tap::{Tally, Tap};
@@ -41,6 +41,11 @@ pub struct CityOptions {
     pub rides: usize,
     /// Nearby searches besides the one before each ride.
     pub searches: usize,
+    /// With the simulated vehicles (one MQTT session a board): rents wait for the unlock and
+    /// returns for the lock, as on AWS with IoT Core. Without, the fleet is written to the
+    /// table directly (a 10,000-board fleet of sessions is more sockets than the machine
+    /// allows), and rents do not wait.
+    pub vehicles: bool,
 }
 
 /// What driving the city cost, counted by the tap after the fleet was registered.
@@ -79,6 +84,9 @@ async fn admin_register(kb: &TestServer, admin: &str, id: &str, at: Coordinates)
     assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
 }
 
+/// Reports a rented board sends on its way (every 30 s: a ride of two minutes).
+const RIDE_REPORTS: usize = 3;
+
 /// How one customer's ride went.
 #[derive(Default)]
 struct RideOutcome {
@@ -99,23 +107,36 @@ async fn ride(kb: &TestServer, token: &str, random: &Mutex<Xorshift>) -> RideOut
         outcome.searches += 1;
         let near = format!("/kickboards?near={},{}&radiusM=500", from.lat(), from.lon());
         let found = kb.get(&near, token).await;
-        let candidates: Vec<String> = found
+        let candidates: Vec<(String, Coordinates)> = found
             .body
             .as_array()
             .into_iter()
             .flatten()
             .take(3)
-            .filter_map(|board| board["kickboardId"].as_str().map(str::to_owned))
+            .filter_map(|board| {
+                let at = Coordinates::new(board["lat"].as_f64()?, board["lon"].as_f64()?).ok()?;
+                Some((board["kickboardId"].as_str()?.to_owned(), at))
+            })
             .collect();
         if candidates.is_empty() {
             continue;
         }
         let pass = kb.paid_pass(token, "basic-60").await;
         outcome.paid = true;
-        for board in candidates {
+        for (board, start) in candidates {
             let rented = kb.rent(token, &pass, &board).await;
             if rented.status != StatusCode::CREATED {
                 continue;
+            }
+            // The rented board reports its way to where it is left, as its vehicle does every 30 s.
+            for step in 1..=RIDE_REPORTS {
+                kb.clock.advance(Duration::seconds(30));
+                let share = step as f64 / (RIDE_REPORTS + 1) as f64;
+                let (lat, lon) =
+                    (start.lat() + (to.lat() - start.lat()) * share, start.lon() + (to.lon() - start.lon()) * share);
+                let at = kb.clock.now().to_rfc3339();
+                let sent = kb.report(&board, json!({"lat": lat, "lon": lon, "batteryPct": 80, "reportedAt": at})).await;
+                assert_eq!(sent.status, StatusCode::OK, "{sent:?}");
             }
             kb.clock.advance(Duration::seconds(1));
             let path = format!("/rentals/{}/return", rented.text("rentalId"));
@@ -135,24 +156,35 @@ async fn ride(kb: &TestServer, token: &str, random: &Mutex<Xorshift>) -> RideOut
 pub async fn city(options: CityOptions) -> CityReport {
     let tap = Tap::default();
     let http = tap.http_client();
-    let kb =
-        Arc::new(TestServer::start_on_moto_with(true, |config| config.into_builder().http_client(http).build()).await);
+    let kb = TestServer::start_on_moto_configured(
+        true,
+        |config| config.vehicles = options.vehicles,
+        |config| config.into_builder().http_client(http).build(),
+    )
+    .await;
+    let kb = Arc::new(kb);
     let aws = kb.aws.as_ref().expect("on moto");
     let tables = (aws.deployment.tables.state.clone(), aws.deployment.tables.views.clone());
-    let admin = kb.admin_token();
     let random = Arc::new(Mutex::new(Xorshift(0x9e37_79b9_7f4a_7c15)));
-    let mut registering = tokio::task::JoinSet::new();
-    for worker in 0..8 {
-        let (kb, admin, random) = (Arc::clone(&kb), admin.clone(), Arc::clone(&random));
-        registering.spawn(async move {
-            for board in (worker..options.boards).step_by(8) {
-                let at = city_point(&mut *random.lock().await);
-                admin_register(&kb, &admin, &format!("kb-{board:05}"), at).await;
-            }
-        });
+    if options.vehicles {
+        let admin = kb.admin_token();
+        let mut registering = tokio::task::JoinSet::new();
+        for worker in 0..8 {
+            let (kb, admin, random) = (Arc::clone(&kb), admin.clone(), Arc::clone(&random));
+            registering.spawn(async move {
+                for board in (worker..options.boards).step_by(8) {
+                    let at = city_point(&mut *random.lock().await);
+                    admin_register(&kb, &admin, &format!("kb-{board:05}"), at).await;
+                }
+            });
+        }
+        registering.join_all().await;
+        kb.settle_within(std::time::Duration::from_secs(600)).await;
+    } else {
+        let client = aws_sdk_dynamodb::Client::new(&aws.config);
+        let mut random = random.lock().await;
+        seed_fleet(&client, &tables.0, options.boards, &mut || city_point(&mut random), kb.clock.now()).await;
     }
-    registering.join_all().await;
-    kb.settle_within(std::time::Duration::from_secs(600)).await;
     tap.reset();
 
     let started = Instant::now();
@@ -209,12 +241,13 @@ async fn seed_fleet(
     table: &str,
     boards: usize,
     point: &mut impl FnMut() -> Coordinates,
+    registered_at: chrono::DateTime<chrono::Utc>,
 ) -> Vec<Kickboard> {
     let model = Model::try_from("Ninebot".to_owned()).expect("a valid model");
     let fleet: Vec<Kickboard> = (0..boards)
         .map(|board| {
             let id = KickboardId::try_from(format!("kb-{board}")).expect("a valid id");
-            Kickboard::register(id, model.clone(), default_vehicle_type_id(), point(), chrono::Utc::now()).0
+            Kickboard::register(id, model.clone(), default_vehicle_type_id(), point(), registered_at).0
         })
         .collect();
     for chunk in fleet.chunks(25) {
@@ -241,7 +274,7 @@ pub async fn nearby_aws(boards: usize, queries: usize) -> NearbyAwsRow {
     let (lat_span, lon_span) = (side_km / 111.32, side_km / (111.32 * 37.5f64.to_radians().cos()));
     let mut random = Xorshift(0x2545_f491_4f6c_dd1d);
     let mut point = || Coordinates::new(37.4 + random.unit() * lat_span, 126.8 + random.unit() * lon_span).unwrap();
-    seed_fleet(&client, &deployment.tables.state, boards, &mut point).await;
+    seed_fleet(&client, &deployment.tables.state, boards, &mut point, chrono::Utc::now()).await;
     tap.reset();
     let store = DynamoStore::new(client, deployment.tables.clone());
     let mut found = 0;
@@ -436,7 +469,8 @@ pub async fn fleet_aws(boards: usize, requests: usize, reports: usize) -> FleetR
     let deployment = kickboard_tests::moto::deploy(&config).await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let mut random = Xorshift(0x9e37_79b9_7f4a_7c15);
-    let fleet = seed_fleet(&client, &deployment.tables.state, boards, &mut || city_point(&mut random)).await;
+    let fleet = seed_fleet(&client, &deployment.tables.state, boards, &mut || city_point(&mut random), chrono::Utc::now())
+        .await;
     let mut settings = Settings::default();
     settings.aws.tables = Some(deployment.tables.clone());
     let services = AwsServices::new(settings, config.clone()).expect("the tables are named");

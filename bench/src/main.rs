@@ -218,6 +218,7 @@ async fn run_hot_keys(args: &[String]) -> Result<(), String> {
         customers: option(args, "--customers", 100)?,
         rides: option(args, "--rides", 400)?,
         searches: option(args, "--searches", 200)?,
+        vehicles: false,
     };
     let report = city(options).await;
     let tally = &report.tally;
@@ -265,7 +266,7 @@ async fn run_hot_keys(args: &[String]) -> Result<(), String> {
 
 async fn run_cost(args: &[String]) -> Result<(), String> {
     let rides = option(args, "--rides", 200)?;
-    let report = city(CityOptions { boards: 500, customers: 20, rides, searches: 0 }).await;
+    let report = city(CityOptions { boards: 500, customers: 20, rides, searches: 0, vehicles: true }).await;
     let events_per_ride = report.tally.events_put as f64 / report.rides.max(1) as f64;
     let cost = ride_cost(&report, events_per_ride);
     println!(
