@@ -22,7 +22,8 @@ Each body is checked in two layers:
    (/trips), event_id (/events/*) and telemetry_id (/telemetry); per trip, no trip_start after that
    trip's trip_end; and trip_ids on trip events, which MDS requires ("required if event_types contains
    trip_start, trip_end, trip_cancel, trip_enter_jurisdiction, or trip_leave_jurisdiction") while the
-   models' `then` only gives it a minItems when present.
+   models' `then` only gives it a minItems when present. A report (CSV): its columns, months, groups and
+   vehicle types, and every count either -1 or 10 and more (MDS redacts counts under 10).
 """
 
 import argparse
@@ -151,6 +152,44 @@ def event_problems(events: list[tuple[str, dict]]) -> list[str]:
     return found
 
 
+REPORT_COLUMNS = "provider_id,start_date,duration,special_group_type,geography_id,vehicle_type,trip_count,rider_count".split(",")
+SPECIAL_GROUPS = {"low_income", "adaptive_scooter", "all_riders"}
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+VEHICLE_TYPES = set(yaml.safe_load((SPEC / "models" / "data-types" / "vehicle-type.yaml").read_text())["enum"])
+
+
+def report_problems(text: str) -> list[str]:
+    """A report's rows (data-types.md, Reports): its columns in order, a month's first day and P1M, known special
+    groups and vehicle types, and counts redacted under 10 (k-anonymity: -1, never 0 to 9)."""
+    lines = text.splitlines()
+    if not lines or lines[0].split(",") != REPORT_COLUMNS:
+        return [f"line 1: the header is not {','.join(REPORT_COLUMNS)}"]
+    found = []
+    for number, line in enumerate(lines[1:], start=2):
+        row = dict(zip(REPORT_COLUMNS, line.split(",")))
+        if len(line.split(",")) != len(REPORT_COLUMNS):
+            found.append(f"line {number}: {len(line.split(','))} fields, not {len(REPORT_COLUMNS)}")
+            continue
+        if not UUID.match(row["provider_id"]):
+            found.append(f"line {number}: provider_id {row['provider_id']!r} is not a UUID")
+        if not re.fullmatch(r"\d{4}-\d{2}-01", row["start_date"]) or row["duration"] != "P1M":
+            found.append(f"line {number}: a month is its first day and P1M, not {row['start_date']} {row['duration']}")
+        if row["special_group_type"] not in SPECIAL_GROUPS:
+            found.append(f"line {number}: special_group_type {row['special_group_type']!r} is not one of {sorted(SPECIAL_GROUPS)}")
+        if row["geography_id"] and not UUID.match(row["geography_id"]):
+            found.append(f"line {number}: geography_id {row['geography_id']!r} is neither a UUID nor empty (null)")
+        if row["vehicle_type"] not in VEHICLE_TYPES:
+            found.append(f"line {number}: vehicle_type {row['vehicle_type']!r} is no MDS vehicle type")
+        for count in ("trip_count", "rider_count"):
+            value = row[count]
+            if not re.fullmatch(r"-1|\d+", value) or 0 <= int(value) < 10:
+                found.append(f"line {number}: {count} {value!r} is neither -1 nor a count of 10 or more")
+    keys = [tuple(line.split(",")[i] for i in (1, 3, 4, 5)) for line in lines[1:]]
+    if len(keys) != len(set(keys)):
+        found.append("a month, special group, geography and vehicle type appear on more than one row")
+    return found
+
+
 def check(operation: str, status: str, body: object) -> list[str]:
     media, pointer = body_schema(operation, status)
     if media is None:
@@ -158,6 +197,8 @@ def check(operation: str, status: str, body: object) -> list[str]:
     if media != "application/json" and not isinstance(body, str):
         return [f"a {media} body is checked as a string, not {type(body).__name__}"]
     found = schema_problems(pointer, body)
+    if operation == "/reports/{filename}" and isinstance(body, str):
+        found += report_problems(body)
     version = body.get("version") if isinstance(body, dict) else None
     if isinstance(version, str) and not VERSION.match(version):
         found.append(f"$.version: {version!r} is not an MDS 2.0.x version")

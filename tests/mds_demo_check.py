@@ -1,5 +1,6 @@
 """Pulls the MDS 2.0 Provider API of a local server after scripts/demo, as a city's agency would, and
-validates every document with tests/mds_check.py: exits 0 when all are valid and the demo's rides are there.
+validates every document with tests/mds_check.py (and the report of the demo's month): exits 0 when all are
+valid and the demo's rides are there.
 
 Usage: .venv/bin/python tests/mds_demo_check.py URL
 
@@ -19,19 +20,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mds_check import check  # noqa: E402
 
 MDS_TYPE = "application/vnd.mds+json;version=2.0"
+MDS_CSV_TYPE = "text/vnd.mds+csv;version=2.0"
 # An hour is served once it has been over for five minutes (domain::mds::HOUR_SETTLES_AFTER).
 PAST_THE_HOUR = timedelta(hours=1, minutes=10)
 
 
-def call(method: str, url: str, body: object = None, token: str | None = None) -> tuple[int, object]:
+def call(method: str, url: str, body: object = None, token: str | None = None, accept: str = MDS_TYPE) -> tuple[int, object]:
+    """The status and body: JSON decoded, a text/* body (a report) as its text."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Accept", MDS_TYPE)
+    request.add_header("Accept", accept)
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, json.loads(answer.read() or b"null")
+            text = answer.read()
+            if answer.headers.get_content_type().startswith("text/"):
+                return answer.status, text.decode()
+            return answer.status, json.loads(text or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
 
@@ -70,6 +76,22 @@ def main() -> int:
             continue
         problems += [f"GET {path}: {line}" for line in check(operation, str(status), body)]
         trips += len(body.get("trips", [])) if operation == "/trips" else 0
+    # The month's report: the clock moves past the month's end in Seoul (the server's default city; no
+    # daylight saving there) and the five minutes after it.
+    seoul = timezone(timedelta(hours=9))
+    local = now.astimezone(seoul)
+    next_month = (local.replace(day=1, hour=0, minute=0, second=0, microsecond=0) + timedelta(days=32)).replace(day=1)
+    _, clock = call("GET", f"{base}/local/clock")
+    moved = datetime.fromisoformat(clock["now"].replace("Z", "+00:00"))
+    past_month = int((next_month + timedelta(minutes=6) - moved).total_seconds())
+    call("PUT", f"{base}/local/clock", {"offsetSeconds": clock["offsetSeconds"] + max(past_month, 0)})
+    month = local.strftime("%Y-%m")
+    status, report = call("GET", f"{base}/mds/reports/{month}.csv", token=token, accept=MDS_CSV_TYPE)
+    if status != 200:
+        problems.append(f"GET /mds/reports/{month}.csv: {status} {report}")
+    else:
+        problems += [f"GET /mds/reports/{month}.csv: {line}" for line in check("/reports/{filename}", "200", report)]
+
     vehicles = answers["/mds/vehicles"].get("vehicles", []) if isinstance(answers["/mds/vehicles"], dict) else []
     for vehicle in vehicles[:3]:
         for operation, path in (("/vehicles/{device_id}", "/mds/vehicles/"), ("/vehicles/status/{device_id}", "/mds/vehicles/status/")):
@@ -81,7 +103,8 @@ def main() -> int:
         problems.append("no vehicle in /mds/vehicles: the demo registers boards")
     for line in problems:
         print(line)
-    print(f"MDS after the demo: {trips} trips, {len(vehicles)} vehicles in {hours}; " + ("INVALID" if problems else "all documents valid"))
+    counted = f", the {month} report" if status == 200 else ""
+    print(f"MDS after the demo: {trips} trips, {len(vehicles)} vehicles in {hours}{counted}; " + ("INVALID" if problems else "all documents valid"))
     return 1 if problems else 0
 
 

@@ -4,6 +4,7 @@
 pub mod breaker;
 pub mod city;
 pub mod lambda;
+pub mod mds;
 pub mod zones;
 
 use chrono::Duration;

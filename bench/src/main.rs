@@ -22,6 +22,7 @@
 //!   zones [--zones Z] [--rides R] [--lookups L]  rent and return with Z zones against none
 //!   fleet-aws [--boards N] [--requests R] [--reports P]
 //!                                               GBFS vehicle_status and vehicle reports on DynamoDB
+//!   mds-hour [--boards N] [--trips T]           a day of T trips in the MDS view; its busiest hour read
 
 use kickboard_bench::city::{CityOptions, city, fleet_aws, nearby_aws, prices, ride_cost};
 use kickboard_bench::{fallback, lambda, nearby, throughput};
@@ -49,7 +50,8 @@ async fn main() -> ExitCode {
         Some("nearby-aws") => run_nearby_aws(&args[1..]).await,
         Some("fleet-aws") => run_fleet_aws(&args[1..]).await,
         Some("zones") => run_zones(&args[1..]).await,
-        _ => Err("usage: bench fallback|breaker-opens|throughput|nearby|cold-start|size|hot-keys|cost|nearby-aws|fleet-aws|zones [options] (see src/main.rs)"
+        Some("mds-hour") => run_mds_hour(&args[1..]).await,
+        _ => Err("usage: bench fallback|breaker-opens|throughput|nearby|cold-start|size|hot-keys|cost|nearby-aws|fleet-aws|zones|mds-hour [options] (see src/main.rs)"
             .to_owned()),
     };
     match result {
@@ -301,6 +303,23 @@ async fn run_nearby_aws(args: &[String]) -> Result<(), String> {
             row.boards, row.queries_per_search, row.items_read_per_search, row.found_per_search
         );
     }
+    Ok(())
+}
+
+async fn run_mds_hour(args: &[String]) -> Result<(), String> {
+    let boards = option(args, "--boards", 10_000)?;
+    let trips = option(args, "--trips", 40_000)?;
+    let row = kickboard_bench::mds::mds_hour(boards, trips).await;
+    println!(
+        "a day of {} trips of {boards} boards in the MDS view (moto); /mds/trips of the busiest hour",
+        row.trips_in_day
+    );
+    println!("| trips in the hour | DynamoDB queries | read units | answer bytes | document bytes | time (moto) |");
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {} | {} | {:.1} | {} | {} | {:.0} ms |",
+        row.trips_in_hour, row.queries, row.read_units, row.answer_bytes, row.document_bytes, row.millis
+    );
     Ok(())
 }
 

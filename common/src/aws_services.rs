@@ -13,7 +13,7 @@ use crate::licences::{GuardedLicenceChecks, LicenceKey};
 use crate::payments::GuardedPayments;
 use crate::ports::{
     BalanceView, Clock, ContactStore, FleetStore, IdempotencyStore, LicenceStore, LicenceVerifier, MdsView, PassStore,
-    PaymentProvider, PushRegistry, RentalStore, SystemClock, ZoneStore,
+    PaymentProvider, PushRegistry, RentalStore, RideWatch, SystemClock, ZoneStore,
 };
 use crate::services::{Services, Vehicles};
 use crate::settings::{LicenceProviderSetting, PaymentProviderSetting, Settings};
@@ -140,6 +140,9 @@ impl Services for AwsServices {
         self.store.as_ref()
     }
     fn mds(&self) -> &dyn MdsView {
+        self.store.as_ref()
+    }
+    fn ride_watch(&self) -> &dyn RideWatch {
         self.store.as_ref()
     }
     fn push(&self) -> &dyn PushRegistry {

@@ -12,6 +12,7 @@ use crate::domain::ids::{CommandId, CustomerId, EventId, KickboardId, PassId, Pa
 use crate::domain::kickboard::{Kickboard, ServiceStatus};
 use crate::domain::licence::{CheckRefused, Licence, LicenceApplication, LicenceClass};
 use crate::domain::mds::{MdsDevice, MdsEvent, MdsHour, MdsTelemetry, MdsTrip, MdsUpdate};
+use crate::domain::mds_reports::{CityMonth, ReportedTrip};
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::plan::Won;
 use crate::domain::rental::{Rental, ReturnReport};
@@ -469,6 +470,8 @@ pub trait MdsView: Send + Sync {
     async fn devices(&self, after: Option<Uuid>, limit: usize) -> PortResult<Vec<MdsDevice>>;
     /// One vehicle, by its device id.
     async fn device(&self, device_id: Uuid) -> PortResult<Option<MdsDevice>>;
+    /// The trips that began in `month` (the city's), each once.
+    async fn trips_started(&self, month: CityMonth) -> PortResult<Vec<ReportedTrip>>;
 }
 
 /// One alert's claim in the notifier's ledger: an event on one channel, held by one

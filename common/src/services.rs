@@ -13,7 +13,7 @@ use crate::metrics::{self, Metric};
 use crate::payments::GuardedPayments;
 use crate::ports::{
     BalanceView, Clock, CommandStore, CommandedRides, ContactStore, FleetStore, IdempotencyStore, LicenceStore,
-    MdsView, PassStore, PortResult, PushRegistry, RentalStore, VehicleLink, ZoneStore,
+    MdsView, PassStore, PortResult, PushRegistry, RentalStore, RideWatch, VehicleLink, ZoneStore,
 };
 use crate::settings::Settings;
 use crate::zone_cache::{Geofence, ZoneCache};
@@ -76,6 +76,8 @@ pub trait Services: Send + Sync {
     fn balances(&self) -> &dyn BalanceView;
     /// The cities' view (MDS).
     fn mds(&self) -> &dyn MdsView;
+    /// The boards being ridden.
+    fn ride_watch(&self) -> &dyn RideWatch;
     /// Where push endpoints are made for customers' devices.
     fn push(&self) -> &dyn PushRegistry;
     /// Payments through the breaker; a problem when no provider is configured.

@@ -9,8 +9,10 @@ use crate::domain::breaker::BreakerPolicy;
 use crate::domain::commands::{MAX_SPEED_KPH, MIN_SPEED_KPH, SpeedCap};
 use crate::domain::licence::LicencePolicy;
 use crate::domain::mds::MdsIds;
+use crate::domain::mds_reports::DEFAULT_CITY_TIME_ZONE;
 use crate::domain::vehicle::{BatteryPct, BatteryRules};
 use crate::handlers::gbfs::GbfsSettings;
+use chrono_tz::Tz;
 use std::time::Duration;
 
 /// How long a Lambda instance uses its zones before asking the store whether they changed
@@ -39,6 +41,9 @@ pub struct Settings {
     /// `KICKBOARD_MDS_PROVIDER_ID`: the operator's MDS `provider_id` (the Open Mobility
     /// Foundation lists each operator's), from which the ids agencies see are derived.
     pub mds: MdsIds,
+    /// `KICKBOARD_CITY_TIME_ZONE`: the IANA time zone of the city the fleet runs in
+    /// (`Asia/Seoul`), whose months the cities' reports count by.
+    pub city_time_zone: Tz,
     #[cfg(feature = "aws")]
     pub aws: AwsSettings,
 }
@@ -137,6 +142,7 @@ impl Settings {
             max_speed: max_speed(var)?,
             licence: LicenceSettings::from_vars(var)?,
             mds: mds_ids(var)?,
+            city_time_zone: city_time_zone(var)?,
             #[cfg(feature = "aws")]
             aws: AwsSettings::from_vars(var),
         })
@@ -174,6 +180,14 @@ fn max_speed(var: Env<'_>) -> Result<SpeedCap, String> {
     value.trim().parse::<u8>().ok().and_then(|kph| SpeedCap::try_from(kph).ok()).ok_or_else(|| {
         format!("KICKBOARD_MAX_SPEED_KPH must be {MIN_SPEED_KPH} to {MAX_SPEED_KPH} km/h, not {value:?}")
     })
+}
+
+fn city_time_zone(var: Env<'_>) -> Result<Tz, String> {
+    let Some(value) = var("KICKBOARD_CITY_TIME_ZONE") else { return Ok(DEFAULT_CITY_TIME_ZONE) };
+    value
+        .trim()
+        .parse::<Tz>()
+        .map_err(|_| format!("KICKBOARD_CITY_TIME_ZONE must be an IANA time zone such as Asia/Seoul, not {value:?}"))
 }
 
 fn mds_ids(var: Env<'_>) -> Result<MdsIds, String> {
@@ -372,7 +386,14 @@ mod tests {
             (settings.licence.policy.required, settings.licence.provider),
             (false, LicenceProviderSetting::Simulator)
         );
-        for (name, value) in [("KICKBOARD_LICENCE_REQUIRED", "no"), ("KICKBOARD_LICENCE_GRACE_DAYS", "0")] {
+        assert_eq!(Settings::default().city_time_zone, chrono_tz::Asia::Seoul);
+        let settings = from(&[("KICKBOARD_CITY_TIME_ZONE", "America/Los_Angeles")]).unwrap();
+        assert_eq!(settings.city_time_zone, chrono_tz::America::Los_Angeles);
+        for (name, value) in [
+            ("KICKBOARD_LICENCE_REQUIRED", "no"),
+            ("KICKBOARD_LICENCE_GRACE_DAYS", "0"),
+            ("KICKBOARD_CITY_TIME_ZONE", "KST"),
+        ] {
             assert!(from(&[(name, value)]).unwrap_err().contains(name), "{name}");
         }
     }

@@ -139,6 +139,8 @@ pub struct LocalConfig {
     pub licence: LicenceSettings,
     /// The MDS ids (`KICKBOARD_MDS_PROVIDER_ID`).
     pub mds: MdsIds,
+    /// The city's time zone (`KICKBOARD_CITY_TIME_ZONE`).
+    pub city_time_zone: chrono_tz::Tz,
 }
 
 /// The embedded server reads the fleet from its own file: its feed is read afresh each time
@@ -163,6 +165,7 @@ impl Default for LocalConfig {
             vehicles: true,
             licence: LicenceSettings { provider: LicenceProviderSetting::Simulator, ..defaults.licence },
             mds: defaults.mds,
+            city_time_zone: defaults.city_time_zone,
         }
     }
 }
@@ -201,6 +204,7 @@ impl LocalConfig {
             max_speed: self.max_speed,
             licence: self.licence.clone(),
             mds: self.mds,
+            city_time_zone: self.city_time_zone,
             aws,
         }
     }
@@ -227,6 +231,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
         command_timeout: settings.command_timeout,
         max_speed: settings.max_speed,
         mds: settings.mds,
+        city_time_zone: settings.city_time_zone,
         licence: LicenceSettings {
             provider: match settings.licence.provider {
                 LicenceProviderSetting::Url(url) => LicenceProviderSetting::Url(url),

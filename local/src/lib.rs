@@ -198,6 +198,12 @@ impl Services for App {
     fn mds(&self) -> &dyn MdsView {
         self.ports.mds.as_ref()
     }
+    fn ride_watch(&self) -> &dyn RideWatch {
+        match &self.backend {
+            Backend::Sqlite { store, .. } => store,
+            Backend::Aws { store, .. } => store,
+        }
+    }
     fn push(&self) -> &dyn PushRegistry {
         self.ports.push.as_ref()
     }
@@ -236,12 +242,8 @@ impl App {
 
     /// One watch over the rides, as `watch-rides` runs it every minute on AWS.
     pub async fn watch_rides(&self) -> PortResult<WatchedRides> {
-        let watch: &dyn RideWatch = match &self.backend {
-            Backend::Sqlite { store, .. } => store,
-            Backend::Aws { store, .. } => store,
-        };
         let deps = WatchDeps {
-            watch,
+            watch: self.ride_watch(),
             rentals: self.ports.rentals.as_ref(),
             rides: self.vehicles.as_ref().map(|vehicles| vehicles.rides.as_ref()),
             clock: self.clock.as_ref(),

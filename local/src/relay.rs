@@ -57,7 +57,7 @@ async fn deliver_in_trace(app: &App, subscriber: Subscriber, event: KickboardEve
             notify(&deps, event).await
         }
         Subscriber::BalanceView => project_balance(app.ports.balances.as_ref(), app.clock.as_ref(), event).await,
-        Subscriber::MdsView => project_mds(app.ports.mds.as_ref(), &app.settings.mds, app.clock.as_ref(), event).await,
+        Subscriber::MdsView => project_mds(app.ports.mds.as_ref(), &app.settings, app.clock.as_ref(), event).await,
     }
 }
 

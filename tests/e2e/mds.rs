@@ -1,8 +1,8 @@
 //! The MDS 2.0 Provider API as a city's agency pulls it: every document served is validated
 //! against the Open Mobility Foundation's OpenAPI (`tests/standards/mds-2.0`, by
 //! `tests/mds_check.py`), plus what the schemas cannot say: each ride is one trip in the hour it
-//! ended, its `trip_start` before its `trip_end`, ids unique; and a redelivered event changes
-//! nothing.
+//! ended, its `trip_start` before its `trip_end`, ids unique, each counted once in the report of
+//! the month (the city's) it began in; and a redelivered event changes nothing.
 
 use chrono::{Duration, Timelike};
 use hyper::{Method, StatusCode};
@@ -24,6 +24,14 @@ fn agency_token(kb: &TestServer) -> String {
 async fn pull(kb: &TestServer, path: &str) -> Reply {
     let token = agency_token(kb);
     kb.send_with_headers(Method::GET, path, Some(&token), None, Vec::new(), &[("accept", MDS_TYPE)]).await
+}
+
+const MDS_CSV_TYPE: &str = "text/vnd.mds+csv;version=2.0";
+
+/// `GET path` of a report, as an agency asks for one.
+async fn pull_report(kb: &TestServer, path: &str) -> Reply {
+    let token = agency_token(kb);
+    kb.send_with_headers(Method::GET, path, Some(&token), None, Vec::new(), &[("accept", MDS_CSV_TYPE)]).await
 }
 
 /// Runs `tests/mds_check.py` on the documents served, each with the operation it answers.
@@ -151,14 +159,26 @@ pub async fn rides_appear_once_as_trips_and_events_in_their_hours(backend: Backe
     // A point of telemetry at each event, in the same order; those of a ride carry its trip.
     let telemetry = pull(&kb, &format!("/mds/telemetry?telemetry_time={hour}")).await;
     assert_eq!(telemetry.status, StatusCode::OK, "{telemetry:?}");
-    let points = telemetry.body["telemetry"].as_array().unwrap();
+    // And the two points kb-2 reported on its ride, with its trip.
     let event_list = events.body["events"].as_array().unwrap();
+    let (reported, points): (Vec<&Value>, Vec<&Value>) = telemetry.body["telemetry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .partition(|point| !event_list.iter().any(|event| event["timestamp"] == point["timestamp"]));
     assert_eq!(points.len(), event_list.len(), "{telemetry:?}");
     for (point, event) in points.iter().zip(event_list) {
         assert_eq!((&point["timestamp"], &point["location"]), (&event["timestamp"], &event["location"]));
         assert_eq!(point["trip_ids"], event.get("trip_ids").cloned().unwrap_or(Value::Null), "{point}");
         assert_eq!(point["journey_id"], point["trip_ids"].get(0).cloned().unwrap_or(Value::Null), "{point}");
     }
+    let kb2_trip = &trips_list[1]["trip_id"];
+    let reported_at: Vec<(f64, f64)> = reported
+        .iter()
+        .map(|point| (point["location"]["lat"].as_f64().unwrap(), point["location"]["lng"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(reported_at, [(37.5665, 126.99), (37.5702, 126.99)], "{telemetry:?}");
+    assert!(reported.iter().all(|point| point["trip_ids"] == json!([kb2_trip]) && &point["journey_id"] == kb2_trip));
 
     // The vehicles, and each one's latest state: both boards back after their ride.
     let vehicles = pull(&kb, "/mds/vehicles").await;
@@ -200,7 +220,80 @@ pub async fn rides_appear_once_as_trips_and_events_in_their_hours(backend: Backe
     let quiet = pull(&kb, &format!("/mds/trips?end_time={}", hour_of(start + Duration::hours(1)))).await;
     assert_eq!((quiet.status, quiet.problem()), (StatusCode::NOT_FOUND, "no-operations"), "{quiet:?}");
 
+    // A ride on the road across the end of an hour: the hour's telemetry waits for its points,
+    // which come with its end.
+    let riding_hour = hour_of(kb.clock.now());
+    let riding = kb.rent(&rider, &pass, "kb-2").await;
+    assert_eq!(riding.status, StatusCode::CREATED, "{riding:?}");
+    kb.clock.advance(Duration::minutes(1));
+    let at = kb.clock.now().to_rfc3339();
+    let sent = kb.report("kb-2", json!({"lat": 37.5710, "lon": 126.9800, "batteryPct": 69, "reportedAt": at})).await;
+    assert_eq!(sent.status, StatusCode::OK, "{sent:?}");
+    kb.settle().await;
+    let next_hour =
+        chrono::DateTime::parse_from_rfc3339(&format!("{riding_hour}:00:00Z")).unwrap().to_utc() + Duration::hours(1);
+    kb.clock.advance(next_hour - kb.clock.now() + Duration::minutes(6));
+    let waiting = pull(&kb, &format!("/mds/telemetry?telemetry_time={riding_hour}")).await;
+    assert_eq!((waiting.status, waiting.problem()), (StatusCode::ACCEPTED, "hour-not-ready"), "{waiting:?}");
+    assert!(waiting.retry_after.is_some(), "{waiting:?}");
+    let path = format!("/rentals/{}/return", riding.text("rentalId"));
+    assert_eq!(kb.call(Method::POST, &path, Some(&rider), None).await.status, StatusCode::OK);
+    kb.settle().await;
+    let ridden = pull(&kb, &format!("/mds/telemetry?telemetry_time={riding_hour}")).await;
+    assert_eq!(ridden.status, StatusCode::OK, "{ridden:?}");
+    let ridden_points = ridden.body["telemetry"].as_array().unwrap();
+    assert_eq!(
+        ridden_points.len(),
+        2,
+        "the rent's point and the reported one (the return is the next hour's): {ridden:?}"
+    );
+    assert!(ridden_points.iter().all(|point| point["trip_ids"].as_array().is_some_and(|trips| trips.len() == 1)));
+
+    // Ten more rides in the same month (Seoul's November): the month's report counts thirteen
+    // trips, by one rider (redacted: under ten).
+    for _ in 0..10 {
+        kb.clock.advance(Duration::minutes(1));
+        let rented = kb.rent(&rider, &pass, "kb-2").await;
+        assert_eq!(rented.status, StatusCode::CREATED, "{rented:?}");
+        kb.clock.advance(Duration::minutes(2));
+        let path = format!("/rentals/{}/return", rented.text("rentalId"));
+        assert_eq!(kb.call(Method::POST, &path, Some(&rider), None).await.status, StatusCode::OK);
+    }
+    kb.settle().await;
+    let november = format!("/mds/reports/{}.csv", start.format("%Y-%m"));
+    let early = pull_report(&kb, &november).await;
+    assert_eq!((early.status, early.problem()), (StatusCode::NOT_FOUND, "month-not-over"), "{early:?}");
+    // November ends at midnight in Seoul (15:00 UTC); its report is made five minutes later.
+    let seoul_midnight = chrono::DateTime::parse_from_rfc3339("2026-11-30T15:00:00Z").unwrap().to_utc();
+    kb.clock.advance(seoul_midnight - kb.clock.now() + Duration::minutes(6));
+    let report = pull_report(&kb, &november).await;
+    assert_eq!(report.status, StatusCode::OK, "{report:?}");
+    assert_eq!(report.content_type.as_deref(), Some(MDS_CSV_TYPE));
+    let rows: Vec<Vec<String>> = report
+        .body
+        .as_str()
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').map(str::to_owned).collect())
+        .collect();
+    let counts: Vec<(&str, &str, &str, &str)> =
+        rows.iter().map(|row| (row[3].as_str(), row[4].as_str(), row[6].as_str(), row[7].as_str())).collect();
+    assert_eq!(
+        counts,
+        [("all_riders", "", "13", "-1"), ("low_income", "", "-1", "-1"), ("adaptive_scooter", "", "-1", "-1")],
+        "{report:?}"
+    );
+    assert!(rows.iter().all(|row| row[1] == "2026-11-01" && row[5] == "scooter_standing"), "{rows:?}");
+    let bad_name = pull_report(&kb, "/mds/reports/2026-13.csv").await;
+    assert_eq!(bad_name.status, StatusCode::BAD_REQUEST, "{bad_name:?}");
+    let token = agency_token(&kb);
+    let accept = [("accept", "text/vnd.mds+csv;version=1.2")];
+    let old_version = kb.send_with_headers(Method::GET, &november, Some(&token), None, Vec::new(), &accept).await;
+    assert_eq!(old_version.status, StatusCode::NOT_ACCEPTABLE, "{old_version:?}");
+
     // Every event delivered again (a redelivery, a replay) changes nothing.
+    let latest = pull(&kb, "/mds/vehicles/status").await;
     // Newest first: the registrations arrive last, as a late redelivery would.
     for entry in kb.outbox_events().await.into_iter().rev() {
         if Subscriber::MdsView.wants(&entry) {
@@ -214,16 +307,19 @@ pub async fn rides_appear_once_as_trips_and_events_in_their_hours(backend: Backe
     // The registrations and rents delivered after the returns: an earlier state never
     // replaces a later one.
     let statuses_again = pull(&kb, "/mds/vehicles/status").await;
-    assert_eq!(statuses_again.body["vehicles_status"], statuses.body["vehicles_status"]);
+    assert_eq!(statuses_again.body["vehicles_status"], latest.body["vehicles_status"]);
+    assert_eq!(pull_report(&kb, &november).await.body, report.body, "each trip counted once");
     assert_valid_mds(&[
         ("/trips", &trips),
         ("/events/historical", &events),
         ("/events/recent", &recent),
         ("/telemetry", &telemetry),
+        ("/telemetry", &ridden),
         ("/vehicles", &vehicles),
         ("/vehicles/status", &statuses),
         ("/vehicles/{device_id}", &vehicle),
         ("/vehicles/status/{device_id}", &status),
+        ("/reports/{filename}", &report),
     ]);
     kb.stop().await;
 }

@@ -540,6 +540,7 @@ async fn every_sample_event_gets_its_answer_from_its_function_under_the_rie() {
         ("mds-vehicles-status", 200),
         ("mds-vehicle", 200),        // kb-seoul-1's device id
         ("mds-vehicle-status", 200), // and its state: the sample return's trip end
+        ("mds-report", 200),         // 2026-11: the sample return's trip began before the view kept starts
     ];
     for (function, status) in http {
         let answer = invoke(function, &env);
@@ -547,6 +548,9 @@ async fn every_sample_event_gets_its_answer_from_its_function_under_the_rie() {
     }
     let trips: Value = serde_json::from_str(invoke("mds-trips", &env)["body"].as_str().unwrap()).unwrap();
     assert_eq!(trips["trips"].as_array().map(Vec::len), Some(1), "{trips}");
+    let report = invoke("mds-report", &env);
+    let csv = report["body"].as_str().unwrap_or_default();
+    assert!(csv.starts_with("provider_id,start_date,duration,") && csv.lines().count() == 4, "{report}");
     let status: Value = serde_json::from_str(invoke("mds-vehicle-status", &env)["body"].as_str().unwrap()).unwrap();
     assert_eq!(status["vehicles_status"][0]["last_event"]["event_types"][0], "trip_end", "{status}");
 

@@ -27,6 +27,8 @@ pub struct Tally {
     /// reads rounded up to 4 KB of answer).
     pub write_units: f64,
     pub read_units: f64,
+    /// The bytes of the `Query` and `Scan` answers (DynamoDB's JSON on the wire).
+    pub bytes_read: u64,
     /// The `TraceHeader` of every `PutEvents` entry that had one.
     pub trace_headers: Vec<String>,
     /// `PutEvents` entries and SNS messages.
@@ -249,6 +251,7 @@ impl State {
         }
         // Eventually consistent: half a unit per 4 KB read.
         self.tally.read_units += (answer.len() as f64 / 4096.0).ceil().max(1.0) / 2.0;
+        self.tally.bytes_read += answer.len() as u64;
         if index == Some(AVAILABLE_INDEX) {
             let body: Value = serde_json::from_slice(answer).unwrap_or_default();
             self.tally.index_items_read += body["ScannedCount"].as_u64().unwrap_or(0);

@@ -152,6 +152,7 @@ mod tests {
     use super::*;
     use crate::domain::ids::{KickboardId, PassId, PaymentId, RentalId};
     use crate::domain::pass::{PassBalance, PassStatus};
+    use crate::domain::track::RideTrack;
     use chrono::TimeZone;
 
     /// A board id as long as an operator's naming scheme gives (`kb-<district>-<number>`).
@@ -196,6 +197,7 @@ mod tests {
                 start_location: None,
                 end_location: None,
                 ridden_m: None,
+                track: RideTrack::default(),
             },
         ]
     }

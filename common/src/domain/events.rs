@@ -5,6 +5,7 @@ use super::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId, 
 use super::kickboard::{Model, ServiceStatus};
 use super::licence::LicenceClass;
 use super::pass::PassBalance;
+use super::track::RideTrack;
 use super::vehicle::BatteryPct;
 use super::zones::ZoneRules;
 use chrono::{DateTime, Utc};
@@ -72,6 +73,10 @@ pub enum DomainEvent {
         /// `None` in events written before they said.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ridden_m: Option<u32>,
+        /// Where the board went by its reports during the ride (the trip's telemetry); absent
+        /// in events written before it was kept.
+        #[serde(default, skip_serializing_if = "RideTrack::is_empty")]
+        track: RideTrack,
     },
     KickboardRegistered {
         kickboard_id: KickboardId,

@@ -5,6 +5,7 @@ use super::error::RuleViolation;
 use super::events::{DomainEvent, EventEnvelope};
 use super::geo::Coordinates;
 use super::ids::{KickboardId, PublicVehicleId, RentalId, VehicleTypeId};
+use super::track::{RideTrack, TrackPoint};
 use super::vehicle::{BatteryPct, BatteryRules, Telemetry, default_vehicle_type_id, find_vehicle_type};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -134,6 +135,9 @@ pub struct Kickboard {
     /// (and for rides taken before this was kept).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub ride_distance_m: u32,
+    /// Where the ride riding it went by its reports; empty while parked.
+    #[serde(default, skip_serializing_if = "RideTrack::is_empty")]
+    pub ride_track: RideTrack,
     #[serde(flatten)]
     pub state: KickboardState,
 }
@@ -210,6 +214,7 @@ impl Kickboard {
             rented_at: None,
             silence_alerted: false,
             ride_distance_m: 0,
+            ride_track: RideTrack::default(),
             state: KickboardState::Available,
         };
         let event = board.event(
@@ -294,6 +299,12 @@ impl Kickboard {
             KickboardState::Rented { .. } if leg >= GPS_JITTER_M => leg.round() as u32,
             _ => 0,
         };
+        let ride_track = match self.state {
+            KickboardState::Rented { .. } => {
+                self.ride_track.with(TrackPoint { at: telemetry.reported_at, location: telemetry.location })
+            }
+            _ => RideTrack::default(),
+        };
         let moved_from =
             parked_at.filter(|anchor| !self.moved_alerted && telemetry.location.distance_m(anchor) > THEFT_DISTANCE_M);
         let board = Kickboard {
@@ -306,6 +317,7 @@ impl Kickboard {
             // It spoke: a later silence is a new one.
             silence_alerted: false,
             ride_distance_m: self.ride_distance_m.saturating_add(ridden),
+            ride_track,
             ..self.clone()
         };
         let battery_low = rules

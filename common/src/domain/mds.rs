@@ -4,9 +4,11 @@
 
 use super::events::{DomainEvent, EventEnvelope};
 use super::geo::Coordinates;
-use super::ids::{KickboardId, RentalId};
+use super::ids::{CustomerId, KickboardId, RentalId};
 use super::kickboard::ServiceStatus;
+use super::mds_reports::{CityMonth, ReportedTrip};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -74,7 +76,23 @@ impl MdsHour {
     pub fn next(&self) -> Self {
         Self(self.end())
     }
+
+    /// The start of the oldest ride still on the road (of those `started` at these times) that
+    /// was on the road in this hour: its points come with its end, so until then the hour's
+    /// telemetry is not complete. A ride open longer than [`TRIP_POINTS_AWAITED_AT_MOST`] is not
+    /// waited for.
+    pub fn awaits_trip_from(
+        &self,
+        started: impl IntoIterator<Item = DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        started.into_iter().filter(|start| *start < self.end() && now - *start < TRIP_POINTS_AWAITED_AT_MOST).min()
+    }
 }
+
+/// The longest a ride keeps an hour's telemetry waiting for its points: a ride open longer is
+/// a board lost on the road, whose points come when (if) it is returned.
+pub const TRIP_POINTS_AWAITED_AT_MOST: Duration = Duration::hours(24);
 
 super::validated_schema!(MdsHour, {
     "type": "string",
@@ -118,6 +136,11 @@ impl MdsIds {
         self.derived("trip", rental.as_str())
     }
 
+    /// A rider as the reports count riders: the same for all of one customer's trips.
+    pub fn rider_id(&self, customer: &CustomerId) -> Uuid {
+        self.derived("rider", customer.as_str())
+    }
+
     /// The MDS event a domain event reads as (one at most).
     fn event_id(&self, event: &EventEnvelope) -> Uuid {
         self.derived("event", event.event_id.as_str())
@@ -126,6 +149,12 @@ impl MdsIds {
     /// The telemetry point of that event: where and when it happened.
     fn telemetry_id(&self, event: &EventEnvelope) -> Uuid {
         self.derived("telemetry", event.event_id.as_str())
+    }
+
+    /// A point a ride's board reported at `at_ms`: one per trip and time, however often the
+    /// return's event is delivered.
+    fn track_point_id(&self, trip_id: Uuid, at_ms: i64) -> Uuid {
+        self.derived("telemetry", &format!("{trip_id}/{at_ms}"))
     }
 }
 
@@ -366,19 +395,21 @@ impl MdsRecord {
 }
 
 /// What one domain event changes in the cities' view: records kept once each under their
-/// hour, and the vehicle's latest state.
+/// hour, the vehicle's latest state, and a ride's start as the monthly reports count it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MdsUpdate {
     pub records: Vec<MdsRecord>,
     pub device: Option<MdsDevice>,
+    pub reported_trip: Option<ReportedTrip>,
 }
 
 /// What a domain event makes in the cities' view: its vehicle event and the telemetry point
 /// where it happened, for a return its trip, and the vehicle's new state. Events that say
 /// nothing about a vehicle's state (passes, zones, licences) make nothing; neither does a
 /// board event written before events said where the board was (`None` location): MDS
-/// requires a place, and an invented one would be worse than a gap the agency can see.
-pub fn mds_update(envelope: &EventEnvelope, ids: &MdsIds) -> MdsUpdate {
+/// requires a place, and an invented one would be worse than a gap the agency can see. A
+/// rent's trip counts in the reports of the month it began in `city` (the city's time zone).
+pub fn mds_update(envelope: &EventEnvelope, ids: &MdsIds, city: Tz) -> MdsUpdate {
     let trip = |rental: &RentalId| Some(vec![ids.trip_id(rental)]);
     let (board, state, kind, location, battery, trip_ids) = match &envelope.event {
         DomainEvent::KickboardRegistered { kickboard_id, location, .. } => {
@@ -450,6 +481,17 @@ pub fn mds_update(envelope: &EventEnvelope, ids: &MdsIds) -> MdsUpdate {
             last_telemetry: point.clone(),
         },
     };
+    let reported_trip = match (&envelope.event, &envelope.customer_id) {
+        (DomainEvent::KickboardRented { rental_id, started_at, .. }, Some(customer)) => Some(ReportedTrip {
+            trip_id: ids.trip_id(rental_id),
+            month: CityMonth::of(*started_at, city),
+            rider_id: ids.rider_id(customer),
+            vehicle_type: MdsVehicleType::ScooterStanding,
+            start_time: started_at.timestamp_millis(),
+            start_location: location.into(),
+        }),
+        _ => None,
+    };
     let mut records = vec![MdsRecord::Event(event), MdsRecord::Telemetry(point)];
     if let DomainEvent::KickboardReturned {
         kickboard_id,
@@ -459,9 +501,25 @@ pub fn mds_update(envelope: &EventEnvelope, ids: &MdsIds) -> MdsUpdate {
         start_location: Some(start),
         end_location: Some(end),
         ridden_m,
+        track,
         ..
     } = &envelope.event
     {
+        // The ride's reported points: the trip's telemetry between its start and its end.
+        let trip_id = ids.trip_id(rental_id);
+        for point in track.points() {
+            let timestamp = point.at.timestamp_millis();
+            records.push(MdsRecord::Telemetry(MdsTelemetry {
+                device_id: ids.device_id(kickboard_id),
+                provider_id: ids.provider_id(),
+                telemetry_id: ids.track_point_id(trip_id, timestamp),
+                timestamp,
+                trip_ids: Some(vec![trip_id]),
+                journey_id: Some(trip_id),
+                location: point.location.into(),
+                battery_percent: None,
+            }));
+        }
         records.push(MdsRecord::Trip(MdsTrip {
             provider_id: ids.provider_id(),
             device_id: ids.device_id(kickboard_id),
@@ -476,7 +534,7 @@ pub fn mds_update(envelope: &EventEnvelope, ids: &MdsIds) -> MdsUpdate {
             parking_verification_url: None,
         }));
     }
-    MdsUpdate { records, device: Some(device) }
+    MdsUpdate { records, device: Some(device), reported_trip }
 }
 
 #[cfg(test)]
@@ -485,6 +543,7 @@ mod tests {
     use crate::domain::events::EventEnvelope;
     use crate::domain::ids::PassId;
     use crate::domain::pass::{PassBalance, PassStatus};
+    use crate::domain::track::{RideTrack, TrackPoint};
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()
@@ -506,6 +565,20 @@ mod tests {
     }
 
     #[test]
+    fn an_hour_waits_for_the_rides_that_were_on_the_road_in_it_for_a_day_at_most() {
+        let hour = MdsHour::parse("2026-12-06T13").unwrap();
+        let now = at("2026-12-06T15:00:00Z");
+        assert_eq!(hour.awaits_trip_from([], now), None);
+        assert_eq!(hour.awaits_trip_from([at("2026-12-06T14:00:00Z")], now), None, "began after the hour");
+        let open = [at("2026-12-06T13:59:00Z"), at("2026-12-06T11:00:00Z"), at("2026-12-05T14:00:00Z")];
+        assert_eq!(
+            hour.awaits_trip_from(open, now),
+            Some(at("2026-12-06T11:00:00Z")),
+            "the oldest, not a lost board's"
+        );
+    }
+
+    #[test]
     fn ids_are_stable_distinct_and_not_the_internal_ones() {
         let ids = MdsIds::new(Uuid::new_v4());
         let board = KickboardId::try_from("kb-1").unwrap();
@@ -516,6 +589,10 @@ mod tests {
     }
 
     fn returned(start: Option<Coordinates>) -> EventEnvelope {
+        returned_with(start, RideTrack::default())
+    }
+
+    fn returned_with(start: Option<Coordinates>, track: RideTrack) -> EventEnvelope {
         let balance = PassBalance {
             pass_id: PassId::try_from("p-1").unwrap(),
             status: PassStatus::Active,
@@ -543,6 +620,7 @@ mod tests {
                 start_location: start,
                 end_location: Some(Coordinates::new(37.5702, 126.983).unwrap()),
                 ridden_m: None,
+                track,
             },
         )
     }
@@ -550,7 +628,8 @@ mod tests {
     #[test]
     fn a_return_is_a_trip_end_and_a_trip_in_the_hour_it_ended() {
         let ids = MdsIds::new(Uuid::new_v4());
-        let update = mds_update(&returned(Some(Coordinates::new(37.5665, 126.978).unwrap())), &ids);
+        let update =
+            mds_update(&returned(Some(Coordinates::new(37.5665, 126.978).unwrap())), &ids, chrono_tz::Asia::Seoul);
         let records = &update.records;
         let [MdsRecord::Event(event), MdsRecord::Telemetry(point), MdsRecord::Trip(trip)] = &records[..] else {
             panic!("{records:?}")
@@ -567,13 +646,45 @@ mod tests {
         assert_eq!((trip.duration, trip.end_time), (900, at("2026-12-06T13:10:00Z").timestamp_millis()));
         assert!((600..700).contains(&trip.distance), "{}", trip.distance);
         assert_eq!(records[2].hour().to_string(), "2026-12-06T13", "the hour it ended, not began");
-        let again = mds_update(&returned(Some(Coordinates::new(37.5665, 126.978).unwrap())), &ids);
+        let again =
+            mds_update(&returned(Some(Coordinates::new(37.5665, 126.978).unwrap())), &ids, chrono_tz::Asia::Seoul);
         assert_eq!(again.records[2], records[2], "a trip is the same trip however often it is made");
     }
 
     #[test]
+    fn a_returns_track_is_its_trips_telemetry_once_each() {
+        let ids = MdsIds::new(Uuid::new_v4());
+        let point = |at: &str, lat: f64| TrackPoint {
+            at: at.parse().unwrap(),
+            location: Coordinates::new(lat, 126.98).unwrap(),
+        };
+        let track = RideTrack::default()
+            .with(point("2026-12-06T13:00:00Z", 37.567))
+            .with(point("2026-12-06T13:00:30Z", 37.568));
+        let start = Some(Coordinates::new(37.5665, 126.978).unwrap());
+        let update = mds_update(&returned_with(start, track.clone()), &ids, chrono_tz::Asia::Seoul);
+        let MdsRecord::Trip(trip) = update.records.last().unwrap() else { panic!("{:?}", update.records) };
+        let reported: Vec<&MdsTelemetry> = update.records[2..update.records.len() - 1]
+            .iter()
+            .map(|record| match record {
+                MdsRecord::Telemetry(point) => point,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(reported.len(), 2);
+        for (point, from) in reported.iter().zip(track.points()) {
+            assert_eq!((point.timestamp, point.location), (from.at.timestamp_millis(), from.location.into()));
+            assert_eq!((&point.trip_ids, point.journey_id), (&Some(vec![trip.trip_id]), Some(trip.trip_id)));
+        }
+        assert_ne!(reported[0].telemetry_id, reported[1].telemetry_id);
+        let again = mds_update(&returned_with(start, track), &ids, chrono_tz::Asia::Seoul);
+        // (The envelope made again has a new event id: the event's own point differs.)
+        assert_eq!(again.records[2..], update.records[2..], "the same points however often the return arrives");
+    }
+
+    #[test]
     fn a_return_that_never_said_where_it_began_makes_no_trip() {
-        let records = mds_update(&returned(None), &MdsIds::new(Uuid::new_v4())).records;
+        let records = mds_update(&returned(None), &MdsIds::new(Uuid::new_v4()), chrono_tz::Asia::Seoul).records;
         assert!(
             matches!(&records[..], [MdsRecord::Event(_), MdsRecord::Telemetry(_)]),
             "no invented start: {records:?}"

@@ -11,9 +11,11 @@ pub mod ids;
 pub mod kickboard;
 pub mod licence;
 pub mod mds;
+pub mod mds_reports;
 pub mod pass;
 pub mod plan;
 pub mod rental;
+pub mod track;
 pub mod vehicle;
 pub mod zones;
 

@@ -6,6 +6,7 @@ use super::geo::Coordinates;
 use super::ids::{CustomerId, KickboardId, PassId, PublicVehicleId, RentalId};
 use super::kickboard::{Kickboard, KickboardState};
 use super::pass::{Pass, PassState};
+use super::track::RideTrack;
 use super::vehicle::{BatteryPct, BatteryRules};
 use super::zones::ZoneMap;
 use chrono::{DateTime, Utc};
@@ -192,6 +193,7 @@ fn release(
         rented_at: None,
         silence_alerted: false,
         ride_distance_m: 0,
+        ride_track: RideTrack::default(),
         state: KickboardState::Available,
         public_id: PublicVehicleId::random(),
         revision: board.revision + 1,
@@ -248,6 +250,7 @@ pub fn undo_rental(
         rented_at: None,
         silence_alerted: false,
         ride_distance_m: 0,
+        ride_track: RideTrack::default(),
         unlock_misses: misses,
         revision: board.revision + 1,
         ..board.clone()
@@ -313,6 +316,7 @@ pub fn start_rental(
         rented_at: Some(now),
         silence_alerted: false,
         ride_distance_m: 0,
+        ride_track: RideTrack::default(),
         ..board.clone()
     };
     Ok(RentalStarted { pass, board, rental, event })
@@ -370,6 +374,7 @@ pub fn finish_rental(
     };
     // The legs the board reported, and the last one, to where it is left.
     let ridden = board.ride_distance_m.saturating_add(board.location.distance_m(&end).round() as u32);
+    let track = board.ride_track.clone();
     let (board, battery_low) = release(board, &rental.rental_id, report, rules.battery, now)?;
     let settlement = Settlement {
         ended_at: now,
@@ -396,6 +401,7 @@ pub fn finish_rental(
             start_location: rental.start_location,
             end_location: Some(board.location),
             ridden_m: Some(ridden),
+            track,
         },
     );
     Ok(RentalFinished { pass, rental, board, event, battery_low })

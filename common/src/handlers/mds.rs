@@ -5,9 +5,10 @@
 
 use super::events::{KickboardEvent, event_span, record_lag};
 use crate::domain::mds::{
-    HOUR_SETTLES_AFTER, MDS_VERSION, MdsDevice, MdsEvent, MdsHour, MdsIds, MdsTelemetry, MdsTrip, MdsVehicle,
-    MdsVehicleStatus, RECENT_EVENTS_REACH, VEHICLES_PAGE, mds_update,
+    HOUR_SETTLES_AFTER, MDS_VERSION, MdsDevice, MdsEvent, MdsHour, MdsTelemetry, MdsTrip, MdsVehicle, MdsVehicleStatus,
+    RECENT_EVENTS_REACH, VEHICLES_PAGE, mds_update,
 };
+use crate::domain::mds_reports::{CityMonth, NotAMonth, monthly_report, report_csv};
 use crate::http::contract::Contract;
 use crate::http::endpoint::{Agency, Endpoint, Handle};
 use crate::http::request::{path_id, query_param};
@@ -15,6 +16,7 @@ use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType};
 use crate::ports::{Clock, MdsView, PortResult};
 use crate::services::Services;
+use crate::settings::Settings;
 use chrono::{DateTime, Utc};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Request, Response};
@@ -26,6 +28,9 @@ use uuid::Uuid;
 /// What every MDS answer is, and what a client asks for in `Accept`.
 pub const MDS_MEDIA_TYPE: &str = "application/vnd.mds+json;version=2.0";
 const MDS_TYPE: &str = "application/vnd.mds+json";
+/// What a report is (MDS: reports are CSV in MDS's own text type).
+pub const MDS_CSV_MEDIA_TYPE: &str = "text/vnd.mds+csv;version=2.0";
+const MDS_CSV_TYPE: &str = "text/vnd.mds+csv";
 
 /// The most events one page of `/events/recent` gathers before it links to the next, and the
 /// most hours it reads for them.
@@ -35,11 +40,16 @@ const RECENT_PAGE_HOURS: usize = 6;
 /// Keeps what an event means to the cities: its vehicle event and telemetry point, a return's
 /// trip, and the vehicle's latest state. Kept records are kept once and a state only replaces
 /// an earlier one, so a redelivery or a replay changes nothing.
-pub async fn project_mds(view: &dyn MdsView, ids: &MdsIds, clock: &dyn Clock, event: KickboardEvent) -> PortResult<()> {
+pub async fn project_mds(
+    view: &dyn MdsView,
+    settings: &Settings,
+    clock: &dyn Clock,
+    event: KickboardEvent,
+) -> PortResult<()> {
     let span = event_span(&event.detail);
     async {
         record_lag(&event.detail, clock.now());
-        let update = mds_update(&event.detail, ids);
+        let update = mds_update(&event.detail, &settings.mds, settings.city_time_zone);
         if !update.records.is_empty() {
             view.keep_mds(&update).await?;
         }
@@ -53,17 +63,26 @@ pub async fn project_mds(view: &dyn MdsView, ids: &MdsIds, clock: &dyn Clock, ev
 /// Refuses an `Accept` that admits no MDS 2.0 (another MDS version, or another type): none,
 /// `*/*`, `application/json` and `application/vnd.mds+json` of version 2.0 (or of none) do.
 fn ensure_accepts_mds(request: &Request) -> Result<(), Problem> {
+    ensure_accepts(request, MDS_TYPE, &["*/*", "application/*", "application/json"])
+}
+
+/// The same for a report: `text/vnd.mds+csv` of version 2.0 (or of none), `text/csv`, `text/*`
+/// or `*/*`.
+fn ensure_accepts_mds_csv(request: &Request) -> Result<(), Problem> {
+    ensure_accepts(request, MDS_CSV_TYPE, &["*/*", "text/*", "text/csv"])
+}
+
+fn ensure_accepts(request: &Request, mds_type: &str, also: &[&str]) -> Result<(), Problem> {
     let Some(accept) = request.headers().get(header::ACCEPT) else { return Ok(()) };
     let accept = accept.to_str().unwrap_or_default();
     let admits = accept.split(',').any(|range| {
         let mut parts = range.split(';').map(str::trim);
         let media = parts.next().unwrap_or_default().to_ascii_lowercase();
         let version = parts.filter_map(|param| param.split_once('=')).find(|(name, _)| name.trim() == "version");
-        match media.as_str() {
-            MDS_TYPE => version.is_none_or(|(_, version)| matches!(version.trim().trim_matches('"'), "2.0" | "2.0.0")),
-            "*/*" | "application/*" | "application/json" => true,
-            _ => false,
+        if media == mds_type {
+            return version.is_none_or(|(_, version)| matches!(version.trim().trim_matches('"'), "2.0" | "2.0.0"));
         }
+        also.contains(&media.as_str())
     });
     match admits {
         true => Ok(()),
@@ -316,9 +335,13 @@ struct TelemetryDocument {
     telemetry: Vec<MdsTelemetry>,
 }
 
-/// `GET /mds/telemetry?telemetry_time=YYYY-MM-DDTHH`: the vehicles' points in the hour (today
-/// the point of each event; the reports of rented boards are not kept yet).
+/// `GET /mds/telemetry?telemetry_time=YYYY-MM-DDTHH`: the vehicles' points in the hour: the
+/// point of each event, and the points rented boards reported, which come with their trip's end
+/// (MDS lets in-trip telemetry be delayed).
 pub struct MdsTelemetryOfHour;
+
+/// How long an agency is asked to wait for a ride still on the road.
+const OPEN_TRIP_RETRY_AFTER_SECS: u64 = 300;
 
 impl Endpoint for MdsTelemetryOfHour {
     const METHOD: Method = Method::GET;
@@ -338,7 +361,16 @@ impl<S: Services> Handle<S> for MdsTelemetryOfHour {
     async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
         ensure_accepts_mds(&request)?;
         let query = TelemetryQuery { telemetry_time: query_param(&request, "telemetry_time") };
-        let hour = settled_hour(query.telemetry_time, "telemetry_time", app.clock().now())?;
+        let now = app.clock().now();
+        let hour = settled_hour(query.telemetry_time, "telemetry_time", now)?;
+        // A ride on the road during the hour brings its points when it ends: until then the
+        // hour is not complete, and is not served as if it were.
+        let riding = app.ride_watch().rented_kickboards().await?;
+        if let Some(started) = hour.awaits_trip_from(riding.iter().filter_map(|board| board.rented_at), now) {
+            return Err(Problem::new(ProblemType::HourNotReady)
+                .with_detail(format!("a trip on the road since {started} has not ended: its points come with its end"))
+                .retry_after(OPEN_TRIP_RETRY_AFTER_SECS));
+        }
         let telemetry = app.mds().telemetry_of(hour).await?;
         Ok(mds_json(&TelemetryDocument { version: MDS_VERSION, telemetry }))
     }
@@ -543,5 +575,57 @@ impl<S: Services> Handle<S> for MdsVehicleStatusOne {
             vehicles_status: vec![device.status],
             freshness: Freshness::now(app),
         }))
+    }
+}
+
+/// A report's file name, `YYYY-MM.csv`: the month (the city's) it counts.
+struct ReportName(CityMonth);
+
+impl TryFrom<String> for ReportName {
+    type Error = NotAMonth;
+    fn try_from(name: String) -> Result<Self, NotAMonth> {
+        CityMonth::from_report_name(&name).map(ReportName)
+    }
+}
+
+crate::domain::validated_schema!(ReportName, {
+    "type": "string",
+    "description": "A month in the city's time zone, YYYY-MM.csv",
+    "pattern": "^[0-9]{4}-[0-9]{2}\\.csv$",
+    "examples": ["2026-11.csv"],
+});
+
+/// `GET /mds/reports/{filename}`: a past month's trips and riders, counted per special group
+/// (counts under ten redacted as `-1`).
+pub struct MdsReport;
+
+impl Endpoint for MdsReport {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/mds/reports/{filename}";
+    const FUNCTION: &'static str = "mds-report";
+    fn contract() -> Contract {
+        Contract::new("MDS 2.0: a past month's report of trips and riders, as CSV")
+            .path::<ReportName>()
+            .answers::<String>(StatusCode::OK, "The month's report: a header and a row per special group")
+            .answers_in(MDS_CSV_MEDIA_TYPE)
+            .refuses(&[ProblemType::MonthNotOver, ProblemType::MdsVersionNotAcceptable])
+    }
+    type Caller = Agency;
+}
+
+impl<S: Services> Handle<S> for MdsReport {
+    async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
+        ensure_accepts_mds_csv(&request)?;
+        let ReportName(month) = path_id(&request, "filename")?;
+        let (now, city) = (app.clock().now(), app.settings().city_time_zone);
+        if !month.is_settled(now, city) {
+            return Err(Problem::new(ProblemType::MonthNotOver)
+                .with_detail(format!("{month}'s report is made from {}", month.end(city) + HOUR_SETTLES_AFTER)));
+        }
+        let trips = app.mds().trips_started(month).await?;
+        let csv = report_csv(&monthly_report(app.settings().mds.provider_id(), month, &trips));
+        let mut response = Response::new(lambda_http::Body::Text(csv));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MDS_CSV_MEDIA_TYPE));
+        Ok(response)
     }
 }

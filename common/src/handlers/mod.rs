@@ -80,6 +80,7 @@ endpoints!(
     mds::MdsVehicleOne,
     mds::MdsVehiclesStatus,
     mds::MdsVehicleStatusOne,
+    mds::MdsReport,
 );
 
 /// The OpenAPI 3.1 document of every route, generated from the table.

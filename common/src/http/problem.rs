@@ -83,11 +83,12 @@ problem_types! {
     LicenceNotFound: "licence-not-found", NOT_FOUND, "No verified licence";
     LicenceCheckUnavailable: "licence-check-unavailable", SERVICE_UNAVAILABLE, "Licence verification is unavailable right now; please try again a little later";
     TooManyAttempts: "too-many-attempts", TOO_MANY_REQUESTS, "Too many failed attempts; please try again later";
-    MdsVersionNotAcceptable: "mds-version-not-acceptable", NOT_ACCEPTABLE, "Only MDS 2.0 is served: accept application/vnd.mds+json;version=2.0";
+    MdsVersionNotAcceptable: "mds-version-not-acceptable", NOT_ACCEPTABLE, "Only MDS 2.0 is served: accept application/vnd.mds+json;version=2.0 (reports: text/vnd.mds+csv;version=2.0)";
     HourNotOver: "hour-not-over", NOT_FOUND, "The hour is not over yet";
     VehicleNotFound: "vehicle-not-found", NOT_FOUND, "No such vehicle";
     NoOperations: "no-operations", NOT_FOUND, "Nothing operated in this hour";
     HourNotReady: "hour-not-ready", ACCEPTED, "This hour's data is still arriving; please ask again shortly";
+    MonthNotOver: "month-not-over", NOT_FOUND, "The month's report is made once the month is over";
     Internal: "internal", INTERNAL_SERVER_ERROR, "Something went wrong on our side";
 }
 

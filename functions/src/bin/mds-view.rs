@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let store = dynamo_store(&aws_config().await, &settings)?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<KickboardEvent>| async {
-        let projected = project_mds(&store, &settings.mds, &SystemClock, event.payload).await;
+        let projected = project_mds(&store, &settings, &SystemClock, event.payload).await;
         finish_invocation();
         projected.map_err(Error::from)
     }))

@@ -1,8 +1,9 @@
-//! `MdsView` on SQLite: one table of records, found by kind and hour, and one of each
-//! vehicle's latest state.
+//! `MdsView` on SQLite: one table of records, found by kind and hour, one of each vehicle's
+//! latest state, and one of the trips the monthly reports count.
 
 use super::store::{SqliteStore, exec};
 use crate::domain::mds::{MdsDevice, MdsEvent, MdsHour, MdsKind, MdsTelemetry, MdsTrip, MdsUpdate};
+use crate::domain::mds_reports::{CityMonth, ReportedTrip};
 use crate::ports::{MdsView, PortResult};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -47,7 +48,19 @@ impl MdsView for SqliteStore {
             }
             None => None,
         };
+        let reported_trip = match &update.reported_trip {
+            Some(trip) => Some((trip.trip_id.to_string(), trip.month.to_string(), serde_json::to_string(trip)?)),
+            None => None,
+        };
         self.write(move |tx| {
+            if let Some((trip_id, month, item)) = &reported_trip {
+                exec(
+                    tx,
+                    "INSERT INTO mds_reported_trips (trip_id, month, item) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (trip_id) DO NOTHING",
+                    params![trip_id, month, item],
+                )?;
+            }
             for (kind, id, hour, at_ms, item) in &rows {
                 exec(
                     tx,
@@ -104,6 +117,18 @@ impl MdsView for SqliteStore {
                 .query_row(params![device_id], |row| row.get(0))
                 .optional()?;
             Ok(item.map(|item| serde_json::from_str(&item)).transpose()?)
+        })
+        .await
+    }
+
+    async fn trips_started(&self, month: CityMonth) -> PortResult<Vec<ReportedTrip>> {
+        let month = month.to_string();
+        self.run(move |conn| {
+            let items: Vec<String> = conn
+                .prepare_cached("SELECT item FROM mds_reported_trips WHERE month = ?1 ORDER BY trip_id")?
+                .query_map(params![month], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(items.iter().map(|item| serde_json::from_str(item)).collect::<Result<_, _>>()?)
         })
         .await
     }

@@ -142,6 +142,14 @@ CREATE TABLE IF NOT EXISTS mds_records (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS mds_records_by_hour ON mds_records (kind, hour, at_ms);
 
+-- The trips the cities' monthly reports count, each once, under the month (the city's) it began.
+CREATE TABLE IF NOT EXISTS mds_reported_trips (
+    trip_id TEXT PRIMARY KEY,
+    month   TEXT NOT NULL,
+    item    TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS mds_reported_trips_by_month ON mds_reported_trips (month);
+
 -- Each vehicle's latest state in the cities' view: replaced only by a later one.
 CREATE TABLE IF NOT EXISTS mds_devices (
     device_id TEXT PRIMARY KEY,

@@ -6,10 +6,12 @@ use super::pages::{Paginated, all_pages};
 use super::transact::conditional_put;
 use crate::adapters::aws::items::attr::{ORDER_KEY, PK, SK};
 use crate::adapters::aws::items::{
-    MDS_DEVICE_SHARDS, MDS_SHARDS, MdsDeviceItem, MdsItem, device_shard, mds_device_key, mds_device_shard_pk, mds_pk,
+    MDS_DEVICE_SHARDS, MDS_SHARDS, MdsDeviceItem, MdsItem, ReportedTripItem, device_shard, mds_device_key,
+    mds_device_shard_pk, mds_pk, reported_trip_pk,
 };
 use crate::adapters::aws::sdk_error;
 use crate::domain::mds::{MdsDevice, MdsEvent, MdsHour, MdsKind, MdsTelemetry, MdsTrip, MdsUpdate};
+use crate::domain::mds_reports::{CityMonth, ReportedTrip};
 use crate::invocation;
 use crate::ports::{MdsView, PortResult};
 use async_trait::async_trait;
@@ -54,6 +56,15 @@ impl MdsView for DynamoStore {
                 .put_item()
                 .table_name(&self.tables.views)
                 .set_item(Some(to_item(&item)?))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+        }
+        if let Some(trip) = &update.reported_trip {
+            self.client
+                .put_item()
+                .table_name(&self.tables.views)
+                .set_item(Some(to_item(&ReportedTripItem::new(trip))?))
                 .send()
                 .await
                 .map_err(sdk_error)?;
@@ -125,5 +136,26 @@ impl MdsView for DynamoStore {
     async fn device(&self, device_id: Uuid) -> PortResult<Option<MdsDevice>> {
         let item: Option<MdsDeviceItem> = self.get(&self.tables.views, mds_device_key(device_id)).await?;
         item.map(device_of).transpose()
+    }
+
+    async fn trips_started(&self, month: CityMonth) -> PortResult<Vec<ReportedTrip>> {
+        let mut shards = tokio::task::JoinSet::new();
+        for shard in 0..MDS_SHARDS {
+            let request = self
+                .client
+                .query()
+                .table_name(&self.tables.views)
+                .key_condition_expression(format!("{PK} = :pk"))
+                .expression_attribute_values(":pk", s(reported_trip_pk(month, shard)));
+            shards.spawn(invocation::carried(all_pages(request)));
+        }
+        let mut trips = Vec::new();
+        for read in shards.join_all().await {
+            for item in read? {
+                trips.push(from_item::<ReportedTripItem>(item)?.trip);
+            }
+        }
+        trips.sort_by_key(|trip| trip.trip_id);
+        Ok(trips)
     }
 }

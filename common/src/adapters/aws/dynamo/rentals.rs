@@ -93,6 +93,7 @@ impl DynamoStore {
             ("#movedAlerted", attr::MOVED_ALERTED),
             ("#silenceAlerted", attr::SILENCE_ALERTED),
             ("#rideDistance", attr::RIDE_DISTANCE_M),
+            ("#rideTrack", attr::RIDE_TRACK),
         ]);
         let mut board_values = values([
             (":available", stored(KickboardStatus::Available)),
@@ -118,10 +119,10 @@ impl DynamoStore {
             .condition_expression(condition)
             .update_expression(
                 // The board as `rental::start_rental` leaves it: in the riding index, no longer
-                // parked, its parked-board and silence alerts over, no distance ridden yet.
+                // parked, its parked-board and silence alerts over, no distance ridden nor track yet.
                 "SET #status = :rented, #rental = :rental, #ridingPk = :ridingPk, #ridingSk = :ridingSk, \
                  #rentedAt = :rentedAt REMOVE #availablePk, #availableSk, #parkedAt, #movedAlerted, #silenceAlerted, \
-                 #rideDistance ADD #revision :one",
+                 #rideDistance, #rideTrack ADD #revision :one",
             )
             .set_expression_attribute_names(Some(board_names))
             .set_expression_attribute_values(Some(board_values))

@@ -1,10 +1,12 @@
 //! The cities' view (`MdsView`): each record in the partition of its kind, hour and shard,
 //! sorted by time. An hour is spread over [`MDS_SHARDS`] partitions so a busy city's hour is
 //! never one hot key; reading it is one query per shard. Each vehicle's latest state is one
-//! item, in one of [`MDS_DEVICE_SHARDS`] partitions by the first bits of its device id.
+//! item, in one of [`MDS_DEVICE_SHARDS`] partitions by the first bits of its device id. The
+//! monthly reports' trips are filed by month the way records are by hour.
 
 use super::MDS_PREFIX;
 use crate::domain::mds::{MdsDevice, MdsHour, MdsKind, MdsRecord};
+use crate::domain::mds_reports::{CityMonth, ReportedTrip};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -86,5 +88,26 @@ impl MdsDeviceItem {
             order_key: format!("{at_ms:013}#{event_id}"),
             item: serde_json::to_string(device)?,
         })
+    }
+}
+
+/// `MDS#reportedtrip#<month>#<shard>`: a month's trip starts, spread like an hour's records.
+pub fn reported_trip_pk(month: CityMonth, shard: u8) -> String {
+    format!("{MDS_PREFIX}reportedtrip#{month}#{shard:02}")
+}
+
+/// A trip as the monthly reports count it, under the month it began in the city.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportedTripItem {
+    pub pk: String,
+    /// The trip id: a trip counted once however often its start arrives.
+    pub sk: String,
+    pub trip: ReportedTrip,
+}
+
+impl ReportedTripItem {
+    pub fn new(trip: &ReportedTrip) -> Self {
+        Self { pk: reported_trip_pk(trip.month, shard(trip.trip_id)), sk: trip.trip_id.to_string(), trip: trip.clone() }
     }
 }

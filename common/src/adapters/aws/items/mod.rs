@@ -79,6 +79,7 @@ pub mod attr {
     pub const PARKED_AT: &str = "parkedAt";
     pub const ORDER_KEY: &str = "orderKey";
     pub const RIDE_DISTANCE_M: &str = "rideDistanceM";
+    pub const RIDE_TRACK: &str = "rideTrack";
     pub const MOVED_ALERTED: &str = "movedAlerted";
     pub const SILENCE_ALERTED: &str = "silenceAlerted";
     pub const STATE: &str = "state";
@@ -305,7 +306,8 @@ pub use fleet::BoardItem;
 pub use idempotency::{HeldKeyItem, IdempotencyItem, KeyItem};
 pub use licences::{LicenceChecksItem, LicenceItem};
 pub use mds::{
-    MDS_DEVICE_SHARDS, MDS_SHARDS, MdsDeviceItem, MdsItem, device_shard, mds_device_key, mds_device_shard_pk, mds_pk,
+    MDS_DEVICE_SHARDS, MDS_SHARDS, MdsDeviceItem, MdsItem, ReportedTripItem, device_shard, mds_device_key,
+    mds_device_shard_pk, mds_pk, reported_trip_pk,
 };
 pub use outbox::{OutboxItem, StreamCheckpointItem, outbox_event};
 pub use passes::PassItem;
