@@ -6,7 +6,7 @@ use super::pages::{Paginated, all_pages};
 use super::transact::conditional_put;
 use crate::adapters::aws::items::attr::{ORDER_KEY, PK, SK};
 use crate::adapters::aws::items::{
-    MDS_DEVICE_SHARDS, MDS_SHARDS, MdsDeviceItem, MdsItem, ReportedTripItem, device_shard, mds_device_key,
+    Item, MDS_DEVICE_SHARDS, MDS_SHARDS, MdsDeviceItem, MdsItem, ReportedTripItem, device_shard, mds_device_key,
     mds_device_shard_pk, mds_pk, reported_trip_pk,
 };
 use crate::adapters::aws::sdk_error;
@@ -19,24 +19,29 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 impl DynamoStore {
-    /// The records of `kind` under `hour`, by time: every shard's, merged.
-    async fn mds_of<T: DeserializeOwned>(&self, kind: MdsKind, hour: MdsHour) -> PortResult<Vec<T>> {
+    /// Every item of the view's partitions `pks`, read side by side (one paged query each).
+    async fn read_shards(&self, pks: impl Iterator<Item = String>) -> PortResult<Vec<Item>> {
         let mut shards = tokio::task::JoinSet::new();
-        for shard in 0..MDS_SHARDS {
+        for pk in pks {
             let request = self
                 .client
                 .query()
                 .table_name(&self.tables.views)
                 .key_condition_expression(format!("{PK} = :pk"))
-                .expression_attribute_values(":pk", s(mds_pk(kind, hour, shard)));
+                .expression_attribute_values(":pk", s(pk));
             shards.spawn(invocation::carried(all_pages(request)));
         }
         let mut items = Vec::new();
         for read in shards.join_all().await {
-            for item in read? {
-                items.push(from_item::<MdsItem>(item)?);
-            }
+            items.extend(read?);
         }
+        Ok(items)
+    }
+
+    /// The records of `kind` under `hour`, by time: every shard's, merged.
+    async fn mds_of<T: DeserializeOwned>(&self, kind: MdsKind, hour: MdsHour) -> PortResult<Vec<T>> {
+        let items = self.read_shards((0..MDS_SHARDS).map(|shard| mds_pk(kind, hour, shard))).await?;
+        let mut items = items.into_iter().map(from_item::<MdsItem>).collect::<PortResult<Vec<_>>>()?;
         items.sort_by(|a, b| a.sk.cmp(&b.sk));
         items.iter().map(|item| serde_json::from_str(&item.item).map_err(unavailable)).collect()
     }
@@ -139,22 +144,11 @@ impl MdsView for DynamoStore {
     }
 
     async fn trips_started(&self, month: CityMonth) -> PortResult<Vec<ReportedTrip>> {
-        let mut shards = tokio::task::JoinSet::new();
-        for shard in 0..MDS_SHARDS {
-            let request = self
-                .client
-                .query()
-                .table_name(&self.tables.views)
-                .key_condition_expression(format!("{PK} = :pk"))
-                .expression_attribute_values(":pk", s(reported_trip_pk(month, shard)));
-            shards.spawn(invocation::carried(all_pages(request)));
-        }
-        let mut trips = Vec::new();
-        for read in shards.join_all().await {
-            for item in read? {
-                trips.push(from_item::<ReportedTripItem>(item)?.trip);
-            }
-        }
+        let items = self.read_shards((0..MDS_SHARDS).map(|shard| reported_trip_pk(month, shard))).await?;
+        let mut trips = items
+            .into_iter()
+            .map(|item| Ok(from_item::<ReportedTripItem>(item)?.trip))
+            .collect::<PortResult<Vec<_>>>()?;
         trips.sort_by_key(|trip| trip.trip_id);
         Ok(trips)
     }
