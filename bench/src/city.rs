@@ -46,6 +46,8 @@ pub struct CityOptions {
     /// table directly (a 10,000-board fleet of sessions is more sockets than the machine
     /// allows), and rents do not wait.
     pub vehicles: bool,
+    /// Reports a rented board sends on its way.
+    pub ride_reports: usize,
 }
 
 /// What driving the city cost, counted by the tap after the fleet was registered.
@@ -84,9 +86,6 @@ async fn admin_register(kb: &TestServer, admin: &str, id: &str, at: Coordinates)
     assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
 }
 
-/// Reports a rented board sends on its way (every 30 s: a ride of two minutes).
-const RIDE_REPORTS: usize = 3;
-
 /// How one customer's ride went.
 #[derive(Default)]
 struct RideOutcome {
@@ -97,7 +96,7 @@ struct RideOutcome {
 
 /// One customer's ride: find boards nearby (searching again elsewhere when none is there),
 /// buy and pay a pass, rent one of them, return it elsewhere in the city.
-async fn ride(kb: &TestServer, token: &str, random: &Mutex<Xorshift>) -> RideOutcome {
+async fn ride(kb: &TestServer, token: &str, random: &Mutex<Xorshift>, reports: usize) -> RideOutcome {
     let mut outcome = RideOutcome::default();
     for _ in 0..10 {
         let (from, to) = {
@@ -128,10 +127,12 @@ async fn ride(kb: &TestServer, token: &str, random: &Mutex<Xorshift>) -> RideOut
             if rented.status != StatusCode::CREATED {
                 continue;
             }
-            // The rented board reports its way to where it is left, as its vehicle does every 30 s.
-            for step in 1..=RIDE_REPORTS {
-                kb.clock.advance(Duration::seconds(30));
-                let share = step as f64 / (RIDE_REPORTS + 1) as f64;
+            // The rented board reports its way to where it is left. A second apart, not its
+            // vehicle's 30 s: the clock is shared, and a long jump would time out the unlocks
+            // other riders are waiting for.
+            for step in 1..=reports {
+                kb.clock.advance(Duration::seconds(1));
+                let share = step as f64 / (reports + 1) as f64;
                 let (lat, lon) =
                     (start.lat() + (to.lat() - start.lat()) * share, start.lon() + (to.lon() - start.lon()) * share);
                 let at = kb.clock.now().to_rfc3339();
@@ -199,7 +200,7 @@ pub async fn city(options: CityOptions) -> CityReport {
             kb.verify_licence(&token).await;
             let mut total = (0, 0, 0);
             for _ in 0..rides {
-                let outcome = ride(&kb, &token, &random).await;
+                let outcome = ride(&kb, &token, &random, options.ride_reports).await;
                 total.0 += usize::from(outcome.rode);
                 total.1 += usize::from(outcome.paid);
                 total.2 += outcome.searches;
@@ -372,7 +373,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_small_city_runs_and_its_counts_add_up() {
-        let report = city(CityOptions { boards: 400, customers: 3, rides: 6, searches: 3, vehicles: false }).await;
+        let report =
+            city(CityOptions { boards: 400, customers: 3, rides: 6, searches: 3, vehicles: false, ride_reports: 3 })
+                .await;
         assert!(report.rides >= 4, "most rides found a board: {}", report.rides);
         assert!(report.searches >= report.rides + 3);
         assert_eq!(report.breaker_writes(), report.payments as u64, "one counter addition a payment, no state change");

@@ -15,9 +15,10 @@
 //!                                               hello-lambda (from B, default D); D defaults to
 //!                                               .aws-sam/build (sam build's layout) or target/lambda
 //!   size [--dir D]                              each bootstrap, zipped as sam build packages it
-//!   hot-keys [--boards N] [--customers C] [--rides R] [--searches S]
+//!   hot-keys [--boards N] [--customers C] [--rides R] [--searches S] [--reports P]
 //!                                               a city on DynamoDB (moto): writes and reads per key
-//!   cost [--rides R]                            AWS requests per ride and the cost of 1,000 rides
+//!   cost [--rides R] [--reports P]              AWS requests per ride and the cost of 1,000 rides
+//!                                               (P reports of each rented board on its way, 3)
 //!   nearby-aws [--queries Q]                    nearby search on DynamoDB at 1k, 10k, 100k boards
 //!   zones [--zones Z] [--rides R] [--lookups L]  rent and return with Z zones against none
 //!   fleet-aws [--boards N] [--requests R] [--reports P]
@@ -221,6 +222,7 @@ async fn run_hot_keys(args: &[String]) -> Result<(), String> {
         rides: option(args, "--rides", 400)?,
         searches: option(args, "--searches", 200)?,
         vehicles: false,
+        ride_reports: option(args, "--reports", 3)?,
     };
     let report = city(options).await;
     let tally = &report.tally;
@@ -268,7 +270,9 @@ async fn run_hot_keys(args: &[String]) -> Result<(), String> {
 
 async fn run_cost(args: &[String]) -> Result<(), String> {
     let rides = option(args, "--rides", 200)?;
-    let report = city(CityOptions { boards: 500, customers: 20, rides, searches: 0, vehicles: true }).await;
+    let ride_reports = option(args, "--reports", 3)?;
+    let report =
+        city(CityOptions { boards: 500, customers: 20, rides, searches: 0, vehicles: true, ride_reports }).await;
     let events_per_ride = report.tally.events_put as f64 / report.rides.max(1) as f64;
     let cost = ride_cost(&report, events_per_ride);
     println!(
