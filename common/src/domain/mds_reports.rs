@@ -71,7 +71,8 @@ fn midnight(day: NaiveDate, zone: Tz) -> DateTime<Utc> {
     let local = day.and_hms_opt(0, 0, 0).expect("midnight is a time");
     match zone.from_local_datetime(&local) {
         LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => at.with_timezone(&Utc),
-        // No zone skips more than a day's first hour into the next day's.
+        // A clock change skipped midnight (Samoa once skipped a whole day): the day begins at
+        // its first hour that exists.
         LocalResult::None => (1..=24)
             .find_map(|hour| zone.from_local_datetime(&(local + chrono::Duration::hours(hour))).earliest())
             .map(|at| at.with_timezone(&Utc))

@@ -7,7 +7,6 @@ use crate::domain::commands::{Command, CommandStatus};
 use crate::domain::error::RuleViolation;
 use crate::domain::geo::{Coordinates, MAX_LAT, MAX_LON};
 use crate::domain::ids::{CustomerId, KickboardId, PassId, RentalId};
-use crate::domain::kickboard::KickboardStatus;
 use crate::domain::rental::{Rental, RentalState, ReturnReport};
 use crate::domain::vehicle::BatteryPct;
 use crate::http::contract::Contract;
@@ -209,8 +208,11 @@ enum Blocking {
 /// Undoes the holds that block `rent` (on its pass, or on its board) and were left by rents
 /// that died between taking the board and the unlock's answer, as an idempotency record whose
 /// function timed out is taken over. A hold still within its time is a rent in progress, and
-/// is left alone. What `refused` the rent may be gone by the time it is read (another rent
-/// undid that dead hold first): the rent may try again then too.
+/// is left alone. The hold on the rent's own pass may be gone by the time it is read
+/// (another rent undid it first, taking it for dead): the rent may try again then too, as a
+/// refusal naming a rental the pass no longer has would be wrong. A board found free again
+/// is not tried again: `kickboard-unavailable` was true when checked, and under contention
+/// another rider likely has it by now.
 async fn release_dead_holds(
     app: &impl Services,
     vehicles: Vehicles<'_>,
@@ -230,16 +232,10 @@ async fn release_dead_holds(
         Some(None) if *refused == RuleViolation::PassHasOpenRental => blocking = Blocking::Released,
         _ => {}
     }
-    match board.as_ref().map(|board| (board.rental_id(), board.status())) {
-        Some((Some(rental_id), _))
-            if undo_dead_hold(app.rentals(), vehicles.rides, rental_id, now).await? == Hold::Undone =>
-        {
-            blocking = Blocking::Released;
-        }
-        Some((None, KickboardStatus::Available)) if *refused == RuleViolation::KickboardUnavailable => {
-            blocking = Blocking::Released;
-        }
-        _ => {}
+    if let Some(rental_id) = board.as_ref().and_then(|board| board.rental_id())
+        && undo_dead_hold(app.rentals(), vehicles.rides, rental_id, now).await? == Hold::Undone
+    {
+        blocking = Blocking::Released;
     }
     Ok(blocking)
 }
