@@ -12,14 +12,14 @@ pub struct TrackPoint {
     pub location: Coordinates,
 }
 
-/// The most points a ride keeps: six hours of reports every 30 s (about 20 KB on the board's
+/// The most points a ride keeps: six hours of reports every 30 s (about 23 KB on the board's
 /// item). A longer ride keeps every other point from there on, at half the resolution, so a
 /// board lost on a ride cannot grow its item without bound.
 pub const MAX_TRACK_POINTS: usize = 720;
 
 /// A ride's track, oldest point first. Kept on the board while it is ridden (in the write each
 /// report makes anyway) and carried by the return's event; stored as one compact string,
-/// `<unix seconds>,<lat>,<lon>;…` (about 27 bytes a point), not a list of maps, because it is
+/// `<unix seconds>,<lat>,<lon>;…` (about 32 bytes a point), not a list of maps, because it is
 /// written again with every report.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
