@@ -334,10 +334,7 @@ impl Endpoint for GbfsFeed {
             .answer_header("Cache-Control", "How long a cache may keep it: what is left of its ttl", || {
                 json!({"type": "string"})
             })
-            .answer_header("Vary", "Accept-Encoding: the answer depends on it", || json!({"type": "string"}))
-            .answer_header("Content-Encoding", "gzip when the client accepts it and the file is large enough", || {
-                json!({"type": "string", "enum": ["gzip"]})
-            })
+            .gzipped_when_large()
             .refuses(&[ProblemType::NotFound])
     }
     type Caller = Anyone;

@@ -10,9 +10,9 @@ use crate::domain::mds::{
 };
 use crate::domain::mds_reports::{CityMonth, NotAMonth, monthly_report, report_csv};
 use crate::http::contract::Contract;
+use crate::http::encoding::maybe_gzipped;
 use crate::http::endpoint::{Agency, Endpoint, Handle};
 use crate::http::request::{path_id, query_param};
-use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType};
 use crate::ports::{Clock, MdsView, PortResult};
 use crate::services::Services;
@@ -90,9 +90,11 @@ fn ensure_accepts(request: &Request, mds_type: &str, also: &[&str]) -> Result<()
     }
 }
 
-/// A document in MDS's media type.
-fn mds_json(value: &impl Serialize) -> Response<lambda_http::Body> {
-    let mut response = json(StatusCode::OK, value);
+/// A document in MDS's media type, gzipped when large and the agency accepts it (`/trips`
+/// may not be paged, and an hour of a big city's trips is megabytes).
+fn mds_json(request: &Request, value: &impl Serialize) -> Response<lambda_http::Body> {
+    let text = serde_json::to_string(value).expect("an MDS document serializes");
+    let mut response = maybe_gzipped(request, text);
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MDS_MEDIA_TYPE));
     response
 }
@@ -139,6 +141,7 @@ impl Endpoint for MdsTrips {
             .query::<TripsQuery>()
             .answers::<TripsDocument>(StatusCode::OK, "The hour's trips")
             .answers_in(MDS_MEDIA_TYPE)
+            .gzipped_when_large()
             .refuses(&[
                 ProblemType::HourNotOver,
                 ProblemType::NoOperations,
@@ -160,7 +163,7 @@ impl<S: Services> Handle<S> for MdsTrips {
                 Problem::new(ProblemType::NoOperations).with_detail(format!("no vehicle did anything in {hour}"))
             );
         }
-        Ok(mds_json(&TripsDocument { version: MDS_VERSION, trips }))
+        Ok(mds_json(&request, &TripsDocument { version: MDS_VERSION, trips }))
     }
 }
 
@@ -191,6 +194,7 @@ impl Endpoint for MdsEventsHistorical {
             .query::<HistoricalQuery>()
             .answers::<EventsDocument>(StatusCode::OK, "The hour's events, by time")
             .answers_in(MDS_MEDIA_TYPE)
+            .gzipped_when_large()
             .refuses(&[
                 ProblemType::HourNotOver,
                 ProblemType::NoOperations,
@@ -212,7 +216,7 @@ impl<S: Services> Handle<S> for MdsEventsHistorical {
                 Problem::new(ProblemType::NoOperations).with_detail(format!("no vehicle did anything in {hour}"))
             );
         }
-        Ok(mds_json(&EventsDocument { version: MDS_VERSION, events }))
+        Ok(mds_json(&request, &EventsDocument { version: MDS_VERSION, events }))
     }
 }
 
@@ -254,6 +258,7 @@ impl Endpoint for MdsEventsRecent {
             .query::<RecentQuery>()
             .answers::<RecentDocument>(StatusCode::OK, "The range's events, by time, a few hours a page")
             .answers_in(MDS_MEDIA_TYPE)
+            .gzipped_when_large()
             .refuses(&[ProblemType::MdsVersionNotAcceptable])
     }
     type Caller = Agency;
@@ -316,7 +321,7 @@ impl<S: Services> Handle<S> for MdsEventsRecent {
                 end.timestamp_millis()
             )
         });
-        Ok(mds_json(&RecentDocument { version: MDS_VERSION, events, links: Links { next } }))
+        Ok(mds_json(&request, &RecentDocument { version: MDS_VERSION, events, links: Links { next } }))
     }
 }
 
@@ -352,6 +357,7 @@ impl Endpoint for MdsTelemetryOfHour {
             .query::<TelemetryQuery>()
             .answers::<TelemetryDocument>(StatusCode::OK, "The hour's points, by time (none is an empty list)")
             .answers_in(MDS_MEDIA_TYPE)
+            .gzipped_when_large()
             .refuses(&[ProblemType::HourNotOver, ProblemType::HourNotReady, ProblemType::MdsVersionNotAcceptable])
     }
     type Caller = Agency;
@@ -372,7 +378,7 @@ impl<S: Services> Handle<S> for MdsTelemetryOfHour {
                 .retry_after(OPEN_TRIP_RETRY_AFTER_SECS));
         }
         let telemetry = app.mds().telemetry_of(hour).await?;
-        Ok(mds_json(&TelemetryDocument { version: MDS_VERSION, telemetry }))
+        Ok(mds_json(&request, &TelemetryDocument { version: MDS_VERSION, telemetry }))
     }
 }
 
@@ -458,6 +464,7 @@ impl Endpoint for MdsVehicles {
             .query::<VehiclesQuery>()
             .answers::<VehiclesDocument>(StatusCode::OK, "A page of vehicles, by device id")
             .answers_in(MDS_MEDIA_TYPE)
+            .gzipped_when_large()
             .refuses(&[ProblemType::MdsVersionNotAcceptable])
     }
     type Caller = Agency;
@@ -468,7 +475,10 @@ impl<S: Services> Handle<S> for MdsVehicles {
         let (devices, links) = vehicles_page(app, &request, Self::PATH).await?;
         let cap = u32::from(app.settings().max_speed.kph());
         let vehicles = devices.iter().map(|device| device.vehicle(cap)).collect();
-        Ok(mds_json(&VehiclesDocument { version: MDS_VERSION, vehicles, links, freshness: Freshness::now(app) }))
+        Ok(mds_json(
+            &request,
+            &VehiclesDocument { version: MDS_VERSION, vehicles, links, freshness: Freshness::now(app) },
+        ))
     }
 }
 
@@ -493,6 +503,7 @@ impl Endpoint for MdsVehicleOne {
             .path::<Uuid>()
             .answers::<VehicleDocument>(StatusCode::OK, "The vehicle")
             .answers_in(MDS_MEDIA_TYPE)
+            .gzipped_when_large()
             .refuses(&[ProblemType::VehicleNotFound, ProblemType::MdsVersionNotAcceptable])
     }
     type Caller = Agency;
@@ -502,7 +513,7 @@ impl<S: Services> Handle<S> for MdsVehicleOne {
     async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
         let device = the_device(app, &request).await?;
         let vehicles = vec![device.vehicle(u32::from(app.settings().max_speed.kph()))];
-        Ok(mds_json(&VehicleDocument { version: MDS_VERSION, vehicles, freshness: Freshness::now(app) }))
+        Ok(mds_json(&request, &VehicleDocument { version: MDS_VERSION, vehicles, freshness: Freshness::now(app) }))
     }
 }
 
@@ -528,6 +539,7 @@ impl Endpoint for MdsVehiclesStatus {
             .query::<VehiclesQuery>()
             .answers::<StatusesDocument>(StatusCode::OK, "A page of states, by device id")
             .answers_in(MDS_MEDIA_TYPE)
+            .gzipped_when_large()
             .refuses(&[ProblemType::MdsVersionNotAcceptable])
     }
     type Caller = Agency;
@@ -537,7 +549,10 @@ impl<S: Services> Handle<S> for MdsVehiclesStatus {
     async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
         let (devices, links) = vehicles_page(app, &request, Self::PATH).await?;
         let vehicles_status = devices.into_iter().map(|device| device.status).collect();
-        Ok(mds_json(&StatusesDocument { version: MDS_VERSION, vehicles_status, links, freshness: Freshness::now(app) }))
+        Ok(mds_json(
+            &request,
+            &StatusesDocument { version: MDS_VERSION, vehicles_status, links, freshness: Freshness::now(app) },
+        ))
     }
 }
 
@@ -562,6 +577,7 @@ impl Endpoint for MdsVehicleStatusOne {
             .path::<Uuid>()
             .answers::<StatusDocument>(StatusCode::OK, "The vehicle's state")
             .answers_in(MDS_MEDIA_TYPE)
+            .gzipped_when_large()
             .refuses(&[ProblemType::VehicleNotFound, ProblemType::MdsVersionNotAcceptable])
     }
     type Caller = Agency;
@@ -570,11 +586,14 @@ impl Endpoint for MdsVehicleStatusOne {
 impl<S: Services> Handle<S> for MdsVehicleStatusOne {
     async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
         let device = the_device(app, &request).await?;
-        Ok(mds_json(&StatusDocument {
-            version: MDS_VERSION,
-            vehicles_status: vec![device.status],
-            freshness: Freshness::now(app),
-        }))
+        Ok(mds_json(
+            &request,
+            &StatusDocument {
+                version: MDS_VERSION,
+                vehicles_status: vec![device.status],
+                freshness: Freshness::now(app),
+            },
+        ))
     }
 }
 

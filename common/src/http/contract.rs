@@ -139,6 +139,20 @@ impl Contract {
         self
     }
 
+    /// A large answer is gzipped for a client that accepts it ([`crate::http::encoding`]).
+    pub fn gzipped_when_large(self) -> Self {
+        self.answer_header(
+            "Vary",
+            "Accept-Encoding: the answer depends on it",
+            || serde_json::json!({"type": "string"}),
+        )
+        .answer_header(
+            "Content-Encoding",
+            "gzip when the client accepts it and the answer is large enough",
+            || serde_json::json!({"type": "string", "enum": ["gzip"]}),
+        )
+    }
+
     /// The refusals of its own rules (the ones its shape implies are added by the document).
     pub fn refuses(mut self, refusals: &'static [ProblemType]) -> Self {
         self.refusals = refusals;

@@ -3,8 +3,8 @@
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use lambda_http::Request;
-use lambda_http::http::header;
+use lambda_http::http::{HeaderValue, header};
+use lambda_http::{Body, Request, Response};
 use std::io::Write;
 
 /// Answers smaller than this go as they are: compressing them saves about what the header costs.
@@ -29,6 +29,20 @@ pub fn accepts_gzip(request: &Request) -> bool {
         }
     }
     gzip.or(any).unwrap_or(false)
+}
+
+/// A `200` of `text`, gzipped when the client accepts it and it is large enough (`Vary` says
+/// the answer depends on that).
+pub fn maybe_gzipped(request: &Request, text: String) -> Response<Body> {
+    let gzipped = text.len() >= MIN_GZIP_BYTES && accepts_gzip(request);
+    let body = if gzipped { Body::Binary(gzip(text.as_bytes())) } else { Body::Text(text) };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if gzipped {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    response
 }
 
 /// `bytes` gzipped at the default level.
