@@ -5,7 +5,7 @@
 use chrono::Duration;
 use hyper::{Method, StatusCode};
 use kickboard_common::adapters::aws::DynamoStore;
-use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BoardItem};
+use kickboard_common::adapters::aws::items::{AVAILABLE_INDEX, BoardItem, Item};
 use kickboard_common::aws_services::AwsServices;
 use kickboard_common::domain::geo::{Area, Coordinates};
 use kickboard_common::domain::ids::KickboardId;
@@ -251,26 +251,53 @@ async fn seed_fleet(
             Kickboard::register(id, model.clone(), default_vehicle_type_id(), point(), registered_at).0
         })
         .collect();
-    for chunk in fleet.chunks(25) {
-        let puts = chunk.iter().map(|board| {
-            let item = serde_dynamo::to_item(BoardItem::from(board)).expect("an item");
-            let put = aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(item)).build().unwrap();
+    batch_put(client, table, fleet.iter().map(BoardItem::from)).await;
+    fleet
+}
+
+/// Writes `items` to `table` with batch puts, 25 a request (a bench's setting, not what it
+/// measures).
+pub(crate) async fn batch_put<T: serde::Serialize>(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    items: impl IntoIterator<Item = T>,
+) {
+    let items: Vec<_> = items.into_iter().map(|item| serde_dynamo::to_item(item).expect("an item")).collect();
+    for chunk in items.chunks(25) {
+        let puts = chunk.iter().map(|item: &Item| {
+            let put = aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(item.clone())).build().unwrap();
             aws_sdk_dynamodb::types::WriteRequest::builder().put_request(put).build()
         });
         client.batch_write_item().request_items(table, puts.collect()).send().await.expect("seeded");
     }
-    fleet
+}
+
+/// A fresh moto with the deployment's tables, every request through a tap.
+pub(crate) struct TappedMoto {
+    pub tap: Tap,
+    pub deployment: kickboard_tests::moto::Deployment,
+    pub client: aws_sdk_dynamodb::Client,
+    pub config: aws_config::SdkConfig,
+    /// Kept for the server's life: dropping it stops moto.
+    pub _moto: kickboard_tests::moto::Moto,
+}
+
+impl TappedMoto {
+    pub async fn start() -> Self {
+        let tap = Tap::default();
+        let moto = kickboard_tests::moto::Moto::start();
+        let config = moto.sdk_config().await.into_builder().http_client(tap.http_client()).build();
+        let deployment = kickboard_tests::moto::deploy(&config).await;
+        let client = aws_sdk_dynamodb::Client::new(&config);
+        Self { tap, deployment, client, config, _moto: moto }
+    }
 }
 
 /// `GET /kickboards?near=` at the DynamoDB store on moto: `boards` boards at 100 per km²
 /// (the area grows with the fleet), `queries` searches of 500 m; counts the index queries
 /// and the items they read.
 pub async fn nearby_aws(boards: usize, queries: usize) -> NearbyAwsRow {
-    let tap = Tap::default();
-    let moto = kickboard_tests::moto::Moto::start();
-    let config = moto.sdk_config().await.into_builder().http_client(tap.http_client()).build();
-    let deployment = kickboard_tests::moto::deploy(&config).await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
+    let TappedMoto { tap, deployment, client, _moto, .. } = TappedMoto::start().await;
     let side_km = (boards as f64 / 100.0).sqrt();
     let (lat_span, lon_span) = (side_km / 111.32, side_km / (111.32 * 37.5f64.to_radians().cos()));
     let mut random = Xorshift(0x2545_f491_4f6c_dd1d);
@@ -466,11 +493,7 @@ fn report_cost(tally: &Tally, reports: usize) -> ReportCost {
 /// `vehicle_status.json` for `boards` boards in the 10 km city on moto: the snapshot read,
 /// `requests` answers from it, and `reports` vehicle reports of each kind.
 pub async fn fleet_aws(boards: usize, requests: usize, reports: usize) -> FleetRow {
-    let tap = Tap::default();
-    let moto = kickboard_tests::moto::Moto::start();
-    let config = moto.sdk_config().await.into_builder().http_client(tap.http_client()).build();
-    let deployment = kickboard_tests::moto::deploy(&config).await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
+    let TappedMoto { tap, deployment, client, config, _moto } = TappedMoto::start().await;
     let mut random = Xorshift(0x9e37_79b9_7f4a_7c15);
     let fleet =
         seed_fleet(&client, &deployment.tables.state, boards, &mut || city_point(&mut random), chrono::Utc::now())

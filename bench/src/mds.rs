@@ -1,6 +1,7 @@
 //! What serving a busy hour of the cities' view costs on DynamoDB: a day of a city's trips in
 //! the view table, then `/mds/trips` of its busiest hour read as the function reads it.
 
+use crate::city::{TappedMoto, batch_put};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kickboard_common::adapters::aws::DynamoStore;
 use kickboard_common::adapters::aws::items::MdsItem;
@@ -9,7 +10,6 @@ use kickboard_common::domain::mds::{Gps, MdsHour, MdsIds, MdsRecord, MdsTrip, Tr
 use kickboard_common::ports::MdsView;
 use kickboard_common::settings::DEFAULT_MDS_PROVIDER_ID;
 use kickboard_tests::Xorshift;
-use kickboard_tests::tap::Tap;
 use std::time::Instant;
 
 /// The hour read: its trips are a tenth of the day's (a commute peak).
@@ -29,11 +29,7 @@ pub struct MdsHourRow {
 /// A day of `trips` trips (`PEAK_SHARE` of them in the busiest hour, the rest spread over the
 /// other 23) written to the view table on moto, then the busiest hour read through the store.
 pub async fn mds_hour(boards: usize, trips: usize) -> MdsHourRow {
-    let tap = Tap::default();
-    let moto = kickboard_tests::moto::Moto::start();
-    let config = moto.sdk_config().await.into_builder().http_client(tap.http_client()).build();
-    let deployment = kickboard_tests::moto::deploy(&config).await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
+    let TappedMoto { tap, deployment, client, _moto, .. } = TappedMoto::start().await;
     let ids = MdsIds::new(DEFAULT_MDS_PROVIDER_ID);
     let day = Utc.with_ymd_and_hms(2026, 12, 7, 0, 0, 0).unwrap();
     let peak = day + Duration::hours(8);
@@ -51,14 +47,7 @@ pub async fn mds_hour(boards: usize, trips: usize) -> MdsHourRow {
         let rental = RentalId::try_from(format!("r-{n}")).expect("a valid id");
         items.push(MdsItem::new(&MdsRecord::Trip(trip(&ids, &board, &rental, end, &mut random))).expect("an item"));
     }
-    for chunk in items.chunks(25) {
-        let puts = chunk.iter().map(|item| {
-            let item = serde_dynamo::to_item(item).expect("an item");
-            let put = aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(item)).build().unwrap();
-            aws_sdk_dynamodb::types::WriteRequest::builder().put_request(put).build()
-        });
-        client.batch_write_item().request_items(&deployment.tables.views, puts.collect()).send().await.expect("seeded");
-    }
+    batch_put(&client, &deployment.tables.views, items).await;
     tap.reset();
     let store = DynamoStore::new(client, deployment.tables.clone());
     let started = Instant::now();
