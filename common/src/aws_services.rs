@@ -12,8 +12,8 @@ use crate::http::{Problem, ProblemType};
 use crate::licences::{GuardedLicenceChecks, LicenceKey};
 use crate::payments::GuardedPayments;
 use crate::ports::{
-    BalanceView, Clock, ContactStore, FleetStore, IdempotencyStore, LicenceStore, LicenceVerifier, MdsView, PassStore,
-    PaymentProvider, PushRegistry, RentalStore, RideWatch, SystemClock, ZoneStore,
+    BalanceView, BreakerStore, Clock, ContactStore, CrewLog, DayLedger, FleetStore, IdempotencyStore, LicenceStore,
+    LicenceVerifier, MdsView, PassStore, PaymentProvider, PushRegistry, RentalStore, RideWatch, SystemClock, ZoneStore,
 };
 use crate::services::{Services, Vehicles};
 use crate::settings::{LicenceProviderSetting, PaymentProviderSetting, Settings};
@@ -140,6 +140,15 @@ impl Services for AwsServices {
         self.store.as_ref()
     }
     fn mds(&self) -> &dyn MdsView {
+        self.store.as_ref()
+    }
+    fn crew_log(&self) -> &dyn CrewLog {
+        self.store.as_ref()
+    }
+    fn days(&self) -> &dyn DayLedger {
+        self.store.as_ref()
+    }
+    fn breakers(&self) -> &dyn BreakerStore {
         self.store.as_ref()
     }
     fn ride_watch(&self) -> &dyn RideWatch {

@@ -1,7 +1,7 @@
 //! The ports: what the handlers need from the outside world, one trait per concern,
 //! each write a single atomic use case (never row CRUD).
 
-use crate::domain::alerts::Alert;
+use crate::domain::alerts::{Alert, CrewAlert};
 use crate::domain::breaker::{BreakerState, WindowCounts};
 use crate::domain::commands::{AckIgnored, AckMessage, SentCommand};
 use crate::domain::contact::{Channel, Contact, PushEndpoint, PushPlatform, PushToken};
@@ -13,13 +13,14 @@ use crate::domain::kickboard::{Kickboard, ServiceStatus};
 use crate::domain::licence::{CheckRefused, Licence, LicenceApplication, LicenceClass};
 use crate::domain::mds::{MdsDevice, MdsEvent, MdsHour, MdsTelemetry, MdsTrip, MdsUpdate};
 use crate::domain::mds_reports::{CityMonth, ReportedTrip};
+use crate::domain::operations::DayFigures;
 use crate::domain::pass::{Pass, PassBalance};
 use crate::domain::plan::Won;
 use crate::domain::rental::{Rental, ReturnReport};
 use crate::domain::vehicle::{BatteryRules, Telemetry};
 use crate::domain::zones::{Zone, ZoneMap, ZoneRules, ZoneSet};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -450,6 +451,26 @@ pub trait BalanceView: Send + Sync {
     async fn apply_balance(&self, record: &BalanceRecord) -> PortResult<bool>;
     async fn find_balance(&self, pass_id: &PassId) -> PortResult<Option<BalanceRecord>>;
     async fn balances_of(&self, customer: &CustomerId) -> PortResult<Vec<BalanceRecord>>;
+}
+
+/// The crew's log of alerts (the operators' console reads it), written by the notifier.
+#[async_trait]
+pub trait CrewLog: Send + Sync {
+    /// Keeps a crew alert; the same alert kept again (a redelivery) changes nothing.
+    async fn log_crew_alert(&self, alert: &CrewAlert) -> PortResult<()>;
+    /// The alerts that occurred from `since` to `until`, newest first, at most `limit`.
+    async fn crew_alerts(&self, since: DateTime<Utc>, until: DateTime<Utc>, limit: usize)
+    -> PortResult<Vec<CrewAlert>>;
+}
+
+/// The operators' figures of each city day (CQRS), counted from events, each event once.
+#[async_trait]
+pub trait DayLedger: Send + Sync {
+    /// Adds what an event counts to its day, unless that event was counted already (a
+    /// redelivery): in one write with the mark that it was. Returns whether it counted now.
+    async fn count_day(&self, event_id: &EventId, day: NaiveDate, figures: &DayFigures) -> PortResult<bool>;
+    /// What `day` has counted so far.
+    async fn day_figures(&self, day: NaiveDate) -> PortResult<DayFigures>;
 }
 
 /// The cities' view (MDS Provider API, CQRS): vehicle events and trips kept under the UTC

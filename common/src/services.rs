@@ -12,8 +12,9 @@ use crate::licences::GuardedLicenceChecks;
 use crate::metrics::{self, Metric};
 use crate::payments::GuardedPayments;
 use crate::ports::{
-    BalanceView, Clock, CommandStore, CommandedRides, ContactStore, FleetStore, IdempotencyStore, LicenceStore,
-    MdsView, PassStore, PortResult, PushRegistry, RentalStore, RideWatch, VehicleLink, ZoneStore,
+    BalanceView, BreakerStore, Clock, CommandStore, CommandedRides, ContactStore, CrewLog, DayLedger, FleetStore,
+    IdempotencyStore, LicenceStore, MdsView, PassStore, PortResult, PushRegistry, RentalStore, RideWatch, VehicleLink,
+    ZoneStore,
 };
 use crate::settings::Settings;
 use crate::zone_cache::{Geofence, ZoneCache};
@@ -76,6 +77,12 @@ pub trait Services: Send + Sync {
     fn balances(&self) -> &dyn BalanceView;
     /// The cities' view (MDS).
     fn mds(&self) -> &dyn MdsView;
+    /// The crew's alerts, as the notifier logged them.
+    fn crew_log(&self) -> &dyn CrewLog;
+    /// The operators' figures of each city day.
+    fn days(&self) -> &dyn DayLedger;
+    /// The shared circuit breakers' states.
+    fn breakers(&self) -> &dyn BreakerStore;
     /// The boards being ridden.
     fn ride_watch(&self) -> &dyn RideWatch;
     /// Where push endpoints are made for customers' devices.

@@ -38,9 +38,9 @@ use kickboard_common::invocation;
 use kickboard_common::licences::{GuardedLicenceChecks, LicenceKey};
 use kickboard_common::payments::GuardedPayments;
 use kickboard_common::ports::{
-    AlertSender, BalanceView, BreakerStore, Clock, CommandStore, CommandedRides, ContactStore, FleetStore,
-    IdempotencyStore, LicenceStore, LicenceVerifier, MdsView, NotificationLedger, PassStore, PaymentProvider,
-    PortError, PortResult, PushRegistry, RentalStore, RideWatch, ZoneStore,
+    AlertSender, BalanceView, BreakerStore, Clock, CommandStore, CommandedRides, ContactStore, CrewLog, DayLedger,
+    FleetStore, IdempotencyStore, LicenceStore, LicenceVerifier, MdsView, NotificationLedger, PassStore,
+    PaymentProvider, PortError, PortResult, PushRegistry, RentalStore, RideWatch, ZoneStore,
 };
 use kickboard_common::services::{Services, Vehicles};
 use kickboard_common::settings::{LicenceProviderSetting, Settings};
@@ -76,6 +76,8 @@ pub struct Ports {
     pub zones: Arc<dyn ZoneStore>,
     pub balances: Arc<dyn BalanceView>,
     pub mds: Arc<dyn MdsView>,
+    pub crew_log: Arc<dyn CrewLog>,
+    pub days: Arc<dyn DayLedger>,
     pub ledger: Arc<dyn NotificationLedger>,
     pub sender: Arc<dyn AlertSender>,
     pub push: Arc<dyn PushRegistry>,
@@ -91,6 +93,8 @@ impl Ports {
             + LicenceStore
             + BalanceView
             + MdsView
+            + CrewLog
+            + DayLedger
             + NotificationLedger
             + BreakerStore
             + IdempotencyStore
@@ -108,6 +112,8 @@ impl Ports {
             zones: store.clone(),
             balances: store.clone(),
             mds: store.clone(),
+            crew_log: store.clone(),
+            days: store.clone(),
             ledger: store.clone(),
             sender,
             push,
@@ -197,6 +203,15 @@ impl Services for App {
     }
     fn mds(&self) -> &dyn MdsView {
         self.ports.mds.as_ref()
+    }
+    fn crew_log(&self) -> &dyn CrewLog {
+        self.ports.crew_log.as_ref()
+    }
+    fn days(&self) -> &dyn DayLedger {
+        self.ports.days.as_ref()
+    }
+    fn breakers(&self) -> &dyn BreakerStore {
+        self.ports.breakers.as_ref()
     }
     fn ride_watch(&self) -> &dyn RideWatch {
         match &self.backend {

@@ -4,7 +4,7 @@
 
 use crate::{App, Backend};
 use kickboard_common::domain::events::{EVENT_SOURCE, EventEnvelope, Subscriber};
-use kickboard_common::handlers::balance_view::project_balance;
+use kickboard_common::handlers::balance_view::{BalanceDeps, project_balance};
 use kickboard_common::handlers::events::KickboardEvent;
 use kickboard_common::handlers::mds::project_mds;
 use kickboard_common::handlers::notifier::{NotifierDeps, notify};
@@ -52,11 +52,20 @@ async fn deliver_in_trace(app: &App, subscriber: Subscriber, event: KickboardEve
                 contacts: app.ports.contacts.as_ref(),
                 sender: app.ports.sender.as_ref(),
                 clock: app.clock.as_ref(),
+                crew_log: app.ports.crew_log.as_ref(),
                 crew_topic: app.crew_topic.as_deref(),
             };
             notify(&deps, event).await
         }
-        Subscriber::BalanceView => project_balance(app.ports.balances.as_ref(), app.clock.as_ref(), event).await,
+        Subscriber::BalanceView => {
+            let deps = BalanceDeps {
+                view: app.ports.balances.as_ref(),
+                days: app.ports.days.as_ref(),
+                settings: &app.settings,
+                clock: app.clock.as_ref(),
+            };
+            project_balance(&deps, event).await
+        }
         Subscriber::MdsView => project_mds(app.ports.mds.as_ref(), &app.settings, app.clock.as_ref(), event).await,
     }
 }

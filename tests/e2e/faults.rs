@@ -11,7 +11,7 @@
 
 use aws_config::retry::RetryConfig;
 use hyper::{Method, StatusCode};
-use kickboard_common::domain::alerts::{OPERATORS, crew_alert_text};
+use kickboard_common::domain::alerts::{OPERATORS, crew_alert};
 use kickboard_common::domain::contact::Channel;
 use kickboard_common::domain::events::EventEnvelope;
 use kickboard_common::domain::events::Subscriber;
@@ -229,7 +229,7 @@ async fn under_injected_faults_answers_are_right_or_503_and_no_event_is_lost_or_
     }
     // A rider's alert goes by SMS (the racers give phones); the crew's (a lock whose
     // acknowledgement the faults swallowed) to the crew's topic.
-    let channel = |event: &EventEnvelope| if crew_alert_text(event).is_some() { Channel::Crew } else { Channel::Sms };
+    let channel = |event: &EventEnvelope| if crew_alert(event).is_some() { Channel::Crew } else { Channel::Sms };
     let alerting = events.iter().filter(|event| Subscriber::Notifier.wants(event)).collect::<Vec<_>>();
     for event in &alerting {
         if !per_alert.contains_key(&(event.event_id.to_string(), channel(event).name().into())) {

@@ -22,6 +22,7 @@ mod mds;
 mod migration;
 mod observability;
 mod openapi;
+mod operations;
 mod payments;
 mod permissions;
 mod provision;
@@ -96,6 +97,7 @@ contract!(
     observability::each_counter_moves_by_one_with_what_happens,
     push::a_registered_device_gets_pushes_and_a_dead_endpoint_falls_back_to_sms,
     push::a_device_reaches_only_its_last_customer,
+    operations::operators_see_the_fleet_the_rides_the_crew_alerts_and_the_day_once,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

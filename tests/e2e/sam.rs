@@ -17,6 +17,7 @@ use kickboard_common::domain::pass::Pass;
 use kickboard_common::domain::plan::catalogue;
 use kickboard_common::domain::vehicle::{BatteryRules, default_vehicle_type_id};
 use kickboard_common::handlers::ROUTES;
+use kickboard_common::http::idempotency::IDEMPOTENCY_KEY;
 use kickboard_common::http::routes::Access;
 use kickboard_common::metrics::{self, Metric};
 use kickboard_common::ports::{CommandStore, FleetStore, PassStore, RentRequest, RentalStore};
@@ -554,6 +555,21 @@ async fn every_sample_event_gets_its_answer_from_its_function_under_the_rie() {
     let status: Value = serde_json::from_str(invoke("mds-vehicle-status", &env)["body"].as_str().unwrap()).unwrap();
     assert_eq!(status["vehicles_status"][0]["last_event"]["event_types"][0], "trip_end", "{status}");
 
+    // The operators' console's reads: kb-seoul-1 is on the road (rented above).
+    let http = [("list-fleet", 200), ("list-active-rentals", 200), ("list-crew-alerts", 200), ("get-summary", 200)];
+    for (function, status) in http {
+        let answer = invoke(function, &env);
+        assert_eq!(answer["statusCode"], status, "{function}: {answer}");
+    }
+    let body =
+        |function: &str| -> Value { serde_json::from_str(invoke(function, &env)["body"].as_str().unwrap()).unwrap() };
+    let rides = body("list-active-rentals");
+    assert!(rides["rentals"].as_array().unwrap().iter().any(|ride| ride["kickboardId"] == "kb-seoul-1"), "{rides}");
+    let fleet = body("list-fleet");
+    let seoul = fleet["kickboards"].as_array().unwrap().iter().find(|board| board["kickboardId"] == "kb-seoul-1");
+    assert_eq!(seoul.map(|board| board["status"].clone()), Some(Value::from("RENTED")), "{fleet}");
+    assert_eq!(body("get-summary")["paymentBreaker"], "CLOSED");
+
     assert_eq!(invoke("notifier", &env), Value::Null);
     let sms = moto.sms().await;
     assert_eq!(sms.len(), 1, "{sms:?}");
@@ -863,5 +879,295 @@ async fn the_tables_the_local_aws_mode_creates_have_the_templates_shape() {
             }),
         );
         assert_eq!(created, expected, "{resource}: what aws_setup creates against what the template declares");
+    }
+}
+
+/// The directives of a Content-Security-Policy, each with its sources.
+fn csp_directives(policy: &str) -> Vec<(String, Vec<String>)> {
+    let directives = policy.split(';').map(str::trim).filter(|directive| !directive.is_empty());
+    directives
+        .map(|directive| {
+            let mut words = directive.split_whitespace().map(str::to_owned);
+            (words.next().unwrap_or_default(), words.collect())
+        })
+        .collect()
+}
+
+/// The console's address as the template writes it: its own domain when it has one, else the
+/// distribution's name, followed by `path`.
+fn console_address(distribution: &str, path: &str) -> Value {
+    serde_json::json!({"Fn::If": [
+        "HasConsoleDomain",
+        {"Fn::Sub": format!("https://${{ConsoleDomainName}}{path}")},
+        {"Fn::Sub": format!("https://${{{distribution}.DomainName}}{path}")},
+    ]})
+}
+
+/// Issue 24: the console's files are in a private bucket that only its CloudFront
+/// distribution reads (origin access control, no public access, TLS only); the distribution
+/// answers over HTTPS with a policy that runs no inline script; the console signs in with its
+/// own public client, code flow only, back to the distribution; the API takes that client's
+/// tokens and the distribution's origin (CORS); and scripts/deploy-console finds every output
+/// it reads.
+fn console_is_served_privately(template: &Value) -> Result<(), String> {
+    let resources = &template["Resources"];
+    let distributions = resources_of(template, "AWS::CloudFront::Distribution");
+    ensure(distributions.len() == 1, || format!("{} distributions, not the console's one", distributions.len()))?;
+    let (distribution, resource) = distributions[0];
+    let config = &resource["Properties"]["DistributionConfig"];
+    let origins = config["Origins"].as_array().cloned().unwrap_or_default();
+    ensure(origins.len() == 1, || format!("{distribution}: origins {origins:?}"))?;
+    let origin = &origins[0];
+    let bucket = target(&origin["DomainName"]).unwrap_or_default();
+    ensure(resources[bucket]["Type"] == "AWS::S3::Bucket", || format!("{distribution}'s origin is no bucket"))?;
+    let access_control = target(&origin["OriginAccessControlId"]).unwrap_or_default();
+    let signing = &resources[access_control]["Properties"]["OriginAccessControlConfig"];
+    ensure(
+        resources[access_control]["Type"] == "AWS::CloudFront::OriginAccessControl"
+            && signing["OriginAccessControlOriginType"] == "s3"
+            && signing["SigningBehavior"] == "always"
+            && signing["SigningProtocol"] == "sigv4",
+        || format!("{distribution} reads {bucket} without origin access control signing every request: {origin}"),
+    )?;
+    ensure(origin["S3OriginConfig"]["OriginAccessIdentity"] == "", || format!("{bucket}: a legacy identity"))?;
+
+    let properties = &resources[bucket]["Properties"];
+    let block = &properties["PublicAccessBlockConfiguration"];
+    let blocked = ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"];
+    ensure(blocked.iter().all(|setting| block[setting] == true), || format!("{bucket}: public access {block}"))?;
+    ensure(properties["OwnershipControls"]["Rules"][0]["ObjectOwnership"] == "BucketOwnerEnforced", || {
+        format!("{bucket}: ACLs are not disabled")
+    })?;
+    ensure(!properties["BucketEncryption"].is_null(), || format!("{bucket} is not encrypted"))?;
+    let policies = resources_of(template, "AWS::S3::BucketPolicy");
+    let policy = policies
+        .iter()
+        .find(|(_, policy)| target(&policy["Properties"]["Bucket"]) == Some(bucket))
+        .ok_or(format!("no policy on {bucket}"))?;
+    let statements = policy.1["Properties"]["PolicyDocument"]["Statement"].as_array().cloned().unwrap_or_default();
+    let source = serde_json::json!({"Fn::Sub": format!(
+        "arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{{distribution}}}"
+    )});
+    for statement in statements.iter().filter(|statement| statement["Effect"] == "Allow") {
+        let only_the_distribution = statement["Principal"]
+            == serde_json::json!({"Service": "cloudfront.amazonaws.com"})
+            && statement["Action"] == "s3:GetObject"
+            && statement["Condition"] == serde_json::json!({"StringEquals": {"AWS:SourceArn": source}});
+        ensure(only_the_distribution, || format!("{bucket} lets more than {distribution} read: {statement}"))?;
+    }
+    let tls_only = statements.iter().any(|statement| {
+        statement["Effect"] == "Deny"
+            && statement["Principal"] == "*"
+            && statement["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+    });
+    ensure(tls_only, || format!("{bucket} takes requests without TLS"))?;
+
+    let behaviour = &config["DefaultCacheBehavior"];
+    ensure(behaviour["ViewerProtocolPolicy"] == "redirect-to-https", || format!("{distribution} answers over HTTP"))?;
+    let custom_domain = &config["ViewerCertificate"]["Fn::If"][1];
+    ensure(custom_domain["MinimumProtocolVersion"] == "TLSv1.2_2021", || {
+        format!("{distribution}: a console domain without TLS 1.2 at least: {custom_domain}")
+    })?;
+    ensure(
+        target(&config["Logging"]["Bucket"]).is_some_and(|logs| resources[logs]["Type"] == "AWS::S3::Bucket"),
+        || format!("{distribution} logs nowhere in the template"),
+    )?;
+    let headers = target(&behaviour["ResponseHeadersPolicyId"]).unwrap_or_default();
+    let security = &resources[headers]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"];
+    let csp = &security["ContentSecurityPolicy"];
+    let policy_text = csp["ContentSecurityPolicy"]["Fn::Sub"][0].as_str().unwrap_or_default();
+    let directives = csp_directives(policy_text);
+    let sources = |name: &str| -> Vec<String> {
+        directives
+            .iter()
+            .find(|(directive, _)| directive == name)
+            .map(|(_, sources)| sources.clone())
+            .unwrap_or_default()
+    };
+    ensure(csp["Override"] == true, || format!("{headers}: the files' own headers may replace the policy"))?;
+    for (directive, wanted) in [
+        ("default-src", "'self'"),
+        ("script-src", "'self'"),
+        ("style-src", "'self'"),
+        ("frame-ancestors", "'none'"),
+        ("base-uri", "'none'"),
+    ] {
+        ensure(sources(directive) == [wanted], || {
+            format!("{headers}: {directive} {:?} in {policy_text}", sources(directive))
+        })?;
+    }
+    let connect = sources("connect-src");
+    ensure(
+        connect.iter().any(|source| source.contains(".execute-api.${AWS::Region}."))
+            && connect.iter().any(|source| source.contains("amazoncognito.com"))
+            && connect.iter().all(|source| source.starts_with("'self'") || source.starts_with("https://")),
+        || format!("{headers}: connect-src {connect:?}"),
+    )?;
+    ensure(
+        security["StrictTransportSecurity"]["AccessControlMaxAgeSec"].as_u64().is_some_and(|age| age >= 31_536_000)
+            && security["ContentTypeOptions"]["Override"] == true
+            && !security["ReferrerPolicy"]["ReferrerPolicy"].is_null(),
+        || format!("{headers}: HSTS, nosniff or the referrer policy is missing: {security}"),
+    )?;
+
+    let clients = resources_of(template, "AWS::Cognito::UserPoolClient");
+    let (client, console_client) = clients
+        .iter()
+        .find(|(_, client)| client["Properties"]["AllowedOAuthFlowsUserPoolClient"] == true)
+        .ok_or("no app client signs in through the hosted UI")?;
+    let client_properties = &console_client["Properties"];
+    let callback = serde_json::json!([console_address(distribution, "/console/")]);
+    ensure(
+        client_properties["GenerateSecret"] == false
+            && client_properties["AllowedOAuthFlows"] == serde_json::json!(["code"])
+            && client_properties["SupportedIdentityProviders"] == serde_json::json!(["COGNITO"])
+            && client_properties["CallbackURLs"] == callback
+            && client_properties["LogoutURLs"] == callback
+            && client_properties["ExplicitAuthFlows"] == serde_json::json!(["ALLOW_REFRESH_TOKEN_AUTH"]),
+        || format!("{client} is not a public code-flow client returning to the console: {client_properties}"),
+    )?;
+    ensure(!resources_of(template, "AWS::Cognito::UserPoolDomain").is_empty(), || "no hosted UI domain".to_owned())?;
+
+    let api = &resources["HttpApi"]["Properties"];
+    let audience = &api["Auth"]["Authorizers"]["CognitoJwt"]["JwtConfiguration"]["audience"];
+    let accepted = |id: &str| audience.as_array().is_some_and(|ids| ids.contains(&serde_json::json!({"Ref": id})));
+    ensure(accepted(client) && accepted("UserPoolClient"), || format!("the authorizer's audience {audience}"))?;
+    let cors = &api["CorsConfiguration"];
+    ensure(cors["AllowOrigins"] == serde_json::json!([console_address(distribution, "")]), || {
+        format!("CORS lets other origins than the console's: {}", cors["AllowOrigins"])
+    })?;
+    let allowed_headers = cors["AllowHeaders"].as_array().cloned().unwrap_or_default();
+    for header in ["authorization", "content-type", IDEMPOTENCY_KEY] {
+        ensure(allowed_headers.contains(&Value::from(header)), || format!("CORS does not allow the {header} header"))?;
+    }
+
+    let script = std::fs::read_to_string(workspace().join("scripts/deploy-console")).map_err(|e| e.to_string())?;
+    let read: Vec<&str> = script.lines().filter_map(|line| line.split("stack_value Outputs ").nth(1)).collect();
+    ensure(read.len() >= 5, || format!("scripts/deploy-console reads outputs {read:?}"))?;
+    for output in read {
+        let output = output.trim_end_matches(')');
+        ensure(template["Outputs"][output].is_object(), || {
+            format!("scripts/deploy-console reads {output}, no output")
+        })?;
+    }
+    Ok(())
+}
+
+#[test]
+fn the_console_is_served_privately_behind_cloudfront_and_signs_in_through_cognito() {
+    let template = template();
+    console_is_served_privately(&template).unwrap();
+
+    // The check catches each weakening of the template.
+    let resources = &template["Resources"];
+    let (distribution, _) = resources_of(&template, "AWS::CloudFront::Distribution")[0];
+    let config = ["Resources", distribution, "Properties", "DistributionConfig"];
+    let bucket_policy = resources_of(&template, "AWS::S3::BucketPolicy")
+        .into_iter()
+        .find(|(_, policy)| policy["Properties"]["PolicyDocument"].to_string().contains("cloudfront.amazonaws.com"))
+        .unwrap()
+        .0;
+    let headers = target(
+        &resources[distribution]["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]["ResponseHeadersPolicyId"],
+    )
+    .unwrap();
+    let pointer = |path: &[&str]| format!("/{}", path.join("/"));
+    let weaken = |path: &[&str], value: Value| {
+        let mut weakened = template.clone();
+        *weakened.pointer_mut(&pointer(path)).unwrap_or_else(|| panic!("no {}", pointer(path))) = value;
+        weakened
+    };
+    let csp = [
+        "Resources",
+        headers,
+        "Properties",
+        "ResponseHeadersPolicyConfig",
+        "SecurityHeadersConfig",
+        "ContentSecurityPolicy",
+        "ContentSecurityPolicy",
+        "Fn::Sub",
+        "0",
+    ];
+    let policy_text = template.pointer(&pointer(&csp)).unwrap().as_str().unwrap();
+    let weakened = [
+        (
+            "public bucket",
+            weaken(
+                &[
+                    "Resources",
+                    "ConsoleBucket",
+                    "Properties",
+                    "PublicAccessBlockConfiguration",
+                    "RestrictPublicBuckets",
+                ],
+                false.into(),
+            ),
+        ),
+        (
+            "anyone reads",
+            weaken(
+                &["Resources", bucket_policy, "Properties", "PolicyDocument", "Statement", "0", "Principal"],
+                "*".into(),
+            ),
+        ),
+        (
+            "any distribution reads",
+            weaken(
+                &["Resources", bucket_policy, "Properties", "PolicyDocument", "Statement", "0", "Condition"],
+                Value::Null,
+            ),
+        ),
+        (
+            "no origin access control",
+            weaken(&[&config[..], &["Origins", "0", "OriginAccessControlId"]].concat(), Value::Null),
+        ),
+        (
+            "plain HTTP",
+            weaken(&[&config[..], &["DefaultCacheBehavior", "ViewerProtocolPolicy"]].concat(), "allow-all".into()),
+        ),
+        (
+            "inline scripts",
+            weaken(&csp, policy_text.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").into()),
+        ),
+        (
+            "implicit flow",
+            weaken(
+                &["Resources", "ConsoleClient", "Properties", "AllowedOAuthFlows"],
+                serde_json::json!(["code", "implicit"]),
+            ),
+        ),
+        (
+            "callback elsewhere",
+            weaken(
+                &["Resources", "ConsoleClient", "Properties", "CallbackURLs"],
+                serde_json::json!(["https://example.com/"]),
+            ),
+        ),
+        (
+            "console tokens refused",
+            weaken(
+                &[
+                    "Resources",
+                    "HttpApi",
+                    "Properties",
+                    "Auth",
+                    "Authorizers",
+                    "CognitoJwt",
+                    "JwtConfiguration",
+                    "audience",
+                ],
+                serde_json::json!([{"Ref": "UserPoolClient"}]),
+            ),
+        ),
+        (
+            "any origin",
+            weaken(
+                &["Resources", "HttpApi", "Properties", "CorsConfiguration", "AllowOrigins"],
+                serde_json::json!(["*"]),
+            ),
+        ),
+    ];
+    for (weakening, template) in weakened {
+        assert!(console_is_served_privately(&template).is_err(), "not caught: {weakening}");
     }
 }

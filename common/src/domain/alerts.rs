@@ -2,8 +2,10 @@
 
 use super::contact::{Channel, Contact, Locale};
 use super::events::{DomainEvent, EventEnvelope};
-use super::ids::{CustomerId, EventId};
+use super::geo::Coordinates;
+use super::ids::{CustomerId, EventId, KickboardId};
 use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
 
 /// One message to one destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,37 +83,96 @@ pub fn alert_text(envelope: &EventEnvelope, locale: Locale) -> Option<String> {
 /// Who crew alerts are recorded for: the operators, not a customer.
 pub const OPERATORS: &str = "ops";
 
+/// What a crew alert is about: the console colours and filters by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrewAlertKind {
+    BatteryLow,
+    MovedWhileParked,
+    LockUnconfirmed,
+    SilentWhileRented,
+    NotResponding,
+}
+
+/// An alert for the crew: which board, what happened and where, and the text they are sent.
+/// Kept in the crew's log (the operators' console reads it) as well as sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CrewAlert {
+    /// The event's id: the same event is logged once, however often it is delivered.
+    pub alert_id: EventId,
+    pub kind: CrewAlertKind,
+    pub kickboard_id: KickboardId,
+    pub occurred_at: DateTime<Utc>,
+    /// Where the board was, when the event says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Coordinates>,
+    /// In Korean, the crew's language.
+    pub text: String,
+}
+
 /// The crew's alert for an event that needs someone on the street, if it is one: which
 /// board, how charged and where, in Korean (the crew's language).
-pub fn crew_alert_text(envelope: &EventEnvelope) -> Option<String> {
-    match &envelope.event {
-        DomainEvent::KickboardBatteryLow { kickboard_id, battery_pct, location } => Some(format!(
-            "[킥보드 운영] {kickboard_id} 배터리 {}% ({:.5}, {:.5}) 충전 필요",
-            battery_pct.get(),
-            location.lat(),
-            location.lon()
-        )),
-        DomainEvent::KickboardMovedWhileParked { kickboard_id, distance_m, location } => Some(format!(
-            "[킥보드 운영] {kickboard_id} 주차 중 {distance_m}m 이동 ({:.5}, {:.5}): 도난 의심, 확인 필요",
-            location.lat(),
-            location.lon()
-        )),
-        DomainEvent::KickboardLockUnconfirmed { kickboard_id, location, .. } => Some(format!(
-            "[킥보드 운영] {kickboard_id} 반납 후 잠금 확인 안 됨 ({:.5}, {:.5}): 점검 상태로 전환, 현장 잠금 필요",
-            location.lat(),
-            location.lon()
-        )),
-        DomainEvent::KickboardSilentWhileRented { kickboard_id, last_heard_at, location, .. } => Some(format!(
-            "[킥보드 운영] {kickboard_id} 대여 중 10분 넘게 응답 없음 (마지막 {} UTC, {:.5}, {:.5}): 분실·고장 의심, 확인 필요",
-            last_heard_at.format("%H:%M"),
-            location.lat(),
-            location.lon()
-        )),
-        DomainEvent::KickboardNotResponding { kickboard_id, missed_unlocks } => Some(format!(
-            "[킥보드 운영] {kickboard_id} 응답 없음: 대여 잠금 해제 {missed_unlocks}회 연속 실패, 점검 필요"
-        )),
-        _ => None,
-    }
+pub fn crew_alert(envelope: &EventEnvelope) -> Option<CrewAlert> {
+    let (kind, kickboard_id, location, text) = match &envelope.event {
+        DomainEvent::KickboardBatteryLow { kickboard_id, battery_pct, location } => (
+            CrewAlertKind::BatteryLow,
+            kickboard_id,
+            Some(location),
+            format!(
+                "[킥보드 운영] {kickboard_id} 배터리 {}% ({:.5}, {:.5}) 충전 필요",
+                battery_pct.get(),
+                location.lat(),
+                location.lon()
+            ),
+        ),
+        DomainEvent::KickboardMovedWhileParked { kickboard_id, distance_m, location } => (
+            CrewAlertKind::MovedWhileParked,
+            kickboard_id,
+            Some(location),
+            format!(
+                "[킥보드 운영] {kickboard_id} 주차 중 {distance_m}m 이동 ({:.5}, {:.5}): 도난 의심, 확인 필요",
+                location.lat(),
+                location.lon()
+            ),
+        ),
+        DomainEvent::KickboardLockUnconfirmed { kickboard_id, location, .. } => (
+            CrewAlertKind::LockUnconfirmed,
+            kickboard_id,
+            Some(location),
+            format!(
+                "[킥보드 운영] {kickboard_id} 반납 후 잠금 확인 안 됨 ({:.5}, {:.5}): 점검 상태로 전환, 현장 잠금 필요",
+                location.lat(),
+                location.lon()
+            ),
+        ),
+        DomainEvent::KickboardSilentWhileRented { kickboard_id, last_heard_at, location, .. } => (
+            CrewAlertKind::SilentWhileRented,
+            kickboard_id,
+            Some(location),
+            format!(
+                "[킥보드 운영] {kickboard_id} 대여 중 10분 넘게 응답 없음 (마지막 {} UTC, {:.5}, {:.5}): 분실·고장 의심, 확인 필요",
+                last_heard_at.format("%H:%M"),
+                location.lat(),
+                location.lon()
+            ),
+        ),
+        DomainEvent::KickboardNotResponding { kickboard_id, missed_unlocks } => (
+            CrewAlertKind::NotResponding,
+            kickboard_id,
+            None,
+            format!("[킥보드 운영] {kickboard_id} 응답 없음: 대여 잠금 해제 {missed_unlocks}회 연속 실패, 점검 필요"),
+        ),
+        _ => return None,
+    };
+    Some(CrewAlert {
+        alert_id: envelope.event_id.clone(),
+        kind,
+        kickboard_id: kickboard_id.clone(),
+        occurred_at: envelope.occurred_at,
+        location: location.copied(),
+        text,
+    })
 }
 
 /// The SMS an event's push alert falls back to when the push endpoint turns out dead.
@@ -177,7 +238,12 @@ mod tests {
         let board = KickboardId::try_from(LONG_BOARD_ID.to_owned()).unwrap();
         let rental = RentalId::for_pass(&PassId::random());
         vec![
-            DomainEvent::PassPaid { balance: balance(1440), payment_id: PaymentId::random(), expires_at: at },
+            DomainEvent::PassPaid {
+                balance: balance(1440),
+                payment_id: PaymentId::random(),
+                expires_at: at,
+                price_won: None,
+            },
             DomainEvent::KickboardRented {
                 rental_id: rental.clone(),
                 pass_id: PassId::random(),
@@ -229,7 +295,7 @@ mod tests {
             location,
         };
         let envelope = EventEnvelope::new(Utc::now(), "a".into(), 1, None, low);
-        let text = crew_alert_text(&envelope).unwrap();
+        let text = crew_alert(&envelope).unwrap().text;
         assert!(text.contains(LONG_BOARD_ID) && text.contains("12%") && text.contains("37.56650"), "{text}");
         assert!(text.encode_utf16().count() <= SMS_SEGMENT_UCS2, "{text}");
         assert_eq!(alert_text(&envelope, Locale::Ko), None, "no customer is alerted");

@@ -5,6 +5,7 @@ use super::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId, 
 use super::kickboard::{Model, ServiceStatus};
 use super::licence::LicenceClass;
 use super::pass::PassBalance;
+use super::plan::Won;
 use super::track::RideTrack;
 use super::vehicle::BatteryPct;
 use super::zones::ZoneRules;
@@ -45,6 +46,9 @@ pub enum DomainEvent {
         balance: PassBalance,
         payment_id: PaymentId,
         expires_at: DateTime<Utc>,
+        /// What was charged; `None` in events written before they said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        price_won: Option<Won>,
     },
     KickboardRented {
         rental_id: RentalId,

@@ -12,6 +12,7 @@ pub mod kickboard;
 pub mod licence;
 pub mod mds;
 pub mod mds_reports;
+pub mod operations;
 pub mod pass;
 pub mod plan;
 pub mod rental;

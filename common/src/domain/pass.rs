@@ -155,6 +155,7 @@ impl Pass {
                 balance: paid.balance(),
                 payment_id: payment.payment_id,
                 expires_at: payment.expires_at,
+                price_won: Some(self.price_won),
             },
         );
         Ok((paid, event))

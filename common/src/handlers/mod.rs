@@ -12,6 +12,7 @@ pub mod geofencing;
 pub mod licences;
 pub mod mds;
 pub mod notifier;
+pub mod operations;
 pub mod passes;
 #[cfg(feature = "aws")]
 pub mod relay;
@@ -81,6 +82,10 @@ endpoints!(
     mds::MdsVehiclesStatus,
     mds::MdsVehicleStatusOne,
     mds::MdsReport,
+    operations::ListFleet,
+    operations::ListActiveRentals,
+    operations::ListCrewAlerts,
+    operations::GetSummary,
 );
 
 /// The OpenAPI 3.1 document of every route, generated from the table.

@@ -2,13 +2,14 @@
 //! once per (event, channel).
 
 use super::events::{KickboardEvent, event_span, record_lag};
-use crate::domain::alerts::{Alert, OPERATORS, alert_text, alerts_for, crew_alert_text, sms_fallback};
+use crate::domain::alerts::{Alert, OPERATORS, alert_text, alerts_for, crew_alert, sms_fallback};
 use crate::domain::contact::{Channel, Locale, PushEndpoint};
 use crate::domain::events::EventEnvelope;
 use crate::domain::ids::CustomerId;
 use crate::metrics::{self, Metric};
 use crate::ports::{
-    AlertClaim, AlertSender, ClaimOutcome, Clock, ContactStore, Delivery, NotificationLedger, PortError, PortResult,
+    AlertClaim, AlertSender, ClaimOutcome, Clock, ContactStore, CrewLog, Delivery, NotificationLedger, PortError,
+    PortResult,
 };
 use chrono::{DateTime, Utc};
 use tracing::Instrument;
@@ -19,6 +20,8 @@ pub struct NotifierDeps<'a> {
     pub contacts: &'a dyn ContactStore,
     pub sender: &'a dyn AlertSender,
     pub clock: &'a dyn Clock,
+    /// Where crew alerts are kept for the operators' console, sent or not.
+    pub crew_log: &'a dyn CrewLog,
     /// Where crew alerts go (the crew's SNS topic on AWS); `None`: not set up.
     pub crew_topic: Option<&'a str>,
 }
@@ -42,7 +45,9 @@ pub async fn notify(deps: &NotifierDeps<'_>, event: KickboardEvent) -> PortResul
 async fn notify_event(deps: &NotifierDeps<'_>, envelope: EventEnvelope) -> PortResult<()> {
     let now = deps.clock.now();
     record_lag(&envelope, now);
-    if let Some(text) = crew_alert_text(&envelope) {
+    if let Some(crew_alert) = crew_alert(&envelope) {
+        // Logged first, so the console shows it even when no topic is set up or sending fails.
+        deps.crew_log.log_crew_alert(&crew_alert).await?;
         let crew = CustomerId::try_from(OPERATORS).map_err(|error| PortError::Unavailable(error.to_string()))?;
         let Some(topic) = deps.crew_topic else {
             tracing::warn!(event_id = %envelope.event_id, "crew alert not sent: no crew topic configured");
@@ -54,7 +59,7 @@ async fn notify_event(deps: &NotifierDeps<'_>, envelope: EventEnvelope) -> PortR
             customer_id: crew.clone(),
             channel: Channel::Crew,
             destination: topic.to_owned(),
-            message: text,
+            message: crew_alert.text,
         };
         return deliver(deps, &envelope, &crew, vec![alert], None, now).await;
     }
@@ -261,8 +266,14 @@ mod tests {
         let contact = CheckedContact::try_from(form).unwrap().with_endpoint(Some(endpoint.try_into().unwrap()));
         store.save_contact(&customer, &contact).await.unwrap();
         let sender = FlakySender { failing: Mutex::new(vec![Channel::Push]), ..FlakySender::default() };
-        let deps =
-            NotifierDeps { ledger: &store, contacts: &store, sender: &sender, clock: &SystemClock, crew_topic: None };
+        let deps = NotifierDeps {
+            ledger: &store,
+            contacts: &store,
+            sender: &sender,
+            clock: &SystemClock,
+            crew_log: &store,
+            crew_topic: None,
+        };
         let event = rented(&customer);
 
         assert!(notify(&deps, event.clone()).await.is_err(), "the failed push fails the delivery");

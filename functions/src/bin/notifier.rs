@@ -1,7 +1,7 @@
 //! `notifier`: EventBridge events → SMS and push through SNS, once per event id; pushes only
 //! to endpoints of the platform applications in `PUSH_PLATFORM_APPLICATION_*_ARN`; crew
 //! alerts to the topic in `CREW_TOPIC_ARN`. Two clients:
-//! DynamoDB (contacts, sent-markers) and SNS.
+//! DynamoDB (contacts, sent-markers, the crew's log) and SNS.
 
 use kickboard_common::adapters::aws::SnsAlertSender;
 use kickboard_common::handlers::events::KickboardEvent;
@@ -24,6 +24,7 @@ async fn main() -> Result<(), Error> {
         contacts: &store,
         sender: &sender,
         clock: &SystemClock,
+        crew_log: &store,
         crew_topic: crew_topic.as_deref(),
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<KickboardEvent>| async {

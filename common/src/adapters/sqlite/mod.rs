@@ -13,6 +13,7 @@ mod idempotency;
 mod licences;
 mod mds;
 mod migrations;
+mod operations;
 mod outbox;
 mod passes;
 mod rentals;

@@ -157,3 +157,25 @@ CREATE TABLE IF NOT EXISTS mds_devices (
     event_id  TEXT NOT NULL,
     item      TEXT NOT NULL
 ) STRICT;
+
+-- The crew's alerts, each once, newest read first by the operators' console.
+CREATE TABLE IF NOT EXISTS crew_alerts (
+    alert_id    TEXT PRIMARY KEY,
+    occurred_ms INTEGER NOT NULL,
+    item        TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS crew_alerts_by_time ON crew_alerts (occurred_ms);
+
+-- The operators' figures of each city day, and the events counted in them (kept a few days,
+-- longer than any redelivery, so an event is counted once).
+CREATE TABLE IF NOT EXISTS day_figures (
+    day            TEXT PRIMARY KEY,
+    rides_ended    INTEGER NOT NULL,
+    minutes_billed INTEGER NOT NULL,
+    revenue_won    INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS day_counted_events (
+    event_id TEXT PRIMARY KEY,
+    day      TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS day_counted_events_by_day ON day_counted_events (day);

@@ -16,6 +16,7 @@ mod fleet;
 mod idempotency;
 mod licences;
 mod mds;
+mod operations;
 mod pages;
 mod passes;
 mod rentals;

@@ -33,12 +33,16 @@
 //! | circuit breaker | `BREAKER#<name>` | `BREAKER` | `version`, `breaker` (written on a state change only) |
 //! | breaker counts | `BREAKER#<name>#<bucketMs>#<0..3>` | `COUNT` | `calls`, `failures` (`ADD`), `ttl` |
 //! | stream checkpoint (local pump only) | `CHECKPOINT#<consumer>` | `<shardId>` | `sequenceNumber` |
+//! | crew alert | `CREW#<UTC day>` | `<occurredAt>#<alertId>` | `item` (the alert as JSON), `ttl` = 7 days |
+//! | a city day's figures | `DAY#<city day>#<0..7>` | `DAY` | `ridesEnded`, `minutesBilled`, `revenueWon` (`ADD`) |
+//! | an event counted in its day | `COUNTED#<eventId>` | `COUNTED` | `ttl` = 3 days |
 //!
 //! Index `by-customer`: `customerPk`, `pk`.
 
 use crate::domain::geo::{Coordinates, geohash};
 use crate::domain::ids::{CommandId, CustomerId, EventId, KickboardId, PassId, RentalId, ZoneId};
 use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -93,6 +97,9 @@ pub mod attr {
     pub const SETTLED_AT: &str = "settledAt";
     pub const FAILURES: &str = "failures";
     pub const VERIFIED_AT_MS: &str = "verifiedAtMs";
+    pub const RIDES_ENDED: &str = "ridesEnded";
+    pub const MINUTES_BILLED: &str = "minutesBilled";
+    pub const REVENUE_WON: &str = "revenueWon";
 }
 
 /// A domain status as the items store it: its serde name (`PassStatus::Active` is `ACTIVE`).
@@ -128,6 +135,9 @@ const CHECKPOINT_PREFIX: &str = "CHECKPOINT#";
 const RIDING_PREFIX: &str = "RIDING#";
 const COMMAND_PREFIX: &str = "COMMAND#";
 const MDS_PREFIX: &str = "MDS#";
+const CREW_PREFIX: &str = "CREW#";
+const DAY_PREFIX: &str = "DAY#";
+const COUNTED_PREFIX: &str = "COUNTED#";
 /// The partition of the zones, the global rules and their version: read whole (one query)
 /// when a cache sees the version move, written only by admins.
 pub const ZONES_PK: &str = "ZONES";
@@ -149,6 +159,8 @@ const ZONES_VERSION_SK: &str = "VERSION";
 const ZONE_SK_PREFIX: &str = "ZONE#";
 const ALERT_SK_PREFIX: &str = "ALERT#";
 const COMMAND_SK: &str = "COMMAND";
+const DAY_SK: &str = "DAY";
+const COUNTED_SK: &str = "COUNTED";
 
 pub fn key(pk: String, sk: &str) -> Item {
     HashMap::from([
@@ -258,6 +270,31 @@ pub fn command_key(command_id: &CommandId) -> Item {
     key(command_pk(command_id), COMMAND_SK)
 }
 
+/// The crew's log of one UTC day: a day's alerts in one partition, by time. A city's crew
+/// alerts come a few a minute (a board low once per discharge), far below a partition's limit.
+pub fn crew_pk(day: NaiveDate) -> String {
+    format!("{CREW_PREFIX}{day}")
+}
+
+/// The shards one city day's figures are added to: a return's and a payment's writes are
+/// spread over them by event, and the day is read as their sum.
+pub const DAY_SHARDS: u32 = 8;
+
+/// One shard of a city day's figures, added to with `ADD`.
+pub fn day_key(day: NaiveDate, shard: u32) -> Item {
+    key(format!("{DAY_PREFIX}{day}#{shard}"), DAY_SK)
+}
+
+/// The shard an event's figures go to: from its id's bytes, stable across machines.
+pub fn day_shard(event_id: &EventId) -> u32 {
+    event_id.as_str().bytes().map(u32::from).sum::<u32>() % DAY_SHARDS
+}
+
+/// The partition of the mark that an event was counted in its day.
+fn counted_pk(event_id: &EventId) -> String {
+    format!("{COUNTED_PREFIX}{event_id}")
+}
+
 pub fn zone_key(zone_id: &ZoneId) -> Item {
     key(ZONES_PK.to_owned(), &zone_sk(zone_id))
 }
@@ -292,6 +329,7 @@ mod fleet;
 mod idempotency;
 mod licences;
 mod mds;
+pub mod operations;
 mod outbox;
 mod passes;
 mod rentals;
@@ -309,6 +347,7 @@ pub use mds::{
     MDS_DEVICE_SHARDS, MDS_SHARDS, MdsDeviceItem, MdsItem, ReportedTripItem, device_shard, mds_device_key,
     mds_device_shard_pk, mds_pk, reported_trip_pk,
 };
+pub use operations::{CountedItem, CrewAlertItem};
 pub use outbox::{OutboxItem, StreamCheckpointItem, outbox_event};
 pub use passes::PassItem;
 pub use rentals::RentalItem;
