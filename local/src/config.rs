@@ -1,6 +1,7 @@
 //! Command-line configuration of the local server.
 
 use crate::aws_flow::EventQueues;
+use crate::console::ConsoleSettings;
 use kickboard_common::adapters::aws::{PushApplications, Tables};
 use kickboard_common::adapters::http_payments::PaymentTimeouts;
 use kickboard_common::adapters::payment_simulator::SimulatorSettings;
@@ -47,6 +48,10 @@ OPTIONS:
                                    does) [default: true, or KICKBOARD_LICENCE_REQUIRED]
     --licence-url URL              call this licence verification API instead of the in-process
                                    simulator (timeout from LICENCE_TIMEOUT_MS)
+    --tile-url URL                 the operator console's map tiles, {z}/{x}/{y} [default:
+                                   OpenStreetMap's, or KICKBOARD_TILE_URL]
+    --tile-attribution TEXT        their attribution [default: © OpenStreetMap contributors, or
+                                   KICKBOARD_TILE_ATTRIBUTION]
     -h, --help                     print this help
 ";
 
@@ -141,6 +146,8 @@ pub struct LocalConfig {
     pub mds: MdsIds,
     /// The city's time zone (`KICKBOARD_CITY_TIME_ZONE`).
     pub city_time_zone: chrono_tz::Tz,
+    /// The operator console's map tiles.
+    pub console: ConsoleSettings,
 }
 
 /// The embedded server reads the fleet from its own file: its feed is read afresh each time
@@ -166,6 +173,7 @@ impl Default for LocalConfig {
             licence: LicenceSettings { provider: LicenceProviderSetting::Simulator, ..defaults.licence },
             mds: defaults.mds,
             city_time_zone: defaults.city_time_zone,
+            console: ConsoleSettings::default(),
         }
     }
 }
@@ -248,6 +256,13 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
         None => LOCAL_GBFS_TTL_SECS,
     };
     config.gbfs = GbfsSettings { ttl_secs, ..settings.gbfs };
+    let from_env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    if let Some(url) = from_env("KICKBOARD_TILE_URL") {
+        config.console.tile_url = ConsoleSettings::checked_tile_url(&url)?;
+    }
+    if let Some(attribution) = from_env("KICKBOARD_TILE_ATTRIBUTION") {
+        config.console.tile_attribution = attribution;
+    }
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -269,6 +284,10 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
             "--payment-decline-rate" => config.payment.decline_rate = value(&arg, args.next())?,
             "--payment-url" => config.payment_url = Some(value(&arg, args.next())?),
             "--without-vehicles" => config.vehicles = false,
+            "--tile-url" => {
+                config.console.tile_url = ConsoleSettings::checked_tile_url(&value::<String>(&arg, args.next())?)?
+            }
+            "--tile-attribution" => config.console.tile_attribution = value(&arg, args.next())?,
             "--licence-required" => config.licence.policy.required = value(&arg, args.next())?,
             flag if flag.starts_with("--licence-required=") => {
                 config.licence.policy.required = value(&arg, flag.split_once('=').map(|(_, value)| value.to_owned()))?;
@@ -312,6 +331,11 @@ mod tests {
         let Ok(Command::Run(config)) = parse_args(args("--licence-required=false")) else { panic!("did not parse") };
         assert!(!config.licence.policy.required);
         assert_eq!(parse_args(args("--help")), Ok(Command::Help));
+        let Ok(Command::Run(config)) = parse_args(args("--tile-url https://tiles.example/{z}/{x}/{y}.png")) else {
+            panic!("did not parse");
+        };
+        assert_eq!(config.console.tile_url, "https://tiles.example/{z}/{x}/{y}.png");
+        assert_eq!(config.console.tile_attribution, crate::console::DEFAULT_TILE_ATTRIBUTION);
     }
 
     #[test]
@@ -320,5 +344,6 @@ mod tests {
         assert!(parse_args(args("--bogus")).is_err());
         assert!(parse_args(args("--payment-failure-rate 2")).is_err());
         assert!(parse_args(args("--licence-required=maybe")).is_err());
+        assert!(parse_args(args("--tile-url https://tiles.example/{z}/{x}.png")).is_err());
     }
 }

@@ -88,6 +88,11 @@ async fn route(app: &App, peer: SocketAddr, parts: &Parts, body: Bytes) -> Respo
     if public || (local_only && peer.ip().is_loopback()) {
         return crate::local_routes::handle(app, parts, &body).await;
     }
+    // The operator console's page: public files, like a CloudFront distribution's; the API
+    // calls it makes carry their own tokens.
+    if path == "/console" || path.starts_with("/console/") {
+        return crate::console::handle(&app.console, parts);
+    }
     let table = &*ROUTE_TABLE;
     let (routed, params) = match match_route(table.iter().map(|routed| &routed.route), &parts.method, path) {
         RouteMatch::Found { index, params } => (&table[index], params),

@@ -6,6 +6,7 @@ pub mod aws_flow;
 pub mod aws_setup;
 pub mod clock;
 pub mod config;
+pub mod console;
 mod gateway;
 pub mod local_alerts;
 pub mod local_push;
@@ -159,6 +160,8 @@ pub struct App {
     pub cursor_key: CursorKey,
     /// Where crew alerts go: the local alert list, or an SNS topic with `--store aws`.
     pub crew_topic: Option<String>,
+    /// The operator console's map tiles.
+    pub console: console::ConsoleSettings,
     /// Bumped after every write, so relays wake at once instead of at their next poll.
     outbox_written: watch::Sender<u64>,
     /// Each SQLite relay's cursor, published after every pass over the outbox.
@@ -538,6 +541,7 @@ pub async fn start_with_aws_config(
         zones,
         cursor_key,
         crew_topic,
+        console: config.console.clone(),
         outbox_written,
         relayed: Subscriber::ALL
             .into_iter()
