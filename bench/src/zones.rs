@@ -144,7 +144,7 @@ pub fn lookups(zones: usize, lookups: usize) -> (Duration, Duration) {
         })
         .collect();
     let places: Vec<(f64, f64)> = (0..lookups).map(|_| city_point(&mut random)).collect();
-    let map = ZoneMap::new(ZoneSet { version: 1, zones: defined.clone(), global: ZoneRules::default() });
+    let map = ZoneMap::new(ZoneSet { version: 1, zones: defined.clone(), ..ZoneSet::default() });
     let started = Instant::now();
     let mut refused = 0;
     for (lat, lon) in &places {

@@ -51,7 +51,7 @@ impl AwsServices {
     pub fn new(settings: Settings, config: SdkConfig) -> Result<Self, String> {
         let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), settings.aws.tables()?));
         Ok(Self {
-            zone_cache: ZoneCache::new(settings.zone_check_interval),
+            zone_cache: ZoneCache::new(settings.zone_check_interval, settings.city_context()),
             cursor_key: settings.cursor_secret.as_ref().map(|secret| CursorKey::new(&secret.0)),
             settings,
             config,

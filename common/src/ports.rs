@@ -12,6 +12,7 @@ use crate::domain::ids::{CommandId, CustomerId, EventId, KickboardId, PassId, Pa
 use crate::domain::kickboard::{Kickboard, ServiceStatus};
 use crate::domain::licence::{CheckRefused, Licence, LicenceApplication, LicenceClass};
 use crate::domain::mds::{MdsDevice, MdsEvent, MdsHour, MdsTelemetry, MdsTrip, MdsUpdate};
+use crate::domain::mds_policy::CityDocument;
 use crate::domain::mds_reports::{CityMonth, ReportedTrip};
 use crate::domain::operations::DayFigures;
 use crate::domain::pass::{Pass, PassBalance};
@@ -396,6 +397,10 @@ pub trait ZoneStore: Send + Sync {
     async fn delete_zone(&self, zone_id: &ZoneId, event: &EventEnvelope) -> PortResult<()>;
     async fn save_global_rules(&self, rules: &ZoneRules, event: &EventEnvelope) -> PortResult<()>;
     /// Added to by every write above, so a cache can tell it is stale by reading one number.
+    /// Keeps a city's MDS document and its event, adding to the zones' version, unless the same
+    /// document is kept already (`false`: nothing written). Another document under its id is
+    /// refused (`CityDocumentPublished`): a city publishes a new one naming the old instead.
+    async fn import_city_document(&self, document: &CityDocument, event: &EventEnvelope) -> PortResult<bool>;
     async fn zones_version(&self) -> PortResult<u64>;
     /// Every zone and the global rules, read together at one version.
     async fn zone_set(&self) -> PortResult<ZoneSet>;

@@ -12,6 +12,7 @@ use crate::domain::mds::MdsIds;
 use crate::domain::mds_reports::DEFAULT_CITY_TIME_ZONE;
 use crate::domain::vehicle::{BatteryPct, BatteryRules};
 use crate::handlers::gbfs::GbfsSettings;
+use crate::zone_cache::CityContext;
 use chrono_tz::Tz;
 use std::time::Duration;
 
@@ -146,6 +147,11 @@ impl Settings {
             #[cfg(feature = "aws")]
             aws: AwsSettings::from_vars(var),
         })
+    }
+
+    /// Whose rules a city's MDS Policy is compiled for, and the time zone of its rule times.
+    pub fn city_context(&self) -> CityContext {
+        CityContext { time_zone: self.city_time_zone, provider_id: self.mds.provider_id() }
     }
 }
 

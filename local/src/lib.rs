@@ -487,7 +487,7 @@ pub async fn start_with_aws_config(
     });
     let cursor_key = CursorKey::new(&tokens::kept_secret(data_dir, CURSOR_KEY_FILE)?);
     let settings = config.settings();
-    let zones = ZoneCache::new(settings.zone_check_interval);
+    let zones = ZoneCache::new(settings.zone_check_interval, settings.city_context());
     let (mut ports, backend, crew_topic) = open_backend(&config.storage, config.relay, &clock, aws_config).await?;
     let (shutdown, stopping) = watch::channel(false);
     let mut tasks = Vec::new();

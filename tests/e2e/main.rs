@@ -4,6 +4,7 @@
 //! adapters on moto): the same requests must get the same answers from both.
 
 mod aws;
+mod city_rules;
 mod commands;
 mod concurrency;
 mod delivery;
@@ -98,6 +99,7 @@ contract!(
     push::a_registered_device_gets_pushes_and_a_dead_endpoint_falls_back_to_sms,
     push::a_device_reaches_only_its_last_customer,
     operations::operators_see_the_fleet_the_rides_the_crew_alerts_and_the_day_once,
+    city_rules::a_citys_kickboard_free_streets_refuse_returns_only_while_closed,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

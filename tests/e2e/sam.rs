@@ -570,6 +570,14 @@ async fn every_sample_event_gets_its_answer_from_its_function_under_the_rie() {
     assert_eq!(seoul.map(|board| board["status"].clone()), Some(Value::from("RENTED")), "{fleet}");
     assert_eq!(body("get-summary")["paymentBreaker"], "CLOSED");
 
+    // A city's Red Road and its kickboard-free policy; a repeated import reads what was kept.
+    let http = [("put-geography", 201), ("put-geography", 200), ("list-geographies", 200), ("put-policy", 201)];
+    for (function, status) in http.into_iter().chain([("put-policy", 200), ("list-policies", 200)]) {
+        let answer = invoke(function, &env);
+        assert_eq!(answer["statusCode"], status, "{function}: {answer}");
+    }
+    assert_eq!(body("put-policy")["rules"][0]["zone_rules"]["rideEndAllowed"], false);
+
     assert_eq!(invoke("notifier", &env), Value::Null);
     let sms = moto.sms().await;
     assert_eq!(sms.len(), 1, "{sms:?}");

@@ -1,5 +1,45 @@
 //! The business rules a command can break, one variant each.
 
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Where a ride was refused: the zone (or "outside every zone"), and the city's message for the
+/// rider in each language it gave, when a city's rule refused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneRefusal {
+    pub place: String,
+    /// Language tag → the rider's message (MDS Policy rule `messages`).
+    pub messages: BTreeMap<String, String>,
+}
+
+/// The rider's message in `language` (a tag such as `ko` or `en-US`): that tag, else the same
+/// language, else English, else any given.
+pub fn message_in<'a>(messages: &'a BTreeMap<String, String>, language: &str) -> Option<&'a str> {
+    let primary = |tag: &str| tag.split('-').next().unwrap_or_default().to_ascii_lowercase();
+    let find =
+        |wanted: &dyn Fn(&str) -> bool| messages.iter().find(|(tag, _)| wanted(tag)).map(|(_, text)| text.as_str());
+    find(&|tag| tag.eq_ignore_ascii_case(language))
+        .or_else(|| find(&|tag| primary(tag) == primary(language)))
+        .or_else(|| find(&|tag| primary(tag) == "en"))
+        .or_else(|| messages.values().next().map(String::as_str))
+}
+
+impl ZoneRefusal {
+    /// The place, and the city's message in `language` when it gave one.
+    pub fn in_language(&self, language: &str) -> String {
+        match message_in(&self.messages, language) {
+            Some(text) => format!("{}: {text}", self.place),
+            None => self.place.clone(),
+        }
+    }
+}
+
+impl fmt::Display for ZoneRefusal {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.in_language("en"))
+    }
+}
+
 /// A command was refused by a rule. Each variant maps to one stable problem type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleViolation {
@@ -33,12 +73,15 @@ pub enum RuleViolation {
     RentalAlreadyReturned,
     #[error("no such zone")]
     ZoneNotFound,
+    /// Another document is stored under this MDS id: a city's documents never change.
+    #[error("another document was published under this id")]
+    CityDocumentPublished,
     /// Starting a ride is not allowed where the board is; names the zone (or "outside every
-    /// zone").
+    /// zone"), and the city's rule when it is one.
     #[error("a ride may not start here: {0}")]
-    RideStartNotAllowed(String),
+    RideStartNotAllowed(ZoneRefusal),
     #[error("a ride may not end here: {0}")]
-    RideEndNotAllowed(String),
+    RideEndNotAllowed(ZoneRefusal),
     /// Riding needs a verified driving licence (`PUT /me/licence`).
     #[error("a verified driving licence is needed to ride")]
     LicenceRequired,

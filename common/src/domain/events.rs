@@ -4,6 +4,7 @@ use super::geo::Coordinates;
 use super::ids::{CustomerId, EventId, KickboardId, PassId, PaymentId, RentalId, ZoneId};
 use super::kickboard::{Model, ServiceStatus};
 use super::licence::LicenceClass;
+use super::mds_policy::CityDocumentKind;
 use super::pass::PassBalance;
 use super::plan::Won;
 use super::track::RideTrack;
@@ -11,6 +12,7 @@ use super::vehicle::BatteryPct;
 use super::zones::ZoneRules;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// The EventBridge `source` of every Kickboard event.
 pub const EVENT_SOURCE: &str = "kickboard";
@@ -100,6 +102,11 @@ pub enum DomainEvent {
     },
     ZoneDeleted {
         zone_id: ZoneId,
+    },
+    /// An admin imported a city's MDS Geography or Policy: the rules in force may change.
+    CityDocumentImported {
+        kind: CityDocumentKind,
+        id: Uuid,
     },
     GlobalRulesChanged {
         rules: ZoneRules,
@@ -197,6 +204,7 @@ impl EventEnvelope {
             DomainEvent::KickboardSilentWhileRented { .. } => "KickboardSilentWhileRented",
             DomainEvent::ZoneChanged { .. } => "ZoneChanged",
             DomainEvent::ZoneDeleted { .. } => "ZoneDeleted",
+            DomainEvent::CityDocumentImported { .. } => "CityDocumentImported",
             DomainEvent::GlobalRulesChanged { .. } => "GlobalRulesChanged",
             DomainEvent::LicenceVerified { .. } => "LicenceVerified",
         }

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod kickboard;
 pub mod licence;
 pub mod mds;
+pub mod mds_policy;
 pub mod mds_reports;
 pub mod operations;
 pub mod pass;

@@ -2,15 +2,17 @@
 //! rules at a point are those of the highest-priority zone containing it (a point on a
 //! zone's edge is inside it), else the global rules.
 
-use super::error::RuleViolation;
+use super::error::{RuleViolation, ZoneRefusal};
 use super::events::{DomainEvent, EventEnvelope};
 use super::geo::{Coordinates, MAX_LAT, MAX_LON};
 use super::ids::ZoneId;
+use super::mds_policy::CityDocument;
 use chrono::{DateTime, Utc};
 use geo::{BoundingRect, Coord, Intersects, LineString, MultiPolygon, Polygon, Validation};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The most positions one zone may have: a city's detailed service area fits, and a zone is
 /// still a few hundred kilobytes.
@@ -274,20 +276,38 @@ pub fn global_rules_changed(rules: ZoneRules, now: DateTime<Utc>) -> EventEnvelo
     EventEnvelope::new(now, "global-rules".into(), version, None, DomainEvent::GlobalRulesChanged { rules })
 }
 
-/// Every zone and the global rules, as one version of the store holds them.
+/// Every zone, the global rules and the city's MDS documents, as one version of the store
+/// holds them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ZoneSet {
     pub version: u64,
     pub zones: Vec<Zone>,
     pub global: ZoneRules,
+    pub city: Vec<CityDocument>,
 }
 
-/// The rules that govern one place, and the zone they come from.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A city's rule in force (MDS Policy, compiled), placed on the map as a zone: where it holds,
+/// what it allows, and what it tells the rider it refuses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CityZone {
+    pub zone: Zone,
+    /// The policy and rule, as a refusal names them.
+    pub rule: String,
+    /// Language tag → the rider's message.
+    pub messages: BTreeMap<String, String>,
+}
+
+/// The rules that govern one place: the operator's (the highest-priority admin zone containing
+/// it, else the global rules), made stricter by every city rule in force there.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Governing<'a> {
-    pub rules: &'a ZoneRules,
-    /// `None`: outside every zone, under the global rules.
+    pub rules: ZoneRules,
+    /// The admin zone; `None`: outside every admin zone, under the global rules.
     pub zone: Option<&'a Zone>,
+    /// The city's rules in force at the place.
+    pub city: Vec<&'a CityZone>,
+    /// The rules outside every operator zone.
+    global: ZoneRules,
 }
 
 impl Governing<'_> {
@@ -297,6 +317,24 @@ impl Governing<'_> {
             None => "outside every zone".to_owned(),
         }
     }
+
+    /// Refused by the operator's rules where `allows` says no, else by the first city rule that
+    /// says no.
+    fn refusal(&self, allows: impl Fn(&ZoneRules) -> bool) -> Option<ZoneRefusal> {
+        let operator = self.zone.map_or(&self.global, |zone| &zone.rules);
+        if !allows(operator) {
+            return Some(ZoneRefusal { place: self.place(), messages: BTreeMap::new() });
+        }
+        let city = self.city.iter().find(|city| !allows(&city.zone.rules))?;
+        Some(ZoneRefusal { place: format!("in {}", city.rule), messages: city.messages.clone() })
+    }
+}
+
+/// Where a zone of the map is kept: an operator's, or a city rule's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Placed {
+    Operator(usize),
+    City(usize),
 }
 
 /// The zones of a city ready to answer "which rules hold here": an R-tree of their bounding
@@ -306,35 +344,80 @@ pub struct ZoneMap {
     version: u64,
     /// In priority order (then by id), so the first zone containing a point governs it.
     zones: Vec<(Zone, MultiPolygon<f64>)>,
-    boxes: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+    /// The city's rules in force when the map was made: each holds wherever its zone is.
+    city: Vec<(CityZone, MultiPolygon<f64>)>,
+    boxes: RTree<GeomWithData<Rectangle<[f64; 2]>, Placed>>,
     global: ZoneRules,
+    /// When the city's rules in force next change (`None`: not ahead).
+    until: Option<DateTime<Utc>>,
+}
+
+fn bounding_box(shape: &MultiPolygon<f64>, placed: Placed) -> Option<GeomWithData<Rectangle<[f64; 2]>, Placed>> {
+    let rect = shape.bounding_rect()?;
+    let corners = Rectangle::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
+    Some(GeomWithData::new(corners, placed))
+}
+
+/// The strictest of two sets of rules: allowed only where both allow, the lower speed limit.
+fn strictest(a: ZoneRules, b: &ZoneRules) -> ZoneRules {
+    ZoneRules {
+        ride_start_allowed: a.ride_start_allowed && b.ride_start_allowed,
+        ride_end_allowed: a.ride_end_allowed && b.ride_end_allowed,
+        ride_through_allowed: a.ride_through_allowed && b.ride_through_allowed,
+        maximum_speed_kph: match (a.maximum_speed_kph, b.maximum_speed_kph) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        },
+    }
 }
 
 impl ZoneMap {
     pub fn new(set: ZoneSet) -> Self {
+        Self::with_city(set, Vec::new())
+    }
+
+    /// The operator's zones and the city's rules in force now (`city`).
+    pub fn with_city(set: ZoneSet, city: Vec<CityZone>) -> Self {
         let mut zones: Vec<Zone> = set.zones;
         zones.sort_by(|a, b| (a.priority, &a.zone_id).cmp(&(b.priority, &b.zone_id)));
         let zones: Vec<(Zone, MultiPolygon<f64>)> =
             zones.into_iter().map(|zone| (zone.geometry.shape(), zone)).map(|(shape, zone)| (zone, shape)).collect();
+        let city: Vec<(CityZone, MultiPolygon<f64>)> = city
+            .into_iter()
+            .map(|city| (city.zone.geometry.shape(), city))
+            .map(|(shape, city)| (city, shape))
+            .collect();
         let boxes = zones
             .iter()
             .enumerate()
-            .filter_map(|(index, (_, shape))| {
-                let rect = shape.bounding_rect()?;
-                let corners = Rectangle::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
-                Some(GeomWithData::new(corners, index))
-            })
+            .filter_map(|(index, (_, shape))| bounding_box(shape, Placed::Operator(index)))
+            .chain(city.iter().enumerate().filter_map(|(index, (_, shape))| bounding_box(shape, Placed::City(index))))
             .collect();
-        Self { version: set.version, zones, boxes: RTree::bulk_load(boxes), global: set.global }
+        Self { version: set.version, zones, city, boxes: RTree::bulk_load(boxes), global: set.global, until: None }
+    }
+
+    /// The map, said to hold until `until` (the city's rules' next change).
+    pub fn in_force_until_then(self, until: Option<DateTime<Utc>>) -> Self {
+        Self { until, ..self }
+    }
+
+    /// Until when the city's rules on this map stay in force (`None`: no change ahead).
+    pub fn in_force_until(&self) -> Option<DateTime<Utc>> {
+        self.until
     }
 
     pub fn version(&self) -> u64 {
         self.version
     }
 
-    /// The zones in priority order, and the global rules.
+    /// The operator's zones in priority order.
     pub fn zones(&self) -> impl Iterator<Item = &Zone> {
         self.zones.iter().map(|(zone, _)| zone)
+    }
+
+    /// The city's rules in force, as zones.
+    pub fn city_zones(&self) -> impl Iterator<Item = &CityZone> {
+        self.city.iter().map(|(city, _)| city)
     }
 
     pub fn global(&self) -> &ZoneRules {
@@ -344,41 +427,49 @@ impl ZoneMap {
     /// Whether any place could refuse a ride: with no zones and permissive global rules
     /// nothing needs to know where a board is.
     pub fn restricts(&self) -> bool {
-        !(self.zones.is_empty() && self.global.ride_start_allowed && self.global.ride_end_allowed)
+        !(self.zones.is_empty()
+            && self.city.is_empty()
+            && self.global.ride_start_allowed
+            && self.global.ride_end_allowed)
     }
 
-    /// The rules at `place`: the highest-priority zone containing it (its edge included),
-    /// else the global rules.
+    /// The rules at `place`: the highest-priority operator zone containing it (its edge
+    /// included), else the global rules; made stricter by each city rule containing it.
     pub fn governing(&self, place: &Coordinates) -> Governing<'_> {
         let point = [place.lon(), place.lat()];
         let coord = Coord { x: place.lon(), y: place.lat() };
-        let inside = self
-            .boxes
-            .locate_in_envelope_intersecting(&AABB::from_point(point))
-            .map(|candidate| candidate.data)
-            .filter(|index| self.zones[*index].1.intersects(&coord))
-            .min();
-        match inside {
-            Some(index) => Governing { rules: &self.zones[index].0.rules, zone: Some(&self.zones[index].0) },
-            None => Governing { rules: &self.global, zone: None },
+        let mut operator = None;
+        let mut city = Vec::new();
+        for candidate in self.boxes.locate_in_envelope_intersecting(&AABB::from_point(point)) {
+            match candidate.data {
+                Placed::Operator(index) if self.zones[index].1.intersects(&coord) => {
+                    operator = Some(operator.map_or(index, |found: usize| found.min(index)));
+                }
+                Placed::City(index) if self.city[index].1.intersects(&coord) => city.push(index),
+                _ => {}
+            }
         }
+        city.sort_unstable();
+        let zone = operator.map(|index| &self.zones[index].0);
+        let base = zone.map_or(self.global, |zone| zone.rules);
+        let city: Vec<&CityZone> = city.into_iter().map(|index| &self.city[index].0).collect();
+        let rules = city.iter().fold(base, |rules, city| strictest(rules, &city.zone.rules));
+        Governing { rules, zone, city, global: self.global }
     }
 
     /// Refuses to start a ride where starting is not allowed.
     pub fn ensure_start_allowed(&self, place: &Coordinates) -> Result<(), RuleViolation> {
-        let governing = self.governing(place);
-        match governing.rules.ride_start_allowed {
-            true => Ok(()),
-            false => Err(RuleViolation::RideStartNotAllowed(governing.place())),
+        match self.governing(place).refusal(|rules| rules.ride_start_allowed) {
+            None => Ok(()),
+            Some(refusal) => Err(RuleViolation::RideStartNotAllowed(refusal)),
         }
     }
 
     /// Refuses to end a ride where ending is not allowed.
     pub fn ensure_end_allowed(&self, place: &Coordinates) -> Result<(), RuleViolation> {
-        let governing = self.governing(place);
-        match governing.rules.ride_end_allowed {
-            true => Ok(()),
-            false => Err(RuleViolation::RideEndNotAllowed(governing.place())),
+        match self.governing(place).refusal(|rules| rules.ride_end_allowed) {
+            None => Ok(()),
+            Some(refusal) => Err(RuleViolation::RideEndNotAllowed(refusal)),
         }
     }
 }
@@ -416,18 +507,52 @@ mod tests {
                 zone("no-parking", 1, square(126.97, 37.56, 0.01), NO_PARKING),
             ],
             global: closed,
+            ..ZoneSet::default()
         });
         let at = |lat, lon| Coordinates::new(lat, lon).unwrap();
         assert_eq!(map.governing(&at(37.565, 126.975)).zone.unwrap().zone_id.as_str(), "no-parking");
-        assert_eq!(map.governing(&at(37.55, 126.95)).rules, &service);
+        assert_eq!(map.governing(&at(37.55, 126.95)).rules, service);
         assert_eq!(map.governing(&at(37.56, 126.975)).zone.unwrap().zone_id.as_str(), "no-parking", "on the edge");
         assert_eq!(map.governing(&at(37.8, 127.5)).zone, None);
         assert!(
-            matches!(map.ensure_end_allowed(&at(37.565, 126.975)), Err(RuleViolation::RideEndNotAllowed(zone)) if zone.contains("no-parking"))
+            matches!(map.ensure_end_allowed(&at(37.565, 126.975)), Err(RuleViolation::RideEndNotAllowed(zone)) if zone.place.contains("no-parking"))
         );
         assert!(map.ensure_start_allowed(&at(37.565, 126.975)).is_ok());
         assert!(matches!(map.ensure_start_allowed(&at(37.8, 127.5)), Err(RuleViolation::RideStartNotAllowed(_))));
         assert!(!ZoneMap::new(ZoneSet::default()).restricts(), "no zones: nothing to check");
+    }
+
+    #[test]
+    fn a_citys_rule_makes_the_operators_stricter_never_looser() {
+        let street = ZoneRules { ride_end_allowed: false, maximum_speed_kph: Some(10), ..ZoneRules::default() };
+        let messages =
+            BTreeMap::from([("ko".to_owned(), "주차 금지".to_owned()), ("en".to_owned(), "No parking".to_owned())]);
+        let city = CityZone {
+            zone: zone("mds:street", i32::MIN, square(126.97, 37.56, 0.01), street),
+            rule: "policy P, rule R".to_owned(),
+            messages,
+        };
+        let parking = ZoneRules { maximum_speed_kph: Some(20), ..ZoneRules::default() };
+        let closed = ZoneRules { ride_start_allowed: false, ..ZoneRules::default() };
+        let operator = vec![
+            zone("parking", 1, square(126.97, 37.56, 0.01), parking),
+            zone("closed", 2, square(126.975, 37.5, 0.01), closed),
+        ];
+        let map = ZoneMap::with_city(ZoneSet { zones: operator, ..ZoneSet::default() }, vec![city]);
+        let inside = Coordinates::new(37.565, 126.975).unwrap();
+        assert_eq!(map.governing(&inside).rules, street, "the city's no and its lower limit win");
+        let Err(RuleViolation::RideEndNotAllowed(refusal)) = map.ensure_end_allowed(&inside) else {
+            panic!("the city's rule refuses the end")
+        };
+        assert_eq!(refusal.in_language("ko-KR"), "in policy P, rule R: 주차 금지");
+        assert_eq!(refusal.in_language("en-GB"), "in policy P, rule R: No parking");
+        assert!(map.ensure_start_allowed(&inside).is_ok(), "what the city allows stays allowed");
+        let elsewhere = Coordinates::new(37.505, 126.98).unwrap();
+        let Err(RuleViolation::RideStartNotAllowed(refusal)) = map.ensure_start_allowed(&elsewhere) else {
+            panic!("the operator may be stricter")
+        };
+        assert_eq!(refusal.in_language("ko"), "in zone closed (zone closed)");
+        assert!(map.restricts());
     }
 
     #[test]

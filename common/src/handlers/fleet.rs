@@ -314,7 +314,7 @@ pub async fn follow_speed_caps(app: &impl Services, outcome: &ReportOutcome) -> 
     if !outcome.applied || outcome.board.status() != KickboardStatus::Rented {
         return Ok(());
     }
-    let zones = app.geofence().map().await?;
+    let zones = app.geofence().map(app.clock().now()).await?;
     let fleet_cap = app.settings().max_speed;
     let Some(cap) = speed_cap_change(&zones, fleet_cap, &outcome.previous_location, &outcome.board.location) else {
         return Ok(());

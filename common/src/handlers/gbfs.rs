@@ -196,7 +196,7 @@ fn discovery(request: &Request, zones: &ZoneMap) -> Value {
     let scheme = uri.scheme_str().unwrap_or("http");
     let authority = uri.authority().map(|authority| authority.as_str()).unwrap_or("localhost");
     let directory = uri.path().rsplit_once('/').map_or("", |(directory, _)| directory);
-    let zoned = zones.zones().next().is_some();
+    let zoned = zones.zones().next().is_some() || zones.city_zones().next().is_some();
     let feeds: Vec<Value> = FEEDS
         .iter()
         .chain(zoned.then_some(&GEOFENCING_ZONES))
@@ -220,9 +220,13 @@ fn gbfs_rule(rules: &ZoneRules) -> Value {
 
 /// The zones as a GeoJSON FeatureCollection in priority order (GBFS: where zones overlap the
 /// first one listed wins, as the highest priority does here), and the global rules.
+/// The zones in force: the city's rules first (GBFS reads the first zone listed where zones
+/// overlap, and a city's rule is never loosened by an operator's zone), then the operator's.
 fn geofencing_zones(zones: &ZoneMap) -> Value {
     let features: Vec<Value> = zones
-        .zones()
+        .city_zones()
+        .map(|city| &city.zone)
+        .chain(zones.zones())
         .map(|zone| {
             json!({
                 "type": "Feature",
@@ -349,8 +353,14 @@ impl<S: Services> Handle<S> for GbfsFeed {
         // The catalogues change only with a deployment: read now, as fresh as the fleet.
         let fresh = |data| Rendered::new(document(data, now, ttl)).answer(&request, ttl);
         Ok(match feed.strip_suffix(".json").unwrap_or_default() {
-            "gbfs" => fresh(discovery(&request, &*app.geofence().map().await?)),
-            "geofencing_zones" => fresh(geofencing_zones(&*app.geofence().map().await?)),
+            "gbfs" => fresh(discovery(&request, &*app.geofence().map(now).await?)),
+            "geofencing_zones" => {
+                // Published until the city's rules next change, at the latest.
+                let zones = app.geofence().map(now).await?;
+                let until_change = zones.in_force_until().map(|until| (until - now).num_seconds().max(0));
+                let ttl = until_change.map_or(ttl, |secs| ttl.min(u32::try_from(secs).unwrap_or(u32::MAX)));
+                Rendered::new(document(geofencing_zones(&zones), now, ttl)).answer(&request, ttl)
+            }
             "system_information" => fresh(system_information(&settings.gbfs)),
             "vehicle_types" => fresh(vehicle_types_data()),
             "system_pricing_plans" => fresh(system_pricing_plans()),

@@ -3,6 +3,7 @@
 //! local server and the tests all call these same handlers.
 
 pub mod balance_view;
+pub mod city_rules;
 pub mod commands;
 pub mod customers;
 pub mod events;
@@ -86,6 +87,10 @@ endpoints!(
     operations::ListActiveRentals,
     operations::ListCrewAlerts,
     operations::GetSummary,
+    city_rules::PutGeography,
+    city_rules::ListGeographies,
+    city_rules::PutPolicy,
+    city_rules::ListPolicies,
 );
 
 /// The OpenAPI 3.1 document of every route, generated from the table.

@@ -93,7 +93,7 @@ async fn rent(app: &impl Services, customer: CustomerId, request: &Request) -> H
             now,
             answer: None,
             rules: app.settings().battery,
-            zones: app.geofence().map().await?,
+            zones: app.geofence().map(now).await?,
             licence_since: app.settings().licence.policy.fresh_since(now),
         };
         match app.vehicles() {
@@ -344,8 +344,8 @@ impl<S: Services> Handle<S> for ReturnKickboard {
     async fn handle(app: &S, Customer(customer): Customer, request: Request) -> HandlerResult {
         let rental_id: RentalId = path_id(&request, "rentalId")?;
         let report = return_report(optional_json_body(&request)?)?;
-        let zones = app.geofence().map().await?;
         let (rules, now) = (app.settings().battery, app.clock().now());
+        let zones = app.geofence().map(now).await?;
         let rental =
             app.rentals().finish_rental(ReturnRequest { customer, rental_id, report, rules, zones, now }).await?;
         if let RentalState::Closed(settlement) = &rental.state {

@@ -4,6 +4,7 @@
 //! function and the bench dispatch through [`call`].
 
 use super::contract::Contract;
+use super::language;
 use super::request::identity;
 use super::routes::{Access, Route};
 use super::{HandlerResult, Problem, ProblemType};
@@ -114,8 +115,9 @@ pub trait Handle<S>: Endpoint {
 
 /// Admits the caller, runs the handler and turns a problem into its response.
 pub async fn call<S, E: Handle<S>>(services: &S, request: Request) -> Response<Body> {
+    let language = language::of(&request);
     let result = match E::Caller::admit(&request) {
-        Ok(caller) => E::handle(services, caller, request).await,
+        Ok(caller) => language::answering_in(language, E::handle(services, caller, request)).await,
         Err(problem) => Err(problem),
     };
     result.unwrap_or_else(Problem::into_response)

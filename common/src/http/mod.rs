@@ -5,6 +5,7 @@ pub mod cursor;
 pub mod encoding;
 pub mod endpoint;
 pub mod idempotency;
+pub mod language;
 pub mod openapi;
 pub mod problem;
 pub mod request;

@@ -1,5 +1,6 @@
 //! Errors as `application/problem+json` (RFC 9457): one stable type per failure.
 
+use super::language;
 use crate::domain::error::RuleViolation;
 use crate::ports::PortError;
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -89,6 +90,7 @@ problem_types! {
     NoOperations: "no-operations", NOT_FOUND, "Nothing operated in this hour";
     HourNotReady: "hour-not-ready", ACCEPTED, "This hour's data is still arriving; please ask again shortly";
     MonthNotOver: "month-not-over", NOT_FOUND, "The month's report is made once the month is over";
+    MdsDocumentPublished: "mds-document-published", CONFLICT, "A published MDS document never changes: publish a new one naming it in prev_policies or prev_geographies";
     Internal: "internal", INTERNAL_SERVER_ERROR, "Something went wrong on our side";
 }
 
@@ -210,10 +212,13 @@ impl From<RuleViolation> for Problem {
             V::KickboardRented => ProblemType::KickboardRented,
             V::BatteryTooLow => ProblemType::BatteryTooLow,
             V::ZoneNotFound => ProblemType::ZoneNotFound,
-            V::RideStartNotAllowed(place) => {
+            V::CityDocumentPublished => ProblemType::MdsDocumentPublished,
+            V::RideStartNotAllowed(refusal) => {
+                let place = refusal.in_language(&language::current());
                 return Problem::new(ProblemType::RideStartNotAllowed).with_detail(format!("the kickboard is {place}"));
             }
-            V::RideEndNotAllowed(place) => {
+            V::RideEndNotAllowed(refusal) => {
+                let place = refusal.in_language(&language::current());
                 return Problem::new(ProblemType::RideEndNotAllowed).with_detail(format!("the ride would end {place}"));
             }
             V::KickboardIdTaken => ProblemType::KickboardIdTaken,

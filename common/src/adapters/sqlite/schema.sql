@@ -179,3 +179,11 @@ CREATE TABLE IF NOT EXISTS day_counted_events (
     day      TEXT NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS day_counted_events_by_day ON day_counted_events (day);
+
+-- A city's MDS documents (Geography, Policy) as imported: never changed once kept.
+CREATE TABLE IF NOT EXISTS city_documents (
+    kind     TEXT NOT NULL,
+    id       TEXT NOT NULL,
+    document TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+) STRICT;

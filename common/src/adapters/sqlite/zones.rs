@@ -1,10 +1,11 @@
 //! `ZoneStore` on SQLite: every zone write adds to the zones' version in its transaction.
 
 use super::outbox::append_event;
-use super::store::{SqliteStore, exec, load, to_json};
+use super::store::{SqliteStore, exec, load, to_json, unavailable};
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::ids::ZoneId;
+use crate::domain::mds_policy::CityDocument;
 use crate::domain::zones::{Zone, ZoneRules, ZoneSet};
 use crate::ports::{PortResult, ZoneStore};
 use async_trait::async_trait;
@@ -88,6 +89,36 @@ impl ZoneStore for SqliteStore {
         .map(|version| self.committed_zones_version(version))
     }
 
+    async fn import_city_document(&self, document: &CityDocument, event: &EventEnvelope) -> PortResult<bool> {
+        let (document, event) = (document.clone(), event.clone());
+        let text = to_json(&document.document)?;
+        self.write(move |tx| {
+            let (kind, id) = (document.kind.name(), document.id.to_string());
+            let kept: Option<String> = tx
+                .prepare_cached("SELECT document FROM city_documents WHERE kind = ?1 AND id = ?2")?
+                .query_row([kind, id.as_str()], |row| row.get(0))
+                .optional()?;
+            if let Some(kept) = kept {
+                let kept: serde_json::Value = serde_json::from_str(&kept)?;
+                return match kept == document.document {
+                    true => Ok(None),
+                    false => Err(RuleViolation::CityDocumentPublished.into()),
+                };
+            }
+            exec(tx, "INSERT INTO city_documents (kind, id, document) VALUES (?1, ?2, ?3)", params![kind, id, text])?;
+            append_event(tx, &event)?;
+            bump_zones_version(tx).map(Some)
+        })
+        .await
+        .map(|version| match version {
+            Some(version) => {
+                self.committed_zones_version(version);
+                true
+            }
+            None => false,
+        })
+    }
+
     async fn zones_version(&self) -> PortResult<u64> {
         Ok(self.zones_version.load(Ordering::Acquire))
     }
@@ -103,7 +134,21 @@ impl ZoneStore for SqliteStore {
                 .query_map([], |row| row.get(0))?
                 .collect::<Result<_, _>>()?;
             let zones = items.iter().map(|item| serde_json::from_str(item)).collect::<Result<Vec<Zone>, _>>()?;
-            Ok(ZoneSet { version, zones, global: global.unwrap_or_default() })
+            let documents: Vec<(String, String, String)> = tx
+                .prepare_cached("SELECT kind, id, document FROM city_documents ORDER BY kind, id")?
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            let city = documents
+                .into_iter()
+                .map(|(kind, id, document)| {
+                    Ok(CityDocument {
+                        kind: serde_json::from_value(serde_json::Value::String(kind))?,
+                        id: id.parse().map_err(unavailable)?,
+                        document: serde_json::from_str(&document)?,
+                    })
+                })
+                .collect::<PortResult<Vec<_>>>()?;
+            Ok(ZoneSet { version, zones, global: global.unwrap_or_default(), city })
         })
         .await
     }

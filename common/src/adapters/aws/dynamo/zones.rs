@@ -1,16 +1,19 @@
-//! `ZoneStore` on DynamoDB: every zone write adds to the zones' version in its transaction.
+//! `ZoneStore` on DynamoDB: every zone write (a city's documents too) adds to the zones' version
+//! in its transaction.
 
 use super::client::{DynamoStore, n, s, to_item, unavailable};
 use super::pages::all_pages;
 use crate::adapters::aws::items::attr::PK;
 use crate::adapters::aws::items::{
-    GlobalRulesItem, ZONES_PK, ZoneItem, ZonesVersionItem, attr, zone_key, zone_set, zones_version_key,
+    CityDocumentItem, GlobalRulesItem, ZONES_PK, ZoneItem, ZonesVersionItem, attr, city_document_key, zone_key,
+    zone_set, zones_version_key,
 };
 use crate::domain::error::RuleViolation;
 use crate::domain::events::EventEnvelope;
 use crate::domain::ids::ZoneId;
+use crate::domain::mds_policy::CityDocument;
 use crate::domain::zones::{Zone, ZoneRules, ZoneSet};
-use crate::ports::{PortResult, ZoneStore};
+use crate::ports::{PortError, PortResult, ZoneStore};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 
@@ -59,6 +62,22 @@ impl ZoneStore for DynamoStore {
         match self.write_zones(put, event).await? {
             true => Ok(()),
             false => Err(RuleViolation::Inconsistent("a rules write without conditions was refused").into()),
+        }
+    }
+
+    async fn import_city_document(&self, document: &CityDocument, event: &EventEnvelope) -> PortResult<bool> {
+        let item = CityDocumentItem::new(document).map_err(unavailable)?;
+        let put = self.put(&self.tables.state, to_item(&item)?, Some(&format!("attribute_not_exists({PK})")))?;
+        if self.write_zones(put, event).await? {
+            return Ok(true);
+        }
+        // Kept already: the same document is a repeated import, another one is refused.
+        let kept: Option<CityDocumentItem> =
+            self.get(&self.tables.state, city_document_key(document.kind, &document.id)).await?;
+        match kept.map(|kept| kept.document()).transpose().map_err(unavailable)? {
+            Some(kept) if kept == *document => Ok(false),
+            Some(_) => Err(RuleViolation::CityDocumentPublished.into()),
+            None => Err(PortError::Transient("a city document's import met a write in flight".into())),
         }
     }
 

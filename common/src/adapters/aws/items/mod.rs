@@ -16,6 +16,7 @@
 //! | zone | `ZONES` | `ZONE#<zoneId>` | the zone, its GeoJSON geometry as nested lists |
 //! | global rules | `ZONES` | `GLOBAL` | the rules outside every zone |
 //! | zones' version | `ZONES` | `VERSION` | `version` (`ADD` by every zone write) |
+//! | a city's MDS document | `ZONES` | `CITY#<geography|policy>#<id>` | `document` (its JSON, as text) |
 //! | command to a vehicle | `COMMAND#<commandId>` | `COMMAND` | `settledAt` once acknowledged, `ttl` |
 //!
 //! Index `available` (sparse): the parked boards, `availablePk = <area cell>` (geohash of 6),
@@ -41,6 +42,7 @@
 
 use crate::domain::geo::{Coordinates, geohash};
 use crate::domain::ids::{CommandId, CustomerId, EventId, KickboardId, PassId, RentalId, ZoneId};
+use crate::domain::mds_policy::CityDocumentKind;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -157,6 +159,7 @@ const BREAKER_COUNT_SK: &str = "COUNT";
 const GLOBAL_RULES_SK: &str = "GLOBAL";
 const ZONES_VERSION_SK: &str = "VERSION";
 const ZONE_SK_PREFIX: &str = "ZONE#";
+const CITY_DOCUMENT_SK_PREFIX: &str = "CITY#";
 const ALERT_SK_PREFIX: &str = "ALERT#";
 const COMMAND_SK: &str = "COMMAND";
 const DAY_SK: &str = "DAY";
@@ -295,6 +298,15 @@ fn counted_pk(event_id: &EventId) -> String {
     format!("{COUNTED_PREFIX}{event_id}")
 }
 
+/// A city's MDS document in the zones' partition: `CITY#<geography|policy>#<id>`.
+fn city_document_sk(kind: CityDocumentKind, id: &uuid::Uuid) -> String {
+    format!("{CITY_DOCUMENT_SK_PREFIX}{}#{id}", kind.name())
+}
+
+pub fn city_document_key(kind: CityDocumentKind, id: &uuid::Uuid) -> Item {
+    key(ZONES_PK.to_owned(), &city_document_sk(kind, id))
+}
+
 pub fn zone_key(zone_id: &ZoneId) -> Item {
     key(ZONES_PK.to_owned(), &zone_sk(zone_id))
 }
@@ -351,7 +363,7 @@ pub use operations::{CountedItem, CrewAlertItem};
 pub use outbox::{OutboxItem, StreamCheckpointItem, outbox_event};
 pub use passes::PassItem;
 pub use rentals::RentalItem;
-pub use zones::{GlobalRulesItem, ZoneItem, ZonesVersionItem, zone_set};
+pub use zones::{CityDocumentItem, GlobalRulesItem, ZoneItem, ZonesVersionItem, zone_set};
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,148 @@
+//! A city's rules as MDS 2.0 publishes them, imported and obeyed: Seoul's kickboard-free streets
+//! (Hongdae's Red Road and the Banpo 학원가, closed 12:00–23:00 every day) refuse a return at
+//! 13:00 KST and allow it at 23:30 KST; bad documents are refused at their path, storing nothing.
+
+use chrono::{Duration, Timelike};
+use hyper::{Method, StatusCode};
+use kickboard_common::ports::Clock;
+use kickboard_tests::{Backend, Reply, TestServer};
+use serde_json::{Value, json};
+
+const HONGDAE: &str = "1f0b6c4e-2d3a-4b5c-8d9e-0a1b2c3d4e5f";
+const BANPO: &str = "2a1c7d5f-3e4b-4c6d-9e0f-1b2c3d4e5f60";
+const POLICY: &str = "3b2d8e60-4f5c-4d7e-8f10-2c3d4e5f6071";
+/// Inside Hongdae's Red Road, as the fixture draws it.
+const IN_HONGDAE: (f64, f64) = (37.5557, 126.9240);
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/fixtures/mds-policy/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+async fn put(kb: &TestServer, path: &str, body: Value) -> Reply {
+    kb.call(Method::PUT, path, Some(&kb.admin_token()), Some(body)).await
+}
+
+fn assert_refused_at(reply: &Reply, path: &str) {
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{reply:?}");
+    assert!(reply.text("detail").starts_with(&format!("{path}: ")), "{reply:?}");
+}
+
+/// Advances the clock to the next `hour`:`minute` in Seoul.
+fn to_seoul_time(kb: &TestServer, hour: u32, minute: u32) {
+    let now = kb.clock.now().with_timezone(&chrono_tz::Asia::Seoul);
+    let minutes_now = i64::from(now.hour() * 60 + now.minute());
+    let wanted = i64::from(hour * 60 + minute);
+    kb.clock.advance(Duration::minutes((wanted - minutes_now).rem_euclid(24 * 60)));
+}
+
+pub async fn a_citys_kickboard_free_streets_refuse_returns_only_while_closed(backend: Backend) {
+    let kb = TestServer::start_on(backend).await;
+    let alice = kb.customer_token("alice");
+
+    // The streets first: a policy naming a geography not imported is refused, nothing stored.
+    let policy = fixture("kickboard-free-streets.policy.json");
+    let policy_path = format!("/mds/policies/{POLICY}");
+    assert_refused_at(&put(&kb, &policy_path, policy.clone()).await, "rules[0].geographies[0]");
+    for (name, id) in [("hongdae-red-road", HONGDAE), ("banpo", BANPO)] {
+        let path = format!("/mds/geographies/{id}");
+        let geography = fixture(&format!("{name}.geography.json"));
+        assert_eq!(
+            kb.call(Method::PUT, &path, Some(&alice), Some(geography.clone())).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let imported = put(&kb, &path, geography.clone()).await;
+        assert_eq!(imported.status, StatusCode::CREATED, "{imported:?}");
+        assert_eq!(imported.body["geography"], geography);
+        assert_eq!(put(&kb, &path, geography).await.status, StatusCode::OK, "the same again changes nothing");
+    }
+
+    // Bad policies: each refused at its path, none stored.
+    let mut bad_cases = Vec::new();
+    let mut changed = |path: &str, change: &dyn Fn(&mut Value)| {
+        let mut bad = policy.clone();
+        change(&mut bad);
+        bad_cases.push((path.to_owned(), bad));
+    };
+    changed("rules[0].start_time", &|bad| bad["rules"][0]["start_time"] = json!("25:00:00"));
+    changed("rules[0].states.parked", &|bad| bad["rules"][0]["states"] = json!({"parked": []}));
+    changed("rules[0].states.available[0]", &|bad| bad["rules"][0]["states"]["available"] = json!(["teleported"]));
+    changed("rules[0].geographies[1]", &|bad| bad["rules"][0]["geographies"][1] = json!(POLICY));
+    for (path, bad) in bad_cases {
+        assert_refused_at(&put(&kb, &policy_path, bad).await, &path);
+    }
+    let other_id = put(&kb, "/mds/policies/00000000-0000-4000-8000-000000000000", policy.clone()).await;
+    assert_refused_at(&other_id, "policy_id");
+    let mut square = fixture("banpo.geography.json");
+    square["geography_json"]["features"][0]["geometry"]["coordinates"] = json!([[[127.0, 37.5], [127.001, 37.5]]]);
+    let bad_geometry = put(&kb, "/mds/geographies/5d4fa082-6172-4f90-8132-4e5f60718293", square).await;
+    assert_eq!(bad_geometry.status, StatusCode::BAD_REQUEST, "{bad_geometry:?}");
+    assert!(bad_geometry.text("detail").starts_with("geography_json.features[0].geometry"), "{bad_geometry:?}");
+    let admin = kb.admin_token();
+    assert_eq!(kb.get("/mds/policies", &admin).await.body["policies"], json!([]), "nothing stored");
+    assert_eq!(kb.get("/mds/geographies", &admin).await.body["geographies"].as_array().map(Vec::len), Some(2));
+
+    // The policy: enforced as a zone closed to riding and parking; importing it again is a no-op,
+    // and another document under its id is refused.
+    let imported = put(&kb, &policy_path, policy.clone()).await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{imported:?}");
+    let rule = &imported.body["rules"][0];
+    assert_eq!(
+        rule["zone_rules"],
+        json!({"rideStartAllowed": false, "rideEndAllowed": false, "rideThroughAllowed": false}),
+        "{imported:?}"
+    );
+    assert_eq!(rule["not_enforced"], json!([]));
+    assert_eq!(put(&kb, &policy_path, policy.clone()).await.status, StatusCode::OK);
+    let mut edited = policy.clone();
+    edited["name"] = json!("changed after publishing");
+    let published = put(&kb, &policy_path, edited).await;
+    assert_eq!((published.status, published.problem()), (StatusCode::CONFLICT, "mds-document-published"));
+    assert_eq!(kb.get("/mds/policies", &admin).await.body["policies"], json!([policy]));
+
+    // 13:00 in Seoul: a ride from City Hall may not end on the Red Road.
+    to_seoul_time(&kb, 13, 0);
+    kb.register_board("kb-1").await;
+    let pass = kb.paid_pass(&alice, "basic-60").await;
+    let ride = kb.rent(&alice, &pass, "kb-1").await;
+    assert_eq!(ride.status, StatusCode::CREATED, "{ride:?}");
+    let give_back = |language: &'static str| {
+        let (kb, alice, rental) = (&kb, alice.clone(), ride.text("rentalId"));
+        async move {
+            let body = json!({"lat": IN_HONGDAE.0, "lon": IN_HONGDAE.1});
+            let path = format!("/rentals/{rental}/return");
+            let language = [("accept-language", language)];
+            let body = serde_json::to_vec(&body).unwrap();
+            kb.send_with_headers(Method::POST, &path, Some(&alice), Some("application/json"), body, &language).await
+        }
+    };
+    let refused = give_back("ko-KR,ko;q=0.9").await;
+    assert_eq!((refused.status, refused.problem()), (StatusCode::UNPROCESSABLE_ENTITY, "ride-end-not-allowed"));
+    let detail = refused.text("detail");
+    assert!(
+        detail.contains("킥보드 없는 거리") && detail.contains("Kickboard-free streets"),
+        "names the rule: {detail}"
+    );
+    assert!(detail.ends_with("12:00~23:00 킥보드 통행 금지 구역입니다"), "in Korean: {detail}");
+    let in_english = give_back("en").await;
+    assert!(
+        in_english.text("detail").ends_with("Kickboards are not allowed here from 12:00 to 23:00"),
+        "{in_english:?}"
+    );
+
+    // The public feed publishes the closed streets while they are closed, until they open.
+    let feed = kb.call(Method::GET, "/gbfs/v3/geofencing_zones.json", None, None).await;
+    let zones = feed.body["data"]["geofencing_zones"]["features"].as_array().unwrap().clone();
+    assert_eq!(zones.len(), 2, "{feed:?}");
+    assert_eq!(zones[0]["properties"]["rules"][0]["ride_end_allowed"], false);
+    let until_open = (23 - 13) * 3600 + 1;
+    assert!(feed.body["ttl"].as_i64().unwrap() <= until_open, "{feed:?}");
+
+    // 23:30: open again.
+    to_seoul_time(&kb, 23, 30);
+    let allowed = give_back("ko").await;
+    assert_eq!(allowed.status, StatusCode::OK, "{allowed:?}");
+    let feed = kb.call(Method::GET, "/gbfs/v3/geofencing_zones.json", None, None).await;
+    assert_eq!(feed.body["data"]["geofencing_zones"]["features"], json!([]), "{feed:?}");
+    kb.stop().await;
+}
