@@ -144,5 +144,33 @@ pub async fn a_citys_kickboard_free_streets_refuse_returns_only_while_closed(bac
     assert_eq!(allowed.status, StatusCode::OK, "{allowed:?}");
     let feed = kb.call(Method::GET, "/gbfs/v3/geofencing_zones.json", None, None).await;
     assert_eq!(feed.body["data"]["geofencing_zones"]["features"], json!([]), "{feed:?}");
+
+    // A cap: at most 2 boards parked in Banpo, counted against the fleet on request.
+    let cap = fixture("banpo-cap.policy.json");
+    let capped = put(&kb, &format!("/mds/policies/{}", cap["policy_id"].as_str().unwrap()), cap).await;
+    assert_eq!((capped.status, &capped.body["rules"][0]["fleet_cap"]), (StatusCode::CREATED, &json!(2)), "{capped:?}");
+    for board in ["kb-b1", "kb-b2", "kb-b3"] {
+        let body = json!({"kickboardId": board, "model": "Ninebot Max", "lat": 37.5047, "lon": 126.998});
+        assert_eq!(kb.post("/kickboards", &admin, body).await.status, StatusCode::CREATED);
+    }
+    let standing = |reply: Reply| (reply.body["caps"][0]["count"].clone(), reply.body["caps"][0]["met"].clone());
+    assert_eq!(kb.get("/mds/compliance", &alice).await.status, StatusCode::FORBIDDEN);
+    let over = kb.get("/mds/compliance", &admin).await;
+    assert_eq!(over.body["caps"].as_array().map(Vec::len), Some(1), "{over:?}");
+    assert_eq!(
+        (&over.body["caps"][0]["limit"], &over.body["caps"][0]["rule_name"]),
+        (&json!(2), &json!("Banpo parking cap"))
+    );
+    assert_eq!(standing(over), (json!(3), json!(false)));
+    let service = json!({"status": "MAINTENANCE"});
+    assert_eq!(
+        kb.call(Method::PUT, "/kickboards/kb-b3/status", Some(&admin), Some(service)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        standing(kb.get("/mds/compliance", &admin).await),
+        (json!(2), json!(true)),
+        "only available boards count"
+    );
     kb.stop().await;
 }

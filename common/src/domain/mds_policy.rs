@@ -33,12 +33,14 @@
 
 use super::error::message_in;
 use super::events::{DomainEvent, EventEnvelope};
-use super::vehicle::vehicle_types;
+use super::kickboard::{Kickboard, KickboardStatus};
 use super::vehicle::{FormFactor, Propulsion, VehicleType};
+use super::vehicle::{find_vehicle_type, vehicle_types};
 use super::zones::{CityZone, GeometryForm, Zone, ZoneGeometry, ZoneName, ZoneRules};
 use crate::domain::ids::ZoneId;
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
+use geo::{Coord, Intersects, MultiPolygon};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -1419,6 +1421,45 @@ impl CityRules {
                 zone: zone.to_zone(i32::MIN, at),
                 rule: format!("policy {} ({}), rule {}", zone.policy_name, zone.policy_id, zone.rule_name),
                 messages: zone.messages.clone(),
+            })
+            .collect()
+    }
+}
+
+/// A fleet cap in force, and the boards it counts now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapStanding<'a> {
+    pub cap: &'a FleetCap,
+    /// Available boards (of those the rule names) inside the cap's geography.
+    pub count: u64,
+}
+
+impl CapStanding<'_> {
+    /// Whether the fleet keeps within the cap.
+    pub fn met(&self) -> bool {
+        self.count <= self.cap.limit
+    }
+}
+
+impl CityRules {
+    /// Each cap in force at `at`, with the available boards of `fleet` inside its geography
+    /// (its edge included, as zones count it).
+    pub fn cap_standings<'a>(&'a self, at: DateTime<Utc>, fleet: &[Kickboard]) -> Vec<CapStanding<'a>> {
+        let available: Vec<&Kickboard> =
+            fleet.iter().filter(|board| board.status() == KickboardStatus::Available).collect();
+        self.caps_at(at)
+            .into_iter()
+            .map(|cap| {
+                // A kept geography was checked when imported: its area is valid.
+                let area = cap.geometry.validate().unwrap_or_else(|_| MultiPolygon::new(Vec::new()));
+                let count = available
+                    .iter()
+                    .filter(|board| {
+                        find_vehicle_type(&board.vehicle_type_id).is_some_and(|kind| cap.boards.admits(kind))
+                    })
+                    .filter(|board| area.intersects(&Coord { x: board.location.lon(), y: board.location.lat() }))
+                    .count();
+                CapStanding { cap, count: u64::try_from(count).unwrap_or(u64::MAX) }
             })
             .collect()
     }

@@ -1,7 +1,7 @@
 //! The city's rules as it publishes them (MDS 2.0 Geography and Policy), imported by an admin
 //! and compiled into the zones rides obey (`domain::mds_policy`). A document is refused whole,
 //! naming the JSON path at fault; a published one never changes (a city publishes a new policy
-//! naming the old in `prev_policies`).
+//! naming the old in `prev_policies`). The fleet caps a policy sets are counted on request.
 
 use crate::domain::mds_policy::{
     CityDocument, CityDocumentKind, CityRules, Enforced, Geography, MdsDocumentError, Policy, check_references, compile,
@@ -237,5 +237,66 @@ impl<S: Services> Handle<S> for ListPolicies {
         let policies = stored(app, CityDocumentKind::Policy).await?;
         let policies = policies.into_iter().map(|stored| stored.document).collect();
         Ok(json(StatusCode::OK, &PoliciesAnswer { version: MDS_VERSION, policies }))
+    }
+}
+
+/// A fleet cap in force and how the fleet stands against it.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct CapCompliance {
+    policy_id: Uuid,
+    rule_id: Uuid,
+    rule_name: String,
+    geography_id: Uuid,
+    /// The most available boards the city allows there.
+    limit: u64,
+    /// The available boards there now.
+    count: u64,
+    met: bool,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct Compliance {
+    read_at: chrono::DateTime<chrono::Utc>,
+    caps: Vec<CapCompliance>,
+}
+
+/// `GET /mds/compliance` (admin): each fleet cap of the city's policies in force now, the
+/// available boards it counts, and whether the fleet keeps within it.
+pub struct GetCompliance;
+
+impl Endpoint for GetCompliance {
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/mds/compliance";
+    const FUNCTION: &'static str = "mds-compliance";
+    fn contract() -> Contract {
+        Contract::new("The city's fleet caps in force and the fleet against them (admin)")
+            .answers::<Compliance>(StatusCode::OK, "Each cap, its count now and whether it is met")
+    }
+    type Caller = Admin;
+}
+
+impl<S: Services> Handle<S> for GetCompliance {
+    async fn handle(app: &S, _: Admin, _: Request) -> HandlerResult {
+        let read_at = app.clock().now();
+        let context = app.settings().city_context();
+        let (set, fleet) = tokio::try_join!(app.zones().zone_set(), app.fleet().parked_kickboards())?;
+        let city = CityRules::of_documents(&set.city, context.time_zone, context.provider_id)
+            .map_err(|error| Problem::from(crate::ports::PortError::Unavailable(error.to_string())))?;
+        let caps = city
+            .cap_standings(read_at, &fleet)
+            .into_iter()
+            .map(|standing| CapCompliance {
+                policy_id: standing.cap.policy_id,
+                rule_id: standing.cap.rule_id,
+                rule_name: standing.cap.rule_name.clone(),
+                geography_id: standing.cap.geography_id,
+                limit: standing.cap.limit,
+                count: standing.count,
+                met: standing.met(),
+            })
+            .collect();
+        Ok(json(StatusCode::OK, &Compliance { read_at, caps }))
     }
 }

@@ -91,6 +91,7 @@ endpoints!(
     city_rules::ListGeographies,
     city_rules::PutPolicy,
     city_rules::ListPolicies,
+    city_rules::GetCompliance,
 );
 
 /// The OpenAPI 3.1 document of every route, generated from the table.
