@@ -19,6 +19,7 @@ pub struct CityContext {
 }
 
 /// The zones of one version of the store, and the map in force over a span of time.
+#[derive(Clone)]
 struct Cached {
     checked: Instant,
     set: Arc<ZoneSet>,
@@ -54,37 +55,44 @@ impl ZoneCache {
     }
 
     /// The zones in force at `at`, as of at most `check_every` ago; the store is read again only
-    /// when its version moved. Two requests that find the entry stale at once may both read the
-    /// store: harmless, and cheaper than making every other request wait for one of them.
+    /// when its version moved, and the map placed anew only when the city's rules changed since
+    /// it was. Two requests that find the entry stale at once may both read the store: harmless,
+    /// and cheaper than making every other request wait for one of them.
     pub async fn current(&self, store: &dyn ZoneStore, at: DateTime<Utc>) -> PortResult<Arc<ZoneMap>> {
         let cached = self.latest.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let recent = cached.as_ref().is_some_and(|cached| cached.checked.elapsed() < self.check_every);
         if let Some(cached) = &cached
-            && cached.checked.elapsed() < self.check_every
+            && recent
             && cached.holds_at(at)
         {
             return Ok(Arc::clone(&cached.map));
         }
-        let fresh = match &cached {
-            Some(cached) if cached.checked.elapsed() < self.check_every => None,
-            _ => Some(store.zones_version().await?),
+        // The version this instance holds, unless the store moved on.
+        let kept = match cached {
+            Some(cached) if recent => Some((cached.checked, cached)),
+            Some(cached) if cached.set.version == store.zones_version().await? => Some((Instant::now(), cached)),
+            _ => None,
         };
-        let (set, city, checked) = match (cached, fresh) {
-            (Some(cached), None) => (Arc::clone(&cached.set), Arc::clone(&cached.city), cached.checked),
-            (Some(cached), Some(version)) if cached.set.version == version => {
-                (Arc::clone(&cached.set), Arc::clone(&cached.city), Instant::now())
-            }
-            _ => {
+        let entry = match kept {
+            Some((checked, cached)) if cached.holds_at(at) => Cached { checked, ..Cached::clone(&cached) },
+            Some((checked, cached)) => Self::place(Arc::clone(&cached.set), Arc::clone(&cached.city), checked, at),
+            None => {
                 let set = store.zone_set().await?;
                 let city = CityRules::of_documents(&set.city, self.context.time_zone, self.context.provider_id)
                     .map_err(|error| PortError::Unavailable(format!("a stored city document: {error}")))?;
-                (Arc::new(set), Arc::new(city), Instant::now())
+                Self::place(Arc::new(set), Arc::new(city), Instant::now(), at)
             }
         };
-        let until = city.next_change_after(at);
-        let map = Arc::new(ZoneMap::with_city(ZoneSet::clone(&set), city.city_zones_at(at)).in_force_until_then(until));
-        let entry = Cached { checked, set, city, map: Arc::clone(&map), placed_at: at, until };
+        let map = Arc::clone(&entry.map);
         *self.latest.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(entry));
         Ok(map)
+    }
+
+    /// The map of `set` with the city's rules in force at `at`, until they next change.
+    fn place(set: Arc<ZoneSet>, city: Arc<CityRules>, checked: Instant, at: DateTime<Utc>) -> Cached {
+        let until = city.next_change_after(at);
+        let map = Arc::new(ZoneMap::with_city(ZoneSet::clone(&set), city.city_zones_at(at)).holding_until(until));
+        Cached { checked, set, city, map, placed_at: at, until }
     }
 }
 

@@ -331,7 +331,7 @@ impl Governing<'_> {
 }
 
 /// Where a zone of the map is kept: an operator's, or a city rule's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Placed {
     Operator(usize),
     City(usize),
@@ -397,7 +397,7 @@ impl ZoneMap {
     }
 
     /// The map, said to hold until `until` (the city's rules' next change).
-    pub fn in_force_until_then(self, until: Option<DateTime<Utc>>) -> Self {
+    pub fn holding_until(self, until: Option<DateTime<Utc>>) -> Self {
         Self { until, ..self }
     }
 
