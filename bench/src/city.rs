@@ -535,12 +535,14 @@ pub async fn fleet_aws(boards: usize, requests: usize, reports: usize) -> FleetR
         Telemetry::new(place, BatteryPct::new(battery).expect("a percentage"), Some(at), at).expect("a report")
     };
     let reporting = &fleet[..reports.min(fleet.len())];
+    // No zones: a report's cost is the store's.
+    let zones = std::sync::Arc::new(kickboard_common::domain::zones::ZoneMap::default());
     tap.reset();
     for board in reporting {
         let telemetry = report(board.location, 80);
         services
             .fleet()
-            .report_telemetry(&board.kickboard_id, &telemetry, &services.settings().battery)
+            .report_telemetry(&board.kickboard_id, &telemetry, &services.settings().battery, &zones)
             .await
             .expect("a report");
     }
@@ -551,7 +553,7 @@ pub async fn fleet_aws(boards: usize, requests: usize, reports: usize) -> FleetR
         let telemetry = report(city_point(&mut random), 79);
         services
             .fleet()
-            .report_telemetry(&board.kickboard_id, &telemetry, &services.settings().battery)
+            .report_telemetry(&board.kickboard_id, &telemetry, &services.settings().battery, &zones)
             .await
             .expect("a report");
         places.push(telemetry.location);
@@ -562,7 +564,7 @@ pub async fn fleet_aws(boards: usize, requests: usize, reports: usize) -> FleetR
         let telemetry = report(place, 79);
         services
             .fleet()
-            .report_telemetry(&board.kickboard_id, &telemetry, &services.settings().battery)
+            .report_telemetry(&board.kickboard_id, &telemetry, &services.settings().battery, &zones)
             .await
             .expect("a report");
     }

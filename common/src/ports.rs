@@ -287,6 +287,7 @@ pub trait FleetStore: Send + Sync {
         kickboard_id: &KickboardId,
         telemetry: &Telemetry,
         rules: &BatteryRules,
+        zones: &Arc<ZoneMap>,
     ) -> PortResult<ReportOutcome>;
     /// Puts a board in or out of service.
     async fn set_service(

@@ -50,6 +50,7 @@ async fn deliver_in_trace(app: &App, subscriber: Subscriber, event: KickboardEve
             let deps = NotifierDeps {
                 ledger: app.ports.ledger.as_ref(),
                 contacts: app.ports.contacts.as_ref(),
+                rentals: app.ports.rentals.as_ref(),
                 sender: app.ports.sender.as_ref(),
                 clock: app.clock.as_ref(),
                 crew_log: app.ports.crew_log.as_ref(),

@@ -103,9 +103,28 @@ pub async fn a_citys_kickboard_free_streets_refuse_returns_only_while_closed(bac
     // 13:00 in Seoul: a ride from City Hall may not end on the Red Road.
     to_seoul_time(&kb, 13, 0);
     kb.register_board("kb-1").await;
+    kb.set_phone(&alice, "+821012345678").await;
     let pass = kb.paid_pass(&alice, "basic-60").await;
     let ride = kb.rent(&alice, &pass, "kb-1").await;
     assert_eq!(ride.status, StatusCode::CREATED, "{ride:?}");
+
+    // Riding onto the closed street tells the rider and the crew, once each time it enters.
+    let report_at = |lat: f64, lon: f64| {
+        kb.clock.advance(Duration::seconds(30));
+        kb.report("kb-1", json!({"lat": lat, "lon": lon, "batteryPct": 90}))
+    };
+    for (lat, lon) in [IN_HONGDAE, (37.5558, 126.9241), (37.5600, 126.9300), IN_HONGDAE] {
+        assert_eq!(report_at(lat, lon).await.status, StatusCode::OK);
+    }
+    kb.settle().await;
+    let entered = |alert: &&Value| alert["kind"] == "rode-into-no-riding-zone";
+    let crew = kb.get("/admin/alerts", &admin).await.body["alerts"].as_array().unwrap().clone();
+    assert_eq!(crew.iter().filter(entered).count(), 2, "two entries, two alerts: {crew:?}");
+    assert!(crew[0]["text"].as_str().unwrap().contains("킥보드 없는 거리"), "{crew:?}");
+    let texts = kb.texts("alice").await;
+    let warned: Vec<&String> = texts.iter().filter(|text| text.contains("통행 금지 구역")).collect();
+    assert_eq!(warned.len(), 2, "{texts:?}");
+    assert!(warned[0].contains("12:00~23:00 킥보드 통행 금지 구역입니다"), "the city's message: {warned:?}");
     let give_back = |language: &'static str| {
         let (kb, alice, rental) = (&kb, alice.clone(), ride.text("rentalId"));
         async move {

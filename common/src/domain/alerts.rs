@@ -1,6 +1,7 @@
 //! What a customer is told about an event, in which language, and on which channels.
 
 use super::contact::{Channel, Contact, Locale};
+use super::error::message_in;
 use super::events::{DomainEvent, EventEnvelope};
 use super::geo::Coordinates;
 use super::ids::{CustomerId, EventId, KickboardId};
@@ -71,6 +72,14 @@ pub fn alert_text(envelope: &EventEnvelope, locale: Locale) -> Option<String> {
                 minutes_en(balance.minutes_left)
             )
         }
+        (DomainEvent::KickboardRodeIntoNoRidingZone { messages, .. }, Locale::Ko) => match message_in(messages, "ko") {
+            Some(message) => format!("[킥보드] 통행 금지 구역입니다: {message}. 구역 밖으로 이동해 주세요"),
+            None => "[킥보드] 통행 금지 구역입니다. 구역 밖으로 이동해 주세요".to_owned(),
+        },
+        (DomainEvent::KickboardRodeIntoNoRidingZone { messages, .. }, Locale::En) => match message_in(messages, "en") {
+            Some(message) => format!("[Kickboard] Riding is not allowed here: {message}. Please leave the zone."),
+            None => "[Kickboard] Riding is not allowed here. Please leave the zone.".to_owned(),
+        },
         (DomainEvent::LicenceVerified { .. }, Locale::Ko) => "[킥보드] 면허 인증이 완료되었습니다".to_owned(),
         (DomainEvent::LicenceVerified { .. }, Locale::En) => {
             "[Kickboard] Your driving licence is verified. Ride safe!".to_owned()
@@ -92,6 +101,7 @@ pub enum CrewAlertKind {
     LockUnconfirmed,
     SilentWhileRented,
     NotResponding,
+    RodeIntoNoRidingZone,
 }
 
 /// An alert for the crew: which board, what happened and where, and the text they are sent.
@@ -153,6 +163,16 @@ pub fn crew_alert(envelope: &EventEnvelope) -> Option<CrewAlert> {
             format!(
                 "[킥보드 운영] {kickboard_id} 대여 중 10분 넘게 응답 없음 (마지막 {} UTC, {:.5}, {:.5}): 분실·고장 의심, 확인 필요",
                 last_heard_at.format("%H:%M"),
+                location.lat(),
+                location.lon()
+            ),
+        ),
+        DomainEvent::KickboardRodeIntoNoRidingZone { kickboard_id, place, location, .. } => (
+            CrewAlertKind::RodeIntoNoRidingZone,
+            kickboard_id,
+            Some(location),
+            format!(
+                "[킥보드 운영] {kickboard_id} 대여 중 통행 금지 구역 진입 ({:.5}, {:.5}): {place}",
                 location.lat(),
                 location.lon()
             ),

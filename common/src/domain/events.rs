@@ -12,6 +12,7 @@ use super::vehicle::BatteryPct;
 use super::zones::ZoneRules;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// The EventBridge `source` of every Kickboard event.
@@ -161,6 +162,19 @@ pub enum DomainEvent {
     LicenceVerified {
         licence_class: LicenceClass,
     },
+    /// A rented board's report took it into a zone where riding is not allowed (a city's rule,
+    /// or an operator's): the rider and the crew are told, once each time it enters.
+    KickboardRodeIntoNoRidingZone {
+        kickboard_id: KickboardId,
+        rental_id: RentalId,
+        /// The zone or the city's policy and rule, as a refusal names them.
+        place: String,
+        /// The city's message to the rider, per language tag.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        messages: BTreeMap<String, String>,
+        #[serde(flatten)]
+        location: Coordinates,
+    },
     /// A vehicle's battery went below the low mark: the crew should charge it.
     KickboardBatteryLow {
         kickboard_id: KickboardId,
@@ -202,6 +216,7 @@ impl EventEnvelope {
             DomainEvent::KickboardLockUnconfirmed { .. } => "KickboardLockUnconfirmed",
             DomainEvent::KickboardMovedWhileParked { .. } => "KickboardMovedWhileParked",
             DomainEvent::KickboardSilentWhileRented { .. } => "KickboardSilentWhileRented",
+            DomainEvent::KickboardRodeIntoNoRidingZone { .. } => "KickboardRodeIntoNoRidingZone",
             DomainEvent::ZoneChanged { .. } => "ZoneChanged",
             DomainEvent::ZoneDeleted { .. } => "ZoneDeleted",
             DomainEvent::CityDocumentImported { .. } => "CityDocumentImported",
@@ -253,6 +268,7 @@ impl Subscriber {
                 "KickboardLockUnconfirmed",
                 "KickboardMovedWhileParked",
                 "KickboardSilentWhileRented",
+                "KickboardRodeIntoNoRidingZone",
                 "LicenceVerified",
             ],
             Subscriber::BalanceView => &["PassPurchased", "PassPaid", "KickboardReturned"],

@@ -7,6 +7,7 @@ use super::geo::Coordinates;
 use super::ids::{KickboardId, PublicVehicleId, RentalId, VehicleTypeId};
 use super::track::{RideTrack, TrackPoint};
 use super::vehicle::{BatteryPct, BatteryRules, Telemetry, default_vehicle_type_id, find_vehicle_type};
+use super::zones::ZoneMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -177,12 +178,15 @@ pub struct Reported {
     /// `KickboardMovedWhileParked` when a parked board's report puts it [`THEFT_DISTANCE_M`]
     /// from where it was left, once per episode.
     pub moved: Option<EventEnvelope>,
+    /// `KickboardRodeIntoNoRidingZone` when a rented board's report takes it from where riding
+    /// is allowed to where it is not: once per entry, however long it stays.
+    pub rode_into_no_riding: Option<EventEnvelope>,
 }
 
 impl Reported {
     /// The events to write with the board.
     pub fn events(&self) -> impl Iterator<Item = &EventEnvelope> {
-        self.battery_low.iter().chain(&self.moved)
+        self.battery_low.iter().chain(&self.moved).chain(&self.rode_into_no_riding)
     }
 }
 
@@ -281,7 +285,12 @@ impl Kickboard {
     /// to store: the report is older than the stored one, or it says what is stored (the same
     /// battery, a place within GPS jitter) and the stored report is recent. A rented board's
     /// position follows its rider.
-    pub fn report(&self, telemetry: &Telemetry, rules: &BatteryRules) -> Result<Option<Reported>, RuleViolation> {
+    pub fn report(
+        &self,
+        telemetry: &Telemetry,
+        rules: &BatteryRules,
+        zones: &ZoneMap,
+    ) -> Result<Option<Reported>, RuleViolation> {
         if let KickboardState::Retired { .. } = self.state {
             return Err(RuleViolation::KickboardNotFound);
         }
@@ -333,7 +342,24 @@ impl Kickboard {
                 },
             )
         });
-        Ok(Some(Reported { board, battery_low, moved }))
+        let rode_into_no_riding = match &self.state {
+            KickboardState::Rented { rental_id } if zones.no_riding(&self.location).is_none() => {
+                zones.no_riding(&telemetry.location).map(|refusal| {
+                    board.event(
+                        telemetry.reported_at,
+                        DomainEvent::KickboardRodeIntoNoRidingZone {
+                            kickboard_id: board.kickboard_id.clone(),
+                            rental_id: rental_id.clone(),
+                            place: refusal.place,
+                            messages: refusal.messages,
+                            location: telemetry.location,
+                        },
+                    )
+                })
+            }
+            _ => None,
+        };
+        Ok(Some(Reported { board, battery_low, moved, rode_into_no_riding }))
     }
 
     /// The board after a return's report of its battery (if the vehicle gave one), and the

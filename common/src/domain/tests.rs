@@ -158,7 +158,7 @@ fn each_subscriber_gets_the_events_its_rule_names() {
 
 fn report(board: &Kickboard, battery: u8, minute: i64) -> Result<Option<Reported>, RuleViolation> {
     let here = Coordinates::new(37.51, 127.01).unwrap();
-    board.report(&Telemetry::new(here, pct(battery), Some(at(minute)), at(minute)).unwrap(), &RULES)
+    board.report(&Telemetry::new(here, pct(battery), Some(at(minute)), at(minute)).unwrap(), &RULES, &OPEN)
 }
 
 fn applied(outcome: Result<Option<Reported>, RuleViolation>) -> (Kickboard, Option<EventEnvelope>) {
@@ -267,7 +267,7 @@ fn a_rides_distance_is_the_sum_of_its_reported_legs_and_the_last_one() {
         let here = Coordinates::new(lat, 127.01).unwrap();
         let leg = riding.location.distance_m(&here);
         let telemetry = Telemetry::new(here, pct(battery), Some(at(minute)), at(minute)).unwrap();
-        riding = riding.report(&telemetry, &RULES).unwrap().expect("applied").board;
+        riding = riding.report(&telemetry, &RULES, &OPEN).unwrap().expect("applied").board;
         if leg >= super::kickboard::GPS_JITTER_M {
             legs += leg.round();
         }

@@ -465,6 +465,11 @@ impl ZoneMap {
         }
     }
 
+    /// What forbids riding through `place`, if anything does.
+    pub fn no_riding(&self, place: &Coordinates) -> Option<ZoneRefusal> {
+        self.governing(place).refusal(|rules| rules.ride_through_allowed)
+    }
+
     /// Refuses to end a ride where ending is not allowed.
     pub fn ensure_end_allowed(&self, place: &Coordinates) -> Result<(), RuleViolation> {
         match self.governing(place).refusal(|rules| rules.ride_end_allowed) {

@@ -9,6 +9,7 @@ use crate::domain::kickboard::{Kickboard, KickboardStatus, Model, ServiceStatus}
 use crate::domain::vehicle::{
     BatteryPct, BatteryRules, Telemetry, VehicleType, default_vehicle_type_id, find_vehicle_type, vehicle_types,
 };
+use crate::domain::zones::ZoneMap;
 use crate::http::contract::Contract;
 use crate::http::endpoint::{Admin, Anyone, Customer, Endpoint, Handle, Vehicle};
 use crate::http::request::{json_body, path_id, query_param};
@@ -21,6 +22,7 @@ use lambda_http::Request;
 use lambda_http::http::{Method, StatusCode};
 use schemars::JsonSchema;
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// A coordinate error, named by the field it is about.
 pub(crate) fn invalid_position(error: GeoError) -> Problem {
@@ -242,9 +244,11 @@ impl<S: Services> Handle<S> for ReportTelemetry {
         {
             return Err(Problem::new(ProblemType::Forbidden).with_detail("a vehicle reports only for itself"));
         }
-        let telemetry = json_body::<TelemetryBody>(&request)?.telemetry(app.clock().now())?;
-        let outcome = app.fleet().report_telemetry(&kickboard_id, &telemetry, &app.settings().battery).await?;
-        follow_speed_caps(app, &outcome).await?;
+        let now = app.clock().now();
+        let telemetry = json_body::<TelemetryBody>(&request)?.telemetry(now)?;
+        let zones = app.geofence().map(now).await?;
+        let outcome = app.fleet().report_telemetry(&kickboard_id, &telemetry, &app.settings().battery, &zones).await?;
+        follow_speed_caps(app, &zones, &outcome).await?;
         Ok(json(StatusCode::OK, &KickboardView::new(&outcome.board)))
     }
 }
@@ -265,11 +269,12 @@ pub struct Ingested {
 /// ([`follow_speed_caps`]); a cap that could not be sent is logged, the report stands.
 pub async fn ingest_telemetry(app: &impl Services, message: serde_json::Value) -> Result<Ingested, PortError> {
     let rules = app.settings().battery;
-    let outcome = match ingest_report(app.fleet(), app.clock(), &rules, message).await? {
+    let zones = app.geofence().map(app.clock().now()).await?;
+    let outcome = match ingest_report(app.fleet(), app.clock(), &rules, &zones, message).await? {
         Ok(outcome) => outcome,
         Err(reason) => return Ok(Ingested { applied: false, refused: Some(reason) }),
     };
-    if let Err(error) = follow_speed_caps(app, &outcome).await {
+    if let Err(error) = follow_speed_caps(app, &zones, &outcome).await {
         tracing::warn!(kickboard = %outcome.board.kickboard_id, %error, "a speed cap was not sent");
     }
     Ok(Ingested { applied: outcome.applied, refused: None })
@@ -280,6 +285,7 @@ pub async fn ingest_report(
     fleet: &dyn FleetStore,
     clock: &dyn Clock,
     rules: &BatteryRules,
+    zones: &Arc<ZoneMap>,
     mut message: serde_json::Value,
 ) -> Result<Result<ReportOutcome, String>, PortError> {
     let refused = |reason: String| {
@@ -299,7 +305,7 @@ pub async fn ingest_report(
         Ok(telemetry) => telemetry,
         Err(problem) => return refused(format!("{kickboard_id}: {}", problem.detail.unwrap_or_default())),
     };
-    match fleet.report_telemetry(&kickboard_id, &telemetry, rules).await {
+    match fleet.report_telemetry(&kickboard_id, &telemetry, rules, zones).await {
         Ok(outcome) => Ok(Ok(outcome)),
         Err(PortError::Rule(violation)) => refused(format!("{kickboard_id}: {violation}")),
         Err(error) => Err(error),
@@ -309,14 +315,13 @@ pub async fn ingest_report(
 /// Sends a rented board its new speed cap when its report took it across a zone's limit:
 /// once on entering, the fleet's cap again once on leaving, never once per report. The
 /// command is not waited for; a lost one is sent again at the next crossing.
-pub async fn follow_speed_caps(app: &impl Services, outcome: &ReportOutcome) -> PortResult<()> {
+pub async fn follow_speed_caps(app: &impl Services, zones: &ZoneMap, outcome: &ReportOutcome) -> PortResult<()> {
     let Some(vehicles) = app.vehicles() else { return Ok(()) };
     if !outcome.applied || outcome.board.status() != KickboardStatus::Rented {
         return Ok(());
     }
-    let zones = app.geofence().map(app.clock().now()).await?;
     let fleet_cap = app.settings().max_speed;
-    let Some(cap) = speed_cap_change(&zones, fleet_cap, &outcome.previous_location, &outcome.board.location) else {
+    let Some(cap) = speed_cap_change(zones, fleet_cap, &outcome.previous_location, &outcome.board.location) else {
         return Ok(());
     };
     let command = Command::SetMaxSpeed { kph: cap };
@@ -372,7 +377,8 @@ mod tests {
         let (board, event) =
             Kickboard::register(KickboardId::try_from("kb-1").unwrap(), model, default_vehicle_type_id(), place, now);
         store.register_kickboard(&board, &event).await.unwrap();
-        let ingest = |message| ingest_report(&store, &SystemClock, &rules, message);
+        let zones = Arc::new(ZoneMap::default());
+        let ingest = |message| ingest_report(&store, &SystemClock, &rules, &zones, message);
 
         let taken = ingest(json!({"kickboardId": "kb-1", "lat": 37.5, "lon": 127.0, "batteryPct": 55})).await.unwrap();
         assert!(taken.unwrap().applied);

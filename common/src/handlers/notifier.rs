@@ -2,14 +2,14 @@
 //! once per (event, channel).
 
 use super::events::{KickboardEvent, event_span, record_lag};
-use crate::domain::alerts::{Alert, OPERATORS, alert_text, alerts_for, crew_alert, sms_fallback};
+use crate::domain::alerts::{Alert, CrewAlert, OPERATORS, alert_text, alerts_for, crew_alert, sms_fallback};
 use crate::domain::contact::{Channel, Locale, PushEndpoint};
-use crate::domain::events::EventEnvelope;
+use crate::domain::events::{DomainEvent, EventEnvelope};
 use crate::domain::ids::CustomerId;
 use crate::metrics::{self, Metric};
 use crate::ports::{
     AlertClaim, AlertSender, ClaimOutcome, Clock, ContactStore, CrewLog, Delivery, NotificationLedger, PortError,
-    PortResult,
+    PortResult, RentalStore,
 };
 use chrono::{DateTime, Utc};
 use tracing::Instrument;
@@ -18,6 +18,8 @@ use tracing::Instrument;
 pub struct NotifierDeps<'a> {
     pub ledger: &'a dyn NotificationLedger,
     pub contacts: &'a dyn ContactStore,
+    /// Finds the rider of a board's event by its rental.
+    pub rentals: &'a dyn RentalStore,
     pub sender: &'a dyn AlertSender,
     pub clock: &'a dyn Clock,
     /// Where crew alerts are kept for the operators' console, sent or not.
@@ -45,41 +47,77 @@ pub async fn notify(deps: &NotifierDeps<'_>, event: KickboardEvent) -> PortResul
 async fn notify_event(deps: &NotifierDeps<'_>, envelope: EventEnvelope) -> PortResult<()> {
     let now = deps.clock.now();
     record_lag(&envelope, now);
-    if let Some(crew_alert) = crew_alert(&envelope) {
-        // Logged first, so the console shows it even when no topic is set up or sending fails.
-        deps.crew_log.log_crew_alert(&crew_alert).await?;
-        let crew = CustomerId::try_from(OPERATORS).map_err(|error| PortError::Unavailable(error.to_string()))?;
-        let Some(topic) = deps.crew_topic else {
-            tracing::warn!(event_id = %envelope.event_id, "crew alert not sent: no crew topic configured");
-            metrics::record_by(Metric::AlertsNotSent, "no-crew-topic", 1.0);
-            return deps.ledger.record_not_sent(&envelope.event_id, &crew, NO_CREW_TOPIC, now).await;
-        };
-        let alert = Alert {
-            event_id: envelope.event_id.clone(),
-            customer_id: crew.clone(),
-            channel: Channel::Crew,
-            destination: topic.to_owned(),
-            message: crew_alert.text,
-        };
-        return deliver(deps, &envelope, &crew, vec![alert], None, now).await;
-    }
-    let customer = match (&envelope.customer_id, alert_text(&envelope, Locale::default())) {
-        (Some(customer), Some(_)) => customer,
-        _ => {
-            tracing::debug!(event_id = %envelope.event_id, detail_type = envelope.detail_type(), "nothing to alert");
-            return Ok(());
-        }
+    // The crew's alert, then the rider's: an event may call for both, each claimed on its own.
+    let crew = match crew_alert(&envelope) {
+        Some(crew_alert) => Some(alert_crew(deps, &envelope, crew_alert, now).await),
+        None => None,
     };
-    let Some(contact) = deps.contacts.find_contact(customer).await? else {
+    let rider = match alert_text(&envelope, Locale::default()) {
+        Some(_) => alert_rider(deps, &envelope, now).await,
+        None if crew.is_none() => {
+            tracing::debug!(event_id = %envelope.event_id, detail_type = envelope.detail_type(), "nothing to alert");
+            Ok(())
+        }
+        None => Ok(()),
+    };
+    crew.unwrap_or(Ok(())).and(rider)
+}
+
+/// Logs the crew's alert (first, so the console shows it even when no topic is set up or
+/// sending fails), then sends it to the crew's topic.
+async fn alert_crew(
+    deps: &NotifierDeps<'_>,
+    envelope: &EventEnvelope,
+    crew_alert: CrewAlert,
+    now: DateTime<Utc>,
+) -> PortResult<()> {
+    deps.crew_log.log_crew_alert(&crew_alert).await?;
+    let crew = CustomerId::try_from(OPERATORS).map_err(|error| PortError::Unavailable(error.to_string()))?;
+    let Some(topic) = deps.crew_topic else {
+        tracing::warn!(event_id = %envelope.event_id, "crew alert not sent: no crew topic configured");
+        metrics::record_by(Metric::AlertsNotSent, "no-crew-topic", 1.0);
+        return deps.ledger.record_not_sent(&envelope.event_id, &crew, NO_CREW_TOPIC, now).await;
+    };
+    let alert = Alert {
+        event_id: envelope.event_id.clone(),
+        customer_id: crew.clone(),
+        channel: Channel::Crew,
+        destination: topic.to_owned(),
+        message: crew_alert.text,
+    };
+    deliver(deps, envelope, &crew, vec![alert], None, now).await
+}
+
+/// The rider an event is about: its customer, or for a board's event the renter of the ride
+/// it names.
+async fn rider_of(deps: &NotifierDeps<'_>, envelope: &EventEnvelope) -> PortResult<Option<CustomerId>> {
+    if let Some(customer) = &envelope.customer_id {
+        return Ok(Some(customer.clone()));
+    }
+    match &envelope.event {
+        DomainEvent::KickboardRodeIntoNoRidingZone { rental_id, .. } => {
+            Ok(deps.rentals.find_rental(rental_id).await?.map(|rental| rental.customer_id))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Alerts the rider on each of their channels; with no contact on file, records why not.
+async fn alert_rider(deps: &NotifierDeps<'_>, envelope: &EventEnvelope, now: DateTime<Utc>) -> PortResult<()> {
+    let Some(customer) = rider_of(deps, envelope).await? else {
+        tracing::warn!(event_id = %envelope.event_id, "alert not sent: no rider to tell");
+        return Ok(());
+    };
+    let Some(contact) = deps.contacts.find_contact(&customer).await? else {
         tracing::warn!(event_id = %envelope.event_id, %customer, "alert not sent: no contact on file");
         metrics::record_by(Metric::AlertsNotSent, "no-contact", 1.0);
-        return deps.ledger.record_not_sent(&envelope.event_id, customer, NO_CONTACT, now).await;
+        return deps.ledger.record_not_sent(&envelope.event_id, &customer, NO_CONTACT, now).await;
     };
-    let text = alert_text(&envelope, contact.locale).unwrap_or_default();
-    let alerts = alerts_for(&envelope, customer, &contact, &text);
+    let text = alert_text(envelope, contact.locale).unwrap_or_default();
+    let alerts = alerts_for(envelope, &customer, &contact, &text);
     let fallback =
-        Fallback { sms: sms_fallback(&envelope, customer, &contact, &text), push_dead: contact.push_is_dead() };
-    deliver(deps, &envelope, customer, alerts, Some(fallback), now).await
+        Fallback { sms: sms_fallback(envelope, &customer, &contact, &text), push_dead: contact.push_is_dead() };
+    deliver(deps, envelope, &customer, alerts, Some(fallback), now).await
 }
 
 /// What a customer's push alert becomes when the endpoint is dead.
@@ -269,6 +307,7 @@ mod tests {
         let deps = NotifierDeps {
             ledger: &store,
             contacts: &store,
+            rentals: &store,
             sender: &sender,
             clock: &SystemClock,
             crew_log: &store,

@@ -22,6 +22,7 @@ async fn main() -> Result<(), Error> {
     let deps = NotifierDeps {
         ledger: &store,
         contacts: &store,
+        rentals: &store,
         sender: &sender,
         clock: &SystemClock,
         crew_log: &store,

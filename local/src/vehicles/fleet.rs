@@ -9,6 +9,7 @@ use kickboard_common::domain::geo::Area;
 use kickboard_common::domain::ids::KickboardId;
 use kickboard_common::domain::kickboard::{Kickboard, ServiceStatus};
 use kickboard_common::domain::vehicle::{BatteryRules, Telemetry};
+use kickboard_common::domain::zones::ZoneMap;
 use kickboard_common::ports::{FleetStore, PortResult, ReportOutcome};
 use std::sync::Arc;
 
@@ -45,8 +46,9 @@ impl FleetStore for SimulatedFleet {
         kickboard_id: &KickboardId,
         telemetry: &Telemetry,
         rules: &BatteryRules,
+        zones: &Arc<ZoneMap>,
     ) -> PortResult<ReportOutcome> {
-        self.store.report_telemetry(kickboard_id, telemetry, rules).await
+        self.store.report_telemetry(kickboard_id, telemetry, rules, zones).await
     }
 
     async fn set_service(

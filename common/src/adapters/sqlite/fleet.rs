@@ -8,10 +8,12 @@ use crate::domain::geo::{Area, area_cell};
 use crate::domain::ids::KickboardId;
 use crate::domain::kickboard::{Kickboard, KickboardStatus, ServiceStatus};
 use crate::domain::vehicle::{BatteryRules, Telemetry};
+use crate::domain::zones::ZoneMap;
 use crate::ports::{FleetStore, PortResult, ReportOutcome, RideWatch};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
+use std::sync::Arc;
 
 pub(super) fn load_board(tx: &Connection, kickboard_id: &KickboardId) -> PortResult<Option<Kickboard>> {
     load(tx, "SELECT item FROM kickboards WHERE kickboard_id = ?1", kickboard_id.as_str())
@@ -173,12 +175,13 @@ impl FleetStore for SqliteStore {
         kickboard_id: &KickboardId,
         telemetry: &Telemetry,
         rules: &BatteryRules,
+        zones: &Arc<ZoneMap>,
     ) -> PortResult<ReportOutcome> {
-        let (kickboard_id, telemetry, rules) = (kickboard_id.clone(), *telemetry, *rules);
+        let (kickboard_id, telemetry, rules, zones) = (kickboard_id.clone(), *telemetry, *rules, Arc::clone(zones));
         self.write(move |tx| {
             let board = load_board(tx, &kickboard_id)?.ok_or(RuleViolation::KickboardNotFound)?;
             let previous_location = board.location;
-            match board.report(&telemetry, &rules)? {
+            match board.report(&telemetry, &rules, &zones)? {
                 None => Ok(ReportOutcome { board, applied: false, previous_location }),
                 Some(reported) => {
                     save_board(tx, &reported.board)?;

@@ -15,11 +15,13 @@ use crate::domain::geo::Area;
 use crate::domain::ids::KickboardId;
 use crate::domain::kickboard::{Kickboard, KickboardStatus, LEGACY_REVISION, ServiceStatus};
 use crate::domain::vehicle::{BatteryRules, Telemetry};
+use crate::domain::zones::ZoneMap;
 use crate::invocation;
 use crate::ports::{FleetStore, PortError, PortResult, ReportOutcome, RideWatch};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
 /// Segments the public feed's scan of the parked boards is read in, side by side.
 const PARKED_SCAN_SEGMENTS: i32 = 4;
@@ -223,13 +225,14 @@ impl FleetStore for DynamoStore {
         kickboard_id: &KickboardId,
         telemetry: &Telemetry,
         rules: &BatteryRules,
+        zones: &Arc<ZoneMap>,
     ) -> PortResult<ReportOutcome> {
         // The board as read by the attempt that wrote (or found nothing to write).
         let previous = std::sync::Mutex::new(None);
         let (board, applied) = self
             .change_board(kickboard_id, |board| {
                 *previous.lock().expect("not poisoned") = Some(board.location);
-                let reported = board.report(telemetry, rules)?;
+                let reported = board.report(telemetry, rules, zones)?;
                 Ok(reported.map(|reported| (reported.board.clone(), reported.events().cloned().collect())))
             })
             .await?;
@@ -360,7 +363,7 @@ mod tests {
         let at = board.last_reported_at() + chrono::Duration::seconds(second);
         let telemetry =
             Telemetry::new(Coordinates::new(lat, lon).unwrap(), BatteryPct::new(battery).unwrap(), Some(at), at);
-        board.report(&telemetry.unwrap(), &BatteryRules::default()).unwrap().unwrap().board
+        board.report(&telemetry.unwrap(), &BatteryRules::default(), &ZoneMap::default()).unwrap().unwrap().board
     }
 
     #[test]
