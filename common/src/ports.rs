@@ -459,6 +459,14 @@ pub trait BalanceView: Send + Sync {
     async fn balances_of(&self, customer: &CustomerId) -> PortResult<Vec<BalanceRecord>>;
 }
 
+/// Which of the city's fleet caps the crew was told are over, so it is told once per crossing.
+#[async_trait]
+pub trait CapMarks: Send + Sync {
+    /// Marks the cap `key` over or within, with `event` (the crew's alert) when given, in one
+    /// write, unless it is marked so already. Returns whether the mark changed.
+    async fn mark_cap(&self, key: &str, over: bool, event: Option<&EventEnvelope>) -> PortResult<bool>;
+}
+
 /// The crew's log of alerts (the operators' console reads it), written by the notifier.
 #[async_trait]
 pub trait CrewLog: Send + Sync {

@@ -30,6 +30,7 @@ use kickboard_common::adapters::licence_simulator::LicenceSimulator;
 use kickboard_common::adapters::payment_simulator::PaymentSimulator;
 use kickboard_common::adapters::sqlite::SqliteStore;
 use kickboard_common::domain::events::Subscriber;
+use kickboard_common::handlers::city_rules::CapWatch;
 use kickboard_common::handlers::fleet::{WatchDeps, WatchedRides, watch_rides};
 use kickboard_common::handlers::gbfs::FleetSnapshots;
 use kickboard_common::http::Problem;
@@ -39,8 +40,8 @@ use kickboard_common::invocation;
 use kickboard_common::licences::{GuardedLicenceChecks, LicenceKey};
 use kickboard_common::payments::GuardedPayments;
 use kickboard_common::ports::{
-    AlertSender, BalanceView, BreakerStore, Clock, CommandStore, CommandedRides, ContactStore, CrewLog, DayLedger,
-    FleetStore, IdempotencyStore, LicenceStore, LicenceVerifier, MdsView, NotificationLedger, PassStore,
+    AlertSender, BalanceView, BreakerStore, CapMarks, Clock, CommandStore, CommandedRides, ContactStore, CrewLog,
+    DayLedger, FleetStore, IdempotencyStore, LicenceStore, LicenceVerifier, MdsView, NotificationLedger, PassStore,
     PaymentProvider, PortError, PortResult, PushRegistry, RentalStore, RideWatch, ZoneStore,
 };
 use kickboard_common::services::{Services, Vehicles};
@@ -79,6 +80,7 @@ pub struct Ports {
     pub mds: Arc<dyn MdsView>,
     pub crew_log: Arc<dyn CrewLog>,
     pub days: Arc<dyn DayLedger>,
+    pub cap_marks: Arc<dyn CapMarks>,
     pub ledger: Arc<dyn NotificationLedger>,
     pub sender: Arc<dyn AlertSender>,
     pub push: Arc<dyn PushRegistry>,
@@ -96,6 +98,7 @@ impl Ports {
             + MdsView
             + CrewLog
             + DayLedger
+            + CapMarks
             + NotificationLedger
             + BreakerStore
             + IdempotencyStore
@@ -115,6 +118,7 @@ impl Ports {
             mds: store.clone(),
             crew_log: store.clone(),
             days: store.clone(),
+            cap_marks: store.clone(),
             ledger: store.clone(),
             sender,
             push,
@@ -260,14 +264,21 @@ impl App {
 
     /// One watch over the rides, as `watch-rides` runs it every minute on AWS.
     pub async fn watch_rides(&self) -> PortResult<WatchedRides> {
+        let caps = CapWatch {
+            zones: self.ports.zones.as_ref(),
+            fleet: self.ports.fleet.as_ref(),
+            marks: self.ports.cap_marks.as_ref(),
+            city: self.settings.city_context(),
+        };
         let deps = WatchDeps {
             watch: self.ride_watch(),
             rentals: self.ports.rentals.as_ref(),
             rides: self.vehicles.as_ref().map(|vehicles| vehicles.rides.as_ref()),
             clock: self.clock.as_ref(),
+            caps,
         };
         let watched = invocation::running_as("watch-rides", watch_rides(&deps)).await?;
-        if watched.silent + watched.dead_holds > 0 {
+        if watched.silent + watched.dead_holds + watched.caps_over > 0 {
             self.outbox_may_have_grown();
         }
         Ok(watched)

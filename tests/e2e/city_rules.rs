@@ -28,6 +28,13 @@ fn assert_refused_at(reply: &Reply, path: &str) {
     assert!(reply.text("detail").starts_with(&format!("{path}: ")), "{reply:?}");
 }
 
+/// The crew's alerts that a cap went over, newest first, once every event is delivered.
+async fn cap_alerts(kb: &TestServer, admin: &str) -> Vec<Value> {
+    kb.settle().await;
+    let alerts = kb.get("/admin/alerts", admin).await.body["alerts"].as_array().unwrap().clone();
+    alerts.into_iter().filter(|alert| alert["kind"] == "cap-exceeded").collect()
+}
+
 /// Advances the clock to the next `hour`:`minute` in Seoul.
 fn to_seoul_time(kb: &TestServer, hour: u32, minute: u32) {
     let now = kb.clock.now().with_timezone(&chrono_tz::Asia::Seoul);
@@ -181,9 +188,18 @@ pub async fn a_citys_kickboard_free_streets_refuse_returns_only_while_closed(bac
         (&json!(2), &json!("Banpo parking cap"))
     );
     assert_eq!(standing(over), (json!(3), json!(false)));
-    let service = json!({"status": "MAINTENANCE"});
+    // The minute's watch tells the crew once, from the board parked there last, until the count
+    // is back within the cap and goes over again.
+    assert_eq!(kb.server.app.watch_rides().await.unwrap().caps_over, 1);
+    assert_eq!(kb.server.app.watch_rides().await.unwrap().caps_over, 0, "still over: told once");
+    let told = cap_alerts(&kb, &admin).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["kickboardId"], "kb-b3");
+    assert!(told[0]["text"].as_str().unwrap().contains("주차 3대, 상한 2대 초과"), "{told:?}");
+    let service = |status: &str| json!({"status": status});
+    let status_path = "/kickboards/kb-b3/status";
     assert_eq!(
-        kb.call(Method::PUT, "/kickboards/kb-b3/status", Some(&admin), Some(service)).await.status,
+        kb.call(Method::PUT, status_path, Some(&admin), Some(service("MAINTENANCE"))).await.status,
         StatusCode::OK
     );
     assert_eq!(
@@ -191,5 +207,12 @@ pub async fn a_citys_kickboard_free_streets_refuse_returns_only_while_closed(bac
         (json!(2), json!(true)),
         "only available boards count"
     );
+    assert_eq!(kb.server.app.watch_rides().await.unwrap().caps_over, 0);
+    assert_eq!(
+        kb.call(Method::PUT, status_path, Some(&admin), Some(service("AVAILABLE"))).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(kb.server.app.watch_rides().await.unwrap().caps_over, 1, "over again: told again");
+    assert_eq!(cap_alerts(&kb, &admin).await.len(), 2);
     kb.stop().await;
 }

@@ -102,6 +102,7 @@ pub enum CrewAlertKind {
     SilentWhileRented,
     NotResponding,
     RodeIntoNoRidingZone,
+    CapExceeded,
 }
 
 /// An alert for the crew: which board, what happened and where, and the text they are sent.
@@ -176,6 +177,12 @@ pub fn crew_alert(envelope: &EventEnvelope) -> Option<CrewAlert> {
                 location.lat(),
                 location.lon()
             ),
+        ),
+        DomainEvent::FleetCapExceeded { rule_name, limit, count, kickboard_id, location, .. } => (
+            CrewAlertKind::CapExceeded,
+            kickboard_id,
+            Some(location),
+            format!("[킥보드 운영] {rule_name}: 주차 {count}대, 상한 {limit}대 초과. {kickboard_id} 부근 재배치 필요"),
         ),
         DomainEvent::KickboardNotResponding { kickboard_id, missed_unlocks } => (
             CrewAlertKind::NotResponding,

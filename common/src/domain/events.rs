@@ -175,6 +175,20 @@ pub enum DomainEvent {
         #[serde(flatten)]
         location: Coordinates,
     },
+    /// More available boards than a city's cap allows are parked in its geography: the crew
+    /// should move some (once each time the count goes over).
+    FleetCapExceeded {
+        policy_id: Uuid,
+        rule_id: Uuid,
+        rule_name: String,
+        geography_id: Uuid,
+        limit: u64,
+        count: u64,
+        /// The board parked there last, where the crew may start.
+        kickboard_id: KickboardId,
+        #[serde(flatten)]
+        location: Coordinates,
+    },
     /// A vehicle's battery went below the low mark: the crew should charge it.
     KickboardBatteryLow {
         kickboard_id: KickboardId,
@@ -217,6 +231,7 @@ impl EventEnvelope {
             DomainEvent::KickboardMovedWhileParked { .. } => "KickboardMovedWhileParked",
             DomainEvent::KickboardSilentWhileRented { .. } => "KickboardSilentWhileRented",
             DomainEvent::KickboardRodeIntoNoRidingZone { .. } => "KickboardRodeIntoNoRidingZone",
+            DomainEvent::FleetCapExceeded { .. } => "FleetCapExceeded",
             DomainEvent::ZoneChanged { .. } => "ZoneChanged",
             DomainEvent::ZoneDeleted { .. } => "ZoneDeleted",
             DomainEvent::CityDocumentImported { .. } => "CityDocumentImported",
@@ -269,6 +284,7 @@ impl Subscriber {
                 "KickboardMovedWhileParked",
                 "KickboardSilentWhileRented",
                 "KickboardRodeIntoNoRidingZone",
+                "FleetCapExceeded",
                 "LicenceVerified",
             ],
             Subscriber::BalanceView => &["PassPurchased", "PassPaid", "KickboardReturned"],

@@ -12,7 +12,9 @@ use crate::http::endpoint::{Admin, Endpoint, Handle};
 use crate::http::request::{json_body, path_id};
 use crate::http::response::json;
 use crate::http::{HandlerResult, Problem, ProblemType};
+use crate::ports::{CapMarks, FleetStore, PortError, PortResult, ZoneStore};
 use crate::services::Services;
+use crate::zone_cache::CityContext;
 use lambda_http::Request;
 use lambda_http::http::{Method, StatusCode};
 use schemars::JsonSchema;
@@ -189,7 +191,7 @@ impl<S: Services> Handle<S> for PutPolicy {
             .filter(|stored| stored.kind == CityDocumentKind::Geography)
             .map(|stored| Geography::parse(stored.document.clone()))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| Problem::from(crate::ports::PortError::Unavailable(error.to_string())))?;
+            .map_err(|error| Problem::from(PortError::Unavailable(error.to_string())))?;
         check_references(&policy, &geographies).map_err(refused)?;
         let context = app.settings().city_context();
         let mut documents = set.city;
@@ -283,7 +285,7 @@ impl<S: Services> Handle<S> for GetCompliance {
         let context = app.settings().city_context();
         let (set, fleet) = tokio::try_join!(app.zones().zone_set(), app.fleet().parked_kickboards())?;
         let city = CityRules::of_documents(&set.city, context.time_zone, context.provider_id)
-            .map_err(|error| Problem::from(crate::ports::PortError::Unavailable(error.to_string())))?;
+            .map_err(|error| Problem::from(PortError::Unavailable(error.to_string())))?;
         let caps = city
             .cap_standings(read_at, &fleet)
             .into_iter()
@@ -299,4 +301,35 @@ impl<S: Services> Handle<S> for GetCompliance {
             .collect();
         Ok(json(StatusCode::OK, &Compliance { read_at, caps }))
     }
+}
+
+/// What the watch over the city's fleet caps reads and writes.
+pub struct CapWatch<'a> {
+    pub zones: &'a dyn ZoneStore,
+    pub fleet: &'a dyn FleetStore,
+    pub marks: &'a dyn CapMarks,
+    pub city: CityContext,
+}
+
+/// Tells the crew once each time a fleet cap of the city's rules in force goes over (a board
+/// registered or returned into a full geography is allowed: the city caps the fleet, not the
+/// rider). Counting a cap reads the parked fleet, which no rent or return could afford, so the
+/// minute's watch does it, and only while a cap is in force. Returns how many caps went over.
+pub async fn watch_caps(deps: &CapWatch<'_>, now: chrono::DateTime<chrono::Utc>) -> PortResult<usize> {
+    let set = deps.zones.zone_set().await?;
+    let city = CityRules::of_documents(&set.city, deps.city.time_zone, deps.city.provider_id)
+        .map_err(|error| PortError::Unavailable(format!("a stored city document: {error}")))?;
+    if city.caps_at(now).is_empty() {
+        return Ok(0);
+    }
+    let fleet = deps.fleet.parked_kickboards().await?;
+    let mut over = 0;
+    for standing in city.cap_standings(now, &fleet) {
+        let exceeded = standing.exceeded(now);
+        if deps.marks.mark_cap(&standing.key(), !standing.met(), exceeded.as_ref()).await? && exceeded.is_some() {
+            tracing::warn!(cap = standing.key(), count = standing.count, limit = standing.cap.limit, "a cap went over");
+            over += 1;
+        }
+    }
+    Ok(over)
 }

@@ -1,6 +1,7 @@
 //! Fleet routes: admins register, service and retire boards; vehicles report where they are
 //! and how charged; customers find available ones.
 
+use super::city_rules::{CapWatch, watch_caps};
 use super::views::KickboardView;
 use crate::domain::commands::{Command, speed_cap_change};
 use crate::domain::geo::{Area, Coordinates, GeoError, MAX_LAT, MAX_LON, MAX_RADIUS_M};
@@ -408,6 +409,8 @@ pub struct WatchedRides {
     pub silent: usize,
     /// Holds left by rents that died, undone now.
     pub dead_holds: usize,
+    /// The city's caps the crew was told now are over.
+    pub caps_over: usize,
 }
 
 /// What the watch over the rides reads and writes.
@@ -417,16 +420,20 @@ pub struct WatchDeps<'a> {
     /// Where held rentals are undone; `None` where no vehicle link holds them.
     pub rides: Option<&'a dyn CommandedRides>,
     pub clock: &'a dyn Clock,
+    /// The city's fleet caps, watched in the same minute.
+    pub caps: CapWatch<'a>,
 }
 
 /// `watch-rides`, every minute: tells the crew, once per silence, of each rented board that
 /// said nothing for `SILENT_RIDE_AFTER` (stolen, broken down, out of coverage), and undoes
 /// the holds that rents which died left and no later rent met (each taken board's rental is
-/// read for it: one read per ride in progress per minute).
+/// read for it: one read per ride in progress per minute); then watches the city's caps
+/// ([`watch_caps`]).
 pub async fn watch_rides(deps: &WatchDeps<'_>) -> PortResult<WatchedRides> {
     let now = deps.clock.now();
     let rented = deps.watch.rented_kickboards().await?;
-    let mut watched = WatchedRides { ridden: rented.len(), silent: 0, dead_holds: 0 };
+    let caps_over = watch_caps(&deps.caps, now).await?;
+    let mut watched = WatchedRides { ridden: rented.len(), silent: 0, dead_holds: 0, caps_over };
     for board in &rented {
         if let (Some(rides), Some(rental_id)) = (deps.rides, board.rental_id())
             && super::rentals::undo_dead_hold(deps.rentals, rides, rental_id, now).await?

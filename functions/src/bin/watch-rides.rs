@@ -1,7 +1,8 @@
 //! `watch-rides`: every minute (an EventBridge schedule), tells the crew of each rented board
-//! that said nothing for ten minutes, once per silence, and undoes the holds left by rents
-//! that died. One DynamoDB client.
+//! that said nothing for ten minutes, once per silence, undoes the holds left by rents that
+//! died, and tells the crew once each time a city's fleet cap goes over. One DynamoDB client.
 
+use kickboard_common::handlers::city_rules::CapWatch;
 use kickboard_common::handlers::fleet::{WatchDeps, watch_rides};
 use kickboard_common::ports::SystemClock;
 use kickboard_common::settings::Settings;
@@ -15,7 +16,9 @@ async fn main() -> Result<(), Error> {
     let store = dynamo_store(&aws_config().await, &settings)?;
     // Holds exist only where rents unlock boards (IotDataEndpoint set).
     let holds = settings.aws.iot_data_endpoint.is_some();
-    let deps = WatchDeps { watch: &store, rentals: &store, rides: holds.then_some(&store as _), clock: &SystemClock };
+    let caps = CapWatch { zones: &store, fleet: &store, marks: &store, city: settings.city_context() };
+    let deps =
+        WatchDeps { watch: &store, rentals: &store, rides: holds.then_some(&store as _), clock: &SystemClock, caps };
     let deps = &deps;
     lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| async move {
         let watched = watch_rides(deps).await;

@@ -1,10 +1,13 @@
-//! `CrewLog` and `DayLedger` on SQLite: what the operators' console reads.
+//! `CrewLog`, `DayLedger` and `CapMarks` on SQLite: what the operators' console reads, and which
+//! caps the crew was told are over.
 
+use super::outbox::append_event;
 use super::store::{SqliteStore, exec, to_json, unavailable};
 use crate::domain::alerts::CrewAlert;
+use crate::domain::events::EventEnvelope;
 use crate::domain::ids::EventId;
 use crate::domain::operations::DayFigures;
-use crate::ports::{CrewLog, DayLedger, PortResult};
+use crate::ports::{CapMarks, CrewLog, DayLedger, PortResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -99,6 +102,26 @@ impl DayLedger for SqliteStore {
                 minutes_billed: u64::try_from(minutes_billed).map_err(unavailable)?,
                 revenue_won: u64::try_from(revenue_won).map_err(unavailable)?,
             })
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl CapMarks for SqliteStore {
+    async fn mark_cap(&self, key: &str, over: bool, event: Option<&EventEnvelope>) -> PortResult<bool> {
+        let (key, event) = (key.to_owned(), event.cloned());
+        self.write(move |tx| {
+            let changed = exec(
+                tx,
+                "INSERT INTO cap_marks (cap, over) VALUES (?1, ?2)
+                 ON CONFLICT (cap) DO UPDATE SET over = excluded.over WHERE cap_marks.over <> excluded.over",
+                params![key, over],
+            )? == 1;
+            if let (true, Some(event)) = (changed, &event) {
+                append_event(tx, event)?;
+            }
+            Ok(changed)
         })
         .await
     }

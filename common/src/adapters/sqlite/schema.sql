@@ -187,3 +187,9 @@ CREATE TABLE IF NOT EXISTS city_documents (
     document TEXT NOT NULL,
     PRIMARY KEY (kind, id)
 ) STRICT;
+
+-- Which of the city's fleet caps the crew was told are over (1) or are within (0).
+CREATE TABLE IF NOT EXISTS cap_marks (
+    cap  TEXT PRIMARY KEY,
+    over INTEGER NOT NULL
+) STRICT;

@@ -251,6 +251,8 @@ pub struct CapStanding<'a> {
     pub cap: &'a FleetCap,
     /// Available boards (of those the rule names) inside the cap's geography.
     pub count: u64,
+    /// Of those, the one that reported last: where the crew may start.
+    pub latest: Option<&'a Kickboard>,
 }
 
 impl CapStanding<'_> {
@@ -258,12 +260,34 @@ impl CapStanding<'_> {
     pub fn met(&self) -> bool {
         self.count <= self.cap.limit
     }
+
+    /// The cap's key among the marks of which caps the crew was told are over.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.cap.rule_id, self.cap.geography_id)
+    }
+
+    /// `FleetCapExceeded`, when the cap is not met.
+    pub fn exceeded(&self, now: DateTime<Utc>) -> Option<EventEnvelope> {
+        let latest = self.latest.filter(|_| !self.met())?;
+        let event = DomainEvent::FleetCapExceeded {
+            policy_id: self.cap.policy_id,
+            rule_id: self.cap.rule_id,
+            rule_name: self.cap.rule_name.clone(),
+            geography_id: self.cap.geography_id,
+            limit: self.cap.limit,
+            count: self.count,
+            kickboard_id: latest.kickboard_id.clone(),
+            location: latest.location,
+        };
+        let version = u64::try_from(now.timestamp_millis()).unwrap_or_default();
+        Some(EventEnvelope::new(now, format!("cap:{}", self.key()), version, None, event))
+    }
 }
 
 impl CityRules {
     /// Each cap in force at `at`, with the available boards of `fleet` inside its geography
     /// (its edge included, as zones count it).
-    pub fn cap_standings<'a>(&'a self, at: DateTime<Utc>, fleet: &[Kickboard]) -> Vec<CapStanding<'a>> {
+    pub fn cap_standings<'a>(&'a self, at: DateTime<Utc>, fleet: &'a [Kickboard]) -> Vec<CapStanding<'a>> {
         let available: Vec<&Kickboard> =
             fleet.iter().filter(|board| board.status() == KickboardStatus::Available).collect();
         self.caps_at(at)
@@ -271,14 +295,17 @@ impl CityRules {
             .map(|cap| {
                 // A kept geography was checked when imported: its area is valid.
                 let area = cap.geometry.validate().unwrap_or_else(|_| MultiPolygon::new(Vec::new()));
-                let count = available
+                let counted: Vec<&Kickboard> = available
                     .iter()
                     .filter(|board| {
                         find_vehicle_type(&board.vehicle_type_id).is_some_and(|kind| cap.boards.admits(kind))
                     })
                     .filter(|board| area.intersects(&Coord { x: board.location.lon(), y: board.location.lat() }))
-                    .count();
-                CapStanding { cap, count: u64::try_from(count).unwrap_or(u64::MAX) }
+                    .copied()
+                    .collect();
+                let latest =
+                    counted.iter().copied().max_by_key(|board| (board.last_reported_at(), &board.kickboard_id));
+                CapStanding { cap, count: u64::try_from(counted.len()).unwrap_or(u64::MAX), latest }
             })
             .collect()
     }

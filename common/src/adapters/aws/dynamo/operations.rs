@@ -1,16 +1,18 @@
 //! `CrewLog` and `DayLedger` on DynamoDB, in the view table: the crew's log by UTC day, and
-//! each city day's figures in shards added to, each event counted once by its mark.
+//! each city day's figures in shards added to, each event counted once by its mark; and
+//! `CapMarks`, in the state table beside the outbox its alerts go to.
 
-use super::client::{DynamoStore, from_item, n, s, to_item, unavailable};
-use crate::adapters::aws::items::attr::{MINUTES_BILLED, PK, REVENUE_WON, RIDES_ENDED, SK};
+use super::client::{DynamoStore, from_item, n, names, s, to_item, unavailable, values};
+use crate::adapters::aws::items::attr::{MINUTES_BILLED, OVER, PK, REVENUE_WON, RIDES_ENDED, SK};
 use crate::adapters::aws::items::operations::{crew_sk, crew_sk_bound};
-use crate::adapters::aws::items::{CountedItem, CrewAlertItem, DAY_SHARDS, crew_pk, day_key, day_shard};
+use crate::adapters::aws::items::{CapMarkItem, CountedItem, CrewAlertItem, DAY_SHARDS, crew_pk, day_key, day_shard};
 use crate::adapters::aws::sdk_error;
 use crate::domain::alerts::CrewAlert;
+use crate::domain::events::EventEnvelope;
 use crate::domain::ids::EventId;
 use crate::domain::operations::DayFigures;
 use crate::invocation;
-use crate::ports::{CrewLog, DayLedger, PortResult};
+use crate::ports::{CapMarks, CrewLog, DayLedger, PortResult};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Days, NaiveDate, Utc};
@@ -113,5 +115,24 @@ impl DayLedger for DynamoStore {
                 revenue_won: count(shard, REVENUE_WON)?,
             }))
         })
+    }
+}
+
+#[async_trait]
+impl CapMarks for DynamoStore {
+    async fn mark_cap(&self, key: &str, over: bool, event: Option<&EventEnvelope>) -> PortResult<bool> {
+        // `over` is one of DynamoDB's reserved words: named through `#over`.
+        let condition = format!("attribute_not_exists({PK}) OR #over <> :over");
+        let mut mark = self.put(&self.tables.state, to_item(&CapMarkItem::new(key, over))?, Some(&condition))?;
+        if let Some(put) = mark.put.as_mut() {
+            put.expression_attribute_names = Some(names([("#over", OVER)]));
+            put.expression_attribute_values = Some(values([(":over", AttributeValue::Bool(over))]));
+        }
+        let mut items = vec![mark];
+        if let Some(event) = event {
+            items.push(self.put_outbox(event)?);
+        }
+        // Only the mark has a condition: a cancelled transaction means it was marked so already.
+        Ok(self.transact(items).await?.is_ok())
     }
 }

@@ -18,6 +18,7 @@
 //! | zones' version | `ZONES` | `VERSION` | `version` (`ADD` by every zone write) |
 //! | a city's MDS document | `ZONES` | `CITY#<geography|policy>#<id>` | `document` (its JSON, as text) |
 //! | command to a vehicle | `COMMAND#<commandId>` | `COMMAND` | `settledAt` once acknowledged, `ttl` |
+//! | a city cap's mark | `CAP#<ruleId>/<geographyId>` | `CAP` | `over`: the crew was told it is over |
 //!
 //! Index `available` (sparse): the parked boards, `availablePk = <area cell>` (geohash of 6),
 //! `availableSk = <geohash9>#<kickboardId>`: a search queries the cells around it, no
@@ -102,6 +103,7 @@ pub mod attr {
     pub const RIDES_ENDED: &str = "ridesEnded";
     pub const MINUTES_BILLED: &str = "minutesBilled";
     pub const REVENUE_WON: &str = "revenueWon";
+    pub const OVER: &str = "over";
 }
 
 /// A domain status as the items store it: its serde name (`PassStatus::Active` is `ACTIVE`).
@@ -140,6 +142,7 @@ const MDS_PREFIX: &str = "MDS#";
 const CREW_PREFIX: &str = "CREW#";
 const DAY_PREFIX: &str = "DAY#";
 const COUNTED_PREFIX: &str = "COUNTED#";
+const CAP_PREFIX: &str = "CAP#";
 /// The partition of the zones, the global rules and their version: read whole (one query)
 /// when a cache sees the version move, written only by admins.
 pub const ZONES_PK: &str = "ZONES";
@@ -164,6 +167,7 @@ const ALERT_SK_PREFIX: &str = "ALERT#";
 const COMMAND_SK: &str = "COMMAND";
 const DAY_SK: &str = "DAY";
 const COUNTED_SK: &str = "COUNTED";
+const CAP_SK: &str = "CAP";
 
 pub fn key(pk: String, sk: &str) -> Item {
     HashMap::from([
@@ -293,6 +297,12 @@ pub fn day_shard(event_id: &EventId) -> u32 {
     event_id.as_str().bytes().map(u32::from).sum::<u32>() % DAY_SHARDS
 }
 
+/// The partition of a city cap's mark (in the state table: its change and the crew's alert
+/// are one write with the outbox).
+fn cap_mark_pk(key: &str) -> String {
+    format!("{CAP_PREFIX}{key}")
+}
+
 /// The partition of the mark that an event was counted in its day.
 fn counted_pk(event_id: &EventId) -> String {
     format!("{COUNTED_PREFIX}{event_id}")
@@ -359,7 +369,7 @@ pub use mds::{
     MDS_DEVICE_SHARDS, MDS_SHARDS, MdsDeviceItem, MdsItem, ReportedTripItem, device_shard, mds_device_key,
     mds_device_shard_pk, mds_pk, reported_trip_pk,
 };
-pub use operations::{CountedItem, CrewAlertItem};
+pub use operations::{CapMarkItem, CountedItem, CrewAlertItem};
 pub use outbox::{OutboxItem, StreamCheckpointItem, outbox_event};
 pub use passes::PassItem;
 pub use rentals::RentalItem;

@@ -1,6 +1,6 @@
 //! What the operators' console reads: the crew's log and the marks of counted events.
 
-use super::{COUNTED_SK, counted_pk, crew_pk};
+use super::{CAP_SK, COUNTED_SK, cap_mark_pk, counted_pk, crew_pk};
 use crate::domain::alerts::CrewAlert;
 use crate::domain::ids::EventId;
 use crate::ports::{PortError, PortResult};
@@ -59,5 +59,20 @@ impl CountedItem {
     pub fn new(event_id: &EventId, day: NaiveDate) -> Self {
         let expires = day.and_time(NaiveTime::MIN).and_utc() + COUNTED_MARK_TTL;
         Self { pk: counted_pk(event_id), sk: COUNTED_SK.to_owned(), ttl: expires.timestamp() }
+    }
+}
+
+/// Whether the crew was told a city cap is over.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapMarkItem {
+    pub pk: String,
+    pub sk: String,
+    pub over: bool,
+}
+
+impl CapMarkItem {
+    pub fn new(key: &str, over: bool) -> Self {
+        Self { pk: cap_mark_pk(key), sk: CAP_SK.to_owned(), over }
     }
 }
