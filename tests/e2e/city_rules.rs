@@ -1,6 +1,7 @@
 //! A city's rules as MDS 2.0 publishes them, imported and obeyed: Seoul's kickboard-free streets
 //! (Hongdae's Red Road and the Banpo 학원가, closed 12:00–23:00 every day) refuse a return at
-//! 13:00 KST and allow it at 23:30 KST; bad documents are refused at their path, storing nothing.
+//! 13:00 KST and allow it at 23:30 KST; bad documents are refused at their path, storing nothing;
+//! what is kept and what is refused are held to the OMF's models (`tests/mds_policy_check.py`).
 
 use chrono::{Duration, Timelike};
 use hyper::{Method, StatusCode};
@@ -26,6 +27,25 @@ async fn put(kb: &TestServer, path: &str, body: Value) -> Reply {
 fn assert_refused_at(reply: &Reply, path: &str) {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{reply:?}");
     assert!(reply.text("detail").starts_with(&format!("{path}: ")), "{reply:?}");
+}
+
+/// Runs `tests/mds_policy_check.py`: each document valid, or not, under the OMF's models.
+fn assert_as_the_models_say(cases: &[Value]) {
+    let workspace = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let file = std::env::temp_dir().join(format!("kickboard-mds-policy-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&file, serde_json::to_vec(cases).unwrap()).unwrap();
+    let output = std::process::Command::new(workspace.join(".venv/bin/python"))
+        .arg(workspace.join("tests/mds_policy_check.py"))
+        .arg(&file)
+        .output()
+        .expect("the MDS Policy check runs (./scripts/test creates .venv)");
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        output.status.success(),
+        "not as the models say:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// The crew's alerts that a cap went over, newest first, once every event is delivered.
@@ -75,8 +95,13 @@ pub async fn a_citys_kickboard_free_streets_refuse_returns_only_while_closed(bac
     changed("rules[0].states.parked", &|bad| bad["rules"][0]["states"] = json!({"parked": []}));
     changed("rules[0].states.available[0]", &|bad| bad["rules"][0]["states"]["available"] = json!(["teleported"]));
     changed("rules[0].geographies[1]", &|bad| bad["rules"][0]["geographies"][1] = json!(POLICY));
+    let mut against_the_models = Vec::new();
     for (path, bad) in bad_cases {
-        assert_refused_at(&put(&kb, &policy_path, bad).await, &path);
+        assert_refused_at(&put(&kb, &policy_path, bad.clone()).await, &path);
+        // All but the unknown geography are refused by the published models too.
+        if !path.contains("geographies") {
+            against_the_models.push(json!({"model": "policy", "valid": false, "document": bad}));
+        }
     }
     let other_id = put(&kb, "/mds/policies/00000000-0000-4000-8000-000000000000", policy.clone()).await;
     assert_refused_at(&other_id, "policy_id");
@@ -106,6 +131,12 @@ pub async fn a_citys_kickboard_free_streets_refuse_returns_only_while_closed(bac
     let published = put(&kb, &policy_path, edited).await;
     assert_eq!((published.status, published.problem()), (StatusCode::CONFLICT, "mds-document-published"));
     assert_eq!(kb.get("/mds/policies", &admin).await.body["policies"], json!([policy]));
+    // What was kept is valid under the OMF models, and what was refused for its form is not.
+    let kept = kb.get("/mds/geographies", &admin).await.body["geographies"].as_array().unwrap().clone();
+    against_the_models
+        .extend(kept.into_iter().map(|document| json!({"model": "geography", "valid": true, "document": document})));
+    against_the_models.push(json!({"model": "policy", "valid": true, "document": policy}));
+    assert_as_the_models_say(&against_the_models);
 
     // 13:00 in Seoul: a ride from City Hall may not end on the Red Road.
     to_seoul_time(&kb, 13, 0);
