@@ -209,6 +209,19 @@ impl EventEnvelope {
         Self { event_id: EventId::random(), occurred_at, aggregate_id, version, customer_id, trace_header: None, event }
     }
 
+    /// The event of something with no counter of its own (a zone, the global rules, a city's
+    /// document or cap, a licence's verification), versioned by its time in milliseconds: a
+    /// later one replaces an earlier.
+    pub fn versioned_by_time(
+        occurred_at: DateTime<Utc>,
+        aggregate_id: String,
+        customer_id: Option<CustomerId>,
+        event: DomainEvent,
+    ) -> Self {
+        let version = u64::try_from(occurred_at.timestamp_millis()).unwrap_or_default();
+        Self::new(occurred_at, aggregate_id, version, customer_id, event)
+    }
+
     /// The event as written within the trace `header`.
     pub fn in_trace(&self, header: Option<String>) -> Self {
         Self { trace_header: header, ..self.clone() }

@@ -323,12 +323,9 @@ impl LicenceChecks {
 
 /// The event of a licence verified: who and which class, no personal data.
 pub fn licence_verified(customer: &CustomerId, licence: &Licence) -> EventEnvelope {
-    // One verification per aggregate version is enough to order them: the time, in ms.
-    let version = u64::try_from(licence.verified_at.timestamp_millis()).unwrap_or_default();
-    EventEnvelope::new(
+    EventEnvelope::versioned_by_time(
         licence.verified_at,
         format!("licence-{customer}"),
-        version,
         Some(customer.clone()),
         DomainEvent::LicenceVerified { licence_class: licence.class },
     )

@@ -1,5 +1,5 @@
-//! The notifier: alerts for each event on the customer's channels (or to the crew), at most
-//! once per (event, channel).
+//! The notifier: alerts for each event to the crew and on the rider's channels, at most once
+//! per (event, channel).
 
 use super::events::{KickboardEvent, event_span, record_lag};
 use crate::domain::alerts::{Alert, CrewAlert, OPERATORS, alert_text, alerts_for, crew_alert, sms_fallback};
@@ -36,9 +36,10 @@ pub const ALERT_CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(30);
 /// is a duplicate SMS after the claim's lease.
 const MARK_SENT_ATTEMPTS: u32 = 3;
 
-/// Alerts the customer about an event on each of their channels (or the crew, about a board
-/// that needs them), at most once per (event, channel): a redelivery sends only what did not
-/// go out. With no contact on file the event is recorded as not sent, with the reason.
+/// Alerts the crew about a board that needs them, and the rider about their pass or ride on
+/// each of their channels (an event may call for both), at most once per (event, channel): a
+/// redelivery sends only what did not go out. With no contact on file the event is recorded as
+/// not sent, with the reason.
 pub async fn notify(deps: &NotifierDeps<'_>, event: KickboardEvent) -> PortResult<()> {
     let span = event_span(&event.detail);
     notify_event(deps, event.detail).instrument(span).await

@@ -191,9 +191,8 @@ pub struct CityDocument {
 impl CityDocument {
     /// The document's `ZoneChanged`-like event: the zones in force changed.
     pub fn imported(&self, now: DateTime<Utc>) -> EventEnvelope {
-        let version = u64::try_from(now.timestamp_millis()).unwrap_or_default();
         let event = DomainEvent::CityDocumentImported { kind: self.kind, id: self.id };
-        EventEnvelope::new(now, format!("{}:{}", self.kind.name(), self.id), version, None, event)
+        EventEnvelope::versioned_by_time(now, format!("{}:{}", self.kind.name(), self.id), None, event)
     }
 }
 
@@ -279,8 +278,7 @@ impl CapStanding<'_> {
             kickboard_id: latest.kickboard_id.clone(),
             location: latest.location,
         };
-        let version = u64::try_from(now.timestamp_millis()).unwrap_or_default();
-        Some(EventEnvelope::new(now, format!("cap:{}", self.key()), version, None, event))
+        Some(EventEnvelope::versioned_by_time(now, format!("cap:{}", self.key()), None, event))
     }
 }
 

@@ -266,14 +266,12 @@ impl Zone {
 /// Zone events are versioned by time: a zone has no counter of its own, and a later
 /// definition replaces an earlier one.
 fn zone_event(now: DateTime<Utc>, zone_id: &ZoneId, event: DomainEvent) -> EventEnvelope {
-    let version = u64::try_from(now.timestamp_millis()).unwrap_or_default();
-    EventEnvelope::new(now, zone_id.to_string(), version, None, event)
+    EventEnvelope::versioned_by_time(now, zone_id.to_string(), None, event)
 }
 
 /// The `GlobalRulesChanged` event.
 pub fn global_rules_changed(rules: ZoneRules, now: DateTime<Utc>) -> EventEnvelope {
-    let version = u64::try_from(now.timestamp_millis()).unwrap_or_default();
-    EventEnvelope::new(now, "global-rules".into(), version, None, DomainEvent::GlobalRulesChanged { rules })
+    EventEnvelope::versioned_by_time(now, "global-rules".into(), None, DomainEvent::GlobalRulesChanged { rules })
 }
 
 /// Every zone, the global rules and the city's MDS documents, as one version of the store
