@@ -130,7 +130,10 @@ pub async fn a_citys_kickboard_free_streets_refuse_returns_only_while_closed(bac
     edited["name"] = json!("changed after publishing");
     let published = put(&kb, &policy_path, edited).await;
     assert_eq!((published.status, published.problem()), (StatusCode::CONFLICT, "mds-document-published"));
-    assert_eq!(kb.get("/mds/policies", &admin).await.body["policies"], json!([policy]));
+    let listed = kb.get("/mds/policies", &admin).await;
+    assert_eq!(listed.body["policies"], json!([policy]));
+    assert_eq!(listed.body["enforcement"][0]["policy_id"], POLICY);
+    assert_eq!(listed.body["enforcement"][0]["rules"], imported.body["rules"], "shown as the import said");
     // What was kept is valid under the OMF models, and what was refused for its form is not.
     let kept = kb.get("/mds/geographies", &admin).await.body["geographies"].as_array().unwrap().clone();
     against_the_models

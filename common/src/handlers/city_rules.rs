@@ -158,6 +158,35 @@ struct PoliciesAnswer {
     version: &'static str,
     #[schemars(with = "Vec<MdsDocument>")]
     policies: Vec<Value>,
+    /// How each policy's rules are enforced, or why they are not, in the order of `policies`.
+    enforcement: Vec<PolicyEnforcement>,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct PolicyEnforcement {
+    policy_id: Uuid,
+    rules: Vec<RuleOutcome>,
+}
+
+/// What each rule of `policy` became for this provider, or why it is not enforced.
+fn outcomes(policy: &Policy, provider_id: Uuid) -> Vec<RuleOutcome> {
+    compile(policy, provider_id)
+        .into_iter()
+        .map(|compiled| RuleOutcome {
+            rule_id: compiled.rule_id,
+            rule_name: compiled.rule_name,
+            zone_rules: match compiled.enforced {
+                Some(Enforced::Zone(rules)) => Some(rules),
+                _ => None,
+            },
+            fleet_cap: match compiled.enforced {
+                Some(Enforced::Cap { limit }) => Some(limit),
+                _ => None,
+            },
+            not_enforced: compiled.not_enforced.iter().map(ToString::to_string).collect(),
+        })
+        .collect()
 }
 
 /// `PUT /mds/policies/{policy_id}` (admin): imports a city's Policy over Geographies imported
@@ -199,28 +228,14 @@ impl<S: Services> Handle<S> for PutPolicy {
         documents.push(document.clone());
         // The city's rules with this one must compile together (what the zones will do).
         CityRules::of_documents(&documents, context.time_zone, context.provider_id).map_err(refused)?;
-        let rules = compile(&policy, context.provider_id)
-            .into_iter()
-            .map(|compiled| RuleOutcome {
-                rule_id: compiled.rule_id,
-                rule_name: compiled.rule_name,
-                zone_rules: match compiled.enforced {
-                    Some(Enforced::Zone(rules)) => Some(rules),
-                    _ => None,
-                },
-                fleet_cap: match compiled.enforced {
-                    Some(Enforced::Cap { limit }) => Some(limit),
-                    _ => None,
-                },
-                not_enforced: compiled.not_enforced.iter().map(ToString::to_string).collect(),
-            })
-            .collect();
+        let rules = outcomes(&policy, context.provider_id);
         let status = import(app, &document).await?;
         Ok(json(status, &PolicyAnswer { version: MDS_VERSION, policy: document.document, rules }))
     }
 }
 
-/// `GET /mds/policies` (admin): the Policies imported.
+/// `GET /mds/policies` (admin): the Policies imported, and how each rule is enforced or why
+/// it is not.
 pub struct ListPolicies;
 
 impl Endpoint for ListPolicies {
@@ -236,9 +251,18 @@ impl Endpoint for ListPolicies {
 
 impl<S: Services> Handle<S> for ListPolicies {
     async fn handle(app: &S, _: Admin, _: Request) -> HandlerResult {
-        let policies = stored(app, CityDocumentKind::Policy).await?;
-        let policies = policies.into_iter().map(|stored| stored.document).collect();
-        Ok(json(StatusCode::OK, &PoliciesAnswer { version: MDS_VERSION, policies }))
+        let stored = stored(app, CityDocumentKind::Policy).await?;
+        let provider_id = app.settings().city_context().provider_id;
+        let enforcement = stored
+            .iter()
+            .map(|stored| {
+                let policy = Policy::parse(stored.document.clone())
+                    .map_err(|error| Problem::from(PortError::Unavailable(error.to_string())))?;
+                Ok(PolicyEnforcement { policy_id: policy.policy_id, rules: outcomes(&policy, provider_id) })
+            })
+            .collect::<Result<_, Problem>>()?;
+        let policies = stored.into_iter().map(|stored| stored.document).collect();
+        Ok(json(StatusCode::OK, &PoliciesAnswer { version: MDS_VERSION, policies, enforcement }))
     }
 }
 
