@@ -4,7 +4,8 @@
 //! naming the old in `prev_policies`). The fleet caps a policy sets are counted on request.
 
 use crate::domain::mds_policy::{
-    CityDocument, CityDocumentKind, CityRules, Enforced, Geography, MdsDocumentError, Policy, check_references, compile,
+    CityDocument, CityDocumentKind, CityRules, Enforced, Geography, MdsDocumentError, Policy, check_references,
+    compile, parse_documents,
 };
 use crate::domain::zones::ZoneRules;
 use crate::http::contract::Contract;
@@ -214,21 +215,15 @@ impl<S: Services> Handle<S> for PutPolicy {
         let policy = Policy::parse(body.clone()).map_err(refused)?;
         same_id("policy_id", id, policy.policy_id)?;
         let set = app.zones().zone_set().await?;
-        let geographies = set
-            .city
-            .iter()
-            .filter(|stored| stored.kind == CityDocumentKind::Geography)
-            .map(|stored| Geography::parse(stored.document.clone()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| Problem::from(PortError::Unavailable(error.to_string())))?;
+        let (mut policies, geographies) =
+            parse_documents(&set.city).map_err(|error| Problem::from(PortError::Unavailable(error.to_string())))?;
         check_references(&policy, &geographies).map_err(refused)?;
         let context = app.settings().city_context();
-        let mut documents = set.city;
-        let document = CityDocument { kind: CityDocumentKind::Policy, id, document: body };
-        documents.push(document.clone());
-        // The city's rules with this one must compile together (what the zones will do).
-        CityRules::of_documents(&documents, context.time_zone, context.provider_id).map_err(refused)?;
         let rules = outcomes(&policy, context.provider_id);
+        policies.push(policy);
+        // The city's rules with this one must compile together (what the zones will do).
+        CityRules::new(&policies, &geographies, context.time_zone, context.provider_id).map_err(refused)?;
+        let document = CityDocument { kind: CityDocumentKind::Policy, id, document: body };
         let status = import(app, &document).await?;
         Ok(json(status, &PolicyAnswer { version: MDS_VERSION, policy: document.document, rules }))
     }

@@ -205,20 +205,26 @@ impl CityDocumentKind {
     }
 }
 
+/// The stored documents parsed: their policies and their geographies. A fault names the
+/// document it is in.
+pub fn parse_documents(documents: &[CityDocument]) -> Result<(Vec<Policy>, Vec<Geography>), MdsDocumentError> {
+    let (mut policies, mut geographies) = (Vec::new(), Vec::new());
+    for stored in documents {
+        let at = |error: MdsDocumentError| {
+            refused(format!("{} {}: {}", stored.kind.name(), stored.id, error.path), error.reason)
+        };
+        match stored.kind {
+            CityDocumentKind::Geography => geographies.push(Geography::parse(stored.document.clone()).map_err(at)?),
+            CityDocumentKind::Policy => policies.push(Policy::parse(stored.document.clone()).map_err(at)?),
+        }
+    }
+    Ok((policies, geographies))
+}
+
 impl CityRules {
     /// The rules of the stored documents (each parsed again: they were checked at import).
     pub fn of_documents(documents: &[CityDocument], zone: Tz, provider_id: Uuid) -> Result<Self, MdsDocumentError> {
-        let mut geographies = Vec::new();
-        let mut policies = Vec::new();
-        for stored in documents {
-            let at = |error: MdsDocumentError| {
-                refused(format!("{} {}: {}", stored.kind.name(), stored.id, error.path), error.reason)
-            };
-            match stored.kind {
-                CityDocumentKind::Geography => geographies.push(Geography::parse(stored.document.clone()).map_err(at)?),
-                CityDocumentKind::Policy => policies.push(Policy::parse(stored.document.clone()).map_err(at)?),
-            }
-        }
+        let (policies, geographies) = parse_documents(documents)?;
         Self::new(&policies, &geographies, zone, provider_id)
     }
 
