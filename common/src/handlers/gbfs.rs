@@ -14,6 +14,7 @@ use crate::http::contract::Contract;
 use crate::http::encoding::{MIN_GZIP_BYTES, accepts_gzip, gzip};
 use crate::http::endpoint::{Anyone, Endpoint, Handle};
 use crate::http::request::path_id;
+use crate::http::response::JSON;
 use crate::http::{HandlerResult, Problem, ProblemType};
 use crate::ports::{FleetStore, PortResult};
 use crate::services::Services;
@@ -173,7 +174,7 @@ impl Rendered {
         let body = gzipped.map_or_else(|| Body::Text(self.json.clone()), |bytes| Body::Binary(bytes.clone()));
         let mut response = Response::new(body);
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
         let cache = HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("a number is a header value");
         headers.insert(header::CACHE_CONTROL, cache);
         // A cache in front keeps the two codings apart.

@@ -1,7 +1,8 @@
 //! The MDS 2.0 Provider API, for the cities that license the fleet (group `agency`): trips,
 //! vehicle events and telemetry by the UTC hour, recent events by range, the vehicles and
 //! their latest states. All of it is read from the MDS view, which the event bus feeds
-//! ([`project_mds`]) like the balance view.
+//! ([`project_mds`]) like the balance view. Documents are gzipped for an agency that accepts
+//! it: `/trips` may not be paged, and an hour of a big city's trips is megabytes.
 
 use super::events::{KickboardEvent, event_span, record_lag};
 use crate::domain::mds::{
@@ -10,7 +11,7 @@ use crate::domain::mds::{
 };
 use crate::domain::mds_reports::{CityMonth, NotAMonth, monthly_report, report_csv};
 use crate::http::contract::Contract;
-use crate::http::encoding::maybe_gzipped;
+use crate::http::encoding::gzipped_json;
 use crate::http::endpoint::{Agency, Endpoint, Handle};
 use crate::http::request::{path_id, query_param};
 use crate::http::{HandlerResult, Problem, ProblemType};
@@ -90,15 +91,6 @@ fn ensure_accepts(request: &Request, mds_type: &str, also: &[&str]) -> Result<()
     }
 }
 
-/// A document in MDS's media type, gzipped when large and the agency accepts it (`/trips`
-/// may not be paged, and an hour of a big city's trips is megabytes).
-fn mds_json(request: &Request, value: &impl Serialize) -> Response<lambda_http::Body> {
-    let text = serde_json::to_string(value).expect("an MDS document serializes");
-    let mut response = maybe_gzipped(request, text);
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MDS_MEDIA_TYPE));
-    response
-}
-
 /// The hour `given` as `name`, once it is over and what happened in it has arrived.
 fn settled_hour(given: Option<String>, name: &str, now: DateTime<Utc>) -> Result<MdsHour, Problem> {
     let given = given.ok_or_else(|| Problem::invalid_field(name, "is required: the UTC hour as YYYY-MM-DDTHH"))?;
@@ -163,7 +155,7 @@ impl<S: Services> Handle<S> for MdsTrips {
                 Problem::new(ProblemType::NoOperations).with_detail(format!("no vehicle did anything in {hour}"))
             );
         }
-        Ok(mds_json(&request, &TripsDocument { version: MDS_VERSION, trips }))
+        Ok(gzipped_json(&request, &TripsDocument { version: MDS_VERSION, trips }, MDS_MEDIA_TYPE))
     }
 }
 
@@ -216,7 +208,7 @@ impl<S: Services> Handle<S> for MdsEventsHistorical {
                 Problem::new(ProblemType::NoOperations).with_detail(format!("no vehicle did anything in {hour}"))
             );
         }
-        Ok(mds_json(&request, &EventsDocument { version: MDS_VERSION, events }))
+        Ok(gzipped_json(&request, &EventsDocument { version: MDS_VERSION, events }, MDS_MEDIA_TYPE))
     }
 }
 
@@ -321,7 +313,11 @@ impl<S: Services> Handle<S> for MdsEventsRecent {
                 end.timestamp_millis()
             )
         });
-        Ok(mds_json(&request, &RecentDocument { version: MDS_VERSION, events, links: Links { next } }))
+        Ok(gzipped_json(
+            &request,
+            &RecentDocument { version: MDS_VERSION, events, links: Links { next } },
+            MDS_MEDIA_TYPE,
+        ))
     }
 }
 
@@ -378,7 +374,7 @@ impl<S: Services> Handle<S> for MdsTelemetryOfHour {
                 .retry_after(OPEN_TRIP_RETRY_AFTER_SECS));
         }
         let telemetry = app.mds().telemetry_of(hour).await?;
-        Ok(mds_json(&request, &TelemetryDocument { version: MDS_VERSION, telemetry }))
+        Ok(gzipped_json(&request, &TelemetryDocument { version: MDS_VERSION, telemetry }, MDS_MEDIA_TYPE))
     }
 }
 
@@ -475,9 +471,10 @@ impl<S: Services> Handle<S> for MdsVehicles {
         let (devices, links) = vehicles_page(app, &request, Self::PATH).await?;
         let cap = u32::from(app.settings().max_speed.kph());
         let vehicles = devices.iter().map(|device| device.vehicle(cap)).collect();
-        Ok(mds_json(
+        Ok(gzipped_json(
             &request,
             &VehiclesDocument { version: MDS_VERSION, vehicles, links, freshness: Freshness::now(app) },
+            MDS_MEDIA_TYPE,
         ))
     }
 }
@@ -513,7 +510,11 @@ impl<S: Services> Handle<S> for MdsVehicleOne {
     async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
         let device = the_device(app, &request).await?;
         let vehicles = vec![device.vehicle(u32::from(app.settings().max_speed.kph()))];
-        Ok(mds_json(&request, &VehicleDocument { version: MDS_VERSION, vehicles, freshness: Freshness::now(app) }))
+        Ok(gzipped_json(
+            &request,
+            &VehicleDocument { version: MDS_VERSION, vehicles, freshness: Freshness::now(app) },
+            MDS_MEDIA_TYPE,
+        ))
     }
 }
 
@@ -549,9 +550,10 @@ impl<S: Services> Handle<S> for MdsVehiclesStatus {
     async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
         let (devices, links) = vehicles_page(app, &request, Self::PATH).await?;
         let vehicles_status = devices.into_iter().map(|device| device.status).collect();
-        Ok(mds_json(
+        Ok(gzipped_json(
             &request,
             &StatusesDocument { version: MDS_VERSION, vehicles_status, links, freshness: Freshness::now(app) },
+            MDS_MEDIA_TYPE,
         ))
     }
 }
@@ -586,13 +588,14 @@ impl Endpoint for MdsVehicleStatusOne {
 impl<S: Services> Handle<S> for MdsVehicleStatusOne {
     async fn handle(app: &S, _: Agency, request: Request) -> HandlerResult {
         let device = the_device(app, &request).await?;
-        Ok(mds_json(
+        Ok(gzipped_json(
             &request,
             &StatusDocument {
                 version: MDS_VERSION,
                 vehicles_status: vec![device.status],
                 freshness: Freshness::now(app),
             },
+            MDS_MEDIA_TYPE,
         ))
     }
 }

@@ -4,20 +4,21 @@
 use crate::domain::alerts::{CrewAlert, CrewAlertKind};
 use crate::domain::breaker::BreakerState;
 use crate::domain::geo::{MAX_LAT, MAX_LON};
-use crate::domain::ids::{EventId, KickboardId, RentalId, VehicleTypeId};
-use crate::domain::kickboard::{Kickboard, KickboardStatus, MaintenanceReason, Model};
+use crate::domain::ids::{EventId, KickboardId, RentalId};
+use crate::domain::kickboard::Kickboard;
 use crate::domain::vehicle::BatteryPct;
+use crate::handlers::views::KickboardView;
 use crate::http::contract::Contract;
-use crate::http::encoding::maybe_gzipped;
+use crate::http::encoding::gzipped_json;
 use crate::http::endpoint::{Admin, Endpoint, Handle};
 use crate::http::request::query_param;
-use crate::http::response::json;
+use crate::http::response::{JSON, json};
 use crate::http::{HandlerResult, Problem};
 use crate::payments::PAYMENT_BREAKER;
 use crate::services::Services;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use lambda_http::http::{HeaderValue, Method, StatusCode, header};
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
+use lambda_http::http::{Method, StatusCode};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -26,26 +27,16 @@ const ALERTS_WINDOW: Duration = Duration::hours(24);
 /// The most alerts one answer lists.
 const MAX_ALERTS: usize = 200;
 
-/// A board as the operators see it: everything the map and the board's panel show.
+/// A board as the operators see it: what riders see of it, and what the map and the board's
+/// panel add.
 #[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(deny_unknown_fields)]
 struct FleetBoard {
-    kickboard_id: KickboardId,
-    status: KickboardStatus,
-    #[schemars(range(min = -MAX_LAT, max = MAX_LAT))]
-    lat: f64,
-    #[schemars(range(min = -MAX_LON, max = MAX_LON))]
-    lon: f64,
-    model: Model,
-    vehicle_type_id: VehicleTypeId,
-    battery_pct: BatteryPct,
-    range_meters: u32,
+    #[serde(flatten)]
+    board: KickboardView,
     /// Below the operator's low mark: the crew should charge it.
     battery_low: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    maintenance_reason: Option<MaintenanceReason>,
-    last_reported_at: DateTime<Utc>,
     /// The ride on it, while rented.
     #[serde(skip_serializing_if = "Option::is_none")]
     rental_id: Option<RentalId>,
@@ -56,17 +47,8 @@ struct FleetBoard {
 impl FleetBoard {
     fn new(board: &Kickboard, low: BatteryPct) -> Self {
         Self {
-            kickboard_id: board.kickboard_id.clone(),
-            status: board.status(),
-            lat: board.location.lat(),
-            lon: board.location.lon(),
-            model: board.model.clone(),
-            vehicle_type_id: board.vehicle_type_id.clone(),
-            battery_pct: board.battery_pct,
-            range_meters: board.range_meters(),
+            board: KickboardView::new(board),
             battery_low: board.battery_pct < low,
-            maintenance_reason: board.maintenance_reason(),
-            last_reported_at: board.last_reported_at(),
             rental_id: board.rental_id().cloned(),
             rented_at: board.rented_at,
         }
@@ -80,14 +62,6 @@ impl FleetBoard {
 struct Fleet {
     read_at: DateTime<Utc>,
     kickboards: Vec<FleetBoard>,
-}
-
-/// A JSON answer, gzipped when large and the client accepts it.
-fn large_json(request: &Request, value: &impl Serialize) -> Response<Body> {
-    let text = serde_json::to_string(value).expect("response views always serialize");
-    let mut response = maybe_gzipped(request, text);
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
 }
 
 /// `GET /admin/kickboards` (admin): every board in service or ridden, wherever it is.
@@ -110,12 +84,12 @@ impl<S: Services> Handle<S> for ListFleet {
         let read_at = app.clock().now();
         let (parked, ridden) = tokio::try_join!(app.fleet().parked_kickboards(), app.ride_watch().rented_kickboards())?;
         let low = app.settings().battery.low;
-        let mut kickboards: Vec<FleetBoard> =
-            parked.iter().chain(&ridden).map(|board| FleetBoard::new(board, low)).collect();
-        kickboards.sort_by(|a, b| a.kickboard_id.cmp(&b.kickboard_id));
+        let mut boards: Vec<&Kickboard> = parked.iter().chain(&ridden).collect();
+        boards.sort_by(|a, b| a.kickboard_id.cmp(&b.kickboard_id));
         // A board returned between the two reads is in both: once is enough.
-        kickboards.dedup_by(|a, b| a.kickboard_id == b.kickboard_id);
-        Ok(large_json(&request, &Fleet { read_at, kickboards }))
+        boards.dedup_by(|a, b| a.kickboard_id == b.kickboard_id);
+        let kickboards = boards.into_iter().map(|board| FleetBoard::new(board, low)).collect();
+        Ok(gzipped_json(&request, &Fleet { read_at, kickboards }, JSON))
     }
 }
 
@@ -206,7 +180,7 @@ impl<S: Services> Handle<S> for ListActiveRentals {
             })
             .collect();
         rentals.sort_by(|a, b| (a.rented_at, &a.rental_id).cmp(&(b.rented_at, &b.rental_id)));
-        Ok(large_json(&request, &ActiveRentals { read_at, rentals }))
+        Ok(gzipped_json(&request, &ActiveRentals { read_at, rentals }, JSON))
     }
 }
 

@@ -5,12 +5,10 @@
 //! endpoint lists only its own.
 
 use super::ProblemType;
+use super::response::JSON;
 use lambda_http::http::StatusCode;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::Value;
-
-/// What bodies are unless a contract says otherwise.
-const JSON: &str = "application/json";
 
 /// Makes a type's schema, registering what it refers to.
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;

@@ -5,6 +5,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use lambda_http::http::{HeaderValue, header};
 use lambda_http::{Body, Request, Response};
+use serde::Serialize;
 use std::io::Write;
 
 /// Answers smaller than this go as they are: compressing them saves about what the header costs.
@@ -31,13 +32,15 @@ pub fn accepts_gzip(request: &Request) -> bool {
     gzip.or(any).unwrap_or(false)
 }
 
-/// A `200` of `text`, gzipped when the client accepts it and it is large enough (`Vary` says
-/// the answer depends on that).
-pub fn maybe_gzipped(request: &Request, text: String) -> Response<Body> {
+/// A `200` of `value` as JSON of `media_type`, gzipped when the client accepts it and it is
+/// large enough (`Vary` says the answer depends on that).
+pub fn gzipped_json(request: &Request, value: &impl Serialize, media_type: &'static str) -> Response<Body> {
+    let text = serde_json::to_string(value).expect("answers always serialize");
     let gzipped = text.len() >= MIN_GZIP_BYTES && accepts_gzip(request);
     let body = if gzipped { Body::Binary(gzip(text.as_bytes())) } else { Body::Text(text) };
     let mut response = Response::new(body);
     let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if gzipped {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));

@@ -49,7 +49,7 @@ impl IdempotencyKey {
         let mut response = Response::new(Body::Text(stored.body.clone()));
         *response.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(super::response::JSON));
         headers.insert(REPLAYED, HeaderValue::from_static("true"));
         Ok(response)
     }
