@@ -2,9 +2,10 @@
 //! adapters against moto with faults injected under the SDK (throttling, 500s, timeouts,
 //! transaction conflicts, partial `PutEvents`): every answer is the right one or a `503`
 //! problem with `Retry-After` that writes nothing, exactly one customer rents the board,
-//! every event reaches the balance view and the notifier, and no alert goes out twice. Then
-//! vehicle reports and zones under the same faults: a report sent again after a lost answer
-//! is taken once, the crew hears of a low battery once, and the zones hold.
+//! every event reaches the balance view and the notifier, no alert goes out twice, and the
+//! day's figures count each payment and ride once. Then vehicle reports and zones under the
+//! same faults: a report sent again after a lost answer is taken once, the crew hears of a low
+//! battery once, and the zones hold. Last, a city's fleet cap: the crew hears once per crossing.
 //!
 //! Run alone to see the figures (RELIABILITY.md has one run's table):
 //! `cargo nextest run -p kickboard-tests --test e2e faults:: --no-capture`
@@ -17,7 +18,7 @@ use kickboard_common::domain::events::EventEnvelope;
 use kickboard_common::domain::events::Subscriber;
 use kickboard_common::handlers::notifier::ALERT_CLAIM_LEASE;
 use kickboard_common::ports::Clock;
-use kickboard_tests::faults::{FaultRates, FaultyAws};
+use kickboard_tests::faults::{Fault, FaultRates, FaultyAws};
 use kickboard_tests::{LICENCE, ManualClock, Reply, TestServer};
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -137,6 +138,10 @@ fn phone(i: usize) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_injected_faults_answers_are_right_or_503_and_no_event_is_lost_or_sent_twice() {
     let (faults, kb) = faulty_server_without_licences(SEED).await;
+    // The day's figures: one event's count conflicts as often as the adapter tries it (it comes
+    // again, uncounted), and one counted event's balance fails (it comes again, counted).
+    faults.fail_next_holding("TransactWriteItems", "COUNTED#", Fault::TransactionConflict, 3);
+    faults.fail_next_holding("PutItem", r#"{"S":"BALANCE"}"#, Fault::Throttling, 2);
     let kb = Arc::new(kb);
     let answers = Arc::new(Answers::default());
     let admin = kb.admin_token();
@@ -209,6 +214,17 @@ async fn under_injected_faults_answers_are_right_or_503_and_no_event_is_lost_or_
         "no half writes"
     );
     assert_eq!(kb.simulator().charge_count(), RACERS, "each pass charged once");
+    assert_eq!(faults.scripted_left(), 0, "the day's count and a balance were faulted");
+    let plans = answers.until_done(&kb.clock, || kb.call(Method::GET, "/plans", None, None)).await;
+    let price = plans.body.as_array().unwrap().iter().find(|plan| plan["planId"] == "basic-60").unwrap()["priceWon"]
+        .as_u64()
+        .unwrap();
+    let summary = answers.until_done(&kb.clock, || kb.get("/admin/summary", &admin)).await;
+    assert_eq!(
+        (&summary.body["ridesEnded"], &summary.body["minutesBilled"], &summary.body["revenueWon"]),
+        (&serde_json::json!(1), &returned.body["minutesBilled"], &serde_json::json!(price * RACERS as u64)),
+        "each ride and payment counted once in the day: {summary:?}"
+    );
 
     // Every balance event reached the view.
     let mut lost = Vec::new();
@@ -341,4 +357,81 @@ async fn under_injected_faults_reports_count_once_and_zones_hold() {
     assert!(answers.0.lock().unwrap().contains_key(&503), "some faults reached the clients as 503");
     assert!(!faults.injected().is_empty());
     kb.stop().await;
+}
+
+/// A city's fleet cap watched under the same faults: a watch whose cap alert kept conflicting
+/// tells no one and a later minute's does, and the crew hears once per crossing however often
+/// the watch runs or its alert is delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_injected_faults_the_crew_hears_once_per_cap_crossing() {
+    let (faults, kb) = faulty_server(SEED ^ 0x2222).await;
+    let answers = Answers::default();
+    let admin = kb.admin_token();
+    // Banpo, capped at 2 parked boards, as `city_rules` imports it.
+    let banpo: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/mds-policy/banpo.geography.json")).unwrap();
+    let cap: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/mds-policy/banpo-cap.policy.json")).unwrap();
+    let geography_path = format!("/mds/geographies/{}", banpo["geography_id"].as_str().unwrap());
+    let policy_path = format!("/mds/policies/{}", cap["policy_id"].as_str().unwrap());
+    for (path, document) in [(geography_path, banpo), (policy_path, cap)] {
+        let put = || kb.call(Method::PUT, &path, Some(&admin), Some(document.clone()));
+        let imported = answers.until_done(&kb.clock, put).await;
+        assert!(matches!(imported.status, StatusCode::CREATED | StatusCode::OK), "{imported:?}");
+    }
+    for board in ["kb-b1", "kb-b2", "kb-b3"] {
+        let body = serde_json::json!({ "kickboardId": board, "model": "Ninebot Max", "lat": 37.5047, "lon": 126.998 });
+        let reply = answers.until_done(&kb.clock, || kb.post("/kickboards", &admin, body.clone())).await;
+        assert!(matches!(reply.status, StatusCode::CREATED | StatusCode::CONFLICT), "{reply:?}");
+    }
+
+    // The crew's alerts of a cap over, as SNS sent them to the crew's topic.
+    let told = || {
+        let crew = sent_alerts(&kb).into_iter().filter(|alert| alert.customer_id == OPERATORS);
+        crew.filter(|alert| alert.message.contains("상한")).count()
+    };
+    // Over (the third board is in service already), back within, and over again: each time it
+    // goes over, the watch's alert conflicts as often as the adapter tries it.
+    for (crossings, status) in [(1, "AVAILABLE"), (1, "MAINTENANCE"), (2, "AVAILABLE")] {
+        let (path, body) = ("/kickboards/kb-b3/status", serde_json::json!({ "status": status }));
+        let set = answers.until_done(&kb.clock, || kb.call(Method::PUT, path, Some(&admin), Some(body.clone()))).await;
+        assert_eq!(set.status, StatusCode::OK, "{set:?}");
+        let going_over = status == "AVAILABLE";
+        if going_over {
+            faults.fail_next_holding("TransactWriteItems", "FleetCapExceeded", Fault::TransactionConflict, 3);
+        }
+        let (over, failures) = watch_minutes(&kb, 6).await;
+        assert_eq!(over, usize::from(going_over), "the watch saw the cap go over once: {failures:?}");
+        assert_eq!(faults.scripted_left(), 0, "the cap's alert was faulted");
+        if going_over {
+            assert!(failures.iter().any(|why| why.contains("TransactionConflict")), "{failures:?}");
+        }
+        deliver_everything(&kb).await;
+        let events = kb.outbox_events().await;
+        let exceeded = events.iter().filter(|event| event.detail_type() == "FleetCapExceeded").count();
+        let logged = answers.until_done(&kb.clock, || kb.get("/admin/alerts", &admin)).await.body["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|alert| alert["kind"] == "cap-exceeded")
+            .count();
+        assert_eq!((exceeded, logged, told()), (crossings, crossings, crossings), "one alert per crossing");
+    }
+    kb.stop().await;
+}
+
+/// Runs the minute's watch, a minute apart, `minutes` times and at least until one run got
+/// through: answers how many caps the runs that got through saw go over, and why the others
+/// failed.
+async fn watch_minutes(kb: &TestServer, minutes: usize) -> (usize, Vec<String>) {
+    let (mut over, mut through, mut failures) = (0, 0, Vec::new());
+    while through == 0 || through + failures.len() < minutes {
+        assert!(failures.len() < 50, "the watch keeps failing: {failures:?}");
+        kb.clock.advance(chrono::Duration::minutes(1));
+        match kb.server.app.watch_rides().await {
+            Ok(watched) => (over, through) = (over + watched.caps_over, through + 1),
+            Err(error) => failures.push(error.to_string()),
+        }
+    }
+    (over, failures)
 }

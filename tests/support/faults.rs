@@ -50,8 +50,16 @@ struct Injector {
     put_events_seen: AtomicBool,
     random: Mutex<Xorshift>,
     injected: Mutex<BTreeMap<Fault, usize>>,
-    /// Faults asked for by name, given before any drawn at the rates: (operation, fault, times).
-    scripted: Mutex<Vec<(String, Fault, usize)>>,
+    /// Faults asked for, given before any drawn at the rates.
+    scripted: Mutex<Vec<Scripted>>,
+}
+
+/// Faults asked for: the next `times` calls of `operation` whose body holds `holding`.
+struct Scripted {
+    operation: String,
+    holding: String,
+    fault: Fault,
+    times: usize,
 }
 
 impl Injector {
@@ -90,7 +98,19 @@ impl FaultyAws {
     /// Answers the next `times` calls of `operation` (e.g. SNS's `Publish`) with `fault`,
     /// whatever the rates say.
     pub fn fail_next(&self, operation: &str, fault: Fault, times: usize) {
-        self.injector.scripted.lock().unwrap().push((operation.to_owned(), fault, times));
+        self.fail_next_holding(operation, "", fault, times);
+    }
+
+    /// The same, for the calls whose body holds `holding` (e.g. a key's prefix, to fault the
+    /// writes of one item among many).
+    pub fn fail_next_holding(&self, operation: &str, holding: &str, fault: Fault, times: usize) {
+        let scripted = Scripted { operation: operation.to_owned(), holding: holding.to_owned(), fault, times };
+        self.injector.scripted.lock().unwrap().push(scripted);
+    }
+
+    /// Faults asked for that were not given yet.
+    pub fn scripted_left(&self) -> usize {
+        self.injector.scripted.lock().unwrap().iter().map(|scripted| scripted.times).sum()
     }
 
     /// Faults injected so far, by kind.
@@ -147,11 +167,14 @@ const DYNAMODB_JSON: &str = "application/x-amz-json-1.0";
 const EVENTBRIDGE_JSON: &str = "application/x-amz-json-1.1";
 
 impl Injector {
-    fn decide(&self, service: Service, operation: &str) -> Option<Fault> {
+    fn decide(&self, service: Service, operation: &str, request: &HttpRequest) -> Option<Fault> {
+        let body = request.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
         let mut scripted = self.scripted.lock().unwrap();
-        if let Some(next) = scripted.iter_mut().find(|(name, _, times)| name == operation && *times > 0) {
-            next.2 -= 1;
-            return Some(next.1);
+        let asked =
+            |next: &&mut Scripted| next.operation == operation && next.times > 0 && body.contains(&next.holding);
+        if let Some(next) = scripted.iter_mut().find(asked) {
+            next.times -= 1;
+            return Some(next.fault);
         }
         drop(scripted);
         let rate = match service {
@@ -231,7 +254,7 @@ async fn partial_put_events(
 impl Stand for Injector {
     fn call(&self, inner: &SharedHttpConnector, request: HttpRequest) -> HttpConnectorFuture {
         let (service, operation) = operation(&request);
-        let Some(fault) = self.decide(service, &operation) else {
+        let Some(fault) = self.decide(service, &operation, &request) else {
             return inner.call(request);
         };
         self.count(fault);
