@@ -22,8 +22,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 /// Outbox entries one pass reads. Its customers' lanes run side by side, so the more a pass
-/// holds, the more deliveries share a commit (100: the relays ended 3-4 s behind a 10 s
-/// bench run; 500: under 1 s).
+/// holds, the more deliveries share a commit (BENCHMARKS.md, "Sustained").
 const BATCH: usize = 500;
 /// How often an idle relay looks at the outbox even without a wake-up.
 const IDLE_POLL: Duration = Duration::from_secs(1);
