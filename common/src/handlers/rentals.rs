@@ -224,8 +224,9 @@ async fn release_dead_holds(
     let board = app.fleet().find_kickboard(&rent.kickboard_id).await?;
     let mut blocking = Blocking::Other;
     match pass.as_ref().map(|pass| pass.open_rental_id()) {
+        // Gone: another rent undid the hold between reading the pass and reading the hold.
         Some(Some(rental_id)) => match undo_dead_hold(app.rentals(), vehicles.rides, rental_id, now).await? {
-            Hold::Undone => blocking = Blocking::Released,
+            Hold::Undone | Hold::Gone => blocking = Blocking::Released,
             Hold::Waiting(until) => return Ok(Blocking::PassHeldUntil(until)),
             Hold::None => {}
         },
@@ -247,8 +248,10 @@ pub(crate) enum Hold {
     Undone,
     /// A hold still within its time: a rent in progress, until then at the latest.
     Waiting(DateTime<Utc>),
-    /// Not a hold: a ride, or no rental.
+    /// Not a hold: a ride.
     None,
+    /// No such rental any more: an undone hold leaves none.
+    Gone,
 }
 
 /// Undoes `rental_id` if it is a hold left by a rent that died (held past its time).
@@ -258,7 +261,7 @@ pub(crate) async fn undo_dead_hold(
     rental_id: &RentalId,
     now: DateTime<Utc>,
 ) -> PortResult<Hold> {
-    let Some(rental) = rentals.find_rental(rental_id).await? else { return Ok(Hold::None) };
+    let Some(rental) = rentals.find_rental(rental_id).await? else { return Ok(Hold::Gone) };
     match rental.held_until {
         Some(until) if rental.is_held() && !rental.is_held_past(now) => return Ok(Hold::Waiting(until)),
         _ if !rental.is_held_past(now) => return Ok(Hold::None),
