@@ -6,7 +6,7 @@
 use chrono::{Duration, Timelike};
 use hyper::{Method, StatusCode};
 use kickboard_common::ports::Clock;
-use kickboard_tests::{Backend, Reply, TestServer};
+use kickboard_tests::{Backend, Reply, TestServer, assert_check_passes_on};
 use serde_json::{Value, json};
 
 const HONGDAE: &str = "1f0b6c4e-2d3a-4b5c-8d9e-0a1b2c3d4e5f";
@@ -31,21 +31,7 @@ fn assert_refused_at(reply: &Reply, path: &str) {
 
 /// Runs `tests/mds_policy_check.py`: each document valid, or not, under the OMF's models.
 fn assert_as_the_models_say(cases: &[Value]) {
-    let workspace = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let file = std::env::temp_dir().join(format!("kickboard-mds-policy-{}.json", uuid::Uuid::new_v4()));
-    std::fs::write(&file, serde_json::to_vec(cases).unwrap()).unwrap();
-    let output = std::process::Command::new(workspace.join(".venv/bin/python"))
-        .arg(workspace.join("tests/mds_policy_check.py"))
-        .arg(&file)
-        .output()
-        .expect("the MDS Policy check runs (./scripts/test creates .venv)");
-    let _ = std::fs::remove_file(&file);
-    assert!(
-        output.status.success(),
-        "not as the models say:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_check_passes_on("mds_policy_check.py", &[], cases, "not as the models say");
 }
 
 /// The crew's alerts that a cap went over, newest first, once every event is delivered.

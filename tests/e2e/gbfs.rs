@@ -5,28 +5,17 @@ use chrono::Duration;
 use hyper::{Method, StatusCode};
 use kickboard_common::ports::Clock;
 use kickboard_local::config::{LocalConfig, Storage};
-use kickboard_tests::{Backend, ManualClock, Reply, TestServer};
+use kickboard_tests::{Backend, ManualClock, Reply, TestServer, assert_check_passes};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::Command;
 
 /// Runs `tests/gbfs_check.py` on the served feed: schemas, gbfs-validator's cross-file rules,
 /// references, translations, headers and freshness. Fails the test on any problem.
 pub fn assert_valid_feed(kb: &TestServer, vehicles: usize) {
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let output = Command::new(workspace.join(".venv/bin/python"))
-        .arg(workspace.join("tests/gbfs_check.py"))
-        .arg(format!("{}/gbfs/v3/gbfs.json", kb.base_url()))
-        .args(["--expect-vehicles", &vehicles.to_string(), "--server-now", &kb.clock.now().to_rfc3339()])
-        .output()
-        .expect("the GBFS check runs (./scripts/test creates .venv)");
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the feed is not valid GBFS v3.0:\n{report}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (feed, vehicles, now) =
+        (format!("{}/gbfs/v3/gbfs.json", kb.base_url()), vehicles.to_string(), kb.clock.now().to_rfc3339());
+    let args = [feed.as_str(), "--expect-vehicles", &vehicles, "--server-now", &now];
+    assert_check_passes("gbfs_check.py", &args, "the feed is not valid GBFS v3.0");
 }
 
 async fn feed(kb: &TestServer, file: &str) -> Reply {

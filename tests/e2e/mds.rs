@@ -9,10 +9,8 @@ use hyper::{Method, StatusCode};
 use kickboard_common::domain::events::Subscriber;
 use kickboard_common::ports::Clock;
 use kickboard_local::relay::{deliver, to_eventbridge};
-use kickboard_tests::{Backend, Reply, TestServer};
+use kickboard_tests::{Backend, Reply, TestServer, assert_check_passes_on};
 use serde_json::{Value, json};
-use std::path::PathBuf;
-use std::process::Command;
 
 const MDS_TYPE: &str = "application/vnd.mds+json;version=2.0";
 
@@ -36,26 +34,11 @@ async fn pull_report(kb: &TestServer, path: &str) -> Reply {
 
 /// Runs `tests/mds_check.py` on the documents served, each with the operation it answers.
 fn assert_valid_mds(documents: &[(&str, &Reply)]) {
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let batch: Vec<Value> = documents
         .iter()
         .map(|(operation, reply)| json!({"operation": operation, "status": reply.status.as_u16(), "body": reply.body}))
         .collect();
-    let file = std::env::temp_dir().join(format!("kickboard-mds-{}.json", uuid::Uuid::new_v4()));
-    std::fs::write(&file, serde_json::to_vec(&batch).unwrap()).unwrap();
-    let output = Command::new(workspace.join(".venv/bin/python"))
-        .arg(workspace.join("tests/mds_check.py"))
-        .arg("--batch")
-        .arg(&file)
-        .output()
-        .expect("the MDS check runs (./scripts/test creates .venv)");
-    let _ = std::fs::remove_file(&file);
-    assert!(
-        output.status.success(),
-        "not valid MDS 2.0:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_check_passes_on("mds_check.py", &["--batch"], &batch, "not valid MDS 2.0");
 }
 
 /// `YYYY-MM-DDTHH` of the hour `at` falls in.

@@ -710,3 +710,40 @@ pub async fn scan(
         }
     }
 }
+
+/// Runs the project's Python check `tests/<script>` (in the venv `./scripts/test` makes).
+fn run_check(script: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::process::Command::new(workspace.join(".venv/bin/python"))
+        .arg(workspace.join("tests").join(script))
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| panic!("{script} runs (./scripts/test creates .venv): {error}"))
+}
+
+/// Fails the test with a check's report, headed by `fault`, unless the check passed.
+fn assert_passed(output: &std::process::Output, fault: &str) {
+    assert!(
+        output.status.success(),
+        "{fault}:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs the Python check `tests/<script>` with `args`; fails the test unless it passes.
+pub fn assert_check_passes(script: &str, args: &[&str], fault: &str) {
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    assert_passed(&run_check(script, &args), fault);
+}
+
+/// The same, for a check that reads `documents` from a JSON file given after `flags`.
+pub fn assert_check_passes_on(script: &str, flags: &[&str], documents: &[Value], fault: &str) {
+    let file = std::env::temp_dir().join(format!("kickboard-check-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&file, serde_json::to_vec(documents).unwrap()).unwrap();
+    let mut args: Vec<&std::ffi::OsStr> = flags.iter().map(std::ffi::OsStr::new).collect();
+    args.push(file.as_os_str());
+    let output = run_check(script, &args);
+    let _ = std::fs::remove_file(&file);
+    assert_passed(&output, fault);
+}
